@@ -1,0 +1,239 @@
+//! Capability `wasi:http/outgoing-handler`, filtered: the [`HttpGate`] lets a
+//! request through only to a granted endpoint (matched by the URL's authority),
+//! connects with that endpoint's scheme, TLS material and credentials, and refuses
+//! everything else with `HTTP-request-denied`.
+
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Poll, ready};
+use std::time::Duration;
+
+use http::header::{AUTHORIZATION, HeaderValue};
+use http::uri::Scheme;
+use http_body_util::BodyExt;
+use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, TlsAlertReceivedPayload};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::config::{Auth, Endpoint};
+
+/// Longest the host waits for a response's first byte, whatever the plugin asks.
+const MAX_FIRST_BYTE: Duration = Duration::from_secs(60);
+
+/// The granted HTTP endpoints of one run.
+#[derive(Default)]
+pub struct HttpGate {
+    endpoints: Vec<Arc<Endpoint>>,
+}
+
+impl HttpGate {
+    pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
+        HttpGate { endpoints }
+    }
+
+    /// The granted endpoint whose URLs include this authority, with the scheme to use.
+    fn route(&self, uri: &http::Uri) -> Option<(Arc<Endpoint>, bool, String)> {
+        let authority = uri.authority()?;
+        for ep in &self.endpoints {
+            for u in &ep.urls {
+                let tls = u.scheme() == Some(&Scheme::HTTPS);
+                let Some(ua) = u.authority() else { continue };
+                let port = |a: &http::uri::Authority, tls: bool| a.port_u16().unwrap_or(if tls { 443 } else { 80 });
+                let req_tls = uri.scheme() == Some(&Scheme::HTTPS);
+                if ua.host().eq_ignore_ascii_case(authority.host()) && port(ua, tls) == port(authority, req_tls) {
+                    return Some((ep.clone(), tls, format!("{}:{}", ua.host(), port(ua, tls))));
+                }
+            }
+        }
+        None
+    }
+}
+
+type SendFuture = Box<
+    dyn Future<Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>>
+        + Send,
+>;
+
+impl WasiHttpHooks for HttpGate {
+    fn forbidden_header_filter(&mut self) -> wasmtime_wasi_http::ForbiddenHeaderFilter {
+        // The host owns authentication: a plugin cannot set its own credentials.
+        Arc::new(|name| *name == AUTHORIZATION || wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name))
+    }
+
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> SendFuture {
+        let route = self.route(request.uri());
+        Box::new(async move {
+            let Some((endpoint, tls, authority)) = route else {
+                tracing::warn!(uri = %request.uri(), "plugin request denied: not a granted endpoint");
+                return Err(Error::HttpRequestDenied);
+            };
+            send(endpoint, tls, authority, request, options).await
+        })
+    }
+
+    fn p2_error_from_tls(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::warn!("TLS error: {err}");
+        tls_error_code(err)
+    }
+}
+
+/// Map a TLS handshake error to the most precise `wasi:http` error code.
+fn tls_error_code(err: &std::io::Error) -> ErrorCode {
+    match err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(_)) => ErrorCode::TlsCertificateError,
+        Some(rustls::Error::AlertReceived(alert)) => ErrorCode::TlsAlertReceived(TlsAlertReceivedPayload {
+            alert_id: Some(u8::from(*alert)),
+            alert_message: Some(format!("{alert:?}")),
+        }),
+        _ => ErrorCode::TlsProtocolError,
+    }
+}
+
+/// Connect to the endpoint and send the request: adapted from
+/// `wasmtime_wasi_http::default_send_request`, with the endpoint's TLS configuration
+/// and credentials.
+async fn send(
+    endpoint: Arc<Endpoint>,
+    tls: bool,
+    authority: String,
+    mut req: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+) -> Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error> {
+    let connect_timeout = options
+        .and_then(|o| o.connect_timeout)
+        .map_or(endpoint.connect_timeout, |t| t.min(endpoint.connect_timeout));
+    let first_byte_timeout = options.and_then(|o| o.first_byte_timeout).map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE));
+
+    let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect(&authority)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Err(Error::ConnectionRefused),
+        Ok(Err(e)) => return Err(Error::Connect(e)),
+        Err(_) => return Err(Error::ConnectionTimeout),
+    };
+    let io: Box<dyn Io> = if tls {
+        let config = match &endpoint.tls {
+            Some(m) => m.config.clone(),
+            None => default_tls_config(),
+        };
+        let host = authority.rsplit_once(':').map_or(authority.as_str(), |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(Error::InvalidDnsNameError)?;
+        let connector = tokio_rustls::TlsConnector::from(config);
+        match tokio::time::timeout(connect_timeout, connector.connect(name, tcp)).await {
+            Ok(Ok(s)) => Box::new(s),
+            Ok(Err(e)) => return Err(Error::Tls(e)),
+            Err(_) => return Err(Error::ConnectionTimeout),
+        }
+    } else {
+        Box::new(tcp)
+    };
+
+    let (mut sender, conn) = tokio::time::timeout(
+        connect_timeout,
+        hyper::client::conn::http1::Builder::new().handshake(wasmtime_wasi_http::io::TokioIo::new(io)),
+    )
+    .await
+    .map_err(|_| Error::ConnectionTimeout)??;
+
+    // Origin-form request line; Host header already set by wasmtime.
+    *req.uri_mut() = http::Uri::builder()
+        .path_and_query(req.uri().path_and_query().map_or("/", |p| p.as_str()))
+        .build()
+        .map_err(|_| Error::HttpRequestUriInvalid)?;
+    match &endpoint.auth {
+        Some(Auth::Bearer(token)) => {
+            let v = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| Error::ConfigurationError)?;
+            req.headers_mut().insert(AUTHORIZATION, v);
+        }
+        Some(Auth::Basic { username, password }) => {
+            let v = HeaderValue::from_str(&format!("Basic {}", base64_encode(&format!("{username}:{}", password.expose()))))
+                .map_err(|_| Error::ConfigurationError)?;
+            req.headers_mut().insert(AUTHORIZATION, v);
+        }
+        None => {}
+    }
+
+    let send = async move {
+        let res = tokio::time::timeout(first_byte_timeout, sender.send_request(req))
+            .await
+            .map_err(|_| Error::ConnectionReadTimeout)?
+            .map_err(Error::from)?;
+        Ok::<_, Error>(res.map(|body| body.map_err(Error::from).boxed_unsync()))
+    };
+    let mut send = pin!(send);
+    let mut conn = Some(conn);
+    // Drive the connection while waiting for the response head.
+    let res = poll_fn(|cx| match send.as_mut().poll(cx) {
+        Poll::Ready(r) => Poll::Ready(r),
+        Poll::Pending => {
+            let Some(c) = conn.as_mut() else { return Poll::Pending };
+            let r = ready!(Pin::new(c).poll(cx));
+            conn = None;
+            match r {
+                Ok(()) => send.as_mut().poll(cx),
+                Err(e) => Poll::Ready(Err(Error::from(e))),
+            }
+        }
+    })
+    .await?;
+    let io = async move {
+        match conn {
+            Some(c) => c.await.map_err(Error::from),
+            None => Ok(()),
+        }
+    };
+    Ok((res, Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>))
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Sync + Unpin + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Sync + Unpin + 'static> Io for T {}
+
+fn default_tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            crate::tls::TlsMaterial::load(None, None).expect("webpki roots form a valid configuration").config
+        })
+        .clone()
+}
+
+fn base64_encode(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EndpointKind;
+
+    fn gate(urls: &[&str]) -> HttpGate {
+        HttpGate::new(vec![Arc::new(Endpoint {
+            name: "etcd".into(),
+            kind: EndpointKind::Http,
+            urls: urls.iter().map(|u| u.parse().unwrap()).collect(),
+            tls: None,
+            auth: None,
+            connect_timeout: Duration::from_secs(1),
+        })])
+    }
+
+    #[test]
+    fn routes_only_granted_authorities() {
+        let g = gate(&["https://127.0.0.1:2379", "http://etcd.example:80/"]);
+        let (_, tls, auth) = g.route(&"https://127.0.0.1:2379/v3/maintenance/status".parse().unwrap()).unwrap();
+        assert!(tls);
+        assert_eq!(auth, "127.0.0.1:2379");
+        assert!(g.route(&"http://etcd.example/health".parse().unwrap()).is_some());
+        assert!(g.route(&"https://127.0.0.1:2380/".parse().unwrap()).is_none());
+        assert!(g.route(&"https://10.0.0.1:2379/".parse().unwrap()).is_none());
+        assert!(g.route(&"/relative".parse().unwrap()).is_none());
+    }
+}

@@ -1,0 +1,49 @@
+//! Capability `vitals:check/log`: plugin messages into the host's tracing log.
+
+use crate::contract::vitals::check::log::{Host, Level};
+use crate::sandbox::RunState;
+
+/// Largest message kept; longer ones are truncated.
+const MAX_MESSAGE: usize = 4096;
+/// Messages per run; more are dropped (a plugin cannot flood the log).
+const MAX_MESSAGES: u32 = 1000;
+
+/// Where a run's log messages go, tagged with its check and cluster.
+pub struct LogSink {
+    pub check: String,
+    pub cluster: String,
+    count: u32,
+}
+
+impl LogSink {
+    pub fn new(check: &str, cluster: &str) -> Self {
+        LogSink { check: check.into(), cluster: cluster.into(), count: 0 }
+    }
+}
+
+impl Host for RunState {
+    fn log(&mut self, level: Level, message: String) {
+        let sink = &mut self.log;
+        sink.count += 1;
+        if sink.count > MAX_MESSAGES {
+            return;
+        }
+        let mut msg = message;
+        if msg.len() > MAX_MESSAGE {
+            let mut cut = MAX_MESSAGE;
+            while !msg.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            msg.truncate(cut);
+            msg.push('…');
+        }
+        let (check, cluster) = (sink.check.as_str(), sink.cluster.as_str());
+        match level {
+            Level::Trace => tracing::trace!(target: "vitals::plugin", check, cluster, "{msg}"),
+            Level::Debug => tracing::debug!(target: "vitals::plugin", check, cluster, "{msg}"),
+            Level::Info => tracing::info!(target: "vitals::plugin", check, cluster, "{msg}"),
+            Level::Warn => tracing::warn!(target: "vitals::plugin", check, cluster, "{msg}"),
+            Level::Error => tracing::error!(target: "vitals::plugin", check, cluster, "{msg}"),
+        }
+    }
+}

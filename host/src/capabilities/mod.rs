@@ -1,0 +1,4 @@
+//! Capabilities: the imports of the `check` world, implemented by the host.
+
+pub mod http;
+pub mod log;

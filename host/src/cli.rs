@@ -1,0 +1,308 @@
+//! The command line: `vitals run`, `vitals list`, `vitals validate`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::plan::{self, PlannedRun};
+use crate::render::{self, Format};
+use crate::report::{self, Status};
+use crate::runner::{self, Plugins};
+
+/// Exit codes beyond the Nagios range (0 ok, 1 warning, 2 critical, 3 unknown),
+/// after sysexits.h.
+pub mod exit {
+    /// Bad command line, or a `--check`/`--cluster` that does not exist.
+    pub const USAGE: u8 = 64;
+    /// A plugin could not be loaded (missing, invalid, incompatible contract).
+    pub const PLUGIN: u8 = 65;
+    /// Internal error (could not start the engine or the runtime).
+    pub const SOFTWARE: u8 = 70;
+    /// Invalid configuration.
+    pub const CONFIG: u8 = 78;
+}
+
+const ABOUT: &str = "Sandboxed WebAssembly health checks for platform clusters";
+
+const LONG_ABOUT: &str = "\
+vitals runs health checks (WebAssembly components) against live clusters: etcd, and
+more to come. Each check runs sandboxed: it reaches only the endpoints its check grants
+and never sees a credential.
+
+Configuration lives in one directory:
+  vitals.toml      plugin_dir, cache_dir, concurrency, [defaults], [clusters.*]
+  checks.d/*.toml  one check per file: plugin, clusters, timeout, [grants], [params]
+
+Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown (the worst result; see --fail-on),
+64 usage error, 65 plugin load error, 70 internal error, 78 configuration error.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  vitals run --config /etc/vitals
+  vitals run --config /etc/vitals --check etcd --cluster prod --format json
+  vitals run --config /etc/vitals --fail-on critical      # warnings do not fail CI
+  vitals validate --config /etc/vitals                    # no network
+  vitals list --config /etc/vitals";
+
+#[derive(Parser, Debug)]
+#[command(name = "vitals", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Log level for the host's own log on stderr (error, warn, info, debug, trace).
+    /// RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
+    log_level: String,
+}
+
+#[derive(clap::Args, Debug)]
+struct ConfigArg {
+    /// Configuration directory (holding vitals.toml and checks.d/), or the vitals.toml file.
+    #[arg(long, short = 'c', env = "VITALS_CONFIG", default_value = "/etc/vitals", value_name = "DIR")]
+    config: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run checks once and report; the exit code is the worst status.
+    #[command(after_help = "\
+Examples:
+  vitals run --config ./demo
+  vitals run --config /etc/vitals --check etcd --cluster prod --cluster staging
+  vitals run --config /etc/vitals --format json | jq '.results[] | select(.status != \"ok\")'
+  vitals run --config /etc/vitals --fail-on warning      # CI: fail on warning or worse
+
+Exit codes: the worst status of the runs, 0 ok, 1 warning, 2 critical, 3 unknown.
+With --fail-on LEVEL the exit is 0 unless the worst status is at or above LEVEL.
+A configuration error exits 78, a plugin that cannot be loaded 65 (after reporting
+the other checks), a bad --check or --cluster 64.")]
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Run only this check (repeatable). Named checks run even when disabled.
+        #[arg(long = "check", value_name = "NAME")]
+        checks: Vec<String>,
+        /// Run only against this cluster (repeatable).
+        #[arg(long = "cluster", value_name = "NAME")]
+        clusters: Vec<String>,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value = "human")]
+        format: Format,
+        /// Exit non-zero only when the worst status is at or above this level.
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        fail_on: Option<Status>,
+        /// Also list the findings of healthy runs, and a failed plugin's output.
+        #[arg(long, short = 'v')]
+        verbose: bool,
+    },
+    /// List the checks, their clusters and plugins, and each plugin's parameters.
+    #[command(after_help = "Example:\n  vitals list --config /etc/vitals")]
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Check the configuration and that every plugin loads and matches the contract
+    /// and its check's parameters. Makes no network connection.
+    #[command(after_help = "Example:\n  vitals validate --config /etc/vitals && systemctl reload vitals")]
+    Validate {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+/// Entry point of the `vitals` binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("vitals={0},wasmtime_wasi_http={0}", cli.log_level)));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(exit::SOFTWARE, format!("cannot start the runtime: {e}")),
+    };
+    ExitCode::from(rt.block_on(dispatch(cli.command)))
+}
+
+fn fail(code: u8, message: String) -> ExitCode {
+    eprintln!("vitals: {message}");
+    ExitCode::from(code)
+}
+
+fn error(code: u8, message: impl std::fmt::Display) -> u8 {
+    eprintln!("vitals: error: {message}");
+    code
+}
+
+/// Load the configuration, plan, start the engine and load the plugins.
+async fn prepare(config: &ConfigArg, checks: &[String], clusters: &[String]) -> Result<(Config, Vec<PlannedRun>, Arc<Engine>, Plugins), u8> {
+    let cfg = Config::load(&config.config).map_err(|e| error(exit::CONFIG, e))?;
+    let runs = plan::plan(&cfg, checks, clusters).map_err(|e| error(exit::USAGE, e))?;
+    let engine = Engine::new(cfg.cache_dir.clone()).map_err(|e| error(exit::SOFTWARE, format!("cannot start the engine: {e:#}")))?;
+    let engine = Arc::new(engine);
+    let plugins = runner::load_plugins(&engine, &runs).await;
+    Ok((cfg, runs, engine, plugins))
+}
+
+/// Report plugin load errors and parameter errors; returns the exit code they call for.
+fn report_problems(cfg: &Config, runs: &[PlannedRun], plugins: &Plugins) -> Option<u8> {
+    let mut code = None;
+    for loaded in plugins.values() {
+        if let Err(e) = loaded {
+            code = Some(error(exit::PLUGIN, e));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for check in cfg.checks.iter().filter(|c| runs.iter().any(|r| r.check.name == c.name)) {
+        if let Some(Ok(plugin)) = plugins.get(&check.plugin)
+            && seen.insert(check.name.clone())
+            && let Err(e) = crate::schema::check_params(check, &plugin.info)
+        {
+            code = Some(error(exit::CONFIG, e));
+        }
+    }
+    code
+}
+
+async fn dispatch(command: Command) -> u8 {
+    match command {
+        Command::Run { config, checks, clusters, format, fail_on, verbose } => {
+            let (cfg, runs, engine, plugins) = match prepare(&config, &checks, &clusters).await {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let problem = report_problems(&cfg, &runs, &plugins);
+            if problem == Some(exit::CONFIG) {
+                return exit::CONFIG;
+            }
+            let results = runner::run_all(&engine, &plugins, &runs, cfg.concurrency).await;
+            let out = match format {
+                Format::Human => render::human::render(&results, verbose),
+                Format::Json => render::json::render(&results) + "\n",
+            };
+            {
+                use std::io::Write;
+                let mut stdout = anstream::stdout();
+                let _ = stdout.write_all(out.as_bytes());
+                let _ = stdout.flush();
+            }
+            if let Some(code) = problem {
+                return code;
+            }
+            let worst = report::worst(&results);
+            match fail_on {
+                Some(level) if worst < level => 0,
+                _ => worst.code(),
+            }
+        }
+        Command::List { config, format } => {
+            let (cfg, runs, _engine, plugins) = match prepare(&config, &[], &[]).await {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let _ = runs;
+            list(&cfg, &plugins, format);
+            report_problems(&cfg, &plan::plan(&cfg, &[], &[]).unwrap_or_default(), &plugins).unwrap_or(0)
+        }
+        Command::Validate { config } => {
+            let cfg = match Config::load(&config.config) {
+                Ok(c) => c,
+                Err(e) => return error(exit::CONFIG, e),
+            };
+            // Validate every check, enabled or not.
+            let names: Vec<String> = cfg.checks.iter().map(|c| c.name.clone()).collect();
+            let (cfg, runs, _engine, plugins) = match prepare(&config, &names, &[]).await {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            if let Some(code) = report_problems(&cfg, &runs, &plugins) {
+                return code;
+            }
+            let unused: Vec<&str> = cfg.checks.iter().filter(|c| c.clusters.is_empty()).map(|c| c.name.as_str()).collect();
+            for name in &unused {
+                eprintln!("vitals: warning: check {name:?} matches no cluster (no cluster has all its granted endpoints)");
+            }
+            println!(
+                "configuration ok: {} checks, {} clusters, {} plugins, {} runs planned",
+                cfg.checks.len(),
+                cfg.clusters.len(),
+                plugins.len(),
+                runs.len()
+            );
+            0
+        }
+    }
+}
+
+fn list(cfg: &Config, plugins: &Plugins, format: Format) {
+    if format == Format::Json {
+        let checks: Vec<serde_json::Value> = cfg
+            .checks
+            .iter()
+            .map(|c| {
+                let plugin = match plugins.get(&c.plugin) {
+                    Some(Ok(p)) => serde_json::json!({
+                        "file": p.path, "name": p.info.name, "version": p.info.version,
+                        "contract": p.contract_version.to_string(), "description": p.info.description,
+                        "params": p.info.params.iter().map(|s| serde_json::json!({
+                            "name": s.name, "kind": s.kind, "description": s.description,
+                            "default": s.default_value, "required": s.required})).collect::<Vec<_>>(),
+                    }),
+                    Some(Err(e)) => serde_json::json!({"file": c.plugin, "error": e.to_string()}),
+                    None => serde_json::json!({"file": c.plugin}),
+                };
+                serde_json::json!({
+                    "check": c.name, "enabled": c.enabled, "clusters": c.clusters,
+                    "timeout_seconds": c.timeout.as_secs_f64(), "interval_seconds": c.interval.as_secs_f64(),
+                    "grants": {"endpoints": c.grants}, "params": c.params, "plugin": plugin,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"checks": checks})).expect("serialises"));
+        return;
+    }
+    for c in &cfg.checks {
+        let state = if c.enabled { "" } else { " (disabled)" };
+        println!("{}{state}", c.name);
+        println!("  clusters: {}", if c.clusters.is_empty() { "(none)".into() } else { c.clusters.join(", ") });
+        println!("  timeout {:?}, interval {:?}, grants: {}", c.timeout, c.interval, c.grants.join(", "));
+        match plugins.get(&c.plugin) {
+            Some(Ok(p)) => {
+                println!(
+                    "  plugin: {} {} ({}, contract {}@{})",
+                    p.info.name,
+                    p.info.version,
+                    p.path.display(),
+                    crate::contract::PACKAGE,
+                    p.contract_version
+                );
+                println!("    {}", p.info.description);
+                for s in &p.info.params {
+                    let default = match (&s.default_value, s.required) {
+                        (Some(d), _) => format!(" (default {d})"),
+                        (None, true) => " (required)".into(),
+                        (None, false) => " (optional)".into(),
+                    };
+                    let set = c.params.get(&s.name).map(|v| format!(" = {v}")).unwrap_or_default();
+                    println!("    {} <{}>{set}{default}: {}", s.name, s.kind, s.description);
+                }
+            }
+            Some(Err(e)) => println!("  plugin: {e}"),
+            None => println!("  plugin: {}", c.plugin.display()),
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The engine: one shared wasmtime `Engine` and `Linker`, a compile cache on disk,
+//! one `InstancePre` per plugin, and a fresh sandboxed `Store` per run.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sha2::Digest;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Store, Trap, UpdateDeadline};
+
+use crate::contract::{self, CheckPre, PluginInfo, Report, RunInput};
+use crate::report::Failure;
+use crate::sandbox::RunState;
+
+/// How often the epoch advances; the granularity of run deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// A plugin that failed to load, naming the file.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin {}: {message}", path.display())]
+pub struct LoadError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// A loaded plugin: compiled, linked, described.
+pub struct Plugin {
+    pub path: PathBuf,
+    pub pre: CheckPre<RunState>,
+    pub info: PluginInfo,
+    /// The contract version the plugin was built against.
+    pub contract_version: semver::Version,
+    /// Whether the compiled code came from the cache.
+    pub cached: bool,
+    /// Seconds spent compiling (or deserialising from the cache).
+    pub compile_seconds: f64,
+}
+
+/// Limits for one run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    pub timeout: Duration,
+    pub memory_limit: u64,
+    pub output_limit: u64,
+}
+
+/// Why a run ended without a report.
+#[derive(Debug)]
+pub struct RunFailure {
+    pub failure: Failure,
+    pub message: String,
+    pub output: String,
+}
+
+/// The shared engine. Cheap to share behind an `Arc`; its ticker thread stops on drop.
+pub struct Engine {
+    engine: wasmtime::Engine,
+    linker: Linker<RunState>,
+    cache_dir: Option<PathBuf>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Engine {
+    /// Build the engine and its linker. `cache_dir`: where compiled plugins are kept.
+    pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Engine> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = wasmtime::Engine::new(&config)?;
+
+        let mut linker = Linker::<RunState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        contract::vitals::check::log::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |s| s)?;
+
+        // The epoch ticker runs on its own thread, off the async executor.
+        let stop = Arc::new(AtomicBool::new(false));
+        let (e, s) = (engine.clone(), stop.clone());
+        std::thread::Builder::new().name("vitals-epoch".into()).spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                e.increment_epoch();
+            }
+        })?;
+        Ok(Engine { engine, linker, cache_dir, stop_ticker: stop })
+    }
+
+    /// Compile (or load from the cache), check the contract version, link, and
+    /// call `describe`.
+    pub async fn load(&self, path: &Path) -> Result<Plugin, LoadError> {
+        let err = |message: String| LoadError { path: path.to_owned(), message };
+        let bytes = std::fs::read(path).map_err(|e| {
+            err(if e.kind() == std::io::ErrorKind::NotFound {
+                "not found (build the plugins, or check `plugin_dir` in vitals.toml and `plugin` in the check)".into()
+            } else {
+                format!("cannot read: {e}")
+            })
+        })?;
+        let started = Instant::now();
+        let (component, cached) = self.compile(&bytes).map_err(|e| err(format!("not a valid component: {e:#}")))?;
+        let compile_seconds = started.elapsed().as_secs_f64();
+        let contract_version = self.contract_version(&component).map_err(err)?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            err(format!("imports something this host does not provide ({e:#}); supported contract: {}", contract::supported()))
+        })?;
+        let pre = CheckPre::new(instance_pre).map_err(|e| err(format!("does not match the contract: {e:#}")))?;
+        let mut plugin = Plugin {
+            path: path.to_owned(),
+            pre,
+            info: PluginInfo { name: String::new(), version: String::new(), description: String::new(), params: vec![] },
+            contract_version,
+            cached,
+            compile_seconds,
+        };
+        let limits = RunLimits { timeout: Duration::from_secs(10), memory_limit: 256 << 20, output_limit: 64 << 10 };
+        let state = RunState::new(Default::default(), crate::capabilities::log::LogSink::new("describe", "-"), limits.memory_limit, limits.output_limit);
+        plugin.info = self
+            .call(&plugin, state, limits, |check, store| Box::pin(async move { check.vitals_check_plugin().call_describe(store).await }))
+            .await
+            .map_err(|f| err(format!("describe failed ({}): {}", f.failure.as_str(), f.message)))?;
+        if !plugin.info.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') || plugin.info.name.is_empty() {
+            return Err(err(format!("describe returned the invalid name {:?} (use [a-z0-9_]+)", plugin.info.name)));
+        }
+        Ok(plugin)
+    }
+
+    /// Find the version of `vitals:check/plugin` the component exports.
+    fn contract_version(&self, component: &Component) -> Result<semver::Version, String> {
+        let ty = component.component_type();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let Some(export) = exports.iter().find(|n| n.starts_with(contract::PLUGIN_INTERFACE)) else {
+            return Err(format!(
+                "does not export {} (exports: {}); is it a vitals check plugin built against {}?",
+                contract::PLUGIN_INTERFACE,
+                if exports.is_empty() { "none".to_string() } else { exports.join(", ") },
+                contract::supported()
+            ));
+        };
+        let version = export
+            .strip_prefix(contract::PLUGIN_INTERFACE)
+            .and_then(|v| v.strip_prefix('@'))
+            .ok_or_else(|| format!("exports {export} without a version; this host supports {}", contract::supported()))?;
+        let version = semver::Version::parse(version).map_err(|e| format!("exports {export}: bad version: {e}"))?;
+        if !contract::is_compatible(&version) {
+            return Err(format!(
+                "was built for {}@{version}, which this host does not support (it supports {}); rebuild the plugin against the host's wit/",
+                contract::PACKAGE,
+                contract::supported()
+            ));
+        }
+        Ok(version)
+    }
+
+    /// Compile a component, through the on-disk cache when there is one. Artifacts
+    /// are keyed by the SHA-256 of the component and the engine's compatibility hash,
+    /// and written atomically; the cache directory is the host's own.
+    fn compile(&self, bytes: &[u8]) -> anyhow::Result<(Component, bool)> {
+        let Some(dir) = &self.cache_dir else {
+            return Ok((Component::new(&self.engine, bytes)?, false));
+        };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        let key = format!("{}-{:016x}.cwasm", hex::encode(sha2::Sha256::digest(bytes)), h.finish());
+        let file = dir.join(key);
+        if file.exists() {
+            // SAFETY: the file was written by this host into its own cache directory
+            // from a component it compiled, and is keyed by the engine's compatibility
+            // hash. A corrupt or foreign file fails the deserialisation checks and is
+            // recompiled below.
+            match unsafe { Component::deserialize_file(&self.engine, &file) } {
+                Ok(c) => return Ok((c, true)),
+                Err(e) => tracing::warn!(file = %file.display(), "ignoring unusable cache entry: {e}"),
+            }
+        }
+        let component = Component::new(&self.engine, bytes)?;
+        if let Err(e) = self.store_artifact(dir, &file, &component) {
+            tracing::warn!(dir = %dir.display(), "cannot write the compile cache: {e:#}");
+        }
+        Ok((component, false))
+    }
+
+    fn store_artifact(&self, dir: &Path, file: &Path, component: &Component) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, &component.serialize()?)?;
+        tmp.persist(file)?;
+        Ok(())
+    }
+
+    /// Run a plugin once in a fresh store.
+    pub async fn run(&self, plugin: &Plugin, state: RunState, limits: RunLimits, input: RunInput) -> Result<Report, RunFailure> {
+        self.call(plugin, state, limits, move |check, store| {
+            Box::pin(async move { check.vitals_check_plugin().call_run(store, &input).await })
+        })
+        .await
+    }
+
+    /// Instantiate from the plugin's `InstancePre` in a fresh store with the run's
+    /// limits and call `f`; traps, timeouts and memory exhaustion become a
+    /// [`RunFailure`].
+    async fn call<R, F>(&self, plugin: &Plugin, state: RunState, limits: RunLimits, f: F) -> Result<R, RunFailure>
+    where
+        R: Send + 'static,
+        F: for<'a> FnOnce(
+                &'a contract::Check,
+                &'a mut Store<RunState>,
+            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>>
+            + Send,
+    {
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let deadline = Instant::now() + limits.timeout;
+        store.set_epoch_deadline(1);
+        // On every tick: trap once past the deadline, else yield to the executor so a
+        // busy plugin cannot starve the others.
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+            }
+        });
+        let fut = async {
+            let check = plugin.pre.instantiate_async(&mut store).await?;
+            f(&check, &mut store).await
+        };
+        // Host I/O is not interrupted by epochs: bound the whole call as well.
+        let outcome = tokio::time::timeout(limits.timeout + Duration::from_millis(500), fut).await;
+        let output = tail(&store.data().output(), 2048);
+        match outcome {
+            Ok(Ok(r)) => Ok(r),
+            Err(_) => Err(RunFailure {
+                failure: Failure::Timeout,
+                message: format!("timed out after {:?} (waiting on host I/O)", limits.timeout),
+                output,
+            }),
+            Ok(Err(e)) => Err(classify(&e, store.data(), limits, output)),
+        }
+    }
+}
+
+fn classify(e: &wasmtime::Error, state: &RunState, limits: RunLimits, output: String) -> RunFailure {
+    let trap = e.downcast_ref::<Trap>().copied();
+    let (failure, message) = if trap == Some(Trap::Interrupt) {
+        (Failure::Timeout, format!("timed out after {:?}", limits.timeout))
+    } else if state.limiter.hit_memory_limit {
+        (Failure::OutOfMemory, format!("out of memory: exceeded the memory limit of {}", bytesize::ByteSize(limits.memory_limit)))
+    } else if let Some(line) = output.lines().find(|l| l.contains("panicked at")) {
+        let detail = output.lines().skip_while(|l| !l.contains("panicked at")).nth(1).unwrap_or("").trim();
+        (Failure::Panic, format!("plugin panicked: {} {detail}", line.trim()).trim().to_string())
+    } else {
+        (Failure::Trap, format!("plugin trapped: {}", e.root_cause()))
+    };
+    RunFailure { failure, message, output }
+}
+
+fn tail(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &s[start..])
+}

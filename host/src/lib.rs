@@ -1,0 +1,21 @@
+//! vitals: sandboxed WebAssembly health checks for platform clusters.
+//!
+//! Data flows through these modules, in order:
+//! [`config`] (vitals.toml + checks.d) → [`plan`] (checks × clusters) →
+//! [`runner`] (tokio, bounded concurrency) → [`engine`] (wasmtime, compile cache,
+//! fresh [`sandbox`] per run) → plugin `run` → [`capabilities`] (host I/O with the
+//! cluster's endpoints) → [`report`] → [`render`] (human, JSON).
+
+pub mod capabilities;
+pub mod cli;
+pub mod config;
+pub mod contract;
+pub mod engine;
+pub mod plan;
+pub mod render;
+pub mod report;
+pub mod runner;
+pub mod sandbox;
+pub mod schema;
+pub mod secrets;
+pub mod tls;

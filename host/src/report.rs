@@ -1,0 +1,169 @@
+//! Results as the host reports them: one [`CheckResult`] per (check x cluster).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::contract;
+
+/// Status of a check or finding, ordered by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Status {
+    /// Nagios-compatible exit code / metric value: 0 ok, 1 warning, 2 critical, 3 unknown.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Critical => "critical",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<contract::WitStatus> for Status {
+    fn from(s: contract::WitStatus) -> Self {
+        match s {
+            contract::WitStatus::Ok => Status::Ok,
+            contract::WitStatus::Warning => Status::Warning,
+            contract::WitStatus::Critical => Status::Critical,
+            contract::WitStatus::Unknown => Status::Unknown,
+        }
+    }
+}
+
+/// A per-subject observation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub subject: String,
+    pub status: Status,
+    pub message: String,
+}
+
+/// A metric sample from a plugin (name without the `vitals_<plugin>_` prefix).
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub name: String,
+    pub help: String,
+    pub value: f64,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Why a run produced no report of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The run exceeded its timeout (epoch deadline or host I/O timeout).
+    Timeout,
+    /// The plugin tried to grow its memory beyond the limit.
+    OutOfMemory,
+    /// The plugin panicked (a trap with a panic message on stderr).
+    Panic,
+    /// Any other trap.
+    Trap,
+    /// The plugin could not be loaded or instantiated.
+    Load,
+}
+
+impl Failure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Timeout => "timeout",
+            Failure::OutOfMemory => "out_of_memory",
+            Failure::Panic => "panic",
+            Failure::Trap => "trap",
+            Failure::Load => "load",
+        }
+    }
+}
+
+/// The outcome of one (check x cluster) run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub check: String,
+    pub cluster: String,
+    pub plugin: String,
+    pub status: Status,
+    pub summary: String,
+    pub duration_seconds: f64,
+    /// Unix time the run started.
+    pub started_at: f64,
+    pub findings: Vec<Finding>,
+    pub samples: Vec<Sample>,
+    /// Set when the host, not the plugin, decided the status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// The tail of the plugin's captured stdout/stderr, when it failed.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub output: String,
+}
+
+impl CheckResult {
+    /// Convert a plugin's report.
+    pub fn from_report(check: &str, cluster: &str, plugin: &str, r: contract::Report) -> Self {
+        CheckResult {
+            check: check.into(),
+            cluster: cluster.into(),
+            plugin: plugin.into(),
+            status: r.status.into(),
+            summary: r.summary,
+            duration_seconds: 0.0,
+            started_at: 0.0,
+            findings: r
+                .findings
+                .into_iter()
+                .map(|f| Finding { subject: f.subject, status: f.status.into(), message: f.message })
+                .collect(),
+            samples: r
+                .samples
+                .into_iter()
+                .map(|s| Sample {
+                    name: s.name,
+                    help: s.help,
+                    value: s.value,
+                    labels: s.labels.into_iter().map(|l| (l.name, l.value)).collect(),
+                })
+                .collect(),
+            failure: None,
+            output: String::new(),
+        }
+    }
+
+    /// A run the host had to end or could not start: `unknown` with the reason.
+    pub fn failed(check: &str, cluster: &str, plugin: &str, failure: Failure, reason: String) -> Self {
+        CheckResult {
+            check: check.into(),
+            cluster: cluster.into(),
+            plugin: plugin.into(),
+            status: Status::Unknown,
+            summary: reason,
+            duration_seconds: 0.0,
+            started_at: 0.0,
+            findings: Vec::new(),
+            samples: Vec::new(),
+            failure: Some(failure),
+            output: String::new(),
+        }
+    }
+}
+
+/// The worst status of a set of results (ok when empty).
+pub fn worst(results: &[CheckResult]) -> Status {
+    results.iter().map(|r| r.status).max().unwrap_or(Status::Ok)
+}

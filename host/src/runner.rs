@@ -1,0 +1,123 @@
+//! The runner: loads the plugins a plan needs, then runs every (check x cluster)
+//! pair in parallel on tokio, bounded by the configured concurrency. Every run
+//! yields a result, whatever happened to the others.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::capabilities::http::HttpGate;
+use crate::capabilities::log::LogSink;
+use crate::config::EndpointKind;
+use crate::contract::{RunInput, WitEndpoint};
+use crate::engine::{Engine, LoadError, Plugin, RunLimits};
+use crate::plan::PlannedRun;
+use crate::report::{CheckResult, Failure};
+use crate::sandbox::RunState;
+
+/// Plugins by file, each loaded once.
+pub type Plugins = BTreeMap<PathBuf, Result<Arc<Plugin>, Arc<LoadError>>>;
+
+/// Load (compile or fetch from the cache) every plugin the runs need, in parallel.
+pub async fn load_plugins(engine: &Arc<Engine>, runs: &[PlannedRun]) -> Plugins {
+    let mut paths: Vec<PathBuf> = runs.iter().map(|r| r.check.plugin.clone()).collect();
+    paths.sort();
+    paths.dedup();
+    let mut set = JoinSet::new();
+    for path in paths {
+        let engine = engine.clone();
+        set.spawn(async move {
+            let loaded = engine.load(&path).await.map(Arc::new).map_err(Arc::new);
+            (path, loaded)
+        });
+    }
+    let mut out = Plugins::new();
+    while let Some(joined) = set.join_next().await {
+        if let Ok((path, loaded)) = joined {
+            out.insert(path, loaded);
+        }
+    }
+    out
+}
+
+/// Run every planned pair with at most `concurrency` at once; results come back in
+/// plan order.
+pub async fn run_all(engine: &Arc<Engine>, plugins: &Plugins, runs: &[PlannedRun], concurrency: usize) -> Vec<CheckResult> {
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut set = JoinSet::new();
+    for (i, run) in runs.iter().enumerate() {
+        let (engine, permits, run) = (engine.clone(), permits.clone(), run.clone());
+        let plugin = plugins.get(&run.check.plugin).cloned();
+        set.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore never closed");
+            (i, run_one(&engine, plugin, &run).await)
+        });
+    }
+    let mut results: Vec<Option<CheckResult>> = vec![None; runs.len()];
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, r)) => results[i] = Some(r),
+            Err(e) => tracing::error!("a run task failed: {e}"),
+        }
+    }
+    results
+        .into_iter()
+        .zip(runs)
+        .map(|(r, run)| {
+            r.unwrap_or_else(|| {
+                CheckResult::failed(&run.check.name, &run.cluster.name, "", Failure::Trap, "the run's task ended abnormally".into())
+            })
+        })
+        .collect()
+}
+
+/// Run one (check x cluster) pair in a fresh sandbox.
+pub async fn run_one(
+    engine: &Engine,
+    plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
+    run: &PlannedRun,
+) -> CheckResult {
+    let (check, cluster) = (&run.check, &run.cluster);
+    let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let started = Instant::now();
+    let plugin_name = check.plugin.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+    let mut result = match plugin {
+        None => CheckResult::failed(&check.name, &cluster.name, &plugin_name, Failure::Load, "plugin not loaded".into()),
+        Some(Err(e)) => CheckResult::failed(&check.name, &cluster.name, &plugin_name, Failure::Load, e.to_string()),
+        Some(Ok(plugin)) => {
+            let granted: Vec<_> = check.grants.iter().filter_map(|g| cluster.endpoints.get(g).cloned()).collect();
+            let input = RunInput {
+                check: check.name.clone(),
+                cluster: cluster.name.clone(),
+                params: serde_json::Value::Object(check.params.clone()).to_string(),
+                endpoints: granted
+                    .iter()
+                    .map(|e| WitEndpoint {
+                        name: e.name.clone(),
+                        kind: e.kind.as_str().into(),
+                        urls: e.urls.iter().map(|u| u.to_string().trim_end_matches('/').to_string()).collect(),
+                    })
+                    .collect(),
+            };
+            let http: Vec<_> = granted.iter().filter(|e| e.kind == EndpointKind::Http).cloned().collect();
+            let state = RunState::new(HttpGate::new(http), LogSink::new(&check.name, &cluster.name), check.memory_limit, check.output_limit);
+            let limits = RunLimits { timeout: check.timeout, memory_limit: check.memory_limit, output_limit: check.output_limit };
+            match engine.run(&plugin, state, limits, input).await {
+                Ok(report) => CheckResult::from_report(&check.name, &cluster.name, &plugin.info.name, report),
+                Err(f) => {
+                    tracing::warn!(check = %check.name, cluster = %cluster.name, "run failed: {}", f.message);
+                    let mut r = CheckResult::failed(&check.name, &cluster.name, &plugin.info.name, f.failure, f.message);
+                    r.output = f.output;
+                    r
+                }
+            }
+        }
+    };
+    result.started_at = started_at;
+    result.duration_seconds = started.elapsed().as_secs_f64();
+    result
+}

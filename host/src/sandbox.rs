@@ -1,0 +1,85 @@
+//! The per-run sandbox: the `Store` data of one plugin run. Deny by default: no
+//! arguments, environment, files, sockets or stdin; HTTP only through the gate of
+//! the endpoints granted to this run; memory capped; output captured and capped.
+
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::capabilities::http::HttpGate;
+use crate::capabilities::log::LogSink;
+
+/// Caps a run's linear memories and tables; remembers whether the cap was hit.
+pub struct Limiter {
+    pub memory_limit: usize,
+    pub hit_memory_limit: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_limit {
+            self.hit_memory_limit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Everything a run's `Store` holds.
+pub struct RunState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    pub gate: HttpGate,
+    pub log: LogSink,
+    pub limiter: Limiter,
+    pub stdout: MemoryOutputPipe,
+    pub stderr: MemoryOutputPipe,
+}
+
+impl RunState {
+    /// A fresh sandbox for one run.
+    pub fn new(gate: HttpGate, log: LogSink, memory_limit: u64, output_limit: u64) -> Self {
+        let cap = usize::try_from(output_limit).unwrap_or(usize::MAX);
+        let stdout = MemoryOutputPipe::new(cap);
+        let stderr = MemoryOutputPipe::new(cap);
+        // WasiCtxBuilder starts empty: no args, env, preopens or stdin, TCP/UDP and
+        // name lookup disabled and every socket address refused.
+        let wasi = WasiCtxBuilder::new().stdout(stdout.clone()).stderr(stderr.clone()).build();
+        RunState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            gate,
+            log,
+            limiter: Limiter { memory_limit: usize::try_from(memory_limit).unwrap_or(usize::MAX), hit_memory_limit: false },
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Captured stdout and stderr, lossily decoded.
+    pub fn output(&self) -> String {
+        let mut s = String::from_utf8_lossy(&self.stdout.contents()).into_owned();
+        s.push_str(&String::from_utf8_lossy(&self.stderr.contents()));
+        s
+    }
+}
+
+impl WasiView for RunState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for RunState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.gate }
+    }
+}

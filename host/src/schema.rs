@@ -1,0 +1,45 @@
+//! Checking a check's `[params]` against the parameter schema its plugin describes:
+//! unknown names, missing required ones and values of the wrong kind are
+//! configuration errors that name the file, line and key.
+
+use crate::config::{Check, ConfigError};
+use crate::contract::PluginInfo;
+
+/// Validate `check.params` against `info.params`.
+pub fn check_params(check: &Check, info: &PluginInfo) -> Result<(), ConfigError> {
+    let err = |key: &str, message: String| ConfigError {
+        path: check.file.clone(),
+        line: check.param_lines.get(key).copied(),
+        message,
+    };
+    for (key, value) in &check.params {
+        let Some(spec) = info.params.iter().find(|p| &p.name == key) else {
+            let known: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
+            return Err(err(key, format!(
+                "`params.{key}`: plugin {} has no parameter {key:?} (known: {})",
+                info.name,
+                if known.is_empty() { "none".into() } else { known.join(", ") }
+            )));
+        };
+        let ok = match spec.kind.as_str() {
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "list" => value.is_array(),
+            "table" => value.is_object(),
+            _ => true,
+        };
+        if !ok {
+            return Err(err(key, format!("`params.{key}`: expected {} but found {value}", spec.kind)));
+        }
+    }
+    if let Some(missing) = info.params.iter().find(|p| p.required && !check.params.contains_key(&p.name)) {
+        return Err(ConfigError {
+            path: check.file.clone(),
+            line: None,
+            message: format!("`params.{}` is required by plugin {}: {}", missing.name, info.name, missing.description),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! TLS material of an endpoint (CA, client certificate and key), loaded once into a
+//! rustls client configuration that the host uses for every connection to it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+/// A ready rustls client configuration; the key material never leaves the host.
+pub struct TlsMaterial {
+    pub config: Arc<ClientConfig>,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsMaterial(<redacted>)")
+    }
+}
+
+impl TlsMaterial {
+    /// Trust `ca` (PEM bundle; default: the webpki roots) and present `client`
+    /// (certificate chain and key, PEM) if given.
+    pub fn load(ca: Option<&Path>, client: Option<(&Path, &Path)>) -> anyhow::Result<TlsMaterial> {
+        let mut roots = RootCertStore::empty();
+        match ca {
+            Some(ca) => {
+                let certs = read_certs(ca).context("ca_file")?;
+                let (added, _ignored) = roots.add_parsable_certificates(certs);
+                if added == 0 {
+                    anyhow::bail!("ca_file {}: no usable CA certificate", ca.display());
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("TLS protocol versions")?
+            .with_root_certificates(roots);
+        let config = match client {
+            Some((cert, key)) => {
+                let chain = read_certs(cert).context("cert_file")?;
+                let key = PrivateKeyDer::from_pem_file(key)
+                    .with_context(|| format!("key_file {}: no private key in PEM", key.display()))?;
+                builder.with_client_auth_cert(chain, key).context("client certificate and key do not match")?
+            }
+            None => builder.with_no_client_auth(),
+        };
+        Ok(TlsMaterial { config: Arc::new(config) })
+    }
+}
+
+fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{}: invalid PEM", path.display()))?;
+    if certs.is_empty() {
+        anyhow::bail!("{}: no certificate in PEM", path.display());
+    }
+    Ok(certs)
+}

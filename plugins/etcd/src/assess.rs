@@ -1,0 +1,486 @@
+//! Turning what every member said into a verdict. Pure: no I/O, unit-tested natively.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use vitals_plugin::http::{ErrorKind, HttpError};
+use vitals_plugin::{Report, ReportBuilder, Status};
+
+use crate::gateway::{self, Alarms, Health, MemberList, Metrics};
+
+/// etcd's default `--quota-backend-bytes` (2 GiB).
+pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Thresholds and options (the check's `[params]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Name of the granted HTTP endpoint listing the members; default: the first one.
+    pub endpoint: Option<String>,
+    pub db_size_warning_ratio: f64,
+    pub db_size_critical_ratio: f64,
+    /// Overrides the quota read from each member's `/metrics`.
+    pub quota_backend_bytes: Option<u64>,
+    pub request_timeout_seconds: f64,
+    /// Warn when the number of voting members differs.
+    pub expected_members: Option<usize>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            endpoint: None,
+            db_size_warning_ratio: 0.8,
+            db_size_critical_ratio: 0.95,
+            quota_backend_bytes: None,
+            request_timeout_seconds: 3.0,
+            expected_members: None,
+        }
+    }
+}
+
+/// Everything one configured member URL answered.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub url: String,
+    pub status: Result<gateway::Status, HttpError>,
+    pub health: Option<Health>,
+    pub members: Option<MemberList>,
+    pub alarms: Option<Alarms>,
+    pub metrics: Option<Metrics>,
+}
+
+/// A member as we know it: from the member list, or only from a status answer.
+struct Member<'a> {
+    id: u64,
+    name: String,
+    learner: bool,
+    probe: Option<&'a Probe>,
+}
+
+impl Member<'_> {
+    fn subject(&self) -> String {
+        match self.probe {
+            Some(p) => format!("{} ({})", self.name, p.url),
+            None => self.name.clone(),
+        }
+    }
+    fn status(&self) -> Option<&gateway::Status> {
+        self.probe.and_then(|p| p.status.as_ref().ok())
+    }
+    /// Answered and knows a leader: counts toward quorum if voting.
+    fn healthy(&self) -> bool {
+        self.status().is_some_and(|s| s.leader != 0)
+    }
+}
+
+fn norm(url: &str) -> &str {
+    url.trim_end_matches('/')
+}
+
+fn human_bytes(b: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{v:.0} {}", UNITS[i]) } else { format!("{v:.1} {}", UNITS[i]) }
+}
+
+/// Assess the cluster from the probes of every configured member URL.
+pub fn assess(params: &Params, probes: &[Probe]) -> Report {
+    let mut r = ReportBuilder::new();
+    let responsive: Vec<&Probe> = probes.iter().filter(|p| p.status.is_ok()).collect();
+
+    if responsive.is_empty() {
+        return nobody_answered(r, probes);
+    }
+
+    // Membership: from the leader's member list if it answered, else any member's.
+    let list = responsive
+        .iter()
+        .filter(|p| p.members.is_some())
+        .max_by_key(|p| {
+            let s = p.status.as_ref().unwrap();
+            (s.leader != 0 && s.leader == s.header.member_id, s.raft_index)
+        })
+        .and_then(|p| p.members.as_ref());
+    let members = build_members(list, probes);
+
+    let voting: Vec<&Member> = members.iter().filter(|m| !m.learner).collect();
+    let quorum = voting.len() / 2 + 1;
+    let healthy_voting = voting.iter().filter(|m| m.healthy()).count();
+    let quorum_kept = healthy_voting >= quorum;
+    let names: BTreeMap<u64, &str> = members.iter().map(|m| (m.id, m.name.as_str())).collect();
+    let name_of = |id: u64| names.get(&id).map(|s| s.to_string()).unwrap_or_else(|| format!("{id:x}"));
+
+    // Leader agreement.
+    let leaders: BTreeMap<u64, Vec<&Member>> = members.iter().filter_map(|m| m.status().map(|s| (s.leader, m))).fold(
+        BTreeMap::new(),
+        |mut acc, (l, m)| {
+            acc.entry(l).or_default().push(m);
+            acc
+        },
+    );
+    let known_leaders: Vec<u64> = leaders.keys().copied().filter(|l| *l != 0).collect();
+    let mut headline: Vec<String> = Vec::new();
+    match known_leaders.as_slice() {
+        [] => {
+            r.raise(Status::Critical);
+            headline.push("no leader".into());
+        }
+        [one] => {
+            if !names.contains_key(one) {
+                r.raise(Status::Critical);
+                headline.push(format!("leader {one:x} is not in the member list"));
+            }
+        }
+        many => {
+            r.raise(Status::Critical);
+            let views: Vec<String> = many
+                .iter()
+                .map(|l| {
+                    let who: Vec<&str> = leaders[l].iter().map(|m| m.name.as_str()).collect();
+                    format!("{} say {}", who.join(", "), name_of(*l))
+                })
+                .collect();
+            headline.push(format!("members disagree about the leader: {}", views.join("; ")));
+        }
+    }
+
+    // Per-member findings.
+    let quota_from_metrics = responsive.iter().find_map(|p| p.metrics.and_then(|m| m.quota_backend_bytes));
+    let quota = params
+        .quota_backend_bytes
+        .map(|q| q as f64)
+        .or(quota_from_metrics)
+        .unwrap_or(DEFAULT_QUOTA_BYTES as f64);
+    let mut unreachable = Vec::new();
+    for m in &members {
+        let subject = m.subject();
+        let role = if m.learner { "learner" } else { "voting member" };
+        match (m.probe, m.status()) {
+            (None, _) => r.finding(
+                subject,
+                Status::Warning,
+                "not probed: none of its client URLs is among the endpoint's urls",
+            ),
+            (Some(p), None) => {
+                let err = p.status.as_ref().unwrap_err();
+                let status = if m.learner || quorum_kept { Status::Warning } else { Status::Critical };
+                unreachable.push(m.name.clone());
+                let detail = if m.learner {
+                    "learner, not counted toward quorum".to_string()
+                } else if quorum_kept {
+                    format!("quorum kept: {healthy_voting}/{} voting members healthy", voting.len())
+                } else {
+                    format!("quorum lost: {healthy_voting}/{} voting members healthy, need {quorum}", voting.len())
+                };
+                r.finding(subject, status, format!("unreachable: {err} ({detail})"));
+            }
+            (Some(p), Some(s)) => {
+                let mut problems: Vec<(Status, String)> = Vec::new();
+                if s.leader == 0 {
+                    problems.push((Status::Critical, "has no leader".into()));
+                } else if known_leaders.len() > 1 {
+                    problems.push((Status::Critical, format!("believes the leader is {}", name_of(s.leader))));
+                }
+                if let Some(h) = &p.health
+                    && !h.health
+                {
+                    let reason = if h.reason.is_empty() { String::new() } else { format!(": {}", h.reason) };
+                    problems.push((Status::Critical, format!("/health reports unhealthy{reason}")));
+                }
+                if !s.errors.is_empty() {
+                    problems.push((Status::Warning, format!("errors: {}", s.errors.join("; "))));
+                }
+                let ratio = s.db_size as f64 / quota;
+                let db = format!(
+                    "database {} of {} quota ({:.0} %)",
+                    human_bytes(s.db_size as f64),
+                    human_bytes(quota),
+                    ratio * 100.0
+                );
+                if ratio >= params.db_size_critical_ratio {
+                    problems.push((Status::Critical, db.clone()));
+                } else if ratio >= params.db_size_warning_ratio {
+                    problems.push((Status::Warning, db.clone()));
+                }
+                let leader_note = if s.leader == s.header.member_id { ", leader" } else { "" };
+                if problems.is_empty() {
+                    r.finding(subject, Status::Ok, format!("healthy {role}{leader_note}, etcd {}, {db}", s.version));
+                } else {
+                    let worst = problems.iter().fold(Status::Ok, |a, (s, _)| a.max(*s));
+                    let text: Vec<String> = problems.into_iter().map(|(_, t)| t).collect();
+                    r.finding(subject, worst, format!("{role}{leader_note}: {}", text.join("; ")));
+                }
+            }
+        }
+    }
+    if !unreachable.is_empty() {
+        headline.push(format!("unreachable: {}", unreachable.join(", ")));
+    }
+    if !quorum_kept {
+        r.raise(Status::Critical);
+        headline.insert(0, format!("quorum lost ({healthy_voting}/{} voting members healthy, need {quorum})", voting.len()));
+    }
+
+    // Alarms, deduplicated across members.
+    let alarms: BTreeSet<(u64, String)> = responsive
+        .iter()
+        .filter_map(|p| p.alarms.as_ref())
+        .flat_map(|a| a.alarms.iter())
+        .filter_map(|a| a.alarm.clone().filter(|k| k != "NONE").map(|k| (a.member_id, k)))
+        .collect();
+    for (id, kind) in &alarms {
+        let who = if *id == 0 { "cluster".to_string() } else { name_of(*id) };
+        let hint = match kind.as_str() {
+            "NOSPACE" => ": the database reached its quota and etcd refuses writes; compact, defragment, then disarm",
+            "CORRUPT" => ": data inconsistency between members detected",
+            _ => "",
+        };
+        r.finding(who.clone(), Status::Critical, format!("alarm {kind} active{hint}"));
+        headline.push(format!("alarm {kind} on {who}"));
+    }
+
+    if let Some(expected) = params.expected_members
+        && expected != voting.len()
+    {
+        r.finding(
+            "membership",
+            Status::Warning,
+            format!("{} voting members, expected {expected}", voting.len()),
+        );
+        headline.push(format!("{} voting members, expected {expected}", voting.len()));
+    }
+
+    // Samples.
+    r.sample("members", "Members in the member list", members.len() as f64, &[]);
+    r.sample("voting_members", "Voting (non-learner) members", voting.len() as f64, &[]);
+    r.sample("members_healthy", "Voting members that answered and know a leader", healthy_voting as f64, &[]);
+    r.sample("quorum", "Voting members needed for quorum", quorum as f64, &[]);
+    r.sample("has_leader", "1 when the responsive members agree on one leader", f64::from(known_leaders.len() == 1), &[]);
+    r.sample("quota_backend_bytes", "Backend quota used for the database size ratios", quota, &[]);
+    r.sample("alarms_active", "Active alarms", alarms.len() as f64, &[]);
+    for m in &members {
+        let labels = [("member", m.name.as_str())];
+        r.sample("member_up", "1 when the member answered its status", f64::from(m.status().is_some()), &labels);
+        let Some(s) = m.status() else { continue };
+        r.sample("member_is_leader", "1 when the member is the leader", f64::from(s.leader == m.id && m.id != 0), &labels);
+        r.sample("member_is_learner", "1 when the member is a learner", f64::from(m.learner), &labels);
+        r.sample("db_size_bytes", "Size of the backend database", s.db_size as f64, &labels);
+        r.sample("db_size_in_use_bytes", "Bytes of the backend database in use", s.db_size_in_use as f64, &labels);
+        r.sample("raft_term", "Raft term", s.raft_term as f64, &labels);
+        r.sample("raft_index", "Raft index", s.raft_index as f64, &labels);
+        if let Some(changes) = m.probe.and_then(|p| p.metrics).and_then(|x| x.leader_changes_seen) {
+            r.sample("leader_changes_seen", "Leader changes seen by the member since it started", changes, &labels);
+        }
+    }
+
+    let leader = match known_leaders.as_slice() {
+        [one] => format!("leader {}", name_of(*one)),
+        _ => "no agreed leader".into(),
+    };
+    let counts = format!("{healthy_voting}/{} voting members healthy, {leader}", voting.len());
+    let summary = if headline.is_empty() { counts } else { format!("{}; {counts}", headline.join("; ")) };
+    r.finish(summary)
+}
+
+/// Pair members with the probes of the configured URLs: by member ID (from the status
+/// answer), then by client URL, then unreachable URLs with still unprobed members.
+fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Member<'a>> {
+    let mut members: Vec<Member<'a>> = match list {
+        Some(l) => l
+            .members
+            .iter()
+            .map(|m| Member {
+                id: m.id,
+                name: if m.name.is_empty() { format!("{:x}", m.id) } else { m.name.clone() },
+                learner: m.is_learner,
+                probe: None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut used = vec![false; probes.len()];
+    for (i, p) in probes.iter().enumerate() {
+        if let Ok(s) = &p.status {
+            let id = s.header.member_id;
+            match members.iter_mut().find(|m| m.id == id) {
+                Some(m) => m.probe = Some(p),
+                None => members.push(Member { id, name: format!("{id:x}"), learner: s.is_learner, probe: Some(p) }),
+            }
+            used[i] = true;
+        }
+    }
+    if let Some(l) = list {
+        for (i, p) in probes.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            let by_url = l.members.iter().find(|m| m.client_urls.iter().any(|u| norm(u) == norm(&p.url)));
+            if let Some(lm) = by_url
+                && let Some(m) = members.iter_mut().find(|m| m.id == lm.id && m.probe.is_none())
+            {
+                m.probe = Some(p);
+                used[i] = true;
+            }
+        }
+    }
+    for (i, p) in probes.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        match members.iter_mut().find(|m| m.probe.is_none()) {
+            Some(m) => m.probe = Some(p),
+            None => members.push(Member { id: 0, name: p.url.clone(), learner: false, probe: Some(p) }),
+        }
+    }
+    members
+}
+
+/// No member answered: a cluster outage, unless every failure says we could not
+/// observe (TLS, denied), which is `unknown`.
+fn nobody_answered(mut r: ReportBuilder, probes: &[Probe]) -> Report {
+    let errors: Vec<&HttpError> = probes.iter().filter_map(|p| p.status.as_ref().err()).collect();
+    let observable = errors.iter().any(|e| e.kind == ErrorKind::Unreachable);
+    for p in probes {
+        if let Err(e) = &p.status {
+            let s = if observable && e.kind == ErrorKind::Unreachable { Status::Critical } else { Status::Unknown };
+            r.finding(p.url.clone(), s, format!("unreachable: {e}"));
+        }
+    }
+    r.sample("members_healthy", "Voting members that answered and know a leader", 0.0, &[]);
+    if probes.is_empty() {
+        return ReportBuilder::unknown("no member URLs configured on the endpoint");
+    }
+    if observable {
+        r.raise(Status::Critical);
+        r.finish(format!("no etcd member reachable (0/{} answered)", probes.len()))
+    } else {
+        let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
+        let mut rep = r.finish(format!("cannot observe etcd: {first}"));
+        rep.status = Status::Unknown;
+        rep
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::{Header, Member as GwMember};
+
+    fn status(id: u64, leader: u64, db: u64) -> gateway::Status {
+        gateway::Status {
+            header: Header { cluster_id: 1, member_id: id, raft_term: 2 },
+            version: "3.4.23".into(),
+            db_size: db,
+            db_size_in_use: db,
+            leader,
+            raft_index: 10,
+            raft_term: 2,
+            ..Default::default()
+        }
+    }
+
+    fn list(n: u64) -> MemberList {
+        MemberList {
+            header: Header::default(),
+            members: (1..=n)
+                .map(|i| GwMember {
+                    id: i,
+                    name: format!("m{i}"),
+                    client_urls: vec![format!("http://h{i}")],
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    fn up(i: u64, leader: u64, n: u64) -> Probe {
+        Probe {
+            url: format!("http://h{i}"),
+            status: Ok(status(i, leader, 20480)),
+            health: Some(Health { health: leader != 0, reason: String::new() }),
+            members: Some(list(n)),
+            alarms: Some(Alarms::default()),
+            metrics: None,
+        }
+    }
+
+    fn down(i: u64, kind: ErrorKind) -> Probe {
+        Probe {
+            url: format!("http://h{i}"),
+            status: Err(HttpError { kind, message: "connection refused".into() }),
+            health: None,
+            members: None,
+            alarms: None,
+            metrics: None,
+        }
+    }
+
+    #[test]
+    fn healthy_cluster_is_ok() {
+        let r = assess(&Params::default(), &[up(1, 1, 3), up(2, 1, 3), up(3, 1, 3)]);
+        assert_eq!(r.status, Status::Ok, "{}", r.summary);
+        assert_eq!(r.findings.len(), 3);
+    }
+
+    #[test]
+    fn one_down_keeps_quorum_two_down_loses_it() {
+        let r = assess(&Params::default(), &[up(1, 1, 3), up(2, 1, 3), down(3, ErrorKind::Unreachable)]);
+        assert_eq!(r.status, Status::Warning, "{}", r.summary);
+        assert!(r.findings.iter().any(|f| f.subject.starts_with("m3") && f.status == Status::Warning));
+        let r = assess(
+            &Params::default(),
+            &[up(1, 0, 3), down(2, ErrorKind::Unreachable), down(3, ErrorKind::Unreachable)],
+        );
+        assert_eq!(r.status, Status::Critical);
+        assert!(r.summary.contains("quorum lost"), "{}", r.summary);
+    }
+
+    #[test]
+    fn learners_do_not_count_toward_quorum() {
+        let mut l = list(4);
+        l.members[3].is_learner = true;
+        let mut probes = vec![up(1, 1, 4), up(2, 1, 4), up(3, 1, 4), down(4, ErrorKind::Unreachable)];
+        for p in &mut probes {
+            p.members = Some(l.clone());
+        }
+        let r = assess(&Params::default(), &probes);
+        assert_eq!(r.status, Status::Warning, "{}", r.summary);
+        assert!(r.summary.contains("3/3 voting"), "{}", r.summary);
+    }
+
+    #[test]
+    fn leader_disagreement_and_alarms_are_critical() {
+        let r = assess(&Params::default(), &[up(1, 1, 3), up(2, 1, 3), up(3, 3, 3)]);
+        assert_eq!(r.status, Status::Critical);
+        assert!(r.summary.contains("disagree"), "{}", r.summary);
+
+        let mut p = up(1, 1, 3);
+        p.alarms = Some(Alarms { alarms: vec![gateway::Alarm { member_id: 2, alarm: Some("NOSPACE".into()) }] });
+        let r = assess(&Params::default(), &[p, up(2, 1, 3), up(3, 1, 3)]);
+        assert_eq!(r.status, Status::Critical);
+        assert!(r.findings.iter().any(|f| f.subject == "m2" && f.message.contains("NOSPACE")));
+    }
+
+    #[test]
+    fn db_size_thresholds() {
+        let params = Params { quota_backend_bytes: Some(100_000), ..Params::default() };
+        let mut p = up(1, 1, 1);
+        p.status = Ok(status(1, 1, 85_000));
+        assert_eq!(assess(&params, &[p.clone()]).status, Status::Warning);
+        p.status = Ok(status(1, 1, 96_000));
+        assert_eq!(assess(&params, &[p]).status, Status::Critical);
+    }
+
+    #[test]
+    fn all_tls_failures_are_unknown_but_outage_is_critical() {
+        let r = assess(&Params::default(), &[down(1, ErrorKind::Tls), down(2, ErrorKind::Tls)]);
+        assert_eq!(r.status, Status::Unknown);
+        let r = assess(&Params::default(), &[down(1, ErrorKind::Unreachable), down(2, ErrorKind::Unreachable)]);
+        assert_eq!(r.status, Status::Critical);
+    }
+}

@@ -1,0 +1,97 @@
+//! vitals check `etcd`: cluster health from every member's HTTP/JSON gateway.
+//!
+//! For each member URL of the granted endpoint it reads `/v3/maintenance/status`,
+//! `/health`, `/v3/cluster/member/list`, `/v3/maintenance/alarm` and `/metrics`,
+//! then [`assess::assess`] judges quorum, leader agreement, alarms and database size.
+
+pub mod assess;
+pub mod gateway;
+
+use std::time::Duration;
+
+use serde_json::json;
+use vitals_plugin::http::{self, Options};
+use vitals_plugin::{param, optional_param, parse_params, Plugin, PluginInfo, Report, ReportBuilder, RunInput};
+
+use assess::{Params, Probe};
+
+struct Etcd;
+
+impl Plugin for Etcd {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "etcd".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "etcd cluster health: member reachability and quorum, leader agreement, \
+                          alarms (NOSPACE, CORRUPT), database size against the quota; \
+                          works with the 3.4 and 3.5+ HTTP gateways"
+                .into(),
+            params: vec![
+                optional_param("endpoint", "string", "Granted HTTP endpoint whose urls are the members (default: the first granted)"),
+                param("db_size_warning_ratio", "number", "Database size / quota at which a member warns", Some("0.8")),
+                param("db_size_critical_ratio", "number", "Database size / quota at which a member is critical", Some("0.95")),
+                optional_param("quota_backend_bytes", "integer", "Backend quota; default: read from /metrics, else etcd's default 2 GiB"),
+                param("request_timeout_seconds", "number", "Timeout of each request to a member", Some("3.0")),
+                optional_param("expected_members", "integer", "Warn when the number of voting members differs"),
+            ],
+        }
+    }
+
+    fn run(input: RunInput) -> Report {
+        let params: Params = match parse_params(&input.params) {
+            Ok(p) => p,
+            Err(e) => return ReportBuilder::unknown(e),
+        };
+        let endpoint = match &params.endpoint {
+            Some(name) => input.endpoints.iter().find(|e| &e.name == name),
+            None => input.endpoints.iter().find(|e| e.kind == "http"),
+        };
+        let Some(endpoint) = endpoint else {
+            return ReportBuilder::unknown(format!(
+                "no granted HTTP endpoint{} in cluster {}; grant one in the check's `grants.endpoints`",
+                params.endpoint.as_deref().map(|n| format!(" named {n:?}")).unwrap_or_default(),
+                input.cluster
+            ));
+        };
+        let opts = Options { timeout: Duration::from_secs_f64(params.request_timeout_seconds.clamp(0.05, 300.0)) };
+        let probes: Vec<Probe> = endpoint.urls.iter().map(|u| probe(u, opts)).collect();
+        assess::assess(&params, &probes)
+    }
+}
+
+/// Ask one member everything we need. If status fails the member is unreachable and
+/// we ask nothing more.
+fn probe(base: &str, opts: Options) -> Probe {
+    let base = base.trim_end_matches('/');
+    let url = |path: &str| format!("{base}{path}");
+    let status = http::post_json(&url("/v3/maintenance/status"), &json!({}), opts).and_then(|r| {
+        if r.status != 200 {
+            return Err(http::HttpError {
+                kind: http::ErrorKind::Protocol,
+                message: format!("status: HTTP {}: {}", r.status, r.text().trim()),
+            });
+        }
+        r.json::<gateway::Status>()
+    });
+    let mut p = Probe { url: base.to_string(), status, health: None, members: None, alarms: None, metrics: None };
+    if p.status.is_err() {
+        return p;
+    }
+    // /health answers 503 with a JSON body when unhealthy: read the body either way.
+    p.health = http::get(&url("/health"), opts).ok().and_then(|r| r.json().ok());
+    p.members = http::post_json(&url("/v3/cluster/member/list"), &json!({}), opts)
+        .ok()
+        .filter(|r| r.status == 200)
+        .and_then(|r| r.json().ok());
+    p.alarms = http::post_json(&url("/v3/maintenance/alarm"), &json!({"action": "GET"}), opts)
+        .ok()
+        .filter(|r| r.status == 200)
+        .and_then(|r| r.json().ok());
+    p.metrics = http::get(&url("/metrics"), opts)
+        .ok()
+        .filter(|r| r.status == 200)
+        .map(|r| gateway::Metrics::parse(&r.text()));
+    p
+}
+
+vitals_plugin::export_plugin!(Etcd);

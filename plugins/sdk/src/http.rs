@@ -1,0 +1,235 @@
+//! A small blocking HTTP client over `wasi:http/outgoing-handler`.
+//!
+//! The host only lets requests through to endpoints the check was granted, and
+//! applies their TLS material and credentials itself; a plugin just names the URL.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::bindings::wasi::http::outgoing_handler;
+use crate::bindings::wasi::http::types::{
+    ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
+use crate::bindings::wasi::io::streams::StreamError;
+
+/// Largest response body read into memory.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// A response: status code and the whole body.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, HttpError> {
+        serde_json::from_slice(&self.body).map_err(|e| HttpError {
+            kind: ErrorKind::Protocol,
+            message: format!("invalid JSON in response (HTTP {}): {e}", self.status),
+        })
+    }
+
+    /// The body as (lossy) UTF-8 text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Broad classes of failure a check reacts to differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The host refused the destination: it is not a granted endpoint.
+    Denied,
+    /// Connection refused, timed out, DNS failure, connection reset: the target is down.
+    Unreachable,
+    /// TLS handshake or certificate failure: a configuration problem, not an outage.
+    Tls,
+    /// Malformed URL, bad answer, body too large, other protocol problems.
+    Protocol,
+}
+
+/// A failed request.
+#[derive(Debug, Clone)]
+pub struct HttpError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+impl HttpError {
+    fn protocol(message: impl Into<String>) -> Self {
+        HttpError { kind: ErrorKind::Protocol, message: message.into() }
+    }
+}
+
+fn classify(code: &ErrorCode) -> (ErrorKind, String) {
+    use ErrorCode as E;
+    let kind = match code {
+        E::HttpRequestDenied => ErrorKind::Denied,
+        E::DnsTimeout
+        | E::DnsError(_)
+        | E::DestinationNotFound
+        | E::DestinationUnavailable
+        | E::DestinationIpProhibited
+        | E::DestinationIpUnroutable
+        | E::ConnectionRefused
+        | E::ConnectionTerminated
+        | E::ConnectionTimeout
+        | E::ConnectionReadTimeout
+        | E::ConnectionWriteTimeout
+        | E::ConnectionLimitReached
+        | E::HttpResponseTimeout
+        | E::HttpResponseIncomplete => ErrorKind::Unreachable,
+        E::TlsProtocolError | E::TlsCertificateError | E::TlsAlertReceived(_) => ErrorKind::Tls,
+        _ => ErrorKind::Protocol,
+    };
+    let message = match code {
+        E::HttpRequestDenied => "request denied by the host: destination is not a granted endpoint".into(),
+        E::ConnectionRefused => "connection refused".into(),
+        E::ConnectionTimeout => "connection timed out".into(),
+        E::ConnectionReadTimeout | E::HttpResponseTimeout => "timed out waiting for the response".into(),
+        E::ConnectionTerminated => "connection closed by the peer".into(),
+        E::DnsError(p) => format!("DNS error: {}", p.rcode.clone().unwrap_or_default()),
+        E::TlsCertificateError => {
+            "TLS certificate verification failed (the server's certificate is not trusted by the endpoint's CA)".into()
+        }
+        E::TlsAlertReceived(p) => format!(
+            "TLS alert from the server: {} (client certificate rejected?)",
+            p.alert_message.clone().unwrap_or_else(|| "unspecified".into())
+        ),
+        E::TlsProtocolError => "TLS handshake failed".into(),
+        E::InternalError(Some(m)) => m.clone(),
+        other => format!("{other:?}"),
+    };
+    (kind, message)
+}
+
+/// Options for a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Connect timeout, and also first-byte and between-bytes timeouts.
+    pub timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { timeout: Duration::from_secs(5) }
+    }
+}
+
+/// `GET url`.
+pub fn get(url: &str, opts: Options) -> Result<Response, HttpError> {
+    request(Method::Get, url, None, opts)
+}
+
+/// `POST url` with a JSON body.
+pub fn post_json(url: &str, body: &serde_json::Value, opts: Options) -> Result<Response, HttpError> {
+    let body = serde_json::to_vec(body).expect("JSON values serialise");
+    request(Method::Post, url, Some(&body), opts)
+}
+
+/// Send one request and read the whole response.
+pub fn request(
+    method: Method,
+    url: &str,
+    body: Option<&[u8]>,
+    opts: Options,
+) -> Result<Response, HttpError> {
+    let uri: http::Uri = url.parse().map_err(|e| HttpError::protocol(format!("invalid URL {url:?}: {e}")))?;
+    let scheme = match uri.scheme_str() {
+        Some("http") => Scheme::Http,
+        Some("https") => Scheme::Https,
+        other => return Err(HttpError::protocol(format!("unsupported URL scheme {other:?} in {url:?}"))),
+    };
+    let authority = uri
+        .authority()
+        .ok_or_else(|| HttpError::protocol(format!("URL without host: {url:?}")))?
+        .as_str()
+        .to_owned();
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+
+    let headers = Fields::new();
+    if body.is_some() {
+        headers
+            .append("content-type", b"application/json")
+            .map_err(|e| HttpError::protocol(format!("header: {e:?}")))?;
+    }
+    let req = OutgoingRequest::new(headers);
+    let bad = |what: &str| HttpError::protocol(format!("invalid {what} in {url:?}"));
+    req.set_method(&method).map_err(|()| bad("method"))?;
+    req.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
+    req.set_authority(Some(&authority)).map_err(|()| bad("authority"))?;
+    req.set_path_with_query(Some(&path)).map_err(|()| bad("path"))?;
+
+    let outgoing = req.body().map_err(|()| HttpError::protocol("request body already taken"))?;
+    let options = RequestOptions::new();
+    let ns = u64::try_from(opts.timeout.as_nanos()).unwrap_or(u64::MAX);
+    // The host may not support every option; a refusal just keeps its defaults.
+    let _ = options.set_connect_timeout(Some(ns));
+    let _ = options.set_first_byte_timeout(Some(ns));
+    let _ = options.set_between_bytes_timeout(Some(ns));
+
+    let future = outgoing_handler::handle(req, Some(options)).map_err(|c| {
+        let (kind, message) = classify(&c);
+        HttpError { kind, message }
+    })?;
+    // Write the body after `handle`: the host buffers little, so the request must
+    // already be in flight for a larger body not to block.
+    if let Some(bytes) = body {
+        let stream = outgoing.write().map_err(|()| HttpError::protocol("request body stream"))?;
+        for chunk in bytes.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| HttpError::protocol(format!("writing request body: {e:?}")))?;
+        }
+    }
+    OutgoingBody::finish(outgoing, None).map_err(|c| {
+        let (kind, message) = classify(&c);
+        HttpError { kind, message }
+    })?;
+    future.subscribe().block();
+    let response = match future.get() {
+        Some(Ok(Ok(r))) => r,
+        Some(Ok(Err(code))) => {
+            let (kind, message) = classify(&code);
+            return Err(HttpError { kind, message });
+        }
+        Some(Err(())) | None => return Err(HttpError::protocol("response future in an invalid state")),
+    };
+    let status = response.status();
+    let incoming = response.consume().map_err(|()| HttpError::protocol("response body already taken"))?;
+    let mut buf = Vec::new();
+    {
+        let stream = incoming.stream().map_err(|()| HttpError::protocol("response body stream"))?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => {
+                    if buf.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(HttpError::protocol(format!(
+                            "response body larger than {MAX_BODY_BYTES} bytes"
+                        )));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Err(StreamError::Closed) => break,
+                Err(StreamError::LastOperationFailed(e)) => {
+                    return Err(HttpError {
+                        kind: ErrorKind::Unreachable,
+                        message: format!("reading response body: {}", e.to_debug_string()),
+                    });
+                }
+            }
+        }
+    }
+    drop(incoming);
+    Ok(Response { status, body: buf })
+}

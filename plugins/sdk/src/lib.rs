@@ -1,0 +1,91 @@
+//! Guest SDK for vitals check plugins.
+//!
+//! The WIT contract in `wit/` is the single source of truth; this crate holds its
+//! generated bindings plus small helpers: a report builder, parameter parsing and a
+//! blocking HTTP client over `wasi:http`.
+//!
+//! A plugin implements [`Plugin`] and exports it:
+//!
+//! ```ignore
+//! struct MyCheck;
+//! impl vitals_plugin::Plugin for MyCheck { /* describe, run */ }
+//! vitals_plugin::export_plugin!(MyCheck);
+//! ```
+
+pub mod http;
+pub mod params;
+pub mod report;
+
+/// Bindings generated from the `vitals:check` world.
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "vitals:check/check",
+        generate_all,
+        pub_export_macro: true,
+        export_macro_name: "__export_check",
+        default_bindings_module: "vitals_plugin::bindings",
+    });
+}
+
+pub use bindings::exports::vitals::check::plugin::Guest as Plugin;
+pub use bindings::vitals::check::types::{
+    Endpoint, Finding, Label, ParamSpec, PluginInfo, Report, RunInput, Sample, Status,
+};
+pub use params::parse_params;
+pub use report::ReportBuilder;
+
+/// Export a type implementing [`Plugin`] as this component's `plugin` interface.
+#[macro_export]
+macro_rules! export_plugin {
+    ($ty:ident) => {
+        $crate::bindings::__export_check!($ty with_types_in $crate::bindings);
+    };
+}
+
+/// Log a message into the host's log.
+pub fn log(level: LogLevel, message: &str) {
+    bindings::vitals::check::log::log(level, message);
+}
+
+pub use bindings::vitals::check::log::Level as LogLevel;
+
+impl Status {
+    /// Severity rank: ok 0, warning 1, critical 2, unknown 3.
+    pub fn rank(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Critical => 2,
+            Status::Unknown => 3,
+        }
+    }
+
+    /// The more severe of two statuses.
+    pub fn max(self, other: Status) -> Status {
+        if other.rank() > self.rank() { other } else { self }
+    }
+}
+
+/// Build a [`ParamSpec`].
+pub fn param(name: &str, kind: &str, description: &str, default: Option<&str>) -> ParamSpec {
+    ParamSpec {
+        name: name.into(),
+        kind: kind.into(),
+        description: description.into(),
+        required: default.is_none(),
+        default_value: default.map(Into::into),
+    }
+}
+
+/// Build an optional [`ParamSpec`] without a default (absent means "not used").
+pub fn optional_param(name: &str, kind: &str, description: &str) -> ParamSpec {
+    ParamSpec {
+        name: name.into(),
+        kind: kind.into(),
+        description: description.into(),
+        required: false,
+        default_value: None,
+    }
+}

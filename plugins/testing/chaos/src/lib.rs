@@ -1,0 +1,78 @@
+//! Test-only plugin that misbehaves on request (`mode` parameter), to prove that the
+//! host contains it: `spin` loops forever, `hog` allocates without bound, `panic`
+//! panics, `fetch` requests `url`, `snoop` looks for files, environment and
+//! arguments, `ok` reports ok.
+
+use vitals_plugin::{http, param, parse_params, Plugin, PluginInfo, ReportBuilder, RunInput, Report, Status};
+
+struct Chaos;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    mode: String,
+    #[serde(default)]
+    url: String,
+}
+
+impl Plugin for Chaos {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "chaos".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Test-only plugin that misbehaves on request".into(),
+            params: vec![
+                param("mode", "string", "spin | hog | panic | fetch | snoop | ok", None),
+                param("url", "string", "URL requested in fetch mode", Some("\"\"")),
+            ],
+        }
+    }
+
+    fn run(input: RunInput) -> Report {
+        let p: Params = match parse_params(&input.params) {
+            Ok(p) => p,
+            Err(e) => return ReportBuilder::unknown(e),
+        };
+        let mut r = ReportBuilder::new();
+        match p.mode.as_str() {
+            "spin" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "hog" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "panic" => panic!("chaos plugin panicked on purpose"),
+            "fetch" => match http::get(&p.url, http::Options::default()) {
+                Ok(resp) => r.finding(&p.url, Status::Ok, format!("HTTP {}", resp.status)),
+                Err(e) => r.finding(&p.url, Status::Critical, format!("{:?}: {e}", e.kind)),
+            },
+            "snoop" => {
+                let env: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+                let args: Vec<String> = std::env::args().collect();
+                let files = ["/", "/etc/passwd", "."]
+                    .iter()
+                    .filter(|p| std::fs::metadata(p).is_ok())
+                    .count();
+                let seen = !env.is_empty() || !args.is_empty() || files > 0;
+                r.finding(
+                    "sandbox",
+                    if seen { Status::Critical } else { Status::Ok },
+                    format!("env={} args={} files={files}", env.len(), args.len()),
+                );
+            }
+            "ok" => {}
+            other => return ReportBuilder::unknown(format!("unknown mode {other:?}")),
+        }
+        r.sample("runs", "Runs of the chaos plugin", 1.0, &[("mode", &p.mode)]);
+        r.finish(format!("mode {}", p.mode))
+    }
+}
+
+vitals_plugin::export_plugin!(Chaos);
