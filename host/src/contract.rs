@@ -34,5 +34,5 @@ pub fn supported() -> String {
     format!("{PACKAGE}@{}.{}.x", host.major, host.minor)
 }
 
-pub use exports::vitals::check::plugin::{PluginInfo, Report, RunInput};
-pub use vitals::check::types::{Endpoint as WitEndpoint, Status as WitStatus};
+pub use self::exports::vitals::check::plugin::{PluginInfo, Report, RunInput};
+pub use self::vitals::check::types::{Endpoint as WitEndpoint, Status as WitStatus};

@@ -259,9 +259,12 @@ fn classify(e: &wasmtime::Error, state: &RunState, limits: RunLimits, output: St
         (Failure::Timeout, format!("timed out after {:?}", limits.timeout))
     } else if state.limiter.hit_memory_limit {
         (Failure::OutOfMemory, format!("out of memory: exceeded the memory limit of {}", bytesize::ByteSize(limits.memory_limit)))
-    } else if let Some(line) = output.lines().find(|l| l.contains("panicked at")) {
-        let detail = output.lines().skip_while(|l| !l.contains("panicked at")).nth(1).unwrap_or("").trim();
-        (Failure::Panic, format!("plugin panicked: {} {detail}", line.trim()).trim().to_string())
+    } else if let Some(at) = output.find("panicked at ") {
+        // Rust: "thread '<unnamed>' panicked at src/lib.rs:1:2:\nmessage".
+        let mut lines = output[at..].lines();
+        let location = lines.next().unwrap_or("").trim_end_matches(':');
+        let detail = lines.next().unwrap_or("").trim();
+        (Failure::Panic, format!("plugin {location}: {detail}").trim_end_matches([' ', ':']).to_string())
     } else {
         (Failure::Trap, format!("plugin trapped: {}", e.root_cause()))
     };

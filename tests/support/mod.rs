@@ -1,2 +1,5 @@
 #![allow(dead_code)]
+//! Shared test support: real servers and a driver for the `vitals` binary.
+
 pub mod etcd;
+pub mod vitals;

@@ -282,7 +282,11 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         [one] => format!("leader {}", name_of(*one)),
         _ => "no agreed leader".into(),
     };
-    let counts = format!("{healthy_voting}/{} voting members healthy, {leader}", voting.len());
+    let counts = if quorum_kept {
+        format!("{healthy_voting}/{} voting members healthy, {leader}", voting.len())
+    } else {
+        leader
+    };
     let summary = if headline.is_empty() { counts } else { format!("{}; {counts}", headline.join("; ")) };
     r.finish(summary)
 }
@@ -337,6 +341,7 @@ fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Memb
             None => members.push(Member { id: 0, name: p.url.clone(), learner: false, probe: Some(p) }),
         }
     }
+    members.sort_by(|a, b| a.name.cmp(&b.name));
     members
 }
 

@@ -187,15 +187,14 @@ pub fn request(
     if let Some(bytes) = body {
         let stream = outgoing.write().map_err(|()| HttpError::protocol("request body stream"))?;
         for chunk in bytes.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| HttpError::protocol(format!("writing request body: {e:?}")))?;
+            // A failed write means the request already failed (e.g. connection
+            // refused): the response future below carries the real error.
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
         }
     }
-    OutgoingBody::finish(outgoing, None).map_err(|c| {
-        let (kind, message) = classify(&c);
-        HttpError { kind, message }
-    })?;
+    let _ = OutgoingBody::finish(outgoing, None);
     future.subscribe().block();
     let response = match future.get() {
         Some(Ok(Ok(r))) => r,

@@ -1,0 +1,209 @@
+//! End to end: the `vitals` binary with the etcd plugin against real etcd clusters.
+
+mod support;
+
+use support::etcd::{EtcdCluster, Tls};
+use support::vitals::{ConfigDir, toml_list, toml_str};
+
+const ETCD_CHECK: &str = "plugin = \"etcd\"\ntimeout = \"20s\"\n[grants]\nendpoints = [\"etcd\"]\n";
+
+fn config_for(cluster: &EtcdCluster, extra_endpoint_keys: &str) -> ConfigDir {
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.etcd]\nkind = \"http\"\nurls = {}\n{extra_endpoint_keys}\n",
+        toml_list(&cluster.client_urls())
+    ));
+    cfg.check("etcd", ETCD_CHECK);
+    cfg
+}
+
+fn finding<'a>(result: &'a serde_json::Value, subject_prefix: &str) -> &'a serde_json::Value {
+    result["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["subject"].as_str().unwrap().starts_with(subject_prefix))
+        .unwrap_or_else(|| panic!("no finding about {subject_prefix}: {result:#}"))
+}
+
+fn sample(result: &serde_json::Value, name: &str) -> f64 {
+    result["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["value"].as_f64())
+        .unwrap_or_else(|| panic!("no sample {name}: {result:#}"))
+}
+
+#[test]
+fn healthy_cluster_is_ok() {
+    let cluster = EtcdCluster::start(3, None, None).unwrap();
+    let cfg = config_for(&cluster, "");
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let r = out.result("etcd");
+    assert_eq!(r["status"], "ok", "{r:#}");
+    assert_eq!(r["plugin"], "etcd");
+    assert_eq!(r["findings"].as_array().unwrap().len(), 3);
+    for i in 0..3 {
+        assert_eq!(finding(&r, &cluster.member_name(i))["status"], "ok");
+    }
+    assert_eq!(sample(&r, "members_healthy"), 3.0);
+    assert_eq!(sample(&r, "has_leader"), 1.0);
+    assert!(sample(&r, "quota_backend_bytes") > 1e9, "quota read from /metrics");
+    assert!(r["duration_seconds"].as_f64().unwrap() > 0.0);
+
+    // The human report says the same.
+    let out = cfg.vitals(&["run"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("OK") && out.stdout.contains("3/3 voting members healthy"), "{}", out.stdout);
+}
+
+#[test]
+fn one_member_killed_is_warning_naming_it() {
+    let mut cluster = EtcdCluster::start(3, None, None).unwrap();
+    let cfg = config_for(&cluster, "");
+    cluster.kill(2);
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let r = out.result("etcd");
+    assert_eq!(r["status"], "warning");
+    let dead = finding(&r, &cluster.member_name(2));
+    assert_eq!(dead["status"], "warning");
+    assert!(dead["message"].as_str().unwrap().contains("unreachable"), "{dead}");
+    assert!(r["summary"].as_str().unwrap().contains(&cluster.member_name(2)));
+    assert_eq!(sample(&r, "members_healthy"), 2.0);
+
+    // --fail-on: a warning fails CI only when asked to.
+    assert_eq!(cfg.vitals(&["run", "--fail-on", "critical"]).code, 0);
+    assert_eq!(cfg.vitals(&["run", "--fail-on", "warning"]).code, 1);
+}
+
+#[test]
+fn two_members_killed_is_critical_quorum_lost() {
+    let mut cluster = EtcdCluster::start(3, None, None).unwrap();
+    let cfg = config_for(&cluster, "");
+    cluster.kill(1);
+    cluster.kill(2);
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let r = out.result("etcd");
+    assert_eq!(r["status"], "critical");
+    assert!(r["summary"].as_str().unwrap().contains("quorum lost"), "{r:#}");
+    assert_eq!(finding(&r, &cluster.member_name(1))["status"], "critical");
+    assert_eq!(finding(&r, &cluster.member_name(2))["status"], "critical");
+    assert_eq!(out.json()["status"], "critical");
+}
+
+#[test]
+fn nospace_alarm_is_critical() {
+    let cluster = EtcdCluster::start(3, None, Some(2 * 1024 * 1024)).unwrap();
+    cluster.fill_until_nospace().unwrap();
+    let cfg = config_for(&cluster, "");
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let r = out.result("etcd");
+    let alarm = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("alarm NOSPACE"))
+        .unwrap_or_else(|| panic!("no NOSPACE finding: {r:#}"));
+    assert_eq!(alarm["status"], "critical");
+    let subject = alarm["subject"].as_str().unwrap();
+    assert!((0..3).any(|i| subject == cluster.member_name(i)), "alarm names a member: {subject}");
+    assert!(r["summary"].as_str().unwrap().contains("NOSPACE"));
+    // The database is at its (small) quota: the size threshold fires too.
+    assert_eq!(sample(&r, "quota_backend_bytes"), 2.0 * 1024.0 * 1024.0);
+}
+
+#[test]
+fn tls_with_client_certificate_is_ok_and_wrong_ca_is_unknown() {
+    let certs = tempfile::tempdir().unwrap();
+    let tls = Tls::generate(certs.path()).unwrap();
+    let cluster = EtcdCluster::start(3, Some(&tls), None).unwrap();
+    assert!(cluster.client_urls()[0].starts_with("https://"));
+
+    let good = format!(
+        "ca_file = {}\ncert_file = {}\nkey_file = {}",
+        toml_str(tls.ca_file.display().to_string()),
+        toml_str(tls.client_cert.display().to_string()),
+        toml_str(tls.client_key.display().to_string())
+    );
+    let cfg = config_for(&cluster, &good);
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.result("etcd")["status"], "ok");
+
+    let wrong = good.replace(&tls.ca_file.display().to_string(), &tls.wrong_ca_file.display().to_string());
+    let cfg = config_for(&cluster, &wrong);
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let r = out.result("etcd");
+    assert_eq!(r["status"], "unknown");
+    assert!(r["summary"].as_str().unwrap().contains("TLS certificate verification failed"), "{r:#}");
+
+    // Without a client certificate the server refuses the handshake: also unknown.
+    let no_client = format!("ca_file = {}", toml_str(tls.ca_file.display().to_string()));
+    let cfg = config_for(&cluster, &no_client);
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    assert_eq!(out.result("etcd")["status"], "unknown", "{}", out.stdout);
+}
+
+#[test]
+fn misbehaving_plugins_are_contained_and_etcd_still_reports() {
+    let cluster = EtcdCluster::start(3, None, None).unwrap();
+    let cfg = config_for(&cluster, "");
+    for mode in ["spin", "hog", "panic"] {
+        cfg.check(
+            &format!("chaos-{mode}"),
+            &format!("plugin = \"chaos\"\ntimeout = \"2s\"\nmemory_limit = \"32MiB\"\n[params]\nmode = \"{mode}\"\n"),
+        );
+    }
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let expect = [("chaos-spin", "timeout", "timed out"), ("chaos-hog", "out_of_memory", "memory limit"), ("chaos-panic", "panic", "panicked on purpose")];
+    for (check, failure, text) in expect {
+        let r = out.result(check);
+        assert_eq!(r["status"], "unknown", "{r:#}");
+        assert_eq!(r["failure"], failure, "{r:#}");
+        assert!(r["summary"].as_str().unwrap().contains(text), "{r:#}");
+    }
+    let etcd = out.result("etcd");
+    assert_eq!(etcd["status"], "ok", "{etcd:#}");
+    assert_eq!(sample(&etcd, "members_healthy"), 3.0);
+}
+
+#[test]
+fn plugins_reach_only_granted_endpoints_and_see_no_host_state() {
+    let cluster = EtcdCluster::start(1, None, None).unwrap();
+    let cfg = config_for(&cluster, "bearer_token_env = \"VITALS_TEST_TOKEN\"");
+    let url = cluster.client_urls()[0].clone();
+    // The peer port of the same host is not granted.
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    cfg.check("fetch-granted", &format!("plugin = \"chaos\"\n[grants]\nendpoints = [\"etcd\"]\n[params]\nmode = \"fetch\"\nurl = \"{url}/health\"\n"));
+    cfg.check("fetch-denied", &format!("plugin = \"chaos\"\n[grants]\nendpoints = [\"etcd\"]\n[params]\nmode = \"fetch\"\nurl = \"http://127.0.0.1:{}/\"\n", port + 1));
+    cfg.check("fetch-ungranted", &format!("plugin = \"chaos\"\n[params]\nmode = \"fetch\"\nurl = \"{url}/health\"\n"));
+    cfg.check("snoop", "plugin = \"chaos\"\n[params]\nmode = \"snoop\"\n");
+    let out = std::process::Command::new(support::vitals::vitals_bin())
+        .args(["run", "--format", "json", "--config"])
+        .arg(cfg.path())
+        .env("VITALS_TEST_TOKEN", "s3cret-token")
+        .output()
+        .unwrap();
+    let out = support::vitals::Outcome {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    };
+    assert_eq!(out.result("fetch-granted")["status"], "ok", "{}", out.stdout);
+    for check in ["fetch-denied", "fetch-ungranted"] {
+        let r = out.result(check);
+        assert_eq!(r["status"], "critical", "{r:#}");
+        assert!(r["findings"][0]["message"].as_str().unwrap().contains("denied by the host"), "{r:#}");
+    }
+    let snoop = out.result("snoop");
+    assert_eq!(snoop["status"], "ok", "plugin saw host state: {snoop:#}");
+    assert_eq!(snoop["findings"][0]["message"], "env=0 args=0 files=0");
+    assert!(!out.stdout.contains("s3cret-token") && !out.stderr.contains("s3cret-token"));
+}
