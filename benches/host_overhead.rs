@@ -5,6 +5,7 @@
 //! `cargo bench --bench host_overhead`; targets: < 100 µs per run of host overhead,
 //! and a warm `vitals run` < 50 ms beyond the checks' own latency.
 
+#[allow(dead_code)]
 #[path = "../tests/support/vitals.rs"]
 mod support;
 
@@ -21,14 +22,30 @@ use vitals::sandbox::RunState;
 fn host_overhead(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let engine = Arc::new(Engine::new(None).unwrap());
-    let plugin = rt.block_on(engine.load(&support::plugin_wasm("test_chaos"))).unwrap();
-    let limits = RunLimits { timeout: std::time::Duration::from_secs(5), memory_limit: 64 << 20, output_limit: 64 << 10 };
-    let input = RunInput { check: "bench".into(), cluster: "local".into(), params: r#"{"mode":"ok"}"#.into(), endpoints: vec![] };
+    let plugin = rt
+        .block_on(engine.load(&support::plugin_wasm("test_chaos")))
+        .unwrap();
+    let limits = RunLimits {
+        timeout: std::time::Duration::from_secs(5),
+        memory_limit: 64 << 20,
+        output_limit: 64 << 10,
+    };
+    let input = RunInput {
+        check: "bench".into(),
+        cluster: "local".into(),
+        params: r#"{"mode":"ok"}"#.into(),
+        endpoints: vec![],
+    };
     c.bench_function("run_trivial_plugin", |b| {
         b.to_async(&rt).iter(|| {
             let (engine, plugin, input) = (&engine, &plugin, input.clone());
             async move {
-                let state = RunState::new(HttpGate::default(), LogSink::new("bench", "local"), limits.memory_limit, limits.output_limit);
+                let state = RunState::new(
+                    HttpGate::default(),
+                    LogSink::new("bench", "local"),
+                    limits.memory_limit,
+                    limits.output_limit,
+                );
                 let report = engine.run(plugin, state, limits, input).await.unwrap();
                 CheckResult::from_report("bench", "local", "chaos", report)
             }
@@ -42,19 +59,44 @@ fn vitals_run(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("checks.d")).unwrap();
         std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-        std::fs::copy(support::plugin_wasm("etcd"), dir.path().join("plugins/etcd.wasm")).unwrap();
-        std::fs::copy(support::plugin_wasm("test_chaos"), dir.path().join("plugins/chaos.wasm")).unwrap();
+        std::fs::copy(
+            support::plugin_wasm("etcd"),
+            dir.path().join("plugins/etcd.wasm"),
+        )
+        .unwrap();
+        std::fs::copy(
+            support::plugin_wasm("test_chaos"),
+            dir.path().join("plugins/chaos.wasm"),
+        )
+        .unwrap();
         // The etcd endpoint refuses connections at once (port 9): the runs spend
         // (almost) nothing waiting on a target, so what is measured is the host.
-        let main = format!("cache_dir = {cache:?}\n[clusters.local.endpoints.etcd]\nkind = \"http\"\nurls = [\"http://127.0.0.1:9\"]\n");
+        let main = format!(
+            "cache_dir = {cache:?}\n[clusters.local.endpoints.etcd]\nkind = \"http\"\nurls = [\"http://127.0.0.1:9\"]\n"
+        );
         std::fs::write(dir.path().join("vitals.toml"), main).unwrap();
-        std::fs::write(dir.path().join("checks.d/etcd.toml"), "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n").unwrap();
-        std::fs::write(dir.path().join("checks.d/ok.toml"), "plugin = \"chaos\"\n[params]\nmode = \"ok\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("checks.d/etcd.toml"),
+            "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("checks.d/ok.toml"),
+            "plugin = \"chaos\"\n[params]\nmode = \"ok\"\n",
+        )
+        .unwrap();
         dir
     };
     let run = |dir: &std::path::Path| {
-        let out = Command::new(bin).args(["run", "--config"]).arg(dir).output().unwrap();
-        assert!(out.status.code() == Some(0) || out.status.code() == Some(2), "{out:?}");
+        let out = Command::new(bin)
+            .args(["run", "--config"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(2),
+            "{out:?}"
+        );
     };
     let mut g = c.benchmark_group("vitals_run");
     g.sample_size(10);

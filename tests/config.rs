@@ -5,7 +5,8 @@ mod support;
 
 use support::vitals::{ConfigDir, run};
 
-const CLUSTER: &str = "[clusters.local.endpoints.etcd]\nkind = \"http\"\nurls = [\"http://127.0.0.1:9\"]\n";
+const CLUSTER: &str =
+    "[clusters.local.endpoints.etcd]\nkind = \"http\"\nurls = [\"http://127.0.0.1:9\"]\n";
 const CHECK: &str = "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n";
 
 #[test]
@@ -22,21 +23,45 @@ fn unknown_keys_are_errors_naming_file_line_and_key() {
     cfg.check("etcd", "plugin = \"etcd\"\n\ntiemout = \"5s\"\n");
     let out = cfg.vitals(&["validate"]);
     assert_eq!(out.code, 78, "{out:?}");
-    assert!(out.stderr.contains("checks.d/etcd.toml:3"), "{}", out.stderr);
-    assert!(out.stderr.contains("unknown field `tiemout`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("checks.d/etcd.toml:3"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("unknown field `tiemout`"),
+        "{}",
+        out.stderr
+    );
 
     let cfg = ConfigDir::new(&format!("{CLUSTER}ca_flie = \"x\"\n"));
     let out = cfg.vitals(&["validate"]);
     assert_eq!(out.code, 78);
-    assert!(out.stderr.contains("vitals.toml:5") && out.stderr.contains("ca_flie"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("vitals.toml:5") && out.stderr.contains("ca_flie"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn semantic_errors_name_the_key() {
     let cases = [
-        ("plugin = \"etcd\"\nclusters = [\"prod\"]\n", "etcd.toml:2", "unknown cluster \"prod\""),
-        ("plugin = \"etcd\"\ntimeout = \"soon\"\n", "etcd.toml:2", "`timeout`: invalid duration"),
-        ("plugin = \"etcd\"\n[grants]\nendpoints = [\"redis\"]\n", "etcd.toml:3", "no cluster defines an endpoint named \"redis\""),
+        (
+            "plugin = \"etcd\"\nclusters = [\"prod\"]\n",
+            "etcd.toml:2",
+            "unknown cluster \"prod\"",
+        ),
+        (
+            "plugin = \"etcd\"\ntimeout = \"soon\"\n",
+            "etcd.toml:2",
+            "`timeout`: invalid duration",
+        ),
+        (
+            "plugin = \"etcd\"\n[grants]\nendpoints = [\"redis\"]\n",
+            "etcd.toml:3",
+            "no cluster defines an endpoint named \"redis\"",
+        ),
         (
             "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n[params]\ndb_size_warning_ratio = 0.7\ndb_size_warnign = 0.7\n",
             "etcd.toml:6",
@@ -53,17 +78,28 @@ fn semantic_errors_name_the_key() {
         cfg.check("etcd", check);
         let out = cfg.vitals(&["validate"]);
         assert_eq!(out.code, 78, "{check}: {out:?}");
-        assert!(out.stderr.contains(location) && out.stderr.contains(message), "{check}:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(location) && out.stderr.contains(message),
+            "{check}:\n{}",
+            out.stderr
+        );
         assert!(!out.stderr.contains("panicked"));
     }
 }
 
 #[test]
 fn credential_references_must_resolve() {
-    let cfg = ConfigDir::new(&format!("{CLUSTER}bearer_token_env = \"VITALS_NO_SUCH_VARIABLE\"\n"));
+    let cfg = ConfigDir::new(&format!(
+        "{CLUSTER}bearer_token_env = \"VITALS_NO_SUCH_VARIABLE\"\n"
+    ));
     let out = cfg.vitals(&["validate"]);
     assert_eq!(out.code, 78);
-    assert!(out.stderr.contains("vitals.toml:5") && out.stderr.contains("VITALS_NO_SUCH_VARIABLE is not set"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("vitals.toml:5")
+            && out.stderr.contains("VITALS_NO_SUCH_VARIABLE is not set"),
+        "{}",
+        out.stderr
+    );
 
     let cfg = ConfigDir::new(&format!("{CLUSTER}ca_file = \"/nonexistent/ca.pem\"\n"));
     let out = cfg.vitals(&["validate"]);
@@ -80,7 +116,11 @@ fn wrong_version_plugin_is_refused_with_both_versions() {
     let out = cfg.vitals(&["run", "--format", "json"]);
     assert_eq!(out.code, 65, "{out:?}");
     assert!(out.stderr.contains("plugins/future.wasm"), "{}", out.stderr);
-    assert!(out.stderr.contains("vitals:check@9.0.0") && out.stderr.contains("vitals:check@0.1.x"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("vitals:check@9.0.0") && out.stderr.contains("vitals:check@0.1.x"),
+        "{}",
+        out.stderr
+    );
     // The other check still ran and reported (its endpoint is down: critical).
     let json = out.json();
     assert_eq!(out.result("etcd")["status"], "critical", "{json:#}");
@@ -96,19 +136,31 @@ fn missing_plugin_and_bad_filters() {
     cfg.check("ghost", "plugin = \"ghost\"\n");
     let out = cfg.vitals(&["validate"]);
     assert_eq!(out.code, 65);
-    assert!(out.stderr.contains("plugins/ghost.wasm") && out.stderr.contains("not found"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("plugins/ghost.wasm") && out.stderr.contains("not found"),
+        "{}",
+        out.stderr
+    );
 
     let cfg = ConfigDir::new(CLUSTER);
     cfg.check("etcd", CHECK);
     let out = cfg.vitals(&["run", "--check", "nope"]);
     assert_eq!(out.code, 64);
-    assert!(out.stderr.contains("no check named \"nope\" (known: etcd)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no check named \"nope\" (known: etcd)"),
+        "{}",
+        out.stderr
+    );
     let out = cfg.vitals(&["run", "--frobnicate"]);
     assert_eq!(out.code, 64);
 
     let out = run(&["run"], Some(std::path::Path::new("/nonexistent/vitals")));
     assert_eq!(out.code, 78);
-    assert!(out.stderr.contains("/nonexistent/vitals") && out.stderr.contains("cannot read"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/nonexistent/vitals") && out.stderr.contains("cannot read"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -117,23 +169,47 @@ fn validate_and_list_describe_the_configuration() {
     cfg.check("etcd", &format!("{CHECK}[params]\nexpected_members = 3\n"));
     let out = cfg.vitals(&["validate"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("configuration ok: 1 checks, 1 clusters, 1 plugins"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("configuration ok: 1 checks, 1 clusters, 1 plugins"),
+        "{}",
+        out.stdout
+    );
 
     let out = cfg.vitals(&["list"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("plugin: etcd 0.1.0"), "{}", out.stdout);
-    assert!(out.stdout.contains("expected_members <integer> = 3"), "{}", out.stdout);
-    assert!(out.stdout.contains("contract vitals:check@0.1.0"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("expected_members <integer> = 3"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("contract vitals:check@0.1.0"),
+        "{}",
+        out.stdout
+    );
 
     let out = cfg.vitals(&["list", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["checks"][0]["plugin"]["name"], "etcd");
-    assert!(json["checks"][0]["plugin"]["params"].as_array().unwrap().len() >= 5);
+    assert!(
+        json["checks"][0]["plugin"]["params"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 5
+    );
 }
 
 #[test]
 fn help_teaches_with_examples() {
-    for cmd in [vec!["--help"], vec!["run", "--help"], vec!["list", "--help"], vec!["validate", "--help"]] {
+    for cmd in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["list", "--help"],
+        vec!["validate", "--help"],
+    ] {
         let out = run(&cmd, None);
         assert_eq!(out.code, 0, "{cmd:?}");
         assert!(out.stdout.contains("Example"), "{cmd:?}:\n{}", out.stdout);

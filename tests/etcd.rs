@@ -50,13 +50,20 @@ fn healthy_cluster_is_ok() {
     }
     assert_eq!(sample(&r, "members_healthy"), 3.0);
     assert_eq!(sample(&r, "has_leader"), 1.0);
-    assert!(sample(&r, "quota_backend_bytes") > 1e9, "quota read from /metrics");
+    assert!(
+        sample(&r, "quota_backend_bytes") > 1e9,
+        "quota read from /metrics"
+    );
     assert!(r["duration_seconds"].as_f64().unwrap() > 0.0);
 
     // The human report says the same.
     let out = cfg.vitals(&["run"]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.contains("OK") && out.stdout.contains("3/3 voting members healthy"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("OK") && out.stdout.contains("3/3 voting members healthy"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -70,8 +77,16 @@ fn one_member_killed_is_warning_naming_it() {
     assert_eq!(r["status"], "warning");
     let dead = finding(&r, &cluster.member_name(2));
     assert_eq!(dead["status"], "warning");
-    assert!(dead["message"].as_str().unwrap().contains("unreachable"), "{dead}");
-    assert!(r["summary"].as_str().unwrap().contains(&cluster.member_name(2)));
+    assert!(
+        dead["message"].as_str().unwrap().contains("unreachable"),
+        "{dead}"
+    );
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&cluster.member_name(2))
+    );
     assert_eq!(sample(&r, "members_healthy"), 2.0);
 
     // --fail-on: a warning fails CI only when asked to.
@@ -89,7 +104,10 @@ fn two_members_killed_is_critical_quorum_lost() {
     assert_eq!(out.code, 2, "{out:?}");
     let r = out.result("etcd");
     assert_eq!(r["status"], "critical");
-    assert!(r["summary"].as_str().unwrap().contains("quorum lost"), "{r:#}");
+    assert!(
+        r["summary"].as_str().unwrap().contains("quorum lost"),
+        "{r:#}"
+    );
     assert_eq!(finding(&r, &cluster.member_name(1))["status"], "critical");
     assert_eq!(finding(&r, &cluster.member_name(2))["status"], "critical");
     assert_eq!(out.json()["status"], "critical");
@@ -111,7 +129,10 @@ fn nospace_alarm_is_critical() {
         .unwrap_or_else(|| panic!("no NOSPACE finding: {r:#}"));
     assert_eq!(alarm["status"], "critical");
     let subject = alarm["subject"].as_str().unwrap();
-    assert!((0..3).any(|i| subject == cluster.member_name(i)), "alarm names a member: {subject}");
+    assert!(
+        (0..3).any(|i| subject == cluster.member_name(i)),
+        "alarm names a member: {subject}"
+    );
     assert!(r["summary"].as_str().unwrap().contains("NOSPACE"));
     // The database is at its (small) quota: the size threshold fires too.
     assert_eq!(sample(&r, "quota_backend_bytes"), 2.0 * 1024.0 * 1024.0);
@@ -135,13 +156,22 @@ fn tls_with_client_certificate_is_ok_and_wrong_ca_is_unknown() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.result("etcd")["status"], "ok");
 
-    let wrong = good.replace(&tls.ca_file.display().to_string(), &tls.wrong_ca_file.display().to_string());
+    let wrong = good.replace(
+        &tls.ca_file.display().to_string(),
+        &tls.wrong_ca_file.display().to_string(),
+    );
     let cfg = config_for(&cluster, &wrong);
     let out = cfg.vitals(&["run", "--format", "json"]);
     assert_eq!(out.code, 3, "{out:?}");
     let r = out.result("etcd");
     assert_eq!(r["status"], "unknown");
-    assert!(r["summary"].as_str().unwrap().contains("TLS certificate verification failed"), "{r:#}");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("TLS certificate verification failed"),
+        "{r:#}"
+    );
 
     // Without a client certificate the server refuses the handshake: also unknown.
     let no_client = format!("ca_file = {}", toml_str(tls.ca_file.display().to_string()));
@@ -162,7 +192,11 @@ fn misbehaving_plugins_are_contained_and_etcd_still_reports() {
     }
     let out = cfg.vitals(&["run", "--format", "json"]);
     assert_eq!(out.code, 3, "{out:?}");
-    let expect = [("chaos-spin", "timeout", "timed out"), ("chaos-hog", "out_of_memory", "memory limit"), ("chaos-panic", "panic", "panicked on purpose")];
+    let expect = [
+        ("chaos-spin", "timeout", "timed out"),
+        ("chaos-hog", "out_of_memory", "memory limit"),
+        ("chaos-panic", "panic", "panicked on purpose"),
+    ];
     for (check, failure, text) in expect {
         let r = out.result(check);
         assert_eq!(r["status"], "unknown", "{r:#}");
@@ -183,7 +217,10 @@ fn plugins_reach_only_granted_endpoints_and_see_no_host_state() {
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
     cfg.check("fetch-granted", &format!("plugin = \"chaos\"\n[grants]\nendpoints = [\"etcd\"]\n[params]\nmode = \"fetch\"\nurl = \"{url}/health\"\n"));
     cfg.check("fetch-denied", &format!("plugin = \"chaos\"\n[grants]\nendpoints = [\"etcd\"]\n[params]\nmode = \"fetch\"\nurl = \"http://127.0.0.1:{}/\"\n", port + 1));
-    cfg.check("fetch-ungranted", &format!("plugin = \"chaos\"\n[params]\nmode = \"fetch\"\nurl = \"{url}/health\"\n"));
+    cfg.check(
+        "fetch-ungranted",
+        &format!("plugin = \"chaos\"\n[params]\nmode = \"fetch\"\nurl = \"{url}/health\"\n"),
+    );
     cfg.check("snoop", "plugin = \"chaos\"\n[params]\nmode = \"snoop\"\n");
     let out = std::process::Command::new(support::vitals::vitals_bin())
         .args(["run", "--format", "json", "--config"])
@@ -196,11 +233,22 @@ fn plugins_reach_only_granted_endpoints_and_see_no_host_state() {
         stdout: String::from_utf8_lossy(&out.stdout).into(),
         stderr: String::from_utf8_lossy(&out.stderr).into(),
     };
-    assert_eq!(out.result("fetch-granted")["status"], "ok", "{}", out.stdout);
+    assert_eq!(
+        out.result("fetch-granted")["status"],
+        "ok",
+        "{}",
+        out.stdout
+    );
     for check in ["fetch-denied", "fetch-ungranted"] {
         let r = out.result(check);
         assert_eq!(r["status"], "critical", "{r:#}");
-        assert!(r["findings"][0]["message"].as_str().unwrap().contains("denied by the host"), "{r:#}");
+        assert!(
+            r["findings"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("denied by the host"),
+            "{r:#}"
+        );
     }
     let snoop = out.result("snoop");
     assert_eq!(snoop["status"], "ok", "plugin saw host state: {snoop:#}");

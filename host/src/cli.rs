@@ -63,7 +63,13 @@ struct Cli {
 #[derive(clap::Args, Debug)]
 struct ConfigArg {
     /// Configuration directory (holding vitals.toml and checks.d/), or the vitals.toml file.
-    #[arg(long, short = 'c', env = "VITALS_CONFIG", default_value = "/etc/vitals", value_name = "DIR")]
+    #[arg(
+        long,
+        short = 'c',
+        env = "VITALS_CONFIG",
+        default_value = "/etc/vitals",
+        value_name = "DIR"
+    )]
     config: PathBuf,
 }
 
@@ -111,7 +117,9 @@ the other checks), a bad --check or --cluster 64.")]
     },
     /// Check the configuration and that every plugin loads and matches the contract
     /// and its check's parameters. Makes no network connection.
-    #[command(after_help = "Example:\n  vitals validate --config /etc/vitals && systemctl reload vitals")]
+    #[command(
+        after_help = "Example:\n  vitals validate --config /etc/vitals && systemctl reload vitals"
+    )]
     Validate {
         #[command(flatten)]
         config: ConfigArg,
@@ -127,8 +135,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("vitals={0},wasmtime_wasi_http={0}", cli.log_level)));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "vitals={0},wasmtime_wasi_http={0}",
+            cli.log_level
+        ))
+    });
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -136,7 +148,10 @@ pub fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(exit::SOFTWARE, format!("cannot start the runtime: {e}")),
     };
@@ -154,10 +169,15 @@ fn error(code: u8, message: impl std::fmt::Display) -> u8 {
 }
 
 /// Load the configuration, plan, start the engine and load the plugins.
-async fn prepare(config: &ConfigArg, checks: &[String], clusters: &[String]) -> Result<(Config, Vec<PlannedRun>, Arc<Engine>, Plugins), u8> {
+async fn prepare(
+    config: &ConfigArg,
+    checks: &[String],
+    clusters: &[String],
+) -> Result<(Config, Vec<PlannedRun>, Arc<Engine>, Plugins), u8> {
     let cfg = Config::load(&config.config).map_err(|e| error(exit::CONFIG, e))?;
     let runs = plan::plan(&cfg, checks, clusters).map_err(|e| error(exit::USAGE, e))?;
-    let engine = Engine::new(cfg.cache_dir.clone()).map_err(|e| error(exit::SOFTWARE, format!("cannot start the engine: {e:#}")))?;
+    let engine = Engine::new(cfg.cache_dir.clone())
+        .map_err(|e| error(exit::SOFTWARE, format!("cannot start the engine: {e:#}")))?;
     let engine = Arc::new(engine);
     let plugins = runner::load_plugins(&engine, &runs).await;
     Ok((cfg, runs, engine, plugins))
@@ -172,7 +192,11 @@ fn report_problems(cfg: &Config, runs: &[PlannedRun], plugins: &Plugins) -> Opti
         }
     }
     let mut seen = std::collections::BTreeSet::new();
-    for check in cfg.checks.iter().filter(|c| runs.iter().any(|r| r.check.name == c.name)) {
+    for check in cfg
+        .checks
+        .iter()
+        .filter(|c| runs.iter().any(|r| r.check.name == c.name))
+    {
         if let Some(Ok(plugin)) = plugins.get(&check.plugin)
             && seen.insert(check.name.clone())
             && let Err(e) = crate::schema::check_params(check, &plugin.info)
@@ -185,7 +209,14 @@ fn report_problems(cfg: &Config, runs: &[PlannedRun], plugins: &Plugins) -> Opti
 
 async fn dispatch(command: Command) -> u8 {
     match command {
-        Command::Run { config, checks, clusters, format, fail_on, verbose } => {
+        Command::Run {
+            config,
+            checks,
+            clusters,
+            format,
+            fail_on,
+            verbose,
+        } => {
             let (cfg, runs, engine, plugins) = match prepare(&config, &checks, &clusters).await {
                 Ok(p) => p,
                 Err(code) => return code,
@@ -221,7 +252,12 @@ async fn dispatch(command: Command) -> u8 {
             };
             let _ = runs;
             list(&cfg, &plugins, format);
-            report_problems(&cfg, &plan::plan(&cfg, &[], &[]).unwrap_or_default(), &plugins).unwrap_or(0)
+            report_problems(
+                &cfg,
+                &plan::plan(&cfg, &[], &[]).unwrap_or_default(),
+                &plugins,
+            )
+            .unwrap_or(0)
         }
         Command::Validate { config } => {
             let cfg = match Config::load(&config.config) {
@@ -237,9 +273,16 @@ async fn dispatch(command: Command) -> u8 {
             if let Some(code) = report_problems(&cfg, &runs, &plugins) {
                 return code;
             }
-            let unused: Vec<&str> = cfg.checks.iter().filter(|c| c.clusters.is_empty()).map(|c| c.name.as_str()).collect();
+            let unused: Vec<&str> = cfg
+                .checks
+                .iter()
+                .filter(|c| c.clusters.is_empty())
+                .map(|c| c.name.as_str())
+                .collect();
             for name in &unused {
-                eprintln!("vitals: warning: check {name:?} matches no cluster (no cluster has all its granted endpoints)");
+                eprintln!(
+                    "vitals: warning: check {name:?} matches no cluster (no cluster has all its granted endpoints)"
+                );
             }
             println!(
                 "configuration ok: {} checks, {} clusters, {} plugins, {} runs planned",
@@ -277,14 +320,30 @@ fn list(cfg: &Config, plugins: &Plugins, format: Format) {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"checks": checks})).expect("serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"checks": checks}))
+                .expect("serialises")
+        );
         return;
     }
     for c in &cfg.checks {
         let state = if c.enabled { "" } else { " (disabled)" };
         println!("{}{state}", c.name);
-        println!("  clusters: {}", if c.clusters.is_empty() { "(none)".into() } else { c.clusters.join(", ") });
-        println!("  timeout {:?}, interval {:?}, grants: {}", c.timeout, c.interval, c.grants.join(", "));
+        println!(
+            "  clusters: {}",
+            if c.clusters.is_empty() {
+                "(none)".into()
+            } else {
+                c.clusters.join(", ")
+            }
+        );
+        println!(
+            "  timeout {:?}, interval {:?}, grants: {}",
+            c.timeout,
+            c.interval,
+            c.grants.join(", ")
+        );
         match plugins.get(&c.plugin) {
             Some(Ok(p)) => {
                 println!(
@@ -302,8 +361,15 @@ fn list(cfg: &Config, plugins: &Plugins, format: Format) {
                         (None, true) => " (required)".into(),
                         (None, false) => " (optional)".into(),
                     };
-                    let set = c.params.get(&s.name).map(|v| format!(" = {v}")).unwrap_or_default();
-                    println!("    {} <{}>{set}{default}: {}", s.name, s.kind, s.description);
+                    let set = c
+                        .params
+                        .get(&s.name)
+                        .map(|v| format!(" = {v}"))
+                        .unwrap_or_default();
+                    println!(
+                        "    {} <{}>{set}{default}: {}",
+                        s.name, s.kind, s.description
+                    );
                 }
             }
             Some(Err(e)) => println!("  plugin: {e}"),

@@ -24,16 +24,33 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn at(path: &Path, src: &str, span: std::ops::Range<usize>, message: impl Into<String>) -> Self {
-        ConfigError { path: path.to_owned(), line: Some(line_of(src, span.start)), message: message.into() }
+    fn at(
+        path: &Path,
+        src: &str,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        ConfigError {
+            path: path.to_owned(),
+            line: Some(line_of(src, span.start)),
+            message: message.into(),
+        }
     }
     fn file(path: &Path, message: impl Into<String>) -> Self {
-        ConfigError { path: path.to_owned(), line: None, message: message.into() }
+        ConfigError {
+            path: path.to_owned(),
+            line: None,
+            message: message.into(),
+        }
     }
 }
 
 fn line_of(src: &str, offset: usize) -> usize {
-    src[..offset.min(src.len())].bytes().filter(|b| *b == b'\n').count() + 1
+    src[..offset.min(src.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parse TOML into `T`, turning syntax and schema errors into a [`ConfigError`].
@@ -205,15 +222,32 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_OUTPUT_LIMIT: u64 = 64 * 1024;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn duration(path: &Path, src: &str, key: &str, v: &Spanned<String>) -> Result<Duration, ConfigError> {
+fn duration(
+    path: &Path,
+    src: &str,
+    key: &str,
+    v: &Spanned<String>,
+) -> Result<Duration, ConfigError> {
     humantime::parse_duration(v.get_ref()).map_err(|e| {
-        ConfigError::at(path, src, v.span(), format!("`{key}`: invalid duration {:?}: {e} (e.g. \"10s\", \"1m30s\")", v.get_ref()))
+        ConfigError::at(
+            path,
+            src,
+            v.span(),
+            format!(
+                "`{key}`: invalid duration {:?}: {e} (e.g. \"10s\", \"1m30s\")",
+                v.get_ref()
+            ),
+        )
     })
 }
 
 fn resolve_path(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
-    if p.is_absolute() { p.to_owned() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_owned()
+    } else {
+        base.join(p)
+    }
 }
 
 impl Config {
@@ -223,10 +257,16 @@ impl Config {
         let (dir, main_path) = if path.is_dir() {
             (path.to_owned(), path.join("vitals.toml"))
         } else {
-            (path.parent().map(Path::to_owned).unwrap_or_else(|| ".".into()), path.to_owned())
+            (
+                path.parent()
+                    .map(Path::to_owned)
+                    .unwrap_or_else(|| ".".into()),
+                path.to_owned(),
+            )
         };
-        let src = std::fs::read_to_string(&main_path)
-            .map_err(|e| ConfigError::file(&main_path, format!("cannot read configuration: {e}")))?;
+        let src = std::fs::read_to_string(&main_path).map_err(|e| {
+            ConfigError::file(&main_path, format!("cannot read configuration: {e}"))
+        })?;
         let raw: RawMain = parse(&main_path, &src)?;
         let p = &main_path;
 
@@ -238,16 +278,32 @@ impl Config {
             Some(v) => duration(p, &src, "defaults.interval", v)?,
             None => DEFAULT_INTERVAL,
         };
-        let memory_limit = raw.defaults.memory_limit.as_ref().map_or(DEFAULT_MEMORY_LIMIT, |v| v.get_ref().as_u64());
-        let output_limit = raw.defaults.output_limit.as_ref().map_or(DEFAULT_OUTPUT_LIMIT, |v| v.get_ref().as_u64());
+        let memory_limit = raw
+            .defaults
+            .memory_limit
+            .as_ref()
+            .map_or(DEFAULT_MEMORY_LIMIT, |v| v.get_ref().as_u64());
+        let output_limit = raw
+            .defaults
+            .output_limit
+            .as_ref()
+            .map_or(DEFAULT_OUTPUT_LIMIT, |v| v.get_ref().as_u64());
         let concurrency = match &raw.concurrency {
             Some(c) if *c.get_ref() == 0 => {
-                return Err(ConfigError::at(p, &src, c.span(), "`concurrency` must be at least 1"));
+                return Err(ConfigError::at(
+                    p,
+                    &src,
+                    c.span(),
+                    "`concurrency` must be at least 1",
+                ));
             }
             Some(c) => *c.get_ref(),
             None => 16,
         };
-        let plugin_dir = resolve_path(&dir, raw.plugin_dir.as_ref().map_or("plugins", |s| s.get_ref()));
+        let plugin_dir = resolve_path(
+            &dir,
+            raw.plugin_dir.as_ref().map_or("plugins", |s| s.get_ref()),
+        );
         let cache_dir = match &raw.cache_dir {
             Some(s) if s.get_ref().is_empty() => None,
             Some(s) => Some(resolve_path(&dir, s.get_ref())),
@@ -258,14 +314,35 @@ impl Config {
         for (name, rc) in raw.clusters {
             let mut endpoints = BTreeMap::new();
             for (ename, re) in rc.endpoints {
-                let ep = endpoint(p, &src, &dir, &format!("clusters.{}.endpoints.{}", name.get_ref(), ename.get_ref()), ename.get_ref(), re.into_inner())?;
+                let ep = endpoint(
+                    p,
+                    &src,
+                    &dir,
+                    &format!("clusters.{}.endpoints.{}", name.get_ref(), ename.get_ref()),
+                    ename.get_ref(),
+                    re.into_inner(),
+                )?;
                 endpoints.insert(ename.into_inner(), Arc::new(ep));
             }
             let name = name.into_inner();
-            clusters.insert(name.clone(), Arc::new(Cluster { name, description: rc.description, endpoints }));
+            clusters.insert(
+                name.clone(),
+                Arc::new(Cluster {
+                    name,
+                    description: rc.description,
+                    endpoints,
+                }),
+            );
         }
 
-        let mut cfg = Config { dir: dir.clone(), plugin_dir, cache_dir, concurrency, clusters, checks: Vec::new() };
+        let mut cfg = Config {
+            dir: dir.clone(),
+            plugin_dir,
+            cache_dir,
+            concurrency,
+            clusters,
+            checks: Vec::new(),
+        };
         let checks_dir = dir.join("checks.d");
         let mut files: Vec<PathBuf> = match std::fs::read_dir(&checks_dir) {
             Ok(rd) => rd
@@ -273,16 +350,30 @@ impl Config {
                 .filter(|p| p.extension().is_some_and(|e| e == "toml"))
                 .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(ConfigError::file(&checks_dir, format!("cannot list checks: {e}"))),
+            Err(e) => {
+                return Err(ConfigError::file(
+                    &checks_dir,
+                    format!("cannot list checks: {e}"),
+                ));
+            }
         };
         files.sort();
-        let defaults = CheckDefaults { timeout, interval, memory_limit, output_limit };
+        let defaults = CheckDefaults {
+            timeout,
+            interval,
+            memory_limit,
+            output_limit,
+        };
         for file in files {
             let check = cfg.load_check(&file, &defaults)?;
             if let Some(other) = cfg.checks.iter().find(|c| c.name == check.name) {
                 return Err(ConfigError::file(
                     &file,
-                    format!("check name {:?} is already used by {}", check.name, other.file.display()),
+                    format!(
+                        "check name {:?} is already used by {}",
+                        check.name,
+                        other.file.display()
+                    ),
                 ));
             }
             cfg.checks.push(Arc::new(check));
@@ -291,15 +382,31 @@ impl Config {
     }
 
     fn load_check(&self, path: &Path, d: &CheckDefaults) -> Result<Check, ConfigError> {
-        let src = std::fs::read_to_string(path).map_err(|e| ConfigError::file(path, format!("cannot read: {e}")))?;
+        let src = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::file(path, format!("cannot read: {e}")))?;
         let raw: RawCheck = parse(path, &src)?;
         let name = match &raw.name {
             Some(n) => n.get_ref().clone(),
-            None => path.file_stem().unwrap_or_default().to_string_lossy().into_owned(),
+            None => path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             let span = raw.name.as_ref().map_or(0..0, |n| n.span());
-            return Err(ConfigError::at(path, &src, span, format!("`name`: {name:?} must be non-empty and use only letters, digits, '-', '_' and '.'")));
+            return Err(ConfigError::at(
+                path,
+                &src,
+                span,
+                format!(
+                    "`name`: {name:?} must be non-empty and use only letters, digits, '-', '_' and '.'"
+                ),
+            ));
         }
         let plugin = raw.plugin.get_ref();
         let plugin_path = if plugin.ends_with(".wasm") || plugin.contains('/') {
@@ -309,24 +416,57 @@ impl Config {
         };
 
         for g in &raw.grants.endpoints {
-            if !self.clusters.values().any(|c| c.endpoints.contains_key(g.get_ref())) {
-                return Err(ConfigError::at(path, &src, g.span(), format!(
-                    "`grants.endpoints`: no cluster defines an endpoint named {:?}", g.get_ref())));
+            if !self
+                .clusters
+                .values()
+                .any(|c| c.endpoints.contains_key(g.get_ref()))
+            {
+                return Err(ConfigError::at(
+                    path,
+                    &src,
+                    g.span(),
+                    format!(
+                        "`grants.endpoints`: no cluster defines an endpoint named {:?}",
+                        g.get_ref()
+                    ),
+                ));
             }
         }
-        let grants: Vec<String> = raw.grants.endpoints.iter().map(|g| g.get_ref().clone()).collect();
+        let grants: Vec<String> = raw
+            .grants
+            .endpoints
+            .iter()
+            .map(|g| g.get_ref().clone())
+            .collect();
         let clusters = match &raw.clusters {
             Some(list) => {
                 let mut out = Vec::new();
                 for c in list {
                     let Some(cluster) = self.clusters.get(c.get_ref()) else {
                         let known: Vec<&str> = self.clusters.keys().map(String::as_str).collect();
-                        return Err(ConfigError::at(path, &src, c.span(), format!(
-                            "`clusters`: unknown cluster {:?} (defined: {})", c.get_ref(), known.join(", "))));
+                        return Err(ConfigError::at(
+                            path,
+                            &src,
+                            c.span(),
+                            format!(
+                                "`clusters`: unknown cluster {:?} (defined: {})",
+                                c.get_ref(),
+                                known.join(", ")
+                            ),
+                        ));
                     };
-                    if let Some(missing) = grants.iter().find(|g| !cluster.endpoints.contains_key(*g)) {
-                        return Err(ConfigError::at(path, &src, c.span(), format!(
-                            "`clusters`: cluster {:?} has no endpoint {missing:?} granted to this check", c.get_ref())));
+                    if let Some(missing) =
+                        grants.iter().find(|g| !cluster.endpoints.contains_key(*g))
+                    {
+                        return Err(ConfigError::at(
+                            path,
+                            &src,
+                            c.span(),
+                            format!(
+                                "`clusters`: cluster {:?} has no endpoint {missing:?} granted to this check",
+                                c.get_ref()
+                            ),
+                        ));
                     }
                     out.push(c.get_ref().clone());
                 }
@@ -344,7 +484,11 @@ impl Config {
         let mut param_lines = BTreeMap::new();
         for (k, v) in raw.params {
             let line = line_of(&src, k.span().start);
-            let value = serde_json::to_value(&v).map_err(|e| ConfigError { path: path.to_owned(), line: Some(line), message: format!("`params.{}`: {e}", k.get_ref()) })?;
+            let value = serde_json::to_value(&v).map_err(|e| ConfigError {
+                path: path.to_owned(),
+                line: Some(line),
+                message: format!("`params.{}`: {e}", k.get_ref()),
+            })?;
             param_lines.insert(k.get_ref().clone(), line);
             params.insert(k.into_inner(), value);
         }
@@ -354,9 +498,21 @@ impl Config {
             file: path.to_owned(),
             plugin: plugin_path,
             clusters,
-            timeout: raw.timeout.as_ref().map(|v| duration(path, &src, "timeout", v)).transpose()?.unwrap_or(d.timeout),
-            interval: raw.interval.as_ref().map(|v| duration(path, &src, "interval", v)).transpose()?.unwrap_or(d.interval),
-            memory_limit: raw.memory_limit.map_or(d.memory_limit, |m| m.into_inner().as_u64()),
+            timeout: raw
+                .timeout
+                .as_ref()
+                .map(|v| duration(path, &src, "timeout", v))
+                .transpose()?
+                .unwrap_or(d.timeout),
+            interval: raw
+                .interval
+                .as_ref()
+                .map(|v| duration(path, &src, "interval", v))
+                .transpose()?
+                .unwrap_or(d.interval),
+            memory_limit: raw
+                .memory_limit
+                .map_or(d.memory_limit, |m| m.into_inner().as_u64()),
             output_limit: d.output_limit,
             enabled: raw.enabled,
             grants,
@@ -380,44 +536,101 @@ fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("vitals"))
 }
 
-fn endpoint(path: &Path, src: &str, dir: &Path, key: &str, name: &str, re: RawEndpoint) -> Result<Endpoint, ConfigError> {
+fn endpoint(
+    path: &Path,
+    src: &str,
+    dir: &Path,
+    key: &str,
+    name: &str,
+    re: RawEndpoint,
+) -> Result<Endpoint, ConfigError> {
     let err = |span: std::ops::Range<usize>, msg: String| ConfigError::at(path, src, span, msg);
     let kind = match re.kind.get_ref().as_str() {
         "http" => EndpointKind::Http,
-        other => return Err(err(re.kind.span(), format!("`{key}.kind`: unknown endpoint kind {other:?} (supported: http)"))),
+        other => {
+            return Err(err(
+                re.kind.span(),
+                format!("`{key}.kind`: unknown endpoint kind {other:?} (supported: http)"),
+            ));
+        }
     };
     if re.urls.get_ref().is_empty() {
-        return Err(err(re.urls.span(), format!("`{key}.urls`: at least one URL is required")));
+        return Err(err(
+            re.urls.span(),
+            format!("`{key}.urls`: at least one URL is required"),
+        ));
     }
     let mut urls = Vec::new();
     for u in re.urls.get_ref() {
-        let uri: http::Uri = u.get_ref().parse().map_err(|e| err(u.span(), format!("`{key}.urls`: invalid URL {:?}: {e}", u.get_ref())))?;
+        let uri: http::Uri = u.get_ref().parse().map_err(|e| {
+            err(
+                u.span(),
+                format!("`{key}.urls`: invalid URL {:?}: {e}", u.get_ref()),
+            )
+        })?;
         match (uri.scheme_str(), uri.authority()) {
             (Some("http" | "https"), Some(_)) => urls.push(uri),
-            _ => return Err(err(u.span(), format!("`{key}.urls`: {:?} must be an absolute http:// or https:// URL", u.get_ref()))),
+            _ => {
+                return Err(err(
+                    u.span(),
+                    format!(
+                        "`{key}.urls`: {:?} must be an absolute http:// or https:// URL",
+                        u.get_ref()
+                    ),
+                ));
+            }
         }
     }
-    let file = |v: &Option<Spanned<String>>| v.as_ref().map(|s| (resolve_path(dir, s.get_ref()), s.span()));
+    let file = |v: &Option<Spanned<String>>| {
+        v.as_ref()
+            .map(|s| (resolve_path(dir, s.get_ref()), s.span()))
+    };
     let (ca, cert, key_file) = (file(&re.ca_file), file(&re.cert_file), file(&re.key_file));
     if cert.is_some() != key_file.is_some() {
-        let span = cert.as_ref().or(key_file.as_ref()).map(|c| c.1.clone()).unwrap_or(0..0);
-        return Err(err(span, format!("`{key}`: `cert_file` and `key_file` go together")));
+        let span = cert
+            .as_ref()
+            .or(key_file.as_ref())
+            .map(|c| c.1.clone())
+            .unwrap_or(0..0);
+        return Err(err(
+            span,
+            format!("`{key}`: `cert_file` and `key_file` go together"),
+        ));
     }
     let tls = if ca.is_some() || cert.is_some() {
-        let m = tls::TlsMaterial::load(ca.as_ref().map(|c| c.0.as_path()), cert.as_ref().map(|c| c.0.as_path()).zip(key_file.as_ref().map(|k| k.0.as_path())))
-            .map_err(|e| {
-                let span = ca.as_ref().or(cert.as_ref()).map(|c| c.1.clone()).unwrap_or(0..0);
-                err(span, format!("`{key}`: {e:#}"))
-            })?;
+        let m = tls::TlsMaterial::load(
+            ca.as_ref().map(|c| c.0.as_path()),
+            cert.as_ref()
+                .map(|c| c.0.as_path())
+                .zip(key_file.as_ref().map(|k| k.0.as_path())),
+        )
+        .map_err(|e| {
+            let span = ca
+                .as_ref()
+                .or(cert.as_ref())
+                .map(|c| c.1.clone())
+                .unwrap_or(0..0);
+            err(span, format!("`{key}`: {e:#}"))
+        })?;
         Some(Arc::new(m))
     } else {
         None
     };
-    let secret = |env: &Option<Spanned<String>>, file: &Option<Spanned<String>>, what: &str| -> Result<Option<Secret>, ConfigError> {
+    let secret = |env: &Option<Spanned<String>>,
+                  file: &Option<Spanned<String>>,
+                  what: &str|
+     -> Result<Option<Secret>, ConfigError> {
         match (env, file) {
-            (Some(e), Some(_)) => Err(err(e.span(), format!("`{key}`: give `{what}_env` or `{what}_file`, not both"))),
-            (Some(e), None) => secrets::from_env(e.get_ref()).map(Some).map_err(|m| err(e.span(), format!("`{key}.{what}_env`: {m}"))),
-            (None, Some(f)) => secrets::from_file(&resolve_path(dir, f.get_ref())).map(Some).map_err(|m| err(f.span(), format!("`{key}.{what}_file`: {m}"))),
+            (Some(e), Some(_)) => Err(err(
+                e.span(),
+                format!("`{key}`: give `{what}_env` or `{what}_file`, not both"),
+            )),
+            (Some(e), None) => secrets::from_env(e.get_ref())
+                .map(Some)
+                .map_err(|m| err(e.span(), format!("`{key}.{what}_env`: {m}"))),
+            (None, Some(f)) => secrets::from_file(&resolve_path(dir, f.get_ref()))
+                .map(Some)
+                .map_err(|m| err(f.span(), format!("`{key}.{what}_file`: {m}"))),
             (None, None) => Ok(None),
         }
     };
@@ -427,12 +640,29 @@ fn endpoint(path: &Path, src: &str, dir: &Path, key: &str, name: &str, re: RawEn
         (Some(t), None, None) => Some(Auth::Bearer(t)),
         (None, Some(username), Some(password)) => Some(Auth::Basic { username, password }),
         (None, None, None) => None,
-        (None, Some(_), None) => return Err(err(re.kind.span(), format!("`{key}`: `username` needs `password_env` or `password_file`"))),
-        _ => return Err(err(re.kind.span(), format!("`{key}`: use either a bearer token or username and password"))),
+        (None, Some(_), None) => {
+            return Err(err(
+                re.kind.span(),
+                format!("`{key}`: `username` needs `password_env` or `password_file`"),
+            ));
+        }
+        _ => {
+            return Err(err(
+                re.kind.span(),
+                format!("`{key}`: use either a bearer token or username and password"),
+            ));
+        }
     };
     let connect_timeout = match &re.connect_timeout {
         Some(v) => duration(path, src, &format!("{key}.connect_timeout"), v)?,
         None => DEFAULT_CONNECT_TIMEOUT,
     };
-    Ok(Endpoint { name: name.to_owned(), kind, urls, tls, auth, connect_timeout })
+    Ok(Endpoint {
+        name: name.to_owned(),
+        kind,
+        urls,
+        tls,
+        auth,
+        connect_timeout,
+    })
 }

@@ -81,24 +81,37 @@ impl Engine {
         let mut linker = Linker::<RunState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        contract::vitals::check::log::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |s| s)?;
+        contract::vitals::check::log::add_to_linker::<RunState, HasSelf<RunState>>(
+            &mut linker,
+            |s| s,
+        )?;
 
         // The epoch ticker runs on its own thread, off the async executor.
         let stop = Arc::new(AtomicBool::new(false));
         let (e, s) = (engine.clone(), stop.clone());
-        std::thread::Builder::new().name("vitals-epoch".into()).spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                e.increment_epoch();
-            }
-        })?;
-        Ok(Engine { engine, linker, cache_dir, stop_ticker: stop })
+        std::thread::Builder::new()
+            .name("vitals-epoch".into())
+            .spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    e.increment_epoch();
+                }
+            })?;
+        Ok(Engine {
+            engine,
+            linker,
+            cache_dir,
+            stop_ticker: stop,
+        })
     }
 
     /// Compile (or load from the cache), check the contract version, link, and
     /// call `describe`.
     pub async fn load(&self, path: &Path) -> Result<Plugin, LoadError> {
-        let err = |message: String| LoadError { path: path.to_owned(), message };
+        let err = |message: String| LoadError {
+            path: path.to_owned(),
+            message,
+        };
         let bytes = std::fs::read(path).map_err(|e| {
             err(if e.kind() == std::io::ErrorKind::NotFound {
                 "not found (build the plugins, or check `plugin_dir` in vitals.toml and `plugin` in the check)".into()
@@ -107,29 +120,66 @@ impl Engine {
             })
         })?;
         let started = Instant::now();
-        let (component, cached) = self.compile(&bytes).map_err(|e| err(format!("not a valid component: {e:#}")))?;
+        let (component, cached) = self
+            .compile(&bytes)
+            .map_err(|e| err(format!("not a valid component: {e:#}")))?;
         let compile_seconds = started.elapsed().as_secs_f64();
         let contract_version = self.contract_version(&component).map_err(err)?;
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            err(format!("imports something this host does not provide ({e:#}); supported contract: {}", contract::supported()))
+            err(format!(
+                "imports something this host does not provide ({e:#}); supported contract: {}",
+                contract::supported()
+            ))
         })?;
-        let pre = CheckPre::new(instance_pre).map_err(|e| err(format!("does not match the contract: {e:#}")))?;
+        let pre = CheckPre::new(instance_pre)
+            .map_err(|e| err(format!("does not match the contract: {e:#}")))?;
         let mut plugin = Plugin {
             path: path.to_owned(),
             pre,
-            info: PluginInfo { name: String::new(), version: String::new(), description: String::new(), params: vec![] },
+            info: PluginInfo {
+                name: String::new(),
+                version: String::new(),
+                description: String::new(),
+                params: vec![],
+            },
             contract_version,
             cached,
             compile_seconds,
         };
-        let limits = RunLimits { timeout: Duration::from_secs(10), memory_limit: 256 << 20, output_limit: 64 << 10 };
-        let state = RunState::new(Default::default(), crate::capabilities::log::LogSink::new("describe", "-"), limits.memory_limit, limits.output_limit);
+        let limits = RunLimits {
+            timeout: Duration::from_secs(10),
+            memory_limit: 256 << 20,
+            output_limit: 64 << 10,
+        };
+        let state = RunState::new(
+            Default::default(),
+            crate::capabilities::log::LogSink::new("describe", "-"),
+            limits.memory_limit,
+            limits.output_limit,
+        );
         plugin.info = self
-            .call(&plugin, state, limits, |check, store| Box::pin(async move { check.vitals_check_plugin().call_describe(store).await }))
+            .call(&plugin, state, limits, |check, store| {
+                Box::pin(async move { check.vitals_check_plugin().call_describe(store).await })
+            })
             .await
-            .map_err(|f| err(format!("describe failed ({}): {}", f.failure.as_str(), f.message)))?;
-        if !plugin.info.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') || plugin.info.name.is_empty() {
-            return Err(err(format!("describe returned the invalid name {:?} (use [a-z0-9_]+)", plugin.info.name)));
+            .map_err(|f| {
+                err(format!(
+                    "describe failed ({}): {}",
+                    f.failure.as_str(),
+                    f.message
+                ))
+            })?;
+        if !plugin
+            .info
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            || plugin.info.name.is_empty()
+        {
+            return Err(err(format!(
+                "describe returned the invalid name {:?} (use [a-z0-9_]+)",
+                plugin.info.name
+            )));
         }
         Ok(plugin)
     }
@@ -142,19 +192,32 @@ impl Engine {
             .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
             .map(|(name, _)| name.to_string())
             .collect();
-        let Some(export) = exports.iter().find(|n| n.starts_with(contract::PLUGIN_INTERFACE)) else {
+        let Some(export) = exports
+            .iter()
+            .find(|n| n.starts_with(contract::PLUGIN_INTERFACE))
+        else {
             return Err(format!(
                 "does not export {} (exports: {}); is it a vitals check plugin built against {}?",
                 contract::PLUGIN_INTERFACE,
-                if exports.is_empty() { "none".to_string() } else { exports.join(", ") },
+                if exports.is_empty() {
+                    "none".to_string()
+                } else {
+                    exports.join(", ")
+                },
                 contract::supported()
             ));
         };
         let version = export
             .strip_prefix(contract::PLUGIN_INTERFACE)
             .and_then(|v| v.strip_prefix('@'))
-            .ok_or_else(|| format!("exports {export} without a version; this host supports {}", contract::supported()))?;
-        let version = semver::Version::parse(version).map_err(|e| format!("exports {export}: bad version: {e}"))?;
+            .ok_or_else(|| {
+                format!(
+                    "exports {export} without a version; this host supports {}",
+                    contract::supported()
+                )
+            })?;
+        let version = semver::Version::parse(version)
+            .map_err(|e| format!("exports {export}: bad version: {e}"))?;
         if !contract::is_compatible(&version) {
             return Err(format!(
                 "was built for {}@{version}, which this host does not support (it supports {}); rebuild the plugin against the host's wit/",
@@ -174,7 +237,11 @@ impl Engine {
         };
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut h);
-        let key = format!("{}-{:016x}.cwasm", hex::encode(sha2::Sha256::digest(bytes)), h.finish());
+        let key = format!(
+            "{}-{:016x}.cwasm",
+            hex::encode(sha2::Sha256::digest(bytes)),
+            h.finish()
+        );
         let file = dir.join(key);
         if file.exists() {
             // SAFETY: the file was written by this host into its own cache directory
@@ -183,7 +250,9 @@ impl Engine {
             // recompiled below.
             match unsafe { Component::deserialize_file(&self.engine, &file) } {
                 Ok(c) => return Ok((c, true)),
-                Err(e) => tracing::warn!(file = %file.display(), "ignoring unusable cache entry: {e}"),
+                Err(e) => {
+                    tracing::warn!(file = %file.display(), "ignoring unusable cache entry: {e}")
+                }
             }
         }
         let component = Component::new(&self.engine, bytes)?;
@@ -202,7 +271,13 @@ impl Engine {
     }
 
     /// Run a plugin once in a fresh store.
-    pub async fn run(&self, plugin: &Plugin, state: RunState, limits: RunLimits, input: RunInput) -> Result<Report, RunFailure> {
+    pub async fn run(
+        &self,
+        plugin: &Plugin,
+        state: RunState,
+        limits: RunLimits,
+        input: RunInput,
+    ) -> Result<Report, RunFailure> {
         self.call(plugin, state, limits, move |check, store| {
             Box::pin(async move { check.vitals_check_plugin().call_run(store, &input).await })
         })
@@ -212,14 +287,21 @@ impl Engine {
     /// Instantiate from the plugin's `InstancePre` in a fresh store with the run's
     /// limits and call `f`; traps, timeouts and memory exhaustion become a
     /// [`RunFailure`].
-    async fn call<R, F>(&self, plugin: &Plugin, state: RunState, limits: RunLimits, f: F) -> Result<R, RunFailure>
+    async fn call<R, F>(
+        &self,
+        plugin: &Plugin,
+        state: RunState,
+        limits: RunLimits,
+        f: F,
+    ) -> Result<R, RunFailure>
     where
         R: Send + 'static,
         F: for<'a> FnOnce(
                 &'a contract::Check,
                 &'a mut Store<RunState>,
-            ) -> std::pin::Pin<Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>>
-            + Send,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
+            > + Send,
     {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -231,7 +313,10 @@ impl Engine {
             if Instant::now() >= deadline {
                 Err(Trap::Interrupt.into())
             } else {
-                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
             }
         });
         let fut = async {
@@ -253,22 +338,45 @@ impl Engine {
     }
 }
 
-fn classify(e: &wasmtime::Error, state: &RunState, limits: RunLimits, output: String) -> RunFailure {
+fn classify(
+    e: &wasmtime::Error,
+    state: &RunState,
+    limits: RunLimits,
+    output: String,
+) -> RunFailure {
     let trap = e.downcast_ref::<Trap>().copied();
     let (failure, message) = if trap == Some(Trap::Interrupt) {
-        (Failure::Timeout, format!("timed out after {:?}", limits.timeout))
+        (
+            Failure::Timeout,
+            format!("timed out after {:?}", limits.timeout),
+        )
     } else if state.limiter.hit_memory_limit {
-        (Failure::OutOfMemory, format!("out of memory: exceeded the memory limit of {}", bytesize::ByteSize(limits.memory_limit)))
+        (
+            Failure::OutOfMemory,
+            format!(
+                "out of memory: exceeded the memory limit of {}",
+                bytesize::ByteSize(limits.memory_limit)
+            ),
+        )
     } else if let Some(at) = output.find("panicked at ") {
         // Rust: "thread '<unnamed>' panicked at src/lib.rs:1:2:\nmessage".
         let mut lines = output[at..].lines();
         let location = lines.next().unwrap_or("").trim_end_matches(':');
         let detail = lines.next().unwrap_or("").trim();
-        (Failure::Panic, format!("plugin {location}: {detail}").trim_end_matches([' ', ':']).to_string())
+        (
+            Failure::Panic,
+            format!("plugin {location}: {detail}")
+                .trim_end_matches([' ', ':'])
+                .to_string(),
+        )
     } else {
         (Failure::Trap, format!("plugin trapped: {}", e.root_cause()))
     };
-    RunFailure { failure, message, output }
+    RunFailure {
+        failure,
+        message,
+        output,
+    }
 }
 
 fn tail(s: &str, max: usize) -> String {

@@ -23,17 +23,29 @@ pub struct UnknownName {
 
 /// Every enabled check against each of its clusters, restricted to the named checks
 /// and clusters when any are given (a disabled check runs when named explicitly).
-pub fn plan(config: &Config, checks: &[String], clusters: &[String]) -> Result<Vec<PlannedRun>, UnknownName> {
+pub fn plan(
+    config: &Config,
+    checks: &[String],
+    clusters: &[String],
+) -> Result<Vec<PlannedRun>, UnknownName> {
     for name in checks {
         if !config.checks.iter().any(|c| &c.name == name) {
             let known: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
-            return Err(UnknownName { what: "check", name: name.clone(), known: known.join(", ") });
+            return Err(UnknownName {
+                what: "check",
+                name: name.clone(),
+                known: known.join(", "),
+            });
         }
     }
     for name in clusters {
         if !config.clusters.contains_key(name) {
             let known: Vec<&str> = config.clusters.keys().map(String::as_str).collect();
-            return Err(UnknownName { what: "cluster", name: name.clone(), known: known.join(", ") });
+            return Err(UnknownName {
+                what: "cluster",
+                name: name.clone(),
+                known: known.join(", "),
+            });
         }
     }
     let mut runs = Vec::new();
@@ -46,7 +58,10 @@ pub fn plan(config: &Config, checks: &[String], clusters: &[String]) -> Result<V
             if !clusters.is_empty() && !clusters.contains(cluster) {
                 continue;
             }
-            runs.push(PlannedRun { check: check.clone(), cluster: config.clusters[cluster].clone() });
+            runs.push(PlannedRun {
+                check: check.clone(),
+                cluster: config.clusters[cluster].clone(),
+            });
         }
     }
     Ok(runs)

@@ -128,7 +128,11 @@ impl CheckResult {
             findings: r
                 .findings
                 .into_iter()
-                .map(|f| Finding { subject: f.subject, status: f.status.into(), message: f.message })
+                .map(|f| Finding {
+                    subject: f.subject,
+                    status: f.status.into(),
+                    message: f.message,
+                })
                 .collect(),
             samples: r
                 .samples
@@ -146,7 +150,13 @@ impl CheckResult {
     }
 
     /// A run the host had to end or could not start: `unknown` with the reason.
-    pub fn failed(check: &str, cluster: &str, plugin: &str, failure: Failure, reason: String) -> Self {
+    pub fn failed(
+        check: &str,
+        cluster: &str,
+        plugin: &str,
+        failure: Failure,
+        reason: String,
+    ) -> Self {
         CheckResult {
             check: check.into(),
             cluster: cluster.into(),

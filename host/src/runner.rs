@@ -46,14 +46,22 @@ pub async fn load_plugins(engine: &Arc<Engine>, runs: &[PlannedRun]) -> Plugins 
 
 /// Run every planned pair with at most `concurrency` at once; results come back in
 /// plan order.
-pub async fn run_all(engine: &Arc<Engine>, plugins: &Plugins, runs: &[PlannedRun], concurrency: usize) -> Vec<CheckResult> {
+pub async fn run_all(
+    engine: &Arc<Engine>,
+    plugins: &Plugins,
+    runs: &[PlannedRun],
+    concurrency: usize,
+) -> Vec<CheckResult> {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut set = JoinSet::new();
     for (i, run) in runs.iter().enumerate() {
         let (engine, permits, run) = (engine.clone(), permits.clone(), run.clone());
         let plugin = plugins.get(&run.check.plugin).cloned();
         set.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore never closed");
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore never closed");
             (i, run_one(&engine, plugin, &run).await)
         });
     }
@@ -69,7 +77,13 @@ pub async fn run_all(engine: &Arc<Engine>, plugins: &Plugins, runs: &[PlannedRun
         .zip(runs)
         .map(|(r, run)| {
             r.unwrap_or_else(|| {
-                CheckResult::failed(&run.check.name, &run.cluster.name, "", Failure::Trap, "the run's task ended abnormally".into())
+                CheckResult::failed(
+                    &run.check.name,
+                    &run.cluster.name,
+                    "",
+                    Failure::Trap,
+                    "the run's task ended abnormally".into(),
+                )
             })
         })
         .collect()
@@ -82,14 +96,37 @@ pub async fn run_one(
     run: &PlannedRun,
 ) -> CheckResult {
     let (check, cluster) = (&run.check, &run.cluster);
-    let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let started_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
     let started = Instant::now();
-    let plugin_name = check.plugin.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+    let plugin_name = check
+        .plugin
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let mut result = match plugin {
-        None => CheckResult::failed(&check.name, &cluster.name, &plugin_name, Failure::Load, "plugin not loaded".into()),
-        Some(Err(e)) => CheckResult::failed(&check.name, &cluster.name, &plugin_name, Failure::Load, e.to_string()),
+        None => CheckResult::failed(
+            &check.name,
+            &cluster.name,
+            &plugin_name,
+            Failure::Load,
+            "plugin not loaded".into(),
+        ),
+        Some(Err(e)) => CheckResult::failed(
+            &check.name,
+            &cluster.name,
+            &plugin_name,
+            Failure::Load,
+            e.to_string(),
+        ),
         Some(Ok(plugin)) => {
-            let granted: Vec<_> = check.grants.iter().filter_map(|g| cluster.endpoints.get(g).cloned()).collect();
+            let granted: Vec<_> = check
+                .grants
+                .iter()
+                .filter_map(|g| cluster.endpoints.get(g).cloned())
+                .collect();
             let input = RunInput {
                 check: check.name.clone(),
                 cluster: cluster.name.clone(),
@@ -99,18 +136,43 @@ pub async fn run_one(
                     .map(|e| WitEndpoint {
                         name: e.name.clone(),
                         kind: e.kind.as_str().into(),
-                        urls: e.urls.iter().map(|u| u.to_string().trim_end_matches('/').to_string()).collect(),
+                        urls: e
+                            .urls
+                            .iter()
+                            .map(|u| u.to_string().trim_end_matches('/').to_string())
+                            .collect(),
                     })
                     .collect(),
             };
-            let http: Vec<_> = granted.iter().filter(|e| e.kind == EndpointKind::Http).cloned().collect();
-            let state = RunState::new(HttpGate::new(http), LogSink::new(&check.name, &cluster.name), check.memory_limit, check.output_limit);
-            let limits = RunLimits { timeout: check.timeout, memory_limit: check.memory_limit, output_limit: check.output_limit };
+            let http: Vec<_> = granted
+                .iter()
+                .filter(|e| e.kind == EndpointKind::Http)
+                .cloned()
+                .collect();
+            let state = RunState::new(
+                HttpGate::new(http),
+                LogSink::new(&check.name, &cluster.name),
+                check.memory_limit,
+                check.output_limit,
+            );
+            let limits = RunLimits {
+                timeout: check.timeout,
+                memory_limit: check.memory_limit,
+                output_limit: check.output_limit,
+            };
             match engine.run(&plugin, state, limits, input).await {
-                Ok(report) => CheckResult::from_report(&check.name, &cluster.name, &plugin.info.name, report),
+                Ok(report) => {
+                    CheckResult::from_report(&check.name, &cluster.name, &plugin.info.name, report)
+                }
                 Err(f) => {
                     tracing::warn!(check = %check.name, cluster = %cluster.name, "run failed: {}", f.message);
-                    let mut r = CheckResult::failed(&check.name, &cluster.name, &plugin.info.name, f.failure, f.message);
+                    let mut r = CheckResult::failed(
+                        &check.name,
+                        &cluster.name,
+                        &plugin.info.name,
+                        f.failure,
+                        f.message,
+                    );
                     r.output = f.output;
                     r
                 }

@@ -15,11 +15,18 @@ pub fn check_params(check: &Check, info: &PluginInfo) -> Result<(), ConfigError>
     for (key, value) in &check.params {
         let Some(spec) = info.params.iter().find(|p| &p.name == key) else {
             let known: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
-            return Err(err(key, format!(
-                "`params.{key}`: plugin {} has no parameter {key:?} (known: {})",
-                info.name,
-                if known.is_empty() { "none".into() } else { known.join(", ") }
-            )));
+            return Err(err(
+                key,
+                format!(
+                    "`params.{key}`: plugin {} has no parameter {key:?} (known: {})",
+                    info.name,
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
         };
         let ok = match spec.kind.as_str() {
             "string" => value.is_string(),
@@ -31,14 +38,24 @@ pub fn check_params(check: &Check, info: &PluginInfo) -> Result<(), ConfigError>
             _ => true,
         };
         if !ok {
-            return Err(err(key, format!("`params.{key}`: expected {} but found {value}", spec.kind)));
+            return Err(err(
+                key,
+                format!("`params.{key}`: expected {} but found {value}", spec.kind),
+            ));
         }
     }
-    if let Some(missing) = info.params.iter().find(|p| p.required && !check.params.contains_key(&p.name)) {
+    if let Some(missing) = info
+        .params
+        .iter()
+        .find(|p| p.required && !check.params.contains_key(&p.name))
+    {
         return Err(ConfigError {
             path: check.file.clone(),
             line: None,
-            message: format!("`params.{}` is required by plugin {}: {}", missing.name, info.name, missing.description),
+            message: format!(
+                "`params.{}` is required by plugin {}: {}",
+                missing.name, info.name, missing.description
+            ),
         });
     }
     Ok(())

@@ -33,7 +33,8 @@ pub fn from_env(var: &str) -> Result<Secret, String> {
 
 /// Read a secret from a file (surrounding whitespace trimmed).
 pub fn from_file(path: &Path) -> Result<Secret, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let text = text.trim();
     if text.is_empty() {
         return Err(format!("{} is empty", path.display()));

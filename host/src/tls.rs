@@ -43,13 +43,18 @@ impl TlsMaterial {
         let config = match client {
             Some((cert, key)) => {
                 let chain = read_certs(cert).context("cert_file")?;
-                let key = PrivateKeyDer::from_pem_file(key)
-                    .with_context(|| format!("key_file {}: no private key in PEM", key.display()))?;
-                builder.with_client_auth_cert(chain, key).context("client certificate and key do not match")?
+                let key = PrivateKeyDer::from_pem_file(key).with_context(|| {
+                    format!("key_file {}: no private key in PEM", key.display())
+                })?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .context("client certificate and key do not match")?
             }
             None => builder.with_no_client_auth(),
         };
-        Ok(TlsMaterial { config: Arc::new(config) })
+        Ok(TlsMaterial {
+            config: Arc::new(config),
+        })
     }
 }
 

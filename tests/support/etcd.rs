@@ -60,7 +60,10 @@ impl Tls {
             &ca_issuer,
             "etcd-server",
             vec!["127.0.0.1".into(), "localhost".into()],
-            &[ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+            &[
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
         )?;
         let (client_cert, client_key) = new_leaf(
             &ca_issuer,
@@ -102,7 +105,9 @@ impl Tls {
 
 fn new_ca(common_name: &str) -> Result<(String, Issuer<'static, KeyPair>)> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params.distinguished_name.push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
@@ -121,9 +126,14 @@ fn new_leaf(
     ekus: &[ExtendedKeyUsagePurpose],
 ) -> Result<(String, String)> {
     let mut params = CertificateParams::new(sans)?;
-    params.distinguished_name.push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
     params.use_authority_key_identifier_extension = true;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = ekus.to_vec();
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, issuer)?;
@@ -191,7 +201,11 @@ impl EtcdCluster {
     ///
     /// Returns once every member reports healthy (`etcdctl endpoint health`),
     /// or fails after ~20 s with the tail of each member's log.
-    pub fn start(n: usize, tls: Option<&Tls>, quota_backend_bytes: Option<u64>) -> Result<EtcdCluster> {
+    pub fn start(
+        n: usize,
+        tls: Option<&Tls>,
+        quota_backend_bytes: Option<u64>,
+    ) -> Result<EtcdCluster> {
         assert!(n >= 1, "an etcd cluster needs at least one member");
         let mut last_err = None;
         for _ in 0..START_ATTEMPTS {
@@ -206,15 +220,21 @@ impl EtcdCluster {
         Err(last_err.unwrap())
     }
 
-    fn try_start(n: usize, tls: Option<&Tls>, quota_backend_bytes: Option<u64>) -> Result<EtcdCluster> {
+    fn try_start(
+        n: usize,
+        tls: Option<&Tls>,
+        quota_backend_bytes: Option<u64>,
+    ) -> Result<EtcdCluster> {
         let dir = tempfile::Builder::new().prefix("vitals-etcd-").tempdir()?;
         let ports = free_ports(2 * n)?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let names: Vec<String> = (1..=n).map(|k| format!("m{k}")).collect();
-        let client_urls: Vec<String> =
-            (0..n).map(|i| format!("{scheme}://127.0.0.1:{}", ports[2 * i])).collect();
-        let peer_urls: Vec<String> =
-            (0..n).map(|i| format!("http://127.0.0.1:{}", ports[2 * i + 1])).collect();
+        let client_urls: Vec<String> = (0..n)
+            .map(|i| format!("{scheme}://127.0.0.1:{}", ports[2 * i]))
+            .collect();
+        let peer_urls: Vec<String> = (0..n)
+            .map(|i| format!("http://127.0.0.1:{}", ports[2 * i + 1]))
+            .collect();
         let initial_cluster = names
             .iter()
             .zip(&peer_urls)
@@ -223,37 +243,61 @@ impl EtcdCluster {
             .join(",");
         let token = unique_token();
 
-        let mut cluster = EtcdCluster { members: Vec::new(), tls: tls.cloned(), dir };
+        let mut cluster = EtcdCluster {
+            members: Vec::new(),
+            tls: tls.cloned(),
+            dir,
+        };
         for i in 0..n {
             let data_dir = cluster.dir.path().join(format!("{}.etcd", names[i]));
             let log_file = cluster.dir.path().join(format!("{}.log", names[i]));
             let log = File::create(&log_file)?;
             let mut cmd = Command::new(ETCD_BIN);
             scrub_env(&mut cmd);
-            cmd.arg("--name").arg(&names[i])
-                .arg("--data-dir").arg(&data_dir)
-                .arg("--listen-client-urls").arg(&client_urls[i])
-                .arg("--advertise-client-urls").arg(&client_urls[i])
-                .arg("--listen-peer-urls").arg(&peer_urls[i])
-                .arg("--initial-advertise-peer-urls").arg(&peer_urls[i])
-                .arg("--initial-cluster").arg(&initial_cluster)
-                .arg("--initial-cluster-state").arg("new")
-                .arg("--initial-cluster-token").arg(&token)
-                .arg("--heartbeat-interval").arg("50")
-                .arg("--election-timeout").arg("500")
-                .arg("--logger").arg("zap")
-                .arg("--log-outputs").arg("stderr");
+            cmd.arg("--name")
+                .arg(&names[i])
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .arg("--listen-client-urls")
+                .arg(&client_urls[i])
+                .arg("--advertise-client-urls")
+                .arg(&client_urls[i])
+                .arg("--listen-peer-urls")
+                .arg(&peer_urls[i])
+                .arg("--initial-advertise-peer-urls")
+                .arg(&peer_urls[i])
+                .arg("--initial-cluster")
+                .arg(&initial_cluster)
+                .arg("--initial-cluster-state")
+                .arg("new")
+                .arg("--initial-cluster-token")
+                .arg(&token)
+                .arg("--heartbeat-interval")
+                .arg("50")
+                .arg("--election-timeout")
+                .arg("500")
+                .arg("--logger")
+                .arg("zap")
+                .arg("--log-outputs")
+                .arg("stderr");
             if let Some(tls) = tls {
-                cmd.arg("--cert-file").arg(&tls.server_cert)
-                    .arg("--key-file").arg(&tls.server_key)
-                    .arg("--trusted-ca-file").arg(&tls.ca_file)
+                cmd.arg("--cert-file")
+                    .arg(&tls.server_cert)
+                    .arg("--key-file")
+                    .arg(&tls.server_key)
+                    .arg("--trusted-ca-file")
+                    .arg(&tls.ca_file)
                     .arg("--client-cert-auth");
             }
             if let Some(q) = quota_backend_bytes {
                 cmd.arg("--quota-backend-bytes").arg(q.to_string());
             }
-            cmd.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
-            let child = cmd.spawn().with_context(|| format!("spawning {ETCD_BIN}"))?;
+            cmd.stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log);
+            let child = cmd
+                .spawn()
+                .with_context(|| format!("spawning {ETCD_BIN}"))?;
             cluster.members.push(Member {
                 name: names[i].clone(),
                 client_url: client_urls[i].clone(),
@@ -275,7 +319,10 @@ impl EtcdCluster {
                     && let Some(status) = child.try_wait()?
                 {
                     m.child = None;
-                    exited = Some(format!("etcd member {} exited during startup ({status})", m.name));
+                    exited = Some(format!(
+                        "etcd member {} exited during startup ({status})",
+                        m.name
+                    ));
                     break;
                 }
             }
@@ -293,7 +340,12 @@ impl EtcdCluster {
                 continue;
             }
             let out = self.etcdctl_raw(
-                &["endpoint", "health", "--dial-timeout=1s", "--command-timeout=1s"],
+                &[
+                    "endpoint",
+                    "health",
+                    "--dial-timeout=1s",
+                    "--command-timeout=1s",
+                ],
                 Some(&endpoints),
                 None,
             )?;
@@ -368,7 +420,10 @@ impl EtcdCluster {
             }
         }
         if !refused {
-            bail!("etcd still accepted writes after {MAX_PUTS} puts of {} bytes", value.len());
+            bail!(
+                "etcd still accepted writes after {MAX_PUTS} puts of {} bytes",
+                value.len()
+            );
         }
         // The alarm is raised through a raft proposal after the refusal; poll.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -403,7 +458,12 @@ impl EtcdCluster {
             .join(",")
     }
 
-    fn etcdctl_raw(&self, args: &[&str], endpoints: Option<&str>, stdin: Option<&[u8]>) -> Result<Output> {
+    fn etcdctl_raw(
+        &self,
+        args: &[&str],
+        endpoints: Option<&str>,
+        stdin: Option<&[u8]>,
+    ) -> Result<Output> {
         let mut cmd = Command::new(ETCDCTL_BIN);
         scrub_env(&mut cmd);
         cmd.env("ETCDCTL_API", "3");
@@ -414,10 +474,16 @@ impl EtcdCluster {
             cmd.args(tls.etcdctl_args());
         }
         cmd.args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().with_context(|| format!("spawning {ETCDCTL_BIN}"))?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("spawning {ETCDCTL_BIN}"))?;
         if let Some(data) = stdin {
             let mut pipe = child.stdin.take().unwrap();
             pipe.write_all(data).context("writing etcdctl stdin")?;
@@ -429,7 +495,11 @@ impl EtcdCluster {
     pub fn logs_tail(&self, lines: usize) -> String {
         let mut s = String::new();
         for m in &self.members {
-            s.push_str(&format!("----- {} ({}) -----\n", m.name, m.log_file.display()));
+            s.push_str(&format!(
+                "----- {} ({}) -----\n",
+                m.name,
+                m.log_file.display()
+            ));
             s.push_str(&tail(&m.log_file, lines));
             s.push('\n');
         }
@@ -458,8 +528,15 @@ fn scrub_env(cmd: &mut Command) {
 
 fn unique_token() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("vitals-{}-{}-{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "vitals-{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn tail(path: &Path, lines: usize) -> String {

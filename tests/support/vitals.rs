@@ -14,7 +14,9 @@ pub fn root() -> PathBuf {
 
 /// The shared target directory.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
 }
 
 /// Build the host binary and the plugins once per test process (no-ops when they
@@ -31,12 +33,24 @@ pub fn vitals_bin() -> &'static Path {
             .expect("run cargo build for the host");
         assert!(status.success(), "building the vitals binary failed");
         let status = Command::new(&cargo)
-            .args(["build", "-q", "--release", "--target", "wasm32-wasip2", "--manifest-path", "plugins/Cargo.toml", "--target-dir"])
+            .args([
+                "build",
+                "-q",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+                "plugins/Cargo.toml",
+                "--target-dir",
+            ])
             .arg(&target)
             .current_dir(root())
             .status()
             .expect("run cargo build for the plugins");
-        assert!(status.success(), "building the plugins failed (is the wasm32-wasip2 target installed?)");
+        assert!(
+            status.success(),
+            "building the plugins failed (is the wasm32-wasip2 target installed?)"
+        );
         target.join("debug/vitals")
     })
 }
@@ -58,8 +72,11 @@ impl ConfigDir {
     pub fn new(main: &str) -> ConfigDir {
         let dir = tempfile::tempdir().expect("tempdir");
         let cache = target_dir().join("test-cache");
-        std::fs::write(dir.path().join("vitals.toml"), format!("cache_dir = {:?}\n{main}", cache.display().to_string()))
-            .expect("write vitals.toml");
+        std::fs::write(
+            dir.path().join("vitals.toml"),
+            format!("cache_dir = {:?}\n{main}", cache.display().to_string()),
+        )
+        .expect("write vitals.toml");
         std::fs::create_dir_all(dir.path().join("checks.d")).unwrap();
         std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
         let cfg = ConfigDir { dir };
@@ -74,12 +91,17 @@ impl ConfigDir {
 
     /// Copy `vitals_<crate_suffix>.wasm` to `plugins/<name>.wasm`.
     pub fn install_plugin(&self, name: &str, crate_suffix: &str) {
-        std::fs::copy(plugin_wasm(crate_suffix), self.path().join(format!("plugins/{name}.wasm"))).expect("copy plugin");
+        std::fs::copy(
+            plugin_wasm(crate_suffix),
+            self.path().join(format!("plugins/{name}.wasm")),
+        )
+        .expect("copy plugin");
     }
 
     /// Write `checks.d/<name>.toml`.
     pub fn check(&self, name: &str, toml: &str) -> &Self {
-        std::fs::write(self.path().join(format!("checks.d/{name}.toml")), toml).expect("write check");
+        std::fs::write(self.path().join(format!("checks.d/{name}.toml")), toml)
+            .expect("write check");
         self
     }
 
@@ -100,7 +122,12 @@ pub struct Outcome {
 impl Outcome {
     /// stdout parsed as the JSON document of `--format json`.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// The result of `check` (first cluster) in the JSON document.
@@ -138,5 +165,8 @@ pub fn toml_str(s: impl AsRef<str>) -> String {
 
 /// A TOML array of string literals.
 pub fn toml_list(items: &[String]) -> String {
-    format!("[{}]", items.iter().map(toml_str).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        items.iter().map(toml_str).collect::<Vec<_>>().join(", ")
+    )
 }

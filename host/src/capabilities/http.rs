@@ -40,9 +40,13 @@ impl HttpGate {
             for u in &ep.urls {
                 let tls = u.scheme() == Some(&Scheme::HTTPS);
                 let Some(ua) = u.authority() else { continue };
-                let port = |a: &http::uri::Authority, tls: bool| a.port_u16().unwrap_or(if tls { 443 } else { 80 });
+                let port = |a: &http::uri::Authority, tls: bool| {
+                    a.port_u16().unwrap_or(if tls { 443 } else { 80 })
+                };
                 let req_tls = uri.scheme() == Some(&Scheme::HTTPS);
-                if ua.host().eq_ignore_ascii_case(authority.host()) && port(ua, tls) == port(authority, req_tls) {
+                if ua.host().eq_ignore_ascii_case(authority.host())
+                    && port(ua, tls) == port(authority, req_tls)
+                {
                     return Some((ep.clone(), tls, format!("{}:{}", ua.host(), port(ua, tls))));
                 }
             }
@@ -52,14 +56,23 @@ impl HttpGate {
 }
 
 type SendFuture = Box<
-    dyn Future<Output = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error>>
-        + Send,
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), Error>> + Send>,
+                ),
+                Error,
+            >,
+        > + Send,
 >;
 
 impl WasiHttpHooks for HttpGate {
     fn forbidden_header_filter(&mut self) -> wasmtime_wasi_http::ForbiddenHeaderFilter {
         // The host owns authentication: a plugin cannot set its own credentials.
-        Arc::new(|name| *name == AUTHORIZATION || wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name))
+        Arc::new(|name| {
+            *name == AUTHORIZATION || wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name)
+        })
     }
 
     fn send_request(
@@ -86,12 +99,17 @@ impl WasiHttpHooks for HttpGate {
 
 /// Map a TLS handshake error to the most precise `wasi:http` error code.
 fn tls_error_code(err: &std::io::Error) -> ErrorCode {
-    match err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+    match err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
         Some(rustls::Error::InvalidCertificate(_)) => ErrorCode::TlsCertificateError,
-        Some(rustls::Error::AlertReceived(alert)) => ErrorCode::TlsAlertReceived(TlsAlertReceivedPayload {
-            alert_id: Some(u8::from(*alert)),
-            alert_message: Some(format!("{alert:?}")),
-        }),
+        Some(rustls::Error::AlertReceived(alert)) => {
+            ErrorCode::TlsAlertReceived(TlsAlertReceivedPayload {
+                alert_id: Some(u8::from(*alert)),
+                alert_message: Some(format!("{alert:?}")),
+            })
+        }
         _ => ErrorCode::TlsProtocolError,
     }
 }
@@ -105,15 +123,27 @@ async fn send(
     authority: String,
     mut req: http::Request<WasiBody>,
     options: Option<RequestOptions>,
-) -> Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>), Error> {
+) -> Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ),
+    Error,
+> {
     let connect_timeout = options
         .and_then(|o| o.connect_timeout)
-        .map_or(endpoint.connect_timeout, |t| t.min(endpoint.connect_timeout));
-    let first_byte_timeout = options.and_then(|o| o.first_byte_timeout).map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE));
+        .map_or(endpoint.connect_timeout, |t| {
+            t.min(endpoint.connect_timeout)
+        });
+    let first_byte_timeout = options
+        .and_then(|o| o.first_byte_timeout)
+        .map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE));
 
     let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect(&authority)).await {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Err(Error::ConnectionRefused),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(Error::ConnectionRefused);
+        }
         Ok(Err(e)) => return Err(Error::Connect(e)),
         Err(_) => return Err(Error::ConnectionTimeout),
     };
@@ -122,9 +152,12 @@ async fn send(
             Some(m) => m.config.clone(),
             None => default_tls_config(),
         };
-        let host = authority.rsplit_once(':').map_or(authority.as_str(), |(h, _)| h);
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h);
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(Error::InvalidDnsNameError)?;
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+            .map_err(Error::InvalidDnsNameError)?;
         let connector = tokio_rustls::TlsConnector::from(config);
         match tokio::time::timeout(connect_timeout, connector.connect(name, tcp)).await {
             Ok(Ok(s)) => Box::new(s),
@@ -137,7 +170,8 @@ async fn send(
 
     let (mut sender, conn) = tokio::time::timeout(
         connect_timeout,
-        hyper::client::conn::http1::Builder::new().handshake(wasmtime_wasi_http::io::TokioIo::new(io)),
+        hyper::client::conn::http1::Builder::new()
+            .handshake(wasmtime_wasi_http::io::TokioIo::new(io)),
     )
     .await
     .map_err(|_| Error::ConnectionTimeout)??;
@@ -149,12 +183,16 @@ async fn send(
         .map_err(|_| Error::HttpRequestUriInvalid)?;
     match &endpoint.auth {
         Some(Auth::Bearer(token)) => {
-            let v = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| Error::ConfigurationError)?;
+            let v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                .map_err(|_| Error::ConfigurationError)?;
             req.headers_mut().insert(AUTHORIZATION, v);
         }
         Some(Auth::Basic { username, password }) => {
-            let v = HeaderValue::from_str(&format!("Basic {}", base64_encode(&format!("{username}:{}", password.expose()))))
-                .map_err(|_| Error::ConfigurationError)?;
+            let v = HeaderValue::from_str(&format!(
+                "Basic {}",
+                base64_encode(&format!("{username}:{}", password.expose()))
+            ))
+            .map_err(|_| Error::ConfigurationError)?;
             req.headers_mut().insert(AUTHORIZATION, v);
         }
         None => {}
@@ -173,7 +211,9 @@ async fn send(
     let res = poll_fn(|cx| match send.as_mut().poll(cx) {
         Poll::Ready(r) => Poll::Ready(r),
         Poll::Pending => {
-            let Some(c) = conn.as_mut() else { return Poll::Pending };
+            let Some(c) = conn.as_mut() else {
+                return Poll::Pending;
+            };
             let r = ready!(Pin::new(c).poll(cx));
             conn = None;
             match r {
@@ -189,7 +229,10 @@ async fn send(
             None => Ok(()),
         }
     };
-    Ok((res, Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>))
+    Ok((
+        res,
+        Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ))
 }
 
 trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Sync + Unpin + 'static {}
@@ -199,7 +242,9 @@ fn default_tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            crate::tls::TlsMaterial::load(None, None).expect("webpki roots form a valid configuration").config
+            crate::tls::TlsMaterial::load(None, None)
+                .expect("webpki roots form a valid configuration")
+                .config
         })
         .clone()
 }
@@ -228,12 +273,27 @@ mod tests {
     #[test]
     fn routes_only_granted_authorities() {
         let g = gate(&["https://127.0.0.1:2379", "http://etcd.example:80/"]);
-        let (_, tls, auth) = g.route(&"https://127.0.0.1:2379/v3/maintenance/status".parse().unwrap()).unwrap();
+        let (_, tls, auth) = g
+            .route(
+                &"https://127.0.0.1:2379/v3/maintenance/status"
+                    .parse()
+                    .unwrap(),
+            )
+            .unwrap();
         assert!(tls);
         assert_eq!(auth, "127.0.0.1:2379");
-        assert!(g.route(&"http://etcd.example/health".parse().unwrap()).is_some());
-        assert!(g.route(&"https://127.0.0.1:2380/".parse().unwrap()).is_none());
-        assert!(g.route(&"https://10.0.0.1:2379/".parse().unwrap()).is_none());
+        assert!(
+            g.route(&"http://etcd.example/health".parse().unwrap())
+                .is_some()
+        );
+        assert!(
+            g.route(&"https://127.0.0.1:2380/".parse().unwrap())
+                .is_none()
+        );
+        assert!(
+            g.route(&"https://10.0.0.1:2379/".parse().unwrap())
+                .is_none()
+        );
         assert!(g.route(&"/relative".parse().unwrap()).is_none());
     }
 }

@@ -17,7 +17,11 @@ pub struct LogSink {
 
 impl LogSink {
     pub fn new(check: &str, cluster: &str) -> Self {
-        LogSink { check: check.into(), cluster: cluster.into(), count: 0 }
+        LogSink {
+            check: check.into(),
+            cluster: cluster.into(),
+            count: 0,
+        }
     }
 }
 

@@ -29,10 +29,24 @@ pub fn render(results: &[CheckResult], verbose: bool) -> String {
         out.push_str("no checks to run\n");
         return out;
     }
-    let wc = results.iter().map(|r| r.check.len()).max().unwrap_or(5).max(5);
-    let wl = results.iter().map(|r| r.cluster.len()).max().unwrap_or(7).max(7);
+    let wc = results
+        .iter()
+        .map(|r| r.check.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let wl = results
+        .iter()
+        .map(|r| r.cluster.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
     let dim = Style::new().dimmed();
-    let _ = writeln!(out, "{dim}{:<8}  {:<wc$}  {:<wl$}  {:>8}  SUMMARY{dim:#}", "STATUS", "CHECK", "CLUSTER", "TIME");
+    let _ = writeln!(
+        out,
+        "{dim}{:<8}  {:<wc$}  {:<wl$}  {:>8}  SUMMARY{dim:#}",
+        "STATUS", "CHECK", "CLUSTER", "TIME"
+    );
     for r in results {
         let _ = writeln!(
             out,
@@ -47,7 +61,13 @@ pub fn render(results: &[CheckResult], verbose: bool) -> String {
             if f.status == Status::Ok && !verbose {
                 continue;
             }
-            let _ = writeln!(out, "          {} {}: {}", painted(f.status, 8), f.subject, f.message);
+            let _ = writeln!(
+                out,
+                "          {} {}: {}",
+                painted(f.status, 8),
+                f.subject,
+                f.message
+            );
         }
         if r.failure.is_some() && verbose && !r.output.trim().is_empty() {
             for line in r.output.trim_end().lines() {

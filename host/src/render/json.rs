@@ -14,6 +14,9 @@ struct Document<'a> {
 
 /// Render the results as one JSON document.
 pub fn render(results: &[CheckResult]) -> String {
-    let doc = Document { status: crate::report::worst(results), results };
+    let doc = Document {
+        status: crate::report::worst(results),
+        results,
+    };
     serde_json::to_string_pretty(&doc).expect("results serialise")
 }

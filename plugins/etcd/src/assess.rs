@@ -85,7 +85,11 @@ fn human_bytes(b: f64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{v:.0} {}", UNITS[i]) } else { format!("{v:.1} {}", UNITS[i]) }
+    if i == 0 {
+        format!("{v:.0} {}", UNITS[i])
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
 }
 
 /// Assess the cluster from the probes of every configured member URL.
@@ -103,7 +107,10 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         .filter(|p| p.members.is_some())
         .max_by_key(|p| {
             let s = p.status.as_ref().unwrap();
-            (s.leader != 0 && s.leader == s.header.member_id, s.raft_index)
+            (
+                s.leader != 0 && s.leader == s.header.member_id,
+                s.raft_index,
+            )
         })
         .and_then(|p| p.members.as_ref());
     let members = build_members(list, probes);
@@ -113,16 +120,21 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
     let healthy_voting = voting.iter().filter(|m| m.healthy()).count();
     let quorum_kept = healthy_voting >= quorum;
     let names: BTreeMap<u64, &str> = members.iter().map(|m| (m.id, m.name.as_str())).collect();
-    let name_of = |id: u64| names.get(&id).map(|s| s.to_string()).unwrap_or_else(|| format!("{id:x}"));
+    let name_of = |id: u64| {
+        names
+            .get(&id)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| format!("{id:x}"))
+    };
 
     // Leader agreement.
-    let leaders: BTreeMap<u64, Vec<&Member>> = members.iter().filter_map(|m| m.status().map(|s| (s.leader, m))).fold(
-        BTreeMap::new(),
-        |mut acc, (l, m)| {
+    let leaders: BTreeMap<u64, Vec<&Member>> = members
+        .iter()
+        .filter_map(|m| m.status().map(|s| (s.leader, m)))
+        .fold(BTreeMap::new(), |mut acc, (l, m)| {
             acc.entry(l).or_default().push(m);
             acc
-        },
-    );
+        });
     let known_leaders: Vec<u64> = leaders.keys().copied().filter(|l| *l != 0).collect();
     let mut headline: Vec<String> = Vec::new();
     match known_leaders.as_slice() {
@@ -145,12 +157,17 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
                     format!("{} say {}", who.join(", "), name_of(*l))
                 })
                 .collect();
-            headline.push(format!("members disagree about the leader: {}", views.join("; ")));
+            headline.push(format!(
+                "members disagree about the leader: {}",
+                views.join("; ")
+            ));
         }
     }
 
     // Per-member findings.
-    let quota_from_metrics = responsive.iter().find_map(|p| p.metrics.and_then(|m| m.quota_backend_bytes));
+    let quota_from_metrics = responsive
+        .iter()
+        .find_map(|p| p.metrics.and_then(|m| m.quota_backend_bytes));
     let quota = params
         .quota_backend_bytes
         .map(|q| q as f64)
@@ -159,7 +176,11 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
     let mut unreachable = Vec::new();
     for m in &members {
         let subject = m.subject();
-        let role = if m.learner { "learner" } else { "voting member" };
+        let role = if m.learner {
+            "learner"
+        } else {
+            "voting member"
+        };
         match (m.probe, m.status()) {
             (None, _) => r.finding(
                 subject,
@@ -168,14 +189,24 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             ),
             (Some(p), None) => {
                 let err = p.status.as_ref().unwrap_err();
-                let status = if m.learner || quorum_kept { Status::Warning } else { Status::Critical };
+                let status = if m.learner || quorum_kept {
+                    Status::Warning
+                } else {
+                    Status::Critical
+                };
                 unreachable.push(m.name.clone());
                 let detail = if m.learner {
                     "learner, not counted toward quorum".to_string()
                 } else if quorum_kept {
-                    format!("quorum kept: {healthy_voting}/{} voting members healthy", voting.len())
+                    format!(
+                        "quorum kept: {healthy_voting}/{} voting members healthy",
+                        voting.len()
+                    )
                 } else {
-                    format!("quorum lost: {healthy_voting}/{} voting members healthy, need {quorum}", voting.len())
+                    format!(
+                        "quorum lost: {healthy_voting}/{} voting members healthy, need {quorum}",
+                        voting.len()
+                    )
                 };
                 r.finding(subject, status, format!("unreachable: {err} ({detail})"));
             }
@@ -184,13 +215,23 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
                 if s.leader == 0 {
                     problems.push((Status::Critical, "has no leader".into()));
                 } else if known_leaders.len() > 1 {
-                    problems.push((Status::Critical, format!("believes the leader is {}", name_of(s.leader))));
+                    problems.push((
+                        Status::Critical,
+                        format!("believes the leader is {}", name_of(s.leader)),
+                    ));
                 }
                 if let Some(h) = &p.health
                     && !h.health
                 {
-                    let reason = if h.reason.is_empty() { String::new() } else { format!(": {}", h.reason) };
-                    problems.push((Status::Critical, format!("/health reports unhealthy{reason}")));
+                    let reason = if h.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", h.reason)
+                    };
+                    problems.push((
+                        Status::Critical,
+                        format!("/health reports unhealthy{reason}"),
+                    ));
                 }
                 if !s.errors.is_empty() {
                     problems.push((Status::Warning, format!("errors: {}", s.errors.join("; "))));
@@ -207,13 +248,25 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
                 } else if ratio >= params.db_size_warning_ratio {
                     problems.push((Status::Warning, db.clone()));
                 }
-                let leader_note = if s.leader == s.header.member_id { ", leader" } else { "" };
+                let leader_note = if s.leader == s.header.member_id {
+                    ", leader"
+                } else {
+                    ""
+                };
                 if problems.is_empty() {
-                    r.finding(subject, Status::Ok, format!("healthy {role}{leader_note}, etcd {}, {db}", s.version));
+                    r.finding(
+                        subject,
+                        Status::Ok,
+                        format!("healthy {role}{leader_note}, etcd {}, {db}", s.version),
+                    );
                 } else {
                     let worst = problems.iter().fold(Status::Ok, |a, (s, _)| a.max(*s));
                     let text: Vec<String> = problems.into_iter().map(|(_, t)| t).collect();
-                    r.finding(subject, worst, format!("{role}{leader_note}: {}", text.join("; ")));
+                    r.finding(
+                        subject,
+                        worst,
+                        format!("{role}{leader_note}: {}", text.join("; ")),
+                    );
                 }
             }
         }
@@ -223,7 +276,13 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
     }
     if !quorum_kept {
         r.raise(Status::Critical);
-        headline.insert(0, format!("quorum lost ({healthy_voting}/{} voting members healthy, need {quorum})", voting.len()));
+        headline.insert(
+            0,
+            format!(
+                "quorum lost ({healthy_voting}/{} voting members healthy, need {quorum})",
+                voting.len()
+            ),
+        );
     }
 
     // Alarms, deduplicated across members.
@@ -231,16 +290,31 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         .iter()
         .filter_map(|p| p.alarms.as_ref())
         .flat_map(|a| a.alarms.iter())
-        .filter_map(|a| a.alarm.clone().filter(|k| k != "NONE").map(|k| (a.member_id, k)))
+        .filter_map(|a| {
+            a.alarm
+                .clone()
+                .filter(|k| k != "NONE")
+                .map(|k| (a.member_id, k))
+        })
         .collect();
     for (id, kind) in &alarms {
-        let who = if *id == 0 { "cluster".to_string() } else { name_of(*id) };
+        let who = if *id == 0 {
+            "cluster".to_string()
+        } else {
+            name_of(*id)
+        };
         let hint = match kind.as_str() {
-            "NOSPACE" => ": the database reached its quota and etcd refuses writes; compact, defragment, then disarm",
+            "NOSPACE" => {
+                ": the database reached its quota and etcd refuses writes; compact, defragment, then disarm"
+            }
             "CORRUPT" => ": data inconsistency between members detected",
             _ => "",
         };
-        r.finding(who.clone(), Status::Critical, format!("alarm {kind} active{hint}"));
+        r.finding(
+            who.clone(),
+            Status::Critical,
+            format!("alarm {kind} active{hint}"),
+        );
         headline.push(format!("alarm {kind} on {who}"));
     }
 
@@ -252,29 +326,96 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             Status::Warning,
             format!("{} voting members, expected {expected}", voting.len()),
         );
-        headline.push(format!("{} voting members, expected {expected}", voting.len()));
+        headline.push(format!(
+            "{} voting members, expected {expected}",
+            voting.len()
+        ));
     }
 
     // Samples.
-    r.sample("members", "Members in the member list", members.len() as f64, &[]);
-    r.sample("voting_members", "Voting (non-learner) members", voting.len() as f64, &[]);
-    r.sample("members_healthy", "Voting members that answered and know a leader", healthy_voting as f64, &[]);
-    r.sample("quorum", "Voting members needed for quorum", quorum as f64, &[]);
-    r.sample("has_leader", "1 when the responsive members agree on one leader", f64::from(known_leaders.len() == 1), &[]);
-    r.sample("quota_backend_bytes", "Backend quota used for the database size ratios", quota, &[]);
+    r.sample(
+        "members",
+        "Members in the member list",
+        members.len() as f64,
+        &[],
+    );
+    r.sample(
+        "voting_members",
+        "Voting (non-learner) members",
+        voting.len() as f64,
+        &[],
+    );
+    r.sample(
+        "members_healthy",
+        "Voting members that answered and know a leader",
+        healthy_voting as f64,
+        &[],
+    );
+    r.sample(
+        "quorum",
+        "Voting members needed for quorum",
+        quorum as f64,
+        &[],
+    );
+    r.sample(
+        "has_leader",
+        "1 when the responsive members agree on one leader",
+        f64::from(known_leaders.len() == 1),
+        &[],
+    );
+    r.sample(
+        "quota_backend_bytes",
+        "Backend quota used for the database size ratios",
+        quota,
+        &[],
+    );
     r.sample("alarms_active", "Active alarms", alarms.len() as f64, &[]);
     for m in &members {
         let labels = [("member", m.name.as_str())];
-        r.sample("member_up", "1 when the member answered its status", f64::from(m.status().is_some()), &labels);
+        r.sample(
+            "member_up",
+            "1 when the member answered its status",
+            f64::from(m.status().is_some()),
+            &labels,
+        );
         let Some(s) = m.status() else { continue };
-        r.sample("member_is_leader", "1 when the member is the leader", f64::from(s.leader == m.id && m.id != 0), &labels);
-        r.sample("member_is_learner", "1 when the member is a learner", f64::from(m.learner), &labels);
-        r.sample("db_size_bytes", "Size of the backend database", s.db_size as f64, &labels);
-        r.sample("db_size_in_use_bytes", "Bytes of the backend database in use", s.db_size_in_use as f64, &labels);
+        r.sample(
+            "member_is_leader",
+            "1 when the member is the leader",
+            f64::from(s.leader == m.id && m.id != 0),
+            &labels,
+        );
+        r.sample(
+            "member_is_learner",
+            "1 when the member is a learner",
+            f64::from(m.learner),
+            &labels,
+        );
+        r.sample(
+            "db_size_bytes",
+            "Size of the backend database",
+            s.db_size as f64,
+            &labels,
+        );
+        r.sample(
+            "db_size_in_use_bytes",
+            "Bytes of the backend database in use",
+            s.db_size_in_use as f64,
+            &labels,
+        );
         r.sample("raft_term", "Raft term", s.raft_term as f64, &labels);
         r.sample("raft_index", "Raft index", s.raft_index as f64, &labels);
-        if let Some(changes) = m.probe.and_then(|p| p.metrics).and_then(|x| x.leader_changes_seen) {
-            r.sample("leader_changes_seen", "Leader changes seen by the member since it started", changes, &labels);
+        if let Some(changes) = m
+            .probe
+            .and_then(|p| p.metrics)
+            .and_then(|x| x.leader_changes_seen)
+        {
+            r.sample(
+                "leader_changes_seen",
+                "Leader changes seen by the member since it started",
+                changes,
+                &labels,
+            );
         }
     }
 
@@ -283,11 +424,18 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         _ => "no agreed leader".into(),
     };
     let counts = if quorum_kept {
-        format!("{healthy_voting}/{} voting members healthy, {leader}", voting.len())
+        format!(
+            "{healthy_voting}/{} voting members healthy, {leader}",
+            voting.len()
+        )
     } else {
         leader
     };
-    let summary = if headline.is_empty() { counts } else { format!("{}; {counts}", headline.join("; ")) };
+    let summary = if headline.is_empty() {
+        counts
+    } else {
+        format!("{}; {counts}", headline.join("; "))
+    };
     r.finish(summary)
 }
 
@@ -300,7 +448,11 @@ fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Memb
             .iter()
             .map(|m| Member {
                 id: m.id,
-                name: if m.name.is_empty() { format!("{:x}", m.id) } else { m.name.clone() },
+                name: if m.name.is_empty() {
+                    format!("{:x}", m.id)
+                } else {
+                    m.name.clone()
+                },
                 learner: m.is_learner,
                 probe: None,
             })
@@ -313,7 +465,12 @@ fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Memb
             let id = s.header.member_id;
             match members.iter_mut().find(|m| m.id == id) {
                 Some(m) => m.probe = Some(p),
-                None => members.push(Member { id, name: format!("{id:x}"), learner: s.is_learner, probe: Some(p) }),
+                None => members.push(Member {
+                    id,
+                    name: format!("{id:x}"),
+                    learner: s.is_learner,
+                    probe: Some(p),
+                }),
             }
             used[i] = true;
         }
@@ -323,9 +480,14 @@ fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Memb
             if used[i] {
                 continue;
             }
-            let by_url = l.members.iter().find(|m| m.client_urls.iter().any(|u| norm(u) == norm(&p.url)));
+            let by_url = l
+                .members
+                .iter()
+                .find(|m| m.client_urls.iter().any(|u| norm(u) == norm(&p.url)));
             if let Some(lm) = by_url
-                && let Some(m) = members.iter_mut().find(|m| m.id == lm.id && m.probe.is_none())
+                && let Some(m) = members
+                    .iter_mut()
+                    .find(|m| m.id == lm.id && m.probe.is_none())
             {
                 m.probe = Some(p);
                 used[i] = true;
@@ -338,7 +500,12 @@ fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Memb
         }
         match members.iter_mut().find(|m| m.probe.is_none()) {
             Some(m) => m.probe = Some(p),
-            None => members.push(Member { id: 0, name: p.url.clone(), learner: false, probe: Some(p) }),
+            None => members.push(Member {
+                id: 0,
+                name: p.url.clone(),
+                learner: false,
+                probe: Some(p),
+            }),
         }
     }
     members.sort_by(|a, b| a.name.cmp(&b.name));
@@ -348,21 +515,36 @@ fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Memb
 /// No member answered: a cluster outage, unless every failure says we could not
 /// observe (TLS, denied), which is `unknown`.
 fn nobody_answered(mut r: ReportBuilder, probes: &[Probe]) -> Report {
-    let errors: Vec<&HttpError> = probes.iter().filter_map(|p| p.status.as_ref().err()).collect();
+    let errors: Vec<&HttpError> = probes
+        .iter()
+        .filter_map(|p| p.status.as_ref().err())
+        .collect();
     let observable = errors.iter().any(|e| e.kind == ErrorKind::Unreachable);
     for p in probes {
         if let Err(e) = &p.status {
-            let s = if observable && e.kind == ErrorKind::Unreachable { Status::Critical } else { Status::Unknown };
+            let s = if observable && e.kind == ErrorKind::Unreachable {
+                Status::Critical
+            } else {
+                Status::Unknown
+            };
             r.finding(p.url.clone(), s, format!("unreachable: {e}"));
         }
     }
-    r.sample("members_healthy", "Voting members that answered and know a leader", 0.0, &[]);
+    r.sample(
+        "members_healthy",
+        "Voting members that answered and know a leader",
+        0.0,
+        &[],
+    );
     if probes.is_empty() {
         return ReportBuilder::unknown("no member URLs configured on the endpoint");
     }
     if observable {
         r.raise(Status::Critical);
-        r.finish(format!("no etcd member reachable (0/{} answered)", probes.len()))
+        r.finish(format!(
+            "no etcd member reachable (0/{} answered)",
+            probes.len()
+        ))
     } else {
         let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
         let mut rep = r.finish(format!("cannot observe etcd: {first}"));
@@ -378,7 +560,11 @@ mod tests {
 
     fn status(id: u64, leader: u64, db: u64) -> gateway::Status {
         gateway::Status {
-            header: Header { cluster_id: 1, member_id: id, raft_term: 2 },
+            header: Header {
+                cluster_id: 1,
+                member_id: id,
+                raft_term: 2,
+            },
             version: "3.4.23".into(),
             db_size: db,
             db_size_in_use: db,
@@ -407,7 +593,10 @@ mod tests {
         Probe {
             url: format!("http://h{i}"),
             status: Ok(status(i, leader, 20480)),
-            health: Some(Health { health: leader != 0, reason: String::new() }),
+            health: Some(Health {
+                health: leader != 0,
+                reason: String::new(),
+            }),
             members: Some(list(n)),
             alarms: Some(Alarms::default()),
             metrics: None,
@@ -417,7 +606,10 @@ mod tests {
     fn down(i: u64, kind: ErrorKind) -> Probe {
         Probe {
             url: format!("http://h{i}"),
-            status: Err(HttpError { kind, message: "connection refused".into() }),
+            status: Err(HttpError {
+                kind,
+                message: "connection refused".into(),
+            }),
             health: None,
             members: None,
             alarms: None,
@@ -434,12 +626,23 @@ mod tests {
 
     #[test]
     fn one_down_keeps_quorum_two_down_loses_it() {
-        let r = assess(&Params::default(), &[up(1, 1, 3), up(2, 1, 3), down(3, ErrorKind::Unreachable)]);
-        assert_eq!(r.status, Status::Warning, "{}", r.summary);
-        assert!(r.findings.iter().any(|f| f.subject.starts_with("m3") && f.status == Status::Warning));
         let r = assess(
             &Params::default(),
-            &[up(1, 0, 3), down(2, ErrorKind::Unreachable), down(3, ErrorKind::Unreachable)],
+            &[up(1, 1, 3), up(2, 1, 3), down(3, ErrorKind::Unreachable)],
+        );
+        assert_eq!(r.status, Status::Warning, "{}", r.summary);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.subject.starts_with("m3") && f.status == Status::Warning)
+        );
+        let r = assess(
+            &Params::default(),
+            &[
+                up(1, 0, 3),
+                down(2, ErrorKind::Unreachable),
+                down(3, ErrorKind::Unreachable),
+            ],
         );
         assert_eq!(r.status, Status::Critical);
         assert!(r.summary.contains("quorum lost"), "{}", r.summary);
@@ -449,7 +652,12 @@ mod tests {
     fn learners_do_not_count_toward_quorum() {
         let mut l = list(4);
         l.members[3].is_learner = true;
-        let mut probes = vec![up(1, 1, 4), up(2, 1, 4), up(3, 1, 4), down(4, ErrorKind::Unreachable)];
+        let mut probes = vec![
+            up(1, 1, 4),
+            up(2, 1, 4),
+            up(3, 1, 4),
+            down(4, ErrorKind::Unreachable),
+        ];
         for p in &mut probes {
             p.members = Some(l.clone());
         }
@@ -465,15 +673,27 @@ mod tests {
         assert!(r.summary.contains("disagree"), "{}", r.summary);
 
         let mut p = up(1, 1, 3);
-        p.alarms = Some(Alarms { alarms: vec![gateway::Alarm { member_id: 2, alarm: Some("NOSPACE".into()) }] });
+        p.alarms = Some(Alarms {
+            alarms: vec![gateway::Alarm {
+                member_id: 2,
+                alarm: Some("NOSPACE".into()),
+            }],
+        });
         let r = assess(&Params::default(), &[p, up(2, 1, 3), up(3, 1, 3)]);
         assert_eq!(r.status, Status::Critical);
-        assert!(r.findings.iter().any(|f| f.subject == "m2" && f.message.contains("NOSPACE")));
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.subject == "m2" && f.message.contains("NOSPACE"))
+        );
     }
 
     #[test]
     fn db_size_thresholds() {
-        let params = Params { quota_backend_bytes: Some(100_000), ..Params::default() };
+        let params = Params {
+            quota_backend_bytes: Some(100_000),
+            ..Params::default()
+        };
         let mut p = up(1, 1, 1);
         p.status = Ok(status(1, 1, 85_000));
         assert_eq!(assess(&params, &[p.clone()]).status, Status::Warning);
@@ -483,9 +703,18 @@ mod tests {
 
     #[test]
     fn all_tls_failures_are_unknown_but_outage_is_critical() {
-        let r = assess(&Params::default(), &[down(1, ErrorKind::Tls), down(2, ErrorKind::Tls)]);
+        let r = assess(
+            &Params::default(),
+            &[down(1, ErrorKind::Tls), down(2, ErrorKind::Tls)],
+        );
         assert_eq!(r.status, Status::Unknown);
-        let r = assess(&Params::default(), &[down(1, ErrorKind::Unreachable), down(2, ErrorKind::Unreachable)]);
+        let r = assess(
+            &Params::default(),
+            &[
+                down(1, ErrorKind::Unreachable),
+                down(2, ErrorKind::Unreachable),
+            ],
+        );
         assert_eq!(r.status, Status::Critical);
     }
 }

@@ -13,9 +13,16 @@ fn u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let v = Option::<Value>::deserialize(d)?;
     Ok(match v {
         None | Some(Value::Null) => 0,
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)).unwrap_or(0),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().map(|f| f as u64))
+            .unwrap_or(0),
         Some(Value::String(s)) => s.parse().map_err(serde::de::Error::custom)?,
-        Some(other) => return Err(serde::de::Error::custom(format!("expected an integer, got {other}"))),
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "expected an integer, got {other}"
+            )));
+        }
     })
 }
 
@@ -127,7 +134,9 @@ impl Metrics {
         let mut m = Metrics::default();
         for line in text.lines() {
             let mut parts = line.split_whitespace();
-            let (Some(name), Some(value)) = (parts.next(), parts.next()) else { continue };
+            let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+                continue;
+            };
             let value = value.parse::<f64>().ok();
             match name {
                 "etcd_server_quota_backend_bytes" => m.quota_backend_bytes = value,

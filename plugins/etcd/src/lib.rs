@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use vitals_plugin::http::{self, Options};
-use vitals_plugin::{param, optional_param, parse_params, Plugin, PluginInfo, Report, ReportBuilder, RunInput};
+use vitals_plugin::{
+    Plugin, PluginInfo, Report, ReportBuilder, RunInput, optional_param, param, parse_params,
+};
 
 use assess::{Params, Probe};
 
@@ -27,12 +29,39 @@ impl Plugin for Etcd {
                           works with the 3.4 and 3.5+ HTTP gateways"
                 .into(),
             params: vec![
-                optional_param("endpoint", "string", "Granted HTTP endpoint whose urls are the members (default: the first granted)"),
-                param("db_size_warning_ratio", "number", "Database size / quota at which a member warns", Some("0.8")),
-                param("db_size_critical_ratio", "number", "Database size / quota at which a member is critical", Some("0.95")),
-                optional_param("quota_backend_bytes", "integer", "Backend quota; default: read from /metrics, else etcd's default 2 GiB"),
-                param("request_timeout_seconds", "number", "Timeout of each request to a member", Some("3.0")),
-                optional_param("expected_members", "integer", "Warn when the number of voting members differs"),
+                optional_param(
+                    "endpoint",
+                    "string",
+                    "Granted HTTP endpoint whose urls are the members (default: the first granted)",
+                ),
+                param(
+                    "db_size_warning_ratio",
+                    "number",
+                    "Database size / quota at which a member warns",
+                    Some("0.8"),
+                ),
+                param(
+                    "db_size_critical_ratio",
+                    "number",
+                    "Database size / quota at which a member is critical",
+                    Some("0.95"),
+                ),
+                optional_param(
+                    "quota_backend_bytes",
+                    "integer",
+                    "Backend quota; default: read from /metrics, else etcd's default 2 GiB",
+                ),
+                param(
+                    "request_timeout_seconds",
+                    "number",
+                    "Timeout of each request to a member",
+                    Some("3.0"),
+                ),
+                optional_param(
+                    "expected_members",
+                    "integer",
+                    "Warn when the number of voting members differs",
+                ),
             ],
         }
     }
@@ -49,11 +78,17 @@ impl Plugin for Etcd {
         let Some(endpoint) = endpoint else {
             return ReportBuilder::unknown(format!(
                 "no granted HTTP endpoint{} in cluster {}; grant one in the check's `grants.endpoints`",
-                params.endpoint.as_deref().map(|n| format!(" named {n:?}")).unwrap_or_default(),
+                params
+                    .endpoint
+                    .as_deref()
+                    .map(|n| format!(" named {n:?}"))
+                    .unwrap_or_default(),
                 input.cluster
             ));
         };
-        let opts = Options { timeout: Duration::from_secs_f64(params.request_timeout_seconds.clamp(0.05, 300.0)) };
+        let opts = Options {
+            timeout: Duration::from_secs_f64(params.request_timeout_seconds.clamp(0.05, 300.0)),
+        };
         let probes: Vec<Probe> = endpoint.urls.iter().map(|u| probe(u, opts)).collect();
         assess::assess(&params, &probes)
     }
@@ -73,20 +108,33 @@ fn probe(base: &str, opts: Options) -> Probe {
         }
         r.json::<gateway::Status>()
     });
-    let mut p = Probe { url: base.to_string(), status, health: None, members: None, alarms: None, metrics: None };
+    let mut p = Probe {
+        url: base.to_string(),
+        status,
+        health: None,
+        members: None,
+        alarms: None,
+        metrics: None,
+    };
     if p.status.is_err() {
         return p;
     }
     // /health answers 503 with a JSON body when unhealthy: read the body either way.
-    p.health = http::get(&url("/health"), opts).ok().and_then(|r| r.json().ok());
+    p.health = http::get(&url("/health"), opts)
+        .ok()
+        .and_then(|r| r.json().ok());
     p.members = http::post_json(&url("/v3/cluster/member/list"), &json!({}), opts)
         .ok()
         .filter(|r| r.status == 200)
         .and_then(|r| r.json().ok());
-    p.alarms = http::post_json(&url("/v3/maintenance/alarm"), &json!({"action": "GET"}), opts)
-        .ok()
-        .filter(|r| r.status == 200)
-        .and_then(|r| r.json().ok());
+    p.alarms = http::post_json(
+        &url("/v3/maintenance/alarm"),
+        &json!({"action": "GET"}),
+        opts,
+    )
+    .ok()
+    .filter(|r| r.status == 200)
+    .and_then(|r| r.json().ok());
     p.metrics = http::get(&url("/metrics"), opts)
         .ok()
         .filter(|r| r.status == 200)

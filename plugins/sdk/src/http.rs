@@ -67,7 +67,10 @@ impl std::error::Error for HttpError {}
 
 impl HttpError {
     fn protocol(message: impl Into<String>) -> Self {
-        HttpError { kind: ErrorKind::Protocol, message: message.into() }
+        HttpError {
+            kind: ErrorKind::Protocol,
+            message: message.into(),
+        }
     }
 }
 
@@ -122,7 +125,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { timeout: Duration::from_secs(5) }
+        Options {
+            timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -132,7 +137,11 @@ pub fn get(url: &str, opts: Options) -> Result<Response, HttpError> {
 }
 
 /// `POST url` with a JSON body.
-pub fn post_json(url: &str, body: &serde_json::Value, opts: Options) -> Result<Response, HttpError> {
+pub fn post_json(
+    url: &str,
+    body: &serde_json::Value,
+    opts: Options,
+) -> Result<Response, HttpError> {
     let body = serde_json::to_vec(body).expect("JSON values serialise");
     request(Method::Post, url, Some(&body), opts)
 }
@@ -144,18 +153,28 @@ pub fn request(
     body: Option<&[u8]>,
     opts: Options,
 ) -> Result<Response, HttpError> {
-    let uri: http::Uri = url.parse().map_err(|e| HttpError::protocol(format!("invalid URL {url:?}: {e}")))?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| HttpError::protocol(format!("invalid URL {url:?}: {e}")))?;
     let scheme = match uri.scheme_str() {
         Some("http") => Scheme::Http,
         Some("https") => Scheme::Https,
-        other => return Err(HttpError::protocol(format!("unsupported URL scheme {other:?} in {url:?}"))),
+        other => {
+            return Err(HttpError::protocol(format!(
+                "unsupported URL scheme {other:?} in {url:?}"
+            )));
+        }
     };
     let authority = uri
         .authority()
         .ok_or_else(|| HttpError::protocol(format!("URL without host: {url:?}")))?
         .as_str()
         .to_owned();
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_owned();
 
     let headers = Fields::new();
     if body.is_some() {
@@ -167,10 +186,14 @@ pub fn request(
     let bad = |what: &str| HttpError::protocol(format!("invalid {what} in {url:?}"));
     req.set_method(&method).map_err(|()| bad("method"))?;
     req.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
-    req.set_authority(Some(&authority)).map_err(|()| bad("authority"))?;
-    req.set_path_with_query(Some(&path)).map_err(|()| bad("path"))?;
+    req.set_authority(Some(&authority))
+        .map_err(|()| bad("authority"))?;
+    req.set_path_with_query(Some(&path))
+        .map_err(|()| bad("path"))?;
 
-    let outgoing = req.body().map_err(|()| HttpError::protocol("request body already taken"))?;
+    let outgoing = req
+        .body()
+        .map_err(|()| HttpError::protocol("request body already taken"))?;
     let options = RequestOptions::new();
     let ns = u64::try_from(opts.timeout.as_nanos()).unwrap_or(u64::MAX);
     // The host may not support every option; a refusal just keeps its defaults.
@@ -185,7 +208,9 @@ pub fn request(
     // Write the body after `handle`: the host buffers little, so the request must
     // already be in flight for a larger body not to block.
     if let Some(bytes) = body {
-        let stream = outgoing.write().map_err(|()| HttpError::protocol("request body stream"))?;
+        let stream = outgoing
+            .write()
+            .map_err(|()| HttpError::protocol("request body stream"))?;
         for chunk in bytes.chunks(4096) {
             // A failed write means the request already failed (e.g. connection
             // refused): the response future below carries the real error.
@@ -202,13 +227,19 @@ pub fn request(
             let (kind, message) = classify(&code);
             return Err(HttpError { kind, message });
         }
-        Some(Err(())) | None => return Err(HttpError::protocol("response future in an invalid state")),
+        Some(Err(())) | None => {
+            return Err(HttpError::protocol("response future in an invalid state"));
+        }
     };
     let status = response.status();
-    let incoming = response.consume().map_err(|()| HttpError::protocol("response body already taken"))?;
+    let incoming = response
+        .consume()
+        .map_err(|()| HttpError::protocol("response body already taken"))?;
     let mut buf = Vec::new();
     {
-        let stream = incoming.stream().map_err(|()| HttpError::protocol("response body stream"))?;
+        let stream = incoming
+            .stream()
+            .map_err(|()| HttpError::protocol("response body stream"))?;
         loop {
             match stream.blocking_read(64 * 1024) {
                 Ok(chunk) => {

@@ -37,10 +37,24 @@ pub use params::parse_params;
 pub use report::ReportBuilder;
 
 /// Export a type implementing [`Plugin`] as this component's `plugin` interface.
+/// The export exists only on wasm targets, so that a plugin's pure logic can be
+/// unit-tested natively with `cargo test`.
 #[macro_export]
 macro_rules! export_plugin {
     ($ty:ident) => {
-        $crate::bindings::__export_check!($ty with_types_in $crate::bindings);
+        #[cfg(target_family = "wasm")]
+        const _: () = {
+    $crate::bindings::__export_check!($ty with_types_in $crate::bindings);
+        };
+        // Natively, keep the plugin "used" so that unit tests build without warnings.
+        #[cfg(not(target_family = "wasm"))]
+        const _: (
+            fn() -> $crate::PluginInfo,
+            fn($crate::RunInput) -> $crate::Report,
+        ) = (
+            <$ty as $crate::Plugin>::describe,
+            <$ty as $crate::Plugin>::run,
+        );
     };
 }
 
@@ -64,7 +78,11 @@ impl Status {
 
     /// The more severe of two statuses.
     pub fn max(self, other: Status) -> Status {
-        if other.rank() > self.rank() { other } else { self }
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
     }
 }
 

@@ -17,9 +17,18 @@ impl ReportBuilder {
     }
 
     /// Record a finding about `subject`; the overall status becomes at least `status`.
-    pub fn finding(&mut self, subject: impl Into<String>, status: Status, message: impl Into<String>) {
+    pub fn finding(
+        &mut self,
+        subject: impl Into<String>,
+        status: Status,
+        message: impl Into<String>,
+    ) {
         self.raise(status);
-        self.findings.push(Finding { subject: subject.into(), status, message: message.into() });
+        self.findings.push(Finding {
+            subject: subject.into(),
+            status,
+            message: message.into(),
+        });
     }
 
     /// Raise the overall status to at least `status` without a finding.
@@ -40,7 +49,10 @@ impl ReportBuilder {
             value,
             labels: labels
                 .iter()
-                .map(|(n, v)| Label { name: (*n).into(), value: (*v).into() })
+                .map(|(n, v)| Label {
+                    name: (*n).into(),
+                    value: (*v).into(),
+                })
                 .collect(),
         });
     }
@@ -57,6 +69,11 @@ impl ReportBuilder {
 
     /// A report that says the system could not be observed.
     pub fn unknown(summary: impl Into<String>) -> Report {
-        Report { status: Status::Unknown, summary: summary.into(), findings: vec![], samples: vec![] }
+        Report {
+            status: Status::Unknown,
+            summary: summary.into(),
+            findings: vec![],
+            samples: vec![],
+        }
     }
 }

@@ -3,7 +3,9 @@
 //! panics, `fetch` requests `url`, `snoop` looks for files, environment and
 //! arguments, `ok` reports ok.
 
-use vitals_plugin::{http, param, parse_params, Plugin, PluginInfo, ReportBuilder, RunInput, Report, Status};
+use vitals_plugin::{
+    Plugin, PluginInfo, Report, ReportBuilder, RunInput, Status, http, param, parse_params,
+};
 
 struct Chaos;
 
@@ -22,7 +24,12 @@ impl Plugin for Chaos {
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Test-only plugin that misbehaves on request".into(),
             params: vec![
-                param("mode", "string", "spin | hog | panic | fetch | snoop | ok", None),
+                param(
+                    "mode",
+                    "string",
+                    "spin | hog | panic | fetch | snoop | ok",
+                    None,
+                ),
                 param("url", "string", "URL requested in fetch mode", Some("\"\"")),
             ],
         }
@@ -70,7 +77,12 @@ impl Plugin for Chaos {
             "ok" => {}
             other => return ReportBuilder::unknown(format!("unknown mode {other:?}")),
         }
-        r.sample("runs", "Runs of the chaos plugin", 1.0, &[("mode", &p.mode)]);
+        r.sample(
+            "runs",
+            "Runs of the chaos plugin",
+            1.0,
+            &[("mode", &p.mode)],
+        );
         r.finish(format!("mode {}", p.mode))
     }
 }
