@@ -217,3 +217,24 @@ fn help_teaches_with_examples() {
     let out = run(&["run", "--help"], None);
     assert!(out.stdout.contains("--fail-on") && out.stdout.contains("Exit codes"));
 }
+
+#[test]
+fn second_invocation_uses_the_compile_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = ConfigDir::new(&format!("cache_dir = {:?}\n{CLUSTER}", cache.path().display().to_string()));
+    // ConfigDir's own cache_dir line comes first; a second key would be a duplicate.
+    let main = std::fs::read_to_string(cfg.path().join("vitals.toml")).unwrap();
+    let main: String = main.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(cfg.path().join("vitals.toml"), main).unwrap();
+    cfg.check("etcd", CHECK);
+    let cached = |out: &support::vitals::Outcome| {
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        json["checks"][0]["plugin"]["compiled_from_cache"].as_bool().unwrap()
+    };
+    let first = cfg.vitals(&["list", "--format", "json"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(!cached(&first), "a fresh cache cannot hold the plugin");
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1, "one artifact written");
+    let second = cfg.vitals(&["list", "--format", "json"]);
+    assert!(cached(&second), "the second invocation must not recompile");
+}

@@ -246,18 +246,18 @@ async fn dispatch(command: Command) -> u8 {
             }
         }
         Command::List { config, format } => {
-            let (cfg, runs, _engine, plugins) = match prepare(&config, &[], &[]).await {
+            let cfg = match Config::load(&config.config) {
+                Ok(c) => c,
+                Err(e) => return error(exit::CONFIG, e),
+            };
+            // List every check, enabled or not.
+            let names: Vec<String> = cfg.checks.iter().map(|c| c.name.clone()).collect();
+            let (cfg, runs, _engine, plugins) = match prepare(&config, &names, &[]).await {
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            let _ = runs;
             list(&cfg, &plugins, format);
-            report_problems(
-                &cfg,
-                &plan::plan(&cfg, &[], &[]).unwrap_or_default(),
-                &plugins,
-            )
-            .unwrap_or(0)
+            report_problems(&cfg, &runs, &plugins).unwrap_or(0)
         }
         Command::Validate { config } => {
             let cfg = match Config::load(&config.config) {
@@ -306,6 +306,7 @@ fn list(cfg: &Config, plugins: &Plugins, format: Format) {
                     Some(Ok(p)) => serde_json::json!({
                         "file": p.path, "name": p.info.name, "version": p.info.version,
                         "contract": p.contract_version.to_string(), "description": p.info.description,
+                        "compiled_from_cache": p.cached, "compile_seconds": p.compile_seconds,
                         "params": p.info.params.iter().map(|s| serde_json::json!({
                             "name": s.name, "kind": s.kind, "description": s.description,
                             "default": s.default_value, "required": s.required})).collect::<Vec<_>>(),
