@@ -68,6 +68,16 @@ fn semantic_errors_name_the_key() {
             "plugin etcd has no parameter \"db_size_warnign\"",
         ),
         (
+            "plugin = \"etcd\"\ntimeout = \"300000000000y\"\n",
+            "etcd.toml:2",
+            "at most 7 days",
+        ),
+        (
+            "plugin = \"etcd\"\nmemory_limit = \"64TiB\"\n",
+            "etcd.toml:2",
+            "`memory_limit`: 64.0 TiB is out of range",
+        ),
+        (
             "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n[params]\ndb_size_warning_ratio = \"high\"\n",
             "etcd.toml:5",
             "expected number",
@@ -221,7 +231,10 @@ fn help_teaches_with_examples() {
 #[test]
 fn second_invocation_uses_the_compile_cache() {
     let cache = tempfile::tempdir().unwrap();
-    let cfg = ConfigDir::new(&format!("cache_dir = {:?}\n{CLUSTER}", cache.path().display().to_string()));
+    let cfg = ConfigDir::new(&format!(
+        "cache_dir = {:?}\n{CLUSTER}",
+        cache.path().display().to_string()
+    ));
     // ConfigDir's own cache_dir line comes first; a second key would be a duplicate.
     let main = std::fs::read_to_string(cfg.path().join("vitals.toml")).unwrap();
     let main: String = main.lines().skip(1).map(|l| format!("{l}\n")).collect();
@@ -229,12 +242,72 @@ fn second_invocation_uses_the_compile_cache() {
     cfg.check("etcd", CHECK);
     let cached = |out: &support::vitals::Outcome| {
         let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-        json["checks"][0]["plugin"]["compiled_from_cache"].as_bool().unwrap()
+        json["checks"][0]["plugin"]["compiled_from_cache"]
+            .as_bool()
+            .unwrap()
     };
     let first = cfg.vitals(&["list", "--format", "json"]);
     assert_eq!(first.code, 0, "{first:?}");
     assert!(!cached(&first), "a fresh cache cannot hold the plugin");
-    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1, "one artifact written");
+    assert_eq!(
+        std::fs::read_dir(cache.path()).unwrap().count(),
+        1,
+        "one artifact written"
+    );
     let second = cfg.vitals(&["list", "--format", "json"]);
     assert!(cached(&second), "the second invocation must not recompile");
+}
+
+#[test]
+fn limits_and_urls_are_validated() {
+    let cfg = ConfigDir::new(&format!("concurrency = 4000000000000000000\n{CLUSTER}"));
+    let out = cfg.vitals(&["validate"]);
+    assert_eq!(out.code, 78);
+    assert!(
+        out.stderr.contains("vitals.toml:2")
+            && out
+                .stderr
+                .contains("`concurrency` must be between 1 and 1024"),
+        "{}",
+        out.stderr
+    );
+
+    let cfg = ConfigDir::new(
+        "[clusters.local.endpoints.etcd]\nkind = \"http\"\nurls = [\"https://root:hunter2@127.0.0.1:2379\"]\n",
+    );
+    let out = cfg.vitals(&["validate"]);
+    assert_eq!(out.code, 78);
+    assert!(
+        out.stderr.contains("vitals.toml:4")
+            && out.stderr.contains("credentials do not belong in a URL"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn fail_on_takes_only_failure_levels_and_filters_must_select_something() {
+    let cfg = ConfigDir::new(CLUSTER);
+    cfg.check("etcd", CHECK);
+    let out = cfg.vitals(&["run", "--fail-on", "ok"]);
+    assert_eq!(out.code, 64, "{out:?}");
+    cfg.check(
+        "other",
+        "plugin = \"chaos\"\nclusters = []\n[params]\nmode = \"ok\"\n",
+    );
+    let out = cfg.vitals(&["run", "--check", "other"]);
+    assert_eq!(out.code, 64, "{out:?}");
+    assert!(out.stderr.contains("select no run"), "{}", out.stderr);
+}
+
+#[test]
+fn output_beyond_the_limit_is_cut_not_fatal() {
+    let cfg = ConfigDir::new(CLUSTER);
+    cfg.check(
+        "chatty",
+        "plugin = \"chaos\"\n[params]\nmode = \"chatty\"\n",
+    );
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.result("chatty")["status"], "ok");
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Check, Config};
 use crate::engine::Engine;
 use crate::plan::{self, PlannedRun};
 use crate::render::{self, Format};
@@ -101,7 +101,7 @@ the other checks), a bad --check or --cluster 64.")]
         format: Format,
         /// Exit non-zero only when the worst status is at or above this level.
         #[arg(long, value_enum, value_name = "LEVEL")]
-        fail_on: Option<Status>,
+        fail_on: Option<FailOn>,
         /// Also list the findings of healthy runs, and a failed plugin's output.
         #[arg(long, short = 'v')]
         verbose: bool,
@@ -124,6 +124,24 @@ the other checks), a bad --check or --cluster 64.")]
         #[command(flatten)]
         config: ConfigArg,
     },
+}
+
+/// Levels for `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl FailOn {
+    fn status(self) -> Status {
+        match self {
+            FailOn::Warning => Status::Warning,
+            FailOn::Critical => Status::Critical,
+            FailOn::Unknown => Status::Unknown,
+        }
+    }
 }
 
 /// Entry point of the `vitals` binary.
@@ -168,37 +186,53 @@ fn error(code: u8, message: impl std::fmt::Display) -> u8 {
     code
 }
 
-/// Load the configuration, plan, start the engine and load the plugins.
+/// What a command works on, after loading the configuration.
+struct Prepared {
+    cfg: Config,
+    /// The checks the command is about (their plugins are loaded).
+    checks: Vec<Arc<Check>>,
+    runs: Vec<PlannedRun>,
+    engine: Arc<Engine>,
+    plugins: Plugins,
+}
+
+/// Load the configuration, plan, start the engine and load the plugins of the
+/// selected checks (`all`: every check, enabled or not, even without clusters).
 async fn prepare(
     config: &ConfigArg,
     checks: &[String],
     clusters: &[String],
-) -> Result<(Config, Vec<PlannedRun>, Arc<Engine>, Plugins), u8> {
+    all: bool,
+) -> Result<Prepared, u8> {
     let cfg = Config::load(&config.config).map_err(|e| error(exit::CONFIG, e))?;
     let runs = plan::plan(&cfg, checks, clusters).map_err(|e| error(exit::USAGE, e))?;
+    let selected: Vec<Arc<Check>> = cfg
+        .checks
+        .iter()
+        .filter(|c| all || runs.iter().any(|r| r.check.name == c.name))
+        .cloned()
+        .collect();
     let engine = Engine::new(cfg.cache_dir.clone())
         .map_err(|e| error(exit::SOFTWARE, format!("cannot start the engine: {e:#}")))?;
     let engine = Arc::new(engine);
-    let plugins = runner::load_plugins(&engine, &runs).await;
-    Ok((cfg, runs, engine, plugins))
+    let plugins = runner::load_plugins(&engine, &selected).await;
+    Ok(Prepared {
+        cfg,
+        checks: selected,
+        runs,
+        engine,
+        plugins,
+    })
 }
 
 /// Report plugin load errors and parameter errors; returns the exit code they call for.
-fn report_problems(cfg: &Config, runs: &[PlannedRun], plugins: &Plugins) -> Option<u8> {
+fn report_problems(p: &Prepared) -> Option<u8> {
     let mut code = None;
-    for loaded in plugins.values() {
-        if let Err(e) = loaded {
-            code = Some(error(exit::PLUGIN, e));
-        }
+    for e in p.plugins.values().filter_map(|l| l.as_ref().err()) {
+        code = Some(error(exit::PLUGIN, e));
     }
-    let mut seen = std::collections::BTreeSet::new();
-    for check in cfg
-        .checks
-        .iter()
-        .filter(|c| runs.iter().any(|r| r.check.name == c.name))
-    {
-        if let Some(Ok(plugin)) = plugins.get(&check.plugin)
-            && seen.insert(check.name.clone())
+    for check in &p.checks {
+        if let Some(Ok(plugin)) = p.plugins.get(&check.plugin)
             && let Err(e) = crate::schema::check_params(check, &plugin.info)
         {
             code = Some(error(exit::CONFIG, e));
@@ -217,15 +251,21 @@ async fn dispatch(command: Command) -> u8 {
             fail_on,
             verbose,
         } => {
-            let (cfg, runs, engine, plugins) = match prepare(&config, &checks, &clusters).await {
+            let p = match prepare(&config, &checks, &clusters, false).await {
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            let problem = report_problems(&cfg, &runs, &plugins);
+            if p.runs.is_empty() && !(checks.is_empty() && clusters.is_empty()) {
+                return error(
+                    exit::USAGE,
+                    "the --check and --cluster filters select no run",
+                );
+            }
+            let problem = report_problems(&p);
             if problem == Some(exit::CONFIG) {
                 return exit::CONFIG;
             }
-            let results = runner::run_all(&engine, &plugins, &runs, cfg.concurrency).await;
+            let results = runner::run_all(&p.engine, &p.plugins, &p.runs, p.cfg.concurrency).await;
             let out = match format {
                 Format::Human => render::human::render(&results, verbose),
                 Format::Json => render::json::render(&results) + "\n",
@@ -241,55 +281,38 @@ async fn dispatch(command: Command) -> u8 {
             }
             let worst = report::worst(&results);
             match fail_on {
-                Some(level) if worst < level => 0,
+                Some(level) if worst < level.status() => 0,
                 _ => worst.code(),
             }
         }
         Command::List { config, format } => {
-            let cfg = match Config::load(&config.config) {
-                Ok(c) => c,
-                Err(e) => return error(exit::CONFIG, e),
-            };
-            // List every check, enabled or not.
-            let names: Vec<String> = cfg.checks.iter().map(|c| c.name.clone()).collect();
-            let (cfg, runs, _engine, plugins) = match prepare(&config, &names, &[]).await {
+            let p = match prepare(&config, &[], &[], true).await {
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            list(&cfg, &plugins, format);
-            report_problems(&cfg, &runs, &plugins).unwrap_or(0)
+            list(&p.cfg, &p.plugins, format);
+            report_problems(&p).unwrap_or(0)
         }
         Command::Validate { config } => {
-            let cfg = match Config::load(&config.config) {
-                Ok(c) => c,
-                Err(e) => return error(exit::CONFIG, e),
-            };
-            // Validate every check, enabled or not.
-            let names: Vec<String> = cfg.checks.iter().map(|c| c.name.clone()).collect();
-            let (cfg, runs, _engine, plugins) = match prepare(&config, &names, &[]).await {
+            let p = match prepare(&config, &[], &[], true).await {
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            if let Some(code) = report_problems(&cfg, &runs, &plugins) {
+            if let Some(code) = report_problems(&p) {
                 return code;
             }
-            let unused: Vec<&str> = cfg
-                .checks
-                .iter()
-                .filter(|c| c.clusters.is_empty())
-                .map(|c| c.name.as_str())
-                .collect();
-            for name in &unused {
+            for c in p.cfg.checks.iter().filter(|c| c.clusters.is_empty()) {
                 eprintln!(
-                    "vitals: warning: check {name:?} matches no cluster (no cluster has all its granted endpoints)"
+                    "vitals: warning: check {:?} matches no cluster (no cluster has all its granted endpoints)",
+                    c.name
                 );
             }
             println!(
                 "configuration ok: {} checks, {} clusters, {} plugins, {} runs planned",
-                cfg.checks.len(),
-                cfg.clusters.len(),
-                plugins.len(),
-                runs.len()
+                p.cfg.checks.len(),
+                p.cfg.clusters.len(),
+                p.plugins.len(),
+                p.runs.len()
             );
             0
         }

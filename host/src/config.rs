@@ -33,7 +33,7 @@ impl ConfigError {
         ConfigError {
             path: path.to_owned(),
             line: Some(line_of(src, span.start)),
-            message: message.into(),
+            message: with_source_line(message.into(), src, span.start),
         }
     }
     fn file(path: &Path, message: impl Into<String>) -> Self {
@@ -42,6 +42,19 @@ impl ConfigError {
             line: None,
             message: message.into(),
         }
+    }
+}
+
+/// Append the source line at `offset`, so the message shows the key as written.
+fn with_source_line(message: String, src: &str, offset: usize) -> String {
+    let offset = offset.min(src.len());
+    let start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = src[offset..].find('\n').map_or(src.len(), |i| offset + i);
+    let line = src[start..end].trim();
+    if line.is_empty() {
+        message
+    } else {
+        format!("{message}\n    {} | {line}", line_of(src, offset))
     }
 }
 
@@ -55,10 +68,12 @@ fn line_of(src: &str, offset: usize) -> usize {
 
 /// Parse TOML into `T`, turning syntax and schema errors into a [`ConfigError`].
 fn parse<T: for<'de> Deserialize<'de>>(path: &Path, src: &str) -> Result<T, ConfigError> {
-    toml::from_str(src).map_err(|e| ConfigError {
-        path: path.to_owned(),
-        line: e.span().map(|s| line_of(src, s.start)),
-        message: e.message().trim().to_string(),
+    toml::from_str(src).map_err(|e| {
+        let message = e.message().trim().to_string();
+        match e.span() {
+            Some(span) => ConfigError::at(path, src, span, message),
+            None => ConfigError::file(path, message),
+        }
     })
 }
 
@@ -220,6 +235,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_MEMORY_LIMIT: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_OUTPUT_LIMIT: u64 = 64 * 1024;
+/// Accepted range of `memory_limit` (wasm32 memories are at most 4 GiB).
+pub const MEMORY_LIMITS: (u64, u64) = (1 << 20, 4 << 30);
+/// Accepted range of `output_limit`.
+pub const OUTPUT_LIMITS: (u64, u64) = (0, 16 << 20);
+/// Longest accepted duration (timeouts, intervals).
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Largest accepted `concurrency`.
+pub const MAX_CONCURRENCY: usize = 1024;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn duration(
@@ -228,7 +251,7 @@ fn duration(
     key: &str,
     v: &Spanned<String>,
 ) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(v.get_ref()).map_err(|e| {
+    let d = humantime::parse_duration(v.get_ref()).map_err(|e| {
         ConfigError::at(
             path,
             src,
@@ -238,7 +261,46 @@ fn duration(
                 v.get_ref()
             ),
         )
-    })
+    })?;
+    if d.is_zero() || d > MAX_DURATION {
+        return Err(ConfigError::at(
+            path,
+            src,
+            v.span(),
+            format!(
+                "`{key}`: {:?} must be more than 0 and at most 7 days",
+                v.get_ref()
+            ),
+        ));
+    }
+    Ok(d)
+}
+
+/// A size setting within `range`, or `default` when absent.
+fn size(
+    path: &Path,
+    src: &str,
+    key: &str,
+    v: &Option<Spanned<ByteSize>>,
+    default: u64,
+    range: (u64, u64),
+) -> Result<u64, ConfigError> {
+    let Some(v) = v else { return Ok(default) };
+    let n = v.get_ref().as_u64();
+    if n < range.0 || n > range.1 {
+        return Err(ConfigError::at(
+            path,
+            src,
+            v.span(),
+            format!(
+                "`{key}`: {} is out of range ({} to {})",
+                v.get_ref(),
+                ByteSize(range.0),
+                ByteSize(range.1)
+            ),
+        ));
+    }
+    Ok(n)
 }
 
 fn resolve_path(base: &Path, p: &str) -> PathBuf {
@@ -278,23 +340,29 @@ impl Config {
             Some(v) => duration(p, &src, "defaults.interval", v)?,
             None => DEFAULT_INTERVAL,
         };
-        let memory_limit = raw
-            .defaults
-            .memory_limit
-            .as_ref()
-            .map_or(DEFAULT_MEMORY_LIMIT, |v| v.get_ref().as_u64());
-        let output_limit = raw
-            .defaults
-            .output_limit
-            .as_ref()
-            .map_or(DEFAULT_OUTPUT_LIMIT, |v| v.get_ref().as_u64());
+        let memory_limit = size(
+            p,
+            &src,
+            "defaults.memory_limit",
+            &raw.defaults.memory_limit,
+            DEFAULT_MEMORY_LIMIT,
+            MEMORY_LIMITS,
+        )?;
+        let output_limit = size(
+            p,
+            &src,
+            "defaults.output_limit",
+            &raw.defaults.output_limit,
+            DEFAULT_OUTPUT_LIMIT,
+            OUTPUT_LIMITS,
+        )?;
         let concurrency = match &raw.concurrency {
-            Some(c) if *c.get_ref() == 0 => {
+            Some(c) if *c.get_ref() == 0 || *c.get_ref() > MAX_CONCURRENCY => {
                 return Err(ConfigError::at(
                     p,
                     &src,
                     c.span(),
-                    "`concurrency` must be at least 1",
+                    format!("`concurrency` must be between 1 and {MAX_CONCURRENCY}"),
                 ));
             }
             Some(c) => *c.get_ref(),
@@ -510,9 +578,14 @@ impl Config {
                 .map(|v| duration(path, &src, "interval", v))
                 .transpose()?
                 .unwrap_or(d.interval),
-            memory_limit: raw
-                .memory_limit
-                .map_or(d.memory_limit, |m| m.into_inner().as_u64()),
+            memory_limit: size(
+                path,
+                &src,
+                "memory_limit",
+                &raw.memory_limit,
+                d.memory_limit,
+                MEMORY_LIMITS,
+            )?,
             output_limit: d.output_limit,
             enabled: raw.enabled,
             grants,
@@ -569,6 +642,20 @@ fn endpoint(
             )
         })?;
         match (uri.scheme_str(), uri.authority()) {
+            (Some("http" | "https"), Some(a)) if a.as_str().contains('@') => {
+                return Err(err(
+                    u.span(),
+                    format!(
+                        "`{key}.urls`: credentials do not belong in a URL (use username and password_env/password_file)"
+                    ),
+                ));
+            }
+            (Some("http" | "https"), Some(_)) if uri.query().is_some() => {
+                return Err(err(
+                    u.span(),
+                    format!("`{key}.urls`: {:?}: a base URL takes no query", u.get_ref()),
+                ));
+            }
             (Some("http" | "https"), Some(_)) => urls.push(uri),
             _ => {
                 return Err(err(

@@ -1,13 +1,11 @@
 //! The engine: one shared wasmtime `Engine` and `Linker`, a compile cache on disk,
 //! one `InstancePre` per plugin, and a fresh sandboxed `Store` per run.
 
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sha2::Digest;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Store, Trap, UpdateDeadline};
@@ -112,17 +110,23 @@ impl Engine {
             path: path.to_owned(),
             message,
         };
-        let bytes = std::fs::read(path).map_err(|e| {
-            err(if e.kind() == std::io::ErrorKind::NotFound {
-                "not found (build the plugins, or check `plugin_dir` in vitals.toml and `plugin` in the check)".into()
-            } else {
-                format!("cannot read: {e}")
-            })
-        })?;
+        // Reading and compiling block: keep them off the async executor.
         let started = Instant::now();
-        let (component, cached) = self
-            .compile(&bytes)
-            .map_err(|e| err(format!("not a valid component: {e:#}")))?;
+        let (engine, dir, file) = (self.engine.clone(), self.cache_dir.clone(), path.to_owned());
+        let compiled = tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&file).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    "not found (build the plugins, or check `plugin_dir` in vitals.toml and `plugin` in the check)".to_string()
+                } else {
+                    format!("cannot read: {e}")
+                }
+            })?;
+            crate::cache::compile(&engine, dir.as_deref(), &bytes)
+                .map_err(|e| format!("not a valid component: {e:#}"))
+        })
+        .await
+        .map_err(|e| err(format!("compilation task failed: {e}")))?;
+        let (component, cached) = compiled.map_err(err)?;
         let compile_seconds = started.elapsed().as_secs_f64();
         let contract_version = self.contract_version(&component).map_err(err)?;
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
@@ -226,48 +230,6 @@ impl Engine {
             ));
         }
         Ok(version)
-    }
-
-    /// Compile a component, through the on-disk cache when there is one. Artifacts
-    /// are keyed by the SHA-256 of the component and the engine's compatibility hash,
-    /// and written atomically; the cache directory is the host's own.
-    fn compile(&self, bytes: &[u8]) -> anyhow::Result<(Component, bool)> {
-        let Some(dir) = &self.cache_dir else {
-            return Ok((Component::new(&self.engine, bytes)?, false));
-        };
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut h);
-        let key = format!(
-            "{}-{:016x}.cwasm",
-            hex::encode(sha2::Sha256::digest(bytes)),
-            h.finish()
-        );
-        let file = dir.join(key);
-        if file.exists() {
-            // SAFETY: the file was written by this host into its own cache directory
-            // from a component it compiled, and is keyed by the engine's compatibility
-            // hash. A corrupt or foreign file fails the deserialisation checks and is
-            // recompiled below.
-            match unsafe { Component::deserialize_file(&self.engine, &file) } {
-                Ok(c) => return Ok((c, true)),
-                Err(e) => {
-                    tracing::warn!(file = %file.display(), "ignoring unusable cache entry: {e}")
-                }
-            }
-        }
-        let component = Component::new(&self.engine, bytes)?;
-        if let Err(e) = self.store_artifact(dir, &file, &component) {
-            tracing::warn!(dir = %dir.display(), "cannot write the compile cache: {e:#}");
-        }
-        Ok((component, false))
-    }
-
-    fn store_artifact(&self, dir: &Path, file: &Path, component: &Component) -> anyhow::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, &component.serialize()?)?;
-        tmp.persist(file)?;
-        Ok(())
     }
 
     /// Run a plugin once in a fresh store.
@@ -379,13 +341,20 @@ fn classify(
     }
 }
 
+/// The last `max` bytes of a plugin's output, with control characters other than
+/// newlines (terminal escapes) replaced.
 fn tail(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut start = s.len() - max;
+    let mut start = s.len().saturating_sub(max);
     while !s.is_char_boundary(start) {
         start += 1;
     }
-    format!("…{}", &s[start..])
+    let cleaned: String = s[start..]
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect();
+    if start > 0 {
+        format!("…{cleaned}")
+    } else {
+        cleaned
+    }
 }

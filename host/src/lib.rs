@@ -6,11 +6,13 @@
 //! fresh [`sandbox`] per run) → plugin `run` → [`capabilities`] (host I/O with the
 //! cluster's endpoints) → [`report`] → [`render`] (human, JSON).
 
+pub mod cache;
 pub mod capabilities;
 pub mod cli;
 pub mod config;
 pub mod contract;
 pub mod engine;
+pub mod output;
 pub mod plan;
 pub mod render;
 pub mod report;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::contract;
 
 /// Status of a check or finding, ordered by severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
@@ -93,6 +93,54 @@ impl Failure {
     }
 }
 
+/// Caps on what a plugin's report may hold; beyond them text is cut and items dropped.
+const MAX_TEXT: usize = 4096;
+const MAX_SUBJECT: usize = 256;
+const MAX_FINDINGS: usize = 1000;
+const MAX_SAMPLES: usize = 10_000;
+
+/// Plugin text made safe to print: control characters (terminal escapes, newlines)
+/// become spaces, and the length is capped.
+fn clean(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if out.len() > max {
+        let mut cut = max;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
+fn is_label_name(n: &str) -> bool {
+    let mut chars = n.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A sample name as a metric-name fragment: `[a-zA-Z0-9_]`, other characters become `_`.
+fn metric_name(n: &str) -> String {
+    let s: String = n
+        .chars()
+        .take(MAX_SUBJECT)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() { "unnamed".into() } else { s }
+}
+
 /// The outcome of one (check x cluster) run.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
@@ -122,26 +170,36 @@ impl CheckResult {
             cluster: cluster.into(),
             plugin: plugin.into(),
             status: r.status.into(),
-            summary: r.summary,
+            summary: clean(&r.summary, MAX_TEXT),
             duration_seconds: 0.0,
             started_at: 0.0,
             findings: r
                 .findings
                 .into_iter()
+                .take(MAX_FINDINGS)
                 .map(|f| Finding {
-                    subject: f.subject,
+                    subject: clean(&f.subject, MAX_SUBJECT),
                     status: f.status.into(),
-                    message: f.message,
+                    message: clean(&f.message, MAX_TEXT),
                 })
                 .collect(),
             samples: r
                 .samples
                 .into_iter()
+                .take(MAX_SAMPLES)
                 .map(|s| Sample {
-                    name: s.name,
-                    help: s.help,
+                    name: metric_name(&s.name),
+                    help: clean(&s.help, MAX_TEXT),
                     value: s.value,
-                    labels: s.labels.into_iter().map(|l| (l.name, l.value)).collect(),
+                    // The host owns `check` and `cluster`; invalid label names are dropped.
+                    labels: s
+                        .labels
+                        .into_iter()
+                        .filter(|l| {
+                            is_label_name(&l.name) && l.name != "check" && l.name != "cluster"
+                        })
+                        .map(|l| (l.name, clean(&l.value, MAX_SUBJECT)))
+                        .collect(),
                 })
                 .collect(),
             failure: None,
@@ -176,4 +234,17 @@ impl CheckResult {
 /// The worst status of a set of results (ok when empty).
 pub fn worst(results: &[CheckResult]) -> Status {
     results.iter().map(|r| r.status).max().unwrap_or(Status::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_text_cannot_fake_output() {
+        assert_eq!(clean("ok\x1b[2J\nFAKE", 100), "ok [2J FAKE");
+        assert_eq!(clean("ééé", 3), "é…");
+        assert!(is_label_name("member_1") && !is_label_name("1x") && !is_label_name("a-b"));
+        assert_eq!(metric_name("db size.bytes"), "db_size_bytes");
+    }
 }

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::capabilities::http::HttpGate;
 use crate::capabilities::log::LogSink;
-use crate::config::EndpointKind;
+use crate::config::{Check, EndpointKind};
 use crate::contract::{RunInput, WitEndpoint};
 use crate::engine::{Engine, LoadError, Plugin, RunLimits};
 use crate::plan::PlannedRun;
@@ -23,8 +23,8 @@ use crate::sandbox::RunState;
 pub type Plugins = BTreeMap<PathBuf, Result<Arc<Plugin>, Arc<LoadError>>>;
 
 /// Load (compile or fetch from the cache) every plugin the runs need, in parallel.
-pub async fn load_plugins(engine: &Arc<Engine>, runs: &[PlannedRun]) -> Plugins {
-    let mut paths: Vec<PathBuf> = runs.iter().map(|r| r.check.plugin.clone()).collect();
+pub async fn load_plugins(engine: &Arc<Engine>, checks: &[Arc<Check>]) -> Plugins {
+    let mut paths: Vec<PathBuf> = checks.iter().map(|c| c.plugin.clone()).collect();
     paths.sort();
     paths.dedup();
     let mut set = JoinSet::new();

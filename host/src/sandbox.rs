@@ -4,31 +4,48 @@
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::http::HttpGate;
 use crate::capabilities::log::LogSink;
+use crate::output::CappedOutput;
 
-/// Caps a run's linear memories and tables; remembers whether the cap was hit.
+/// Caps the total of a run's linear memories (and its tables and instances);
+/// remembers whether the memory cap was hit.
 pub struct Limiter {
     pub memory_limit: usize,
     pub hit_memory_limit: bool,
+    /// Bytes of linear memory in use across all memories of the run.
+    in_use: usize,
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_limit {
+        let total = self.in_use.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_limit {
             self.hit_memory_limit = true;
             return Ok(false);
         }
+        self.in_use = total;
         Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        100
+    }
+
+    fn memories(&self) -> usize {
+        100
+    }
+
+    fn tables(&self) -> usize {
+        1000
     }
 
     fn table_growing(
@@ -49,16 +66,16 @@ pub struct RunState {
     pub gate: HttpGate,
     pub log: LogSink,
     pub limiter: Limiter,
-    pub stdout: MemoryOutputPipe,
-    pub stderr: MemoryOutputPipe,
+    pub stdout: CappedOutput,
+    pub stderr: CappedOutput,
 }
 
 impl RunState {
     /// A fresh sandbox for one run.
     pub fn new(gate: HttpGate, log: LogSink, memory_limit: u64, output_limit: u64) -> Self {
         let cap = usize::try_from(output_limit).unwrap_or(usize::MAX);
-        let stdout = MemoryOutputPipe::new(cap);
-        let stderr = MemoryOutputPipe::new(cap);
+        let stdout = CappedOutput::new(cap);
+        let stderr = CappedOutput::new(cap);
         // WasiCtxBuilder starts empty: no args, env, preopens or stdin, TCP/UDP and
         // name lookup disabled and every socket address refused.
         let wasi = WasiCtxBuilder::new()
@@ -74,6 +91,7 @@ impl RunState {
             limiter: Limiter {
                 memory_limit: usize::try_from(memory_limit).unwrap_or(usize::MAX),
                 hit_memory_limit: false,
+                in_use: 0,
             },
             stdout,
             stderr,
@@ -82,9 +100,7 @@ impl RunState {
 
     /// Captured stdout and stderr, lossily decoded.
     pub fn output(&self) -> String {
-        let mut s = String::from_utf8_lossy(&self.stdout.contents()).into_owned();
-        s.push_str(&String::from_utf8_lossy(&self.stderr.contents()));
-        s
+        self.stdout.contents() + &self.stderr.contents()
     }
 }
 

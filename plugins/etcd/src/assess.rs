@@ -55,10 +55,16 @@ struct Member<'a> {
     name: String,
     learner: bool,
     probe: Option<&'a Probe>,
+    /// A configured URL that answered nothing and matches no listed member: reported,
+    /// but not counted as a member.
+    stray: bool,
 }
 
 impl Member<'_> {
     fn subject(&self) -> String {
+        if self.stray {
+            return self.name.clone();
+        }
         match self.probe {
             Some(p) => format!("{} ({})", self.name, p.url),
             None => self.name.clone(),
@@ -115,9 +121,10 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         .and_then(|p| p.members.as_ref());
     let members = build_members(list, probes);
 
-    let voting: Vec<&Member> = members.iter().filter(|m| !m.learner).collect();
+    let voting: Vec<&Member> = members.iter().filter(|m| !m.learner && !m.stray).collect();
     let quorum = voting.len() / 2 + 1;
     let healthy_voting = voting.iter().filter(|m| m.healthy()).count();
+    let unprobed_voting = voting.iter().filter(|m| m.probe.is_none()).count();
     let quorum_kept = healthy_voting >= quorum;
     let names: BTreeMap<u64, &str> = members.iter().map(|m| (m.id, m.name.as_str())).collect();
     let name_of = |id: u64| {
@@ -136,6 +143,11 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             acc
         });
     let known_leaders: Vec<u64> = leaders.keys().copied().filter(|l| *l != 0).collect();
+    // Members whose URL is not configured may well be healthy: with an agreed leader,
+    // quorum is then unverified rather than lost.
+    let quorum_unverified =
+        !quorum_kept && known_leaders.len() == 1 && healthy_voting + unprobed_voting >= quorum;
+    let quorum_ok = quorum_kept || quorum_unverified;
     let mut headline: Vec<String> = Vec::new();
     match known_leaders.as_slice() {
         [] => {
@@ -181,6 +193,16 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         } else {
             "voting member"
         };
+        if m.stray {
+            if let Some(Err(e)) = m.probe.map(|p| &p.status) {
+                r.finding(
+                    subject,
+                    Status::Warning,
+                    format!("unreachable: {e} (not matched to a member of the member list)"),
+                );
+            }
+            continue;
+        }
         match (m.probe, m.status()) {
             (None, _) => r.finding(
                 subject,
@@ -189,7 +211,7 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             ),
             (Some(p), None) => {
                 let err = p.status.as_ref().unwrap_err();
-                let status = if m.learner || quorum_kept {
+                let status = if m.learner || quorum_ok {
                     Status::Warning
                 } else {
                     Status::Critical
@@ -197,7 +219,7 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
                 unreachable.push(m.name.clone());
                 let detail = if m.learner {
                     "learner, not counted toward quorum".to_string()
-                } else if quorum_kept {
+                } else if quorum_ok {
                     format!(
                         "quorum kept: {healthy_voting}/{} voting members healthy",
                         voting.len()
@@ -274,7 +296,16 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
     if !unreachable.is_empty() {
         headline.push(format!("unreachable: {}", unreachable.join(", ")));
     }
-    if !quorum_kept {
+    if quorum_unverified {
+        r.raise(Status::Warning);
+        headline.insert(
+            0,
+            format!(
+                "quorum not verified: {healthy_voting}/{} voting members probed healthy, {unprobed_voting} not probed (add their URLs to the endpoint)",
+                voting.len()
+            ),
+        );
+    } else if !quorum_kept {
         r.raise(Status::Critical);
         headline.insert(
             0,
@@ -316,6 +347,31 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             format!("alarm {kind} active{hint}"),
         );
         headline.push(format!("alarm {kind} on {who}"));
+    }
+
+    if responsive.iter().all(|p| p.alarms.is_none()) {
+        r.finding(
+            "alarms",
+            Status::Warning,
+            "could not read the alarm list from any member: a NOSPACE or CORRUPT alarm would go unseen",
+        );
+    }
+    let cluster_ids: BTreeSet<u64> = responsive
+        .iter()
+        .filter_map(|p| p.status.as_ref().ok())
+        .map(|s| s.header.cluster_id)
+        .filter(|id| *id != 0)
+        .collect();
+    if cluster_ids.len() > 1 {
+        r.finding(
+            "membership",
+            Status::Critical,
+            format!(
+                "the endpoint's URLs belong to {} different etcd clusters (split or misconfigured)",
+                cluster_ids.len()
+            ),
+        );
+        headline.push("URLs answer for different clusters".into());
     }
 
     if let Some(expected) = params.expected_members
@@ -423,7 +479,7 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         [one] => format!("leader {}", name_of(*one)),
         _ => "no agreed leader".into(),
     };
-    let counts = if quorum_kept {
+    let counts = if quorum_ok {
         format!(
             "{healthy_voting}/{} voting members healthy, {leader}",
             voting.len()
@@ -455,6 +511,7 @@ fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Memb
                 },
                 learner: m.is_learner,
                 probe: None,
+                stray: false,
             })
             .collect(),
         None => Vec::new(),
@@ -470,6 +527,7 @@ fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Memb
                     name: format!("{id:x}"),
                     learner: s.is_learner,
                     probe: Some(p),
+                    stray: false,
                 }),
             }
             used[i] = true;
@@ -494,18 +552,23 @@ fn build_members<'a>(list: Option<&MemberList>, probes: &'a [Probe]) -> Vec<Memb
             }
         }
     }
-    for (i, p) in probes.iter().enumerate() {
-        if used[i] {
-            continue;
+    // A single unreachable URL left and a single unprobed member: they are the same
+    // (its advertised URL is spelled differently). Otherwise do not guess.
+    let left: Vec<usize> = (0..probes.len()).filter(|i| !used[*i]).collect();
+    let unprobed = members.iter().filter(|m| m.probe.is_none()).count();
+    if let ([i], 1) = (left.as_slice(), unprobed) {
+        if let Some(m) = members.iter_mut().find(|m| m.probe.is_none()) {
+            m.probe = Some(&probes[*i]);
         }
-        match members.iter_mut().find(|m| m.probe.is_none()) {
-            Some(m) => m.probe = Some(p),
-            None => members.push(Member {
+    } else {
+        for i in left {
+            members.push(Member {
                 id: 0,
-                name: p.url.clone(),
+                name: probes[i].url.clone(),
                 learner: false,
-                probe: Some(p),
-            }),
+                probe: Some(&probes[i]),
+                stray: true,
+            });
         }
     }
     members.sort_by(|a, b| a.name.cmp(&b.name));
@@ -664,6 +727,29 @@ mod tests {
         let r = assess(&Params::default(), &probes);
         assert_eq!(r.status, Status::Warning, "{}", r.summary);
         assert!(r.summary.contains("3/3 voting"), "{}", r.summary);
+    }
+
+    #[test]
+    fn unconfigured_members_leave_quorum_unverified_not_lost() {
+        // Only one of three members is configured; it knows the leader.
+        let r = assess(&Params::default(), &[up(1, 2, 3)]);
+        assert_eq!(r.status, Status::Warning, "{}", r.summary);
+        assert!(r.summary.contains("quorum not verified"), "{}", r.summary);
+    }
+
+    #[test]
+    fn unmatched_unreachable_urls_are_not_members() {
+        let mut a = down(8, ErrorKind::Unreachable);
+        a.url = "http://elsewhere-a".into();
+        let mut b = down(9, ErrorKind::Unreachable);
+        b.url = "http://elsewhere-b".into();
+        let r = assess(&Params::default(), &[up(1, 1, 1), a, b]);
+        assert!(r.summary.contains("1/1 voting"), "{}", r.summary);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.subject == "http://elsewhere-a" && f.status == Status::Warning)
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Test-only plugin that misbehaves on request (`mode` parameter), to prove that the
 //! host contains it: `spin` loops forever, `hog` allocates without bound, `panic`
 //! panics, `fetch` requests `url`, `snoop` looks for files, environment and
-//! arguments, `ok` reports ok.
+//! arguments, `chatty` prints far beyond the output limit, `ok` reports ok.
 
 use vitals_plugin::{
     Plugin, PluginInfo, Report, ReportBuilder, RunInput, Status, http, param, parse_params,
@@ -27,7 +27,7 @@ impl Plugin for Chaos {
                 param(
                     "mode",
                     "string",
-                    "spin | hog | panic | fetch | snoop | ok",
+                    "spin | hog | panic | fetch | snoop | chatty | ok",
                     None,
                 ),
                 param("url", "string", "URL requested in fetch mode", Some("\"\"")),
@@ -73,6 +73,11 @@ impl Plugin for Chaos {
                     if seen { Status::Critical } else { Status::Ok },
                     format!("env={} args={} files={files}", env.len(), args.len()),
                 );
+            }
+            "chatty" => {
+                for i in 0..20_000 {
+                    println!("line {i}: a plugin that prints far more than the output limit");
+                }
             }
             "ok" => {}
             other => return ReportBuilder::unknown(format!("unknown mode {other:?}")),
