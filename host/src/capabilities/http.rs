@@ -138,6 +138,10 @@ async fn send(
     let first_byte_timeout = options
         .and_then(|o| o.first_byte_timeout)
         .map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE));
+    let between_bytes_timeout = options
+        .and_then(|o| o.between_bytes_timeout)
+        .map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE))
+        .max(Duration::from_millis(1));
 
     let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect(&authority)).await {
         Ok(Ok(s)) => s,
@@ -203,7 +207,14 @@ async fn send(
             .await
             .map_err(|_| Error::ConnectionReadTimeout)?
             .map_err(Error::from)?;
-        Ok::<_, Error>(res.map(|body| body.map_err(Error::from).boxed_unsync()))
+        Ok::<_, Error>(res.map(|body| {
+            StallTimeout {
+                body,
+                timeout: between_bytes_timeout,
+                sleep: Box::pin(tokio::time::sleep(between_bytes_timeout)),
+            }
+            .boxed_unsync()
+        }))
     };
     let mut send = pin!(send);
     let mut conn = Some(conn);
@@ -233,6 +244,45 @@ async fn send(
         res,
         Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
     ))
+}
+
+/// A response body that fails with `connection-read-timeout` when no frame arrives
+/// within `timeout`, so that a member which stalls mid-body is reported as such
+/// instead of consuming the whole run's deadline.
+struct StallTimeout {
+    body: hyper::body::Incoming,
+    timeout: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for StallTimeout {
+    type Data = bytes::Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match Pin::new(&mut self.body).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + self.timeout;
+                self.sleep.as_mut().reset(deadline);
+                Poll::Ready(frame.map(|f| f.map_err(Error::from)))
+            }
+            Poll::Pending => {
+                ready!(self.sleep.as_mut().poll(cx));
+                Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Sync + Unpin + 'static {}

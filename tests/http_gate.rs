@@ -1,0 +1,50 @@
+//! The host's HTTP gate against a misbehaving server: a body that stalls half-way
+//! fails that request (a finding the plugin reports), not the whole run.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use support::vitals::ConfigDir;
+
+#[test]
+fn a_body_that_stalls_fails_the_request_not_the_run() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = conn.read(&mut buf);
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial")
+            .unwrap();
+        conn.flush().unwrap();
+        // Stall (bounded), then hang up.
+        std::thread::sleep(Duration::from_secs(8));
+    });
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.slow]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\n"
+    ));
+    cfg.check(
+        "fetch",
+        &format!(
+            "plugin = \"chaos\"\ntimeout = \"30s\"\n[grants]\nendpoints = [\"slow\"]\n[params]\nmode = \"fetch\"\nurl = \"http://127.0.0.1:{port}/\"\n"
+        ),
+    );
+    let out = cfg.vitals(&["run", "--format", "json"]);
+    let r = out.result("fetch");
+    // The plugin asked for a 5 s between-bytes timeout: its request fails with a
+    // read timeout, which it reports, long before the check's own 30 s timeout.
+    assert_eq!(r["status"], "critical", "{r:#}");
+    assert!(r.get("failure").is_none(), "{r:#}");
+    assert!(
+        r["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("read timeout"),
+        "{r:#}"
+    );
+    assert!(r["duration_seconds"].as_f64().unwrap() < 30.0);
+    server.join().unwrap();
+}
