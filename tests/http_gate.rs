@@ -46,5 +46,5 @@ fn a_body_that_stalls_fails_the_request_not_the_run() {
         "{r:#}"
     );
     assert!(r["duration_seconds"].as_f64().unwrap() < 30.0);
-    server.join().unwrap();
+    drop(server); // the server thread ends by itself; the test need not wait for it
 }

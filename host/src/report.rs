@@ -101,7 +101,7 @@ const MAX_SAMPLES: usize = 10_000;
 
 /// Plugin text made safe to print: control characters (terminal escapes, newlines)
 /// become spaces, and the length is capped.
-fn clean(s: &str, max: usize) -> String {
+pub fn clean(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

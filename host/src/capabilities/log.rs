@@ -32,15 +32,8 @@ impl Host for RunState {
         if sink.count > MAX_MESSAGES {
             return;
         }
-        let mut msg = message;
-        if msg.len() > MAX_MESSAGE {
-            let mut cut = MAX_MESSAGE;
-            while !msg.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            msg.truncate(cut);
-            msg.push('…');
-        }
+        // No control characters: a plugin cannot forge log lines.
+        let msg = crate::report::clean(&message, MAX_MESSAGE);
         let (check, cluster) = (sink.check.as_str(), sink.cluster.as_str());
         match level {
             Level::Trace => tracing::trace!(target: "vitals::plugin", check, cluster, "{msg}"),
