@@ -443,6 +443,37 @@ impl EtcdCluster {
         }
     }
 
+    /// Wait (up to 10 s) until every live member follows the same leader and that
+    /// leader is alive: the state after an election has settled.
+    pub fn wait_for_stable_leader(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = self.etcdctl(&["endpoint", "status", "--write-out=json"])?;
+            if let Ok(list) = serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout) {
+                let alive = self.members.iter().filter(|m| m.child.is_some()).count();
+                let ids: Vec<u64> = list
+                    .iter()
+                    .filter_map(|e| e["Status"]["header"]["member_id"].as_u64())
+                    .collect();
+                let leaders: Vec<u64> = list
+                    .iter()
+                    .filter_map(|e| e["Status"]["leader"].as_u64())
+                    .collect();
+                if list.len() == alive
+                    && leaders.len() == alive
+                    && leaders.iter().all(|l| *l != 0 && *l == leaders[0])
+                    && ids.contains(&leaders[0])
+                {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("no stable leader after 10 s:\n{}", self.logs_tail(20));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Run `etcdctl` (API v3, TLS flags when needed) against the live members.
     /// Returns the output whatever the exit status.
     pub fn etcdctl(&self, args: &[&str]) -> Result<Output> {

@@ -134,45 +134,79 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             .unwrap_or_else(|| format!("{id:x}"))
     };
 
-    // Leader agreement.
-    let leaders: BTreeMap<u64, Vec<&Member>> = members
+    // Leader agreement. Raft terms tell a real split (different leaders in the same
+    // term) from an election in progress (a member still following the leader of an
+    // older term, e.g. one that just died).
+    let views: Vec<(&Member, &gateway::Status)> = members
         .iter()
-        .filter_map(|m| m.status().map(|s| (s.leader, m)))
-        .fold(BTreeMap::new(), |mut acc, (l, m)| {
-            acc.entry(l).or_default().push(m);
-            acc
-        });
-    let known_leaders: Vec<u64> = leaders.keys().copied().filter(|l| *l != 0).collect();
+        .filter_map(|m| m.status().map(|s| (m, s)))
+        .filter(|(_, s)| s.leader != 0)
+        .collect();
+    let newest_term = views.iter().map(|(_, s)| s.raft_term).max().unwrap_or(0);
+    let current: BTreeSet<u64> = views
+        .iter()
+        .filter(|(_, s)| s.raft_term == newest_term)
+        .map(|(_, s)| s.leader)
+        .collect();
+    let agreed_leader = match current.len() {
+        1 => current.first().copied(),
+        _ => None,
+    };
+    // Members following another leader than the current one, with the severity of it.
+    let mut followers_of_old: BTreeMap<u64, Status> = BTreeMap::new();
+    if let Some(leader) = agreed_leader {
+        for (m, s) in views.iter().filter(|(_, s)| s.leader != leader) {
+            // A deposed leader that still acts as one is dangerous; a follower that has
+            // not yet heard of the new term is an election in progress.
+            let old = members.iter().find(|o| o.id == s.leader);
+            let deposed_acting = old
+                .and_then(|o| o.status())
+                .is_some_and(|os| os.leader == os.header.member_id && os.raft_term < newest_term);
+            let status = if deposed_acting {
+                Status::Critical
+            } else {
+                Status::Warning
+            };
+            followers_of_old.insert(m.id, status);
+        }
+    }
     // Members whose URL is not configured may well be healthy: with an agreed leader,
     // quorum is then unverified rather than lost.
     let quorum_unverified =
-        !quorum_kept && known_leaders.len() == 1 && healthy_voting + unprobed_voting >= quorum;
+        !quorum_kept && agreed_leader.is_some() && healthy_voting + unprobed_voting >= quorum;
     let quorum_ok = quorum_kept || quorum_unverified;
     let mut headline: Vec<String> = Vec::new();
-    match known_leaders.as_slice() {
-        [] => {
+    match agreed_leader {
+        None if current.is_empty() => {
             r.raise(Status::Critical);
             headline.push("no leader".into());
         }
-        [one] => {
-            if !names.contains_key(one) {
-                r.raise(Status::Critical);
-                headline.push(format!("leader {one:x} is not in the member list"));
-            }
-        }
-        many => {
+        None => {
             r.raise(Status::Critical);
-            let views: Vec<String> = many
+            let views: Vec<String> = current
                 .iter()
                 .map(|l| {
-                    let who: Vec<&str> = leaders[l].iter().map(|m| m.name.as_str()).collect();
+                    let who: Vec<&str> = views
+                        .iter()
+                        .filter(|(_, s)| s.leader == *l && s.raft_term == newest_term)
+                        .map(|(m, _)| m.name.as_str())
+                        .collect();
                     format!("{} say {}", who.join(", "), name_of(*l))
                 })
                 .collect();
             headline.push(format!(
-                "members disagree about the leader: {}",
+                "members disagree about the leader in term {newest_term}: {}",
                 views.join("; ")
             ));
+        }
+        Some(one) => {
+            if !names.contains_key(&one) {
+                r.raise(Status::Critical);
+                headline.push(format!("leader {one:x} is not in the member list"));
+            }
+            if !followers_of_old.is_empty() {
+                headline.push("leader election in progress".into());
+            }
         }
     }
 
@@ -236,10 +270,23 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
                 let mut problems: Vec<(Status, String)> = Vec::new();
                 if s.leader == 0 {
                     problems.push((Status::Critical, "has no leader".into()));
-                } else if known_leaders.len() > 1 {
+                } else if agreed_leader.is_none() {
                     problems.push((
                         Status::Critical,
                         format!("believes the leader is {}", name_of(s.leader)),
+                    ));
+                } else if let Some(status) = followers_of_old.get(&m.id) {
+                    let what = if s.leader == m.id {
+                        "deposed leader, still acts as leader".to_string()
+                    } else {
+                        format!("still follows {}", name_of(s.leader))
+                    };
+                    problems.push((
+                        *status,
+                        format!(
+                            "{what} from term {}; the cluster is at term {newest_term}",
+                            s.raft_term
+                        ),
                     ));
                 }
                 if let Some(h) = &p.health
@@ -416,7 +463,7 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
     r.sample(
         "has_leader",
         "1 when the responsive members agree on one leader",
-        f64::from(known_leaders.len() == 1),
+        f64::from(agreed_leader.is_some()),
         &[],
     );
     r.sample(
@@ -475,8 +522,8 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         }
     }
 
-    let leader = match known_leaders.as_slice() {
-        [one] => format!("leader {}", name_of(*one)),
+    let leader = match agreed_leader {
+        Some(one) => format!("leader {}", name_of(one)),
         _ => "no agreed leader".into(),
     };
     let counts = if quorum_ok {
@@ -750,6 +797,37 @@ mod tests {
                 .iter()
                 .any(|f| f.subject == "http://elsewhere-a" && f.status == Status::Warning)
         );
+    }
+
+    #[test]
+    fn a_follower_of_a_dead_old_leader_is_an_election_in_progress() {
+        // m3 (the leader of term 2) died; m2 elected m1 in term 3; m1 still follows m3.
+        let mut m1 = up(1, 3, 3);
+        let mut m2 = up(2, 1, 3);
+        if let (Ok(s1), Ok(s2)) = (&mut m1.status, &mut m2.status) {
+            s1.raft_term = 2;
+            s2.raft_term = 3;
+        }
+        let r = assess(
+            &Params::default(),
+            &[m1, m2, down(3, ErrorKind::Unreachable)],
+        );
+        assert_eq!(r.status, Status::Warning, "{}", r.summary);
+        assert!(r.summary.contains("election in progress"), "{}", r.summary);
+    }
+
+    #[test]
+    fn a_deposed_leader_still_acting_is_critical() {
+        let mut m1 = up(1, 1, 3);
+        let mut m2 = up(2, 2, 3);
+        let mut m3 = up(3, 2, 3);
+        for (p, term) in [(&mut m1, 2), (&mut m2, 3), (&mut m3, 3)] {
+            if let Ok(s) = &mut p.status {
+                s.raft_term = term;
+            }
+        }
+        let r = assess(&Params::default(), &[m1, m2, m3]);
+        assert_eq!(r.status, Status::Critical, "{}", r.summary);
     }
 
     #[test]
