@@ -22,6 +22,8 @@ pub mod exit {
     pub const PLUGIN: u8 = 65;
     /// Internal error (could not start the engine or the runtime).
     pub const SOFTWARE: u8 = 70;
+    /// An output file could not be written (`--textfile`).
+    pub const CANTCREAT: u8 = 73;
     /// Invalid configuration.
     pub const CONFIG: u8 = 78;
 }
@@ -38,7 +40,8 @@ Configuration lives in one directory:
   checks.d/*.toml  one check per file: plugin, clusters, timeout, [grants], [params]
 
 Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown (the worst result; see --fail-on),
-64 usage error, 65 plugin load error, 70 internal error, 78 configuration error.";
+64 usage error, 65 plugin load error, 70 internal error, 73 cannot write --textfile,
+78 configuration error.";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -82,6 +85,8 @@ Examples:
   vitals run --config /etc/vitals --check etcd --cluster prod --cluster staging
   vitals run --config /etc/vitals --format json | jq '.results[] | select(.status != \"ok\")'
   vitals run --config /etc/vitals --fail-on warning      # CI: fail on warning or worse
+  vitals run --config /etc/vitals --format junit --fail-on critical > vitals.xml
+  vitals run --config /etc/vitals --textfile /var/lib/node_exporter/textfile/vitals.prom  # cron
 
 Exit codes: the worst status of the runs, 0 ok, 1 warning, 2 critical, 3 unknown.
 With --fail-on LEVEL the exit is 0 unless the worst status is at or above LEVEL.
@@ -105,6 +110,10 @@ the other checks), a bad --check or --cluster 64.")]
         /// Also list the findings of healthy runs, and a failed plugin's output.
         #[arg(long, short = 'v')]
         verbose: bool,
+        /// Also write the Prometheus exposition to this file, atomically, for
+        /// node_exporter's textfile collector (name it *.prom).
+        #[arg(long, value_name = "PATH")]
+        textfile: Option<PathBuf>,
     },
     /// List the checks, their clusters and plugins, and each plugin's parameters.
     #[command(after_help = "Example:\n  vitals list --config /etc/vitals")]
@@ -250,6 +259,7 @@ async fn dispatch(command: Command) -> u8 {
             format,
             fail_on,
             verbose,
+            textfile,
         } => {
             let p = match prepare(&config, &checks, &clusters, false).await {
                 Ok(p) => p,
@@ -266,10 +276,30 @@ async fn dispatch(command: Command) -> u8 {
                 return exit::CONFIG;
             }
             let results = runner::run_all(&p.engine, &p.plugins, &p.runs, p.cfg.concurrency).await;
+            let compile: render::prometheus::CompileSeconds = p
+                .plugins
+                .values()
+                .filter_map(|l| l.as_ref().ok())
+                .map(|pl| (pl.info.name.clone(), pl.compile_seconds))
+                .collect();
             let out = match format {
                 Format::Human => render::human::render(&results, verbose),
                 Format::Json => render::json::render(&results) + "\n",
+                Format::Junit => {
+                    let fail_at = fail_on.map_or(Status::Warning, FailOn::status);
+                    render::junit::render(&results, fail_at) + "\n"
+                }
+                Format::Prometheus => render::prometheus::render(&results, &compile),
             };
+            if let Some(path) = &textfile {
+                let exposition = render::prometheus::render(&results, &compile);
+                if let Err(e) = crate::textfile::write_atomic(path, &exposition) {
+                    return error(
+                        exit::CANTCREAT,
+                        format!("--textfile {}: {e:#}", path.display()),
+                    );
+                }
+            }
             {
                 use std::io::Write;
                 let mut stdout = anstream::stdout();

@@ -4,7 +4,8 @@
 //! [`config`] (vitals.toml + checks.d) → [`plan`] (checks × clusters) →
 //! [`runner`] (tokio, bounded concurrency) → [`engine`] (wasmtime, compile cache,
 //! fresh [`sandbox`] per run) → plugin `run` → [`capabilities`] (host I/O with the
-//! cluster's endpoints) → [`report`] → [`render`] (human, JSON).
+//! cluster's endpoints) → [`report`] → [`render`] (human, JSON, JUnit, Prometheus)
+//! and [`textfile`].
 
 pub mod cache;
 pub mod capabilities;
@@ -20,4 +21,5 @@ pub mod runner;
 pub mod sandbox;
 pub mod schema;
 pub mod secrets;
+pub mod textfile;
 pub mod tls;

@@ -1,7 +1,10 @@
-//! Renderers: results as a human table or one JSON document.
+//! Renderers: results as a human table, one JSON document, JUnit XML or the
+//! Prometheus exposition (stdout, a node_exporter textfile).
 
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod prometheus;
 
 /// Output formats of `vitals run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -10,4 +13,8 @@ pub enum Format {
     Human,
     /// One JSON document: `{"results": [...]}`.
     Json,
+    /// JUnit XML: a testsuite per cluster, a testcase per check.
+    Junit,
+    /// The Prometheus text exposition format.
+    Prometheus,
 }
