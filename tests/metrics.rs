@@ -216,3 +216,82 @@ fn junit_has_a_suite_per_cluster_and_follows_fail_on() {
         out.stdout
     );
 }
+
+#[test]
+fn pushgateway_keeps_clusters_and_hosts_apart() {
+    let cluster = EtcdCluster::start(1, None, None).unwrap();
+    let url = &cluster.client_urls()[0];
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.a.endpoints.etcd]\nkind = \"http\"\nurls = [\"{url}\"]\n[clusters.\"eu/b\".endpoints.etcd]\nkind = \"http\"\nurls = [\"http://127.0.0.1:9\"]\n"
+    ));
+    cfg.check(
+        "etcd",
+        "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n",
+    );
+    let port = free_port();
+    let _gateway = Killed(
+        Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus-pushgateway"),
+    );
+    let gw = format!("http://127.0.0.1:{port}");
+    get(&format!("{gw}/-/ready"));
+    // Two clusters pushed separately, and the same cluster from a second host.
+    for args in [
+        vec![
+            "run",
+            "--cluster",
+            "a",
+            "--pushgateway",
+            &gw,
+            "--instance",
+            "host1",
+        ],
+        vec![
+            "run",
+            "--cluster",
+            "eu/b",
+            "--pushgateway",
+            &gw,
+            "--instance",
+            "host1",
+        ],
+        vec![
+            "run",
+            "--cluster",
+            "a",
+            "--pushgateway",
+            &gw,
+            "--instance",
+            "host2",
+        ],
+    ] {
+        let out = cfg.vitals(&args);
+        assert!(out.code == 0 || out.code == 2, "{out:?}");
+    }
+    let scraped = get(&format!("{gw}/metrics"));
+    for series in [
+        "vitals_check_status{check=\"etcd\",cluster=\"a\",instance=\"host1\",job=\"vitals\"} 0",
+        "vitals_check_status{check=\"etcd\",cluster=\"a\",instance=\"host2\",job=\"vitals\"} 0",
+        "vitals_check_status{check=\"etcd\",cluster=\"eu/b\",instance=\"host1\",job=\"vitals\"} 2",
+    ] {
+        assert!(
+            scraped.contains(series),
+            "missing {series:?} in:\n{scraped}"
+        );
+    }
+
+    // An unreachable Pushgateway is an error of vitals itself, not a check result.
+    let out = cfg.vitals(&[
+        "run",
+        "--cluster",
+        "a",
+        "--pushgateway",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(out.code, 69, "{out:?}");
+    assert!(out.stderr.contains("--pushgateway"), "{}", out.stderr);
+}

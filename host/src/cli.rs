@@ -22,6 +22,8 @@ pub mod exit {
     pub const PLUGIN: u8 = 65;
     /// Internal error (could not start the engine or the runtime).
     pub const SOFTWARE: u8 = 70;
+    /// The Pushgateway could not be reached or refused the push.
+    pub const UNAVAILABLE: u8 = 69;
     /// An output file could not be written (`--textfile`).
     pub const CANTCREAT: u8 = 73;
     /// Invalid configuration.
@@ -40,7 +42,8 @@ Configuration lives in one directory:
   checks.d/*.toml  one check per file: plugin, clusters, timeout, [grants], [params]
 
 Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown (the worst result; see --fail-on),
-64 usage error, 65 plugin load error, 70 internal error, 73 cannot write --textfile,
+64 usage error, 65 plugin load error, 69 --pushgateway failed, 70 internal error,
+73 cannot write --textfile,
 78 configuration error.";
 
 const AFTER_HELP: &str = "\
@@ -87,6 +90,7 @@ Examples:
   vitals run --config /etc/vitals --fail-on warning      # CI: fail on warning or worse
   vitals run --config /etc/vitals --format junit --fail-on critical > vitals.xml
   vitals run --config /etc/vitals --textfile /var/lib/node_exporter/textfile/vitals.prom  # cron
+  vitals run --config /etc/vitals --pushgateway http://pushgateway:9091
 
 Exit codes: the worst status of the runs, 0 ok, 1 warning, 2 critical, 3 unknown.
 With --fail-on LEVEL the exit is 0 unless the worst status is at or above LEVEL.
@@ -114,6 +118,13 @@ the other checks), a bad --check or --cluster 64.")]
         /// node_exporter's textfile collector (name it *.prom).
         #[arg(long, value_name = "PATH")]
         textfile: Option<PathBuf>,
+        /// Also push the exposition to this Pushgateway, one group per cluster
+        /// (job="vitals", instance=<host>, cluster=<cluster>).
+        #[arg(long, value_name = "URL")]
+        pushgateway: Option<String>,
+        /// The `instance` grouping label of --pushgateway (default: the hostname).
+        #[arg(long, value_name = "NAME", requires = "pushgateway")]
+        instance: Option<String>,
     },
     /// List the checks, their clusters and plugins, and each plugin's parameters.
     #[command(after_help = "Example:\n  vitals list --config /etc/vitals")]
@@ -260,6 +271,8 @@ async fn dispatch(command: Command) -> u8 {
             fail_on,
             verbose,
             textfile,
+            pushgateway,
+            instance,
         } => {
             let p = match prepare(&config, &checks, &clusters, false).await {
                 Ok(p) => p,
@@ -291,6 +304,12 @@ async fn dispatch(command: Command) -> u8 {
                 }
                 Format::Prometheus => render::prometheus::render(&results, &compile),
             };
+            {
+                use std::io::Write;
+                let mut stdout = anstream::stdout();
+                let _ = stdout.write_all(out.as_bytes());
+                let _ = stdout.flush();
+            }
             if let Some(path) = &textfile {
                 let exposition = render::prometheus::render(&results, &compile);
                 if let Err(e) = crate::textfile::write_atomic(path, &exposition) {
@@ -300,11 +319,18 @@ async fn dispatch(command: Command) -> u8 {
                     );
                 }
             }
-            {
-                use std::io::Write;
-                let mut stdout = anstream::stdout();
-                let _ = stdout.write_all(out.as_bytes());
-                let _ = stdout.flush();
+            if let Some(url) = pushgateway {
+                let instance = instance.unwrap_or_else(crate::pushgateway::hostname);
+                let (results, compile) = (results.clone(), compile.clone());
+                let pushed = tokio::task::spawn_blocking(move || {
+                    crate::pushgateway::push(&url, &instance, &results, &compile)
+                })
+                .await;
+                match pushed {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return error(exit::UNAVAILABLE, format!("--pushgateway: {e:#}")),
+                    Err(e) => return error(exit::SOFTWARE, format!("--pushgateway: {e}")),
+                }
             }
             if let Some(code) = problem {
                 return code;

@@ -5,7 +5,7 @@
 //! [`runner`] (tokio, bounded concurrency) → [`engine`] (wasmtime, compile cache,
 //! fresh [`sandbox`] per run) → plugin `run` → [`capabilities`] (host I/O with the
 //! cluster's endpoints) → [`report`] → [`render`] (human, JSON, JUnit, Prometheus)
-//! and [`textfile`].
+//! and the sinks [`textfile`] and [`pushgateway`].
 
 pub mod cache;
 pub mod capabilities;
@@ -15,6 +15,7 @@ pub mod contract;
 pub mod engine;
 pub mod output;
 pub mod plan;
+pub mod pushgateway;
 pub mod render;
 pub mod report;
 pub mod runner;
