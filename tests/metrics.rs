@@ -166,17 +166,24 @@ fn junit_counts(xml: &str) -> Vec<(String, u64, u64, u64)> {
     v
 }
 
-#[test]
-fn junit_has_a_suite_per_cluster_and_follows_fail_on() {
+/// A 1-member etcd as cluster `a`, and an unreachable endpoint as cluster `second`,
+/// with the etcd check granted on both.
+fn two_clusters(second: &str) -> (EtcdCluster, ConfigDir) {
     let cluster = EtcdCluster::start(1, None, None).unwrap();
     let url = &cluster.client_urls()[0];
     let cfg = ConfigDir::new(&format!(
-        "[clusters.a.endpoints.etcd]\nkind = \"http\"\nurls = [\"{url}\"]\n[clusters.b.endpoints.etcd]\nkind = \"http\"\nurls = [\"http://127.0.0.1:9\"]\n"
+        "[clusters.a.endpoints.etcd]\nkind = \"http\"\nurls = [\"{url}\"]\n[clusters.{second}.endpoints.etcd]\nkind = \"http\"\nurls = [\"http://127.0.0.1:9\"]\n"
     ));
     cfg.check(
         "etcd",
         "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n",
     );
+    (cluster, cfg)
+}
+
+#[test]
+fn junit_has_a_suite_per_cluster_and_follows_fail_on() {
+    let (_cluster, cfg) = two_clusters("b");
     cfg.check(
         "spin",
         "plugin = \"chaos\"\nclusters = [\"a\"]\ntimeout = \"1s\"\n[params]\nmode = \"spin\"\n",
@@ -219,15 +226,7 @@ fn junit_has_a_suite_per_cluster_and_follows_fail_on() {
 
 #[test]
 fn pushgateway_keeps_clusters_and_hosts_apart() {
-    let cluster = EtcdCluster::start(1, None, None).unwrap();
-    let url = &cluster.client_urls()[0];
-    let cfg = ConfigDir::new(&format!(
-        "[clusters.a.endpoints.etcd]\nkind = \"http\"\nurls = [\"{url}\"]\n[clusters.\"eu/b\".endpoints.etcd]\nkind = \"http\"\nurls = [\"http://127.0.0.1:9\"]\n"
-    ));
-    cfg.check(
-        "etcd",
-        "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n",
-    );
+    let (_cluster, cfg) = two_clusters("\"eu/b\"");
     let port = free_port();
     let _gateway = Killed(
         Command::new("prometheus-pushgateway")

@@ -95,37 +95,9 @@ Examples:
 Exit codes: the worst status of the runs, 0 ok, 1 warning, 2 critical, 3 unknown.
 With --fail-on LEVEL the exit is 0 unless the worst status is at or above LEVEL.
 A configuration error exits 78, a plugin that cannot be loaded 65 (after reporting
-the other checks), a bad --check or --cluster 64.")]
-    Run {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// Run only this check (repeatable). Named checks run even when disabled.
-        #[arg(long = "check", value_name = "NAME")]
-        checks: Vec<String>,
-        /// Run only against this cluster (repeatable).
-        #[arg(long = "cluster", value_name = "NAME")]
-        clusters: Vec<String>,
-        /// Output format.
-        #[arg(long, short = 'f', value_enum, default_value = "human")]
-        format: Format,
-        /// Exit non-zero only when the worst status is at or above this level.
-        #[arg(long, value_enum, value_name = "LEVEL")]
-        fail_on: Option<FailOn>,
-        /// Also list the findings of healthy runs, and a failed plugin's output.
-        #[arg(long, short = 'v')]
-        verbose: bool,
-        /// Also write the Prometheus exposition to this file, atomically, for
-        /// node_exporter's textfile collector (name it *.prom).
-        #[arg(long, value_name = "PATH")]
-        textfile: Option<PathBuf>,
-        /// Also push the exposition to this Pushgateway, one group per cluster
-        /// (job="vitals", instance=<host>, cluster=<cluster>).
-        #[arg(long, value_name = "URL")]
-        pushgateway: Option<String>,
-        /// The `instance` grouping label of --pushgateway (default: the hostname).
-        #[arg(long, value_name = "NAME", requires = "pushgateway")]
-        instance: Option<String>,
-    },
+the other checks), a bad --check or --cluster 64, a failed --pushgateway 69, an
+unwritable --textfile 73.")]
+    Run(RunArgs),
     /// List the checks, their clusters and plugins, and each plugin's parameters.
     #[command(after_help = "Example:\n  vitals list --config /etc/vitals")]
     List {
@@ -144,6 +116,39 @@ the other checks), a bad --check or --cluster 64.")]
         #[command(flatten)]
         config: ConfigArg,
     },
+}
+
+/// Arguments of `vitals run`.
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Run only this check (repeatable). Named checks run even when disabled.
+    #[arg(long = "check", value_name = "NAME")]
+    checks: Vec<String>,
+    /// Run only against this cluster (repeatable).
+    #[arg(long = "cluster", value_name = "NAME")]
+    clusters: Vec<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    format: Format,
+    /// Exit non-zero only when the worst status is at or above this level.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    fail_on: Option<FailOn>,
+    /// Also list the findings of healthy runs, and a failed plugin's output.
+    #[arg(long, short = 'v')]
+    verbose: bool,
+    /// Also write the Prometheus exposition to this file, atomically, for
+    /// node_exporter's textfile collector (name it *.prom).
+    #[arg(long, value_name = "PATH")]
+    textfile: Option<PathBuf>,
+    /// Also push the exposition to this Pushgateway, one group per cluster
+    /// (job="vitals", instance=<host>, cluster=<cluster>).
+    #[arg(long, value_name = "URL")]
+    pushgateway: Option<String>,
+    /// The `instance` grouping label of --pushgateway (default: the hostname).
+    #[arg(long, value_name = "NAME", requires = "pushgateway")]
+    instance: Option<String>,
 }
 
 /// Levels for `--fail-on`.
@@ -263,84 +268,7 @@ fn report_problems(p: &Prepared) -> Option<u8> {
 
 async fn dispatch(command: Command) -> u8 {
     match command {
-        Command::Run {
-            config,
-            checks,
-            clusters,
-            format,
-            fail_on,
-            verbose,
-            textfile,
-            pushgateway,
-            instance,
-        } => {
-            let p = match prepare(&config, &checks, &clusters, false).await {
-                Ok(p) => p,
-                Err(code) => return code,
-            };
-            if p.runs.is_empty() && !(checks.is_empty() && clusters.is_empty()) {
-                return error(
-                    exit::USAGE,
-                    "the --check and --cluster filters select no run",
-                );
-            }
-            let problem = report_problems(&p);
-            if problem == Some(exit::CONFIG) {
-                return exit::CONFIG;
-            }
-            let results = runner::run_all(&p.engine, &p.plugins, &p.runs, p.cfg.concurrency).await;
-            let compile: render::prometheus::CompileSeconds = p
-                .plugins
-                .values()
-                .filter_map(|l| l.as_ref().ok())
-                .map(|pl| (pl.info.name.clone(), pl.compile_seconds))
-                .collect();
-            let out = match format {
-                Format::Human => render::human::render(&results, verbose),
-                Format::Json => render::json::render(&results) + "\n",
-                Format::Junit => {
-                    let fail_at = fail_on.map_or(Status::Warning, FailOn::status);
-                    render::junit::render(&results, fail_at) + "\n"
-                }
-                Format::Prometheus => render::prometheus::render(&results, &compile),
-            };
-            {
-                use std::io::Write;
-                let mut stdout = anstream::stdout();
-                let _ = stdout.write_all(out.as_bytes());
-                let _ = stdout.flush();
-            }
-            if let Some(path) = &textfile {
-                let exposition = render::prometheus::render(&results, &compile);
-                if let Err(e) = crate::textfile::write_atomic(path, &exposition) {
-                    return error(
-                        exit::CANTCREAT,
-                        format!("--textfile {}: {e:#}", path.display()),
-                    );
-                }
-            }
-            if let Some(url) = pushgateway {
-                let instance = instance.unwrap_or_else(crate::pushgateway::hostname);
-                let (results, compile) = (results.clone(), compile.clone());
-                let pushed = tokio::task::spawn_blocking(move || {
-                    crate::pushgateway::push(&url, &instance, &results, &compile)
-                })
-                .await;
-                match pushed {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => return error(exit::UNAVAILABLE, format!("--pushgateway: {e:#}")),
-                    Err(e) => return error(exit::SOFTWARE, format!("--pushgateway: {e}")),
-                }
-            }
-            if let Some(code) = problem {
-                return code;
-            }
-            let worst = report::worst(&results);
-            match fail_on {
-                Some(level) if worst < level.status() => 0,
-                _ => worst.code(),
-            }
-        }
+        Command::Run(args) => run(args).await,
         Command::List { config, format } => {
             let p = match prepare(&config, &[], &[], true).await {
                 Ok(p) => p,
@@ -372,6 +300,87 @@ async fn dispatch(command: Command) -> u8 {
             );
             0
         }
+    }
+}
+
+/// `vitals run`: run the plan once, render, write the sinks, and return the exit code.
+async fn run(args: RunArgs) -> u8 {
+    let RunArgs {
+        config,
+        checks,
+        clusters,
+        format,
+        fail_on,
+        verbose,
+        textfile,
+        pushgateway,
+        instance,
+    } = args;
+    let p = match prepare(&config, &checks, &clusters, false).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if p.runs.is_empty() && !(checks.is_empty() && clusters.is_empty()) {
+        return error(
+            exit::USAGE,
+            "the --check and --cluster filters select no run",
+        );
+    }
+    let problem = report_problems(&p);
+    if problem == Some(exit::CONFIG) {
+        return exit::CONFIG;
+    }
+    let results = runner::run_all(&p.engine, &p.plugins, &p.runs, p.cfg.concurrency).await;
+    let compile: render::prometheus::CompileSeconds = p
+        .plugins
+        .values()
+        .filter_map(|l| l.as_ref().ok())
+        .map(|pl| (pl.info.name.clone(), pl.compile_seconds))
+        .collect();
+    let out = match format {
+        Format::Human => render::human::render(&results, verbose),
+        Format::Json => render::json::render(&results) + "\n",
+        Format::Junit => {
+            let fail_at = fail_on.map_or(Status::Warning, FailOn::status);
+            render::junit::render(&results, fail_at) + "\n"
+        }
+        Format::Prometheus => render::prometheus::render(&results, &compile),
+    };
+    {
+        use std::io::Write;
+        let mut stdout = anstream::stdout();
+        let _ = stdout.write_all(out.as_bytes());
+        let _ = stdout.flush();
+    }
+    if let Some(path) = &textfile {
+        let exposition = render::prometheus::render(&results, &compile);
+        if let Err(e) = crate::textfile::write_atomic(path, &exposition) {
+            return error(
+                exit::CANTCREAT,
+                format!("--textfile {}: {e:#}", path.display()),
+            );
+        }
+    }
+    if let Some(url) = pushgateway {
+        let instance = instance.unwrap_or_else(crate::pushgateway::hostname);
+        let (results, compile) = (results.clone(), compile.clone());
+        let pushed = tokio::task::spawn_blocking(move || {
+            crate::pushgateway::push(&url, &instance, &results, &compile)
+        })
+        .await;
+        match pushed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return error(exit::UNAVAILABLE, format!("--pushgateway: {e:#}")),
+            Err(e) => return error(exit::SOFTWARE, format!("--pushgateway: {e}")),
+        }
+    }
+    if let Some(code) = problem {
+        return code;
+    }
+    let worst = report::worst(&results);
+    match fail_on {
+        Some(level) if worst < level.status() => 0,
+        _ => worst.code(),
     }
 }
 
