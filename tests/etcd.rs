@@ -225,17 +225,10 @@ fn plugins_reach_only_granted_endpoints_and_see_no_host_state() {
         &format!("plugin = \"chaos\"\n[params]\nmode = \"fetch\"\nurl = \"{url}/health\"\n"),
     );
     cfg.check("snoop", "plugin = \"chaos\"\n[params]\nmode = \"snoop\"\n");
-    let out = std::process::Command::new(support::vitals::vitals_bin())
-        .args(["run", "--format", "json", "--config"])
-        .arg(cfg.path())
-        .env("VITALS_TEST_TOKEN", "s3cret-token")
-        .output()
-        .unwrap();
-    let out = support::vitals::Outcome {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    };
+    let out = cfg.vitals_with_env(
+        &["run", "--format", "json"],
+        &[("VITALS_TEST_TOKEN", "s3cret-token")],
+    );
     assert_eq!(
         out.result("fetch-granted")["status"],
         "ok",

@@ -245,12 +245,15 @@ pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const MAX_CONCURRENCY: usize = 1024;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A duration setting (at most [`MAX_DURATION`]), or `default` when absent.
 fn duration(
     path: &Path,
     src: &str,
     key: &str,
-    v: &Spanned<String>,
+    v: &Option<Spanned<String>>,
+    default: Duration,
 ) -> Result<Duration, ConfigError> {
+    let Some(v) = v else { return Ok(default) };
     let d = humantime::parse_duration(v.get_ref()).map_err(|e| {
         ConfigError::at(
             path,
@@ -332,14 +335,20 @@ impl Config {
         let raw: RawMain = parse(&main_path, &src)?;
         let p = &main_path;
 
-        let timeout = match &raw.defaults.timeout {
-            Some(v) => duration(p, &src, "defaults.timeout", v)?,
-            None => DEFAULT_TIMEOUT,
-        };
-        let interval = match &raw.defaults.interval {
-            Some(v) => duration(p, &src, "defaults.interval", v)?,
-            None => DEFAULT_INTERVAL,
-        };
+        let timeout = duration(
+            p,
+            &src,
+            "defaults.timeout",
+            &raw.defaults.timeout,
+            DEFAULT_TIMEOUT,
+        )?;
+        let interval = duration(
+            p,
+            &src,
+            "defaults.interval",
+            &raw.defaults.interval,
+            DEFAULT_INTERVAL,
+        )?;
         let memory_limit = size(
             p,
             &src,
@@ -566,18 +575,8 @@ impl Config {
             file: path.to_owned(),
             plugin: plugin_path,
             clusters,
-            timeout: raw
-                .timeout
-                .as_ref()
-                .map(|v| duration(path, &src, "timeout", v))
-                .transpose()?
-                .unwrap_or(d.timeout),
-            interval: raw
-                .interval
-                .as_ref()
-                .map(|v| duration(path, &src, "interval", v))
-                .transpose()?
-                .unwrap_or(d.interval),
+            timeout: duration(path, &src, "timeout", &raw.timeout, d.timeout)?,
+            interval: duration(path, &src, "interval", &raw.interval, d.interval)?,
             memory_limit: size(
                 path,
                 &src,
@@ -740,10 +739,13 @@ fn endpoint(
             ));
         }
     };
-    let connect_timeout = match &re.connect_timeout {
-        Some(v) => duration(path, src, &format!("{key}.connect_timeout"), v)?,
-        None => DEFAULT_CONNECT_TIMEOUT,
-    };
+    let connect_timeout = duration(
+        path,
+        src,
+        &format!("{key}.connect_timeout"),
+        &re.connect_timeout,
+        DEFAULT_CONNECT_TIMEOUT,
+    )?;
     Ok(Endpoint {
         name: name.to_owned(),
         kind,

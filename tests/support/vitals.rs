@@ -109,6 +109,11 @@ impl ConfigDir {
     pub fn vitals(&self, args: &[&str]) -> Outcome {
         run(args, Some(self.path()))
     }
+
+    /// Like [`ConfigDir::vitals`], with extra environment variables for the host.
+    pub fn vitals_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        run_with_env(args, Some(self.path()), env)
+    }
 }
 
 /// What a `vitals` invocation did.
@@ -144,12 +149,18 @@ impl Outcome {
 
 /// Run the binary; `config` adds `--config DIR`.
 pub fn run(args: &[&str], config: Option<&Path>) -> Outcome {
+    run_with_env(args, config, &[])
+}
+
+/// Run the binary with extra environment variables.
+pub fn run_with_env(args: &[&str], config: Option<&Path>, env: &[(&str, &str)]) -> Outcome {
     let mut cmd = Command::new(vitals_bin());
     cmd.args(args);
     if let Some(dir) = config {
         cmd.arg("--config").arg(dir);
     }
     cmd.env_remove("VITALS_CONFIG").env_remove("RUST_LOG");
+    cmd.envs(env.iter().copied());
     let out = cmd.output().expect("run vitals");
     Outcome {
         code: out.status.code().unwrap_or(-1),

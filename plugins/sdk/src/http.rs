@@ -74,6 +74,13 @@ impl HttpError {
     }
 }
 
+impl From<&ErrorCode> for HttpError {
+    fn from(code: &ErrorCode) -> Self {
+        let (kind, message) = classify(code);
+        HttpError { kind, message }
+    }
+}
+
 fn classify(code: &ErrorCode) -> (ErrorKind, String) {
     use ErrorCode as E;
     let kind = match code {
@@ -201,10 +208,7 @@ pub fn request(
     let _ = options.set_first_byte_timeout(Some(ns));
     let _ = options.set_between_bytes_timeout(Some(ns));
 
-    let future = outgoing_handler::handle(req, Some(options)).map_err(|c| {
-        let (kind, message) = classify(&c);
-        HttpError { kind, message }
-    })?;
+    let future = outgoing_handler::handle(req, Some(options)).map_err(|c| HttpError::from(&c))?;
     // Write the body after `handle`: the host buffers little, so the request must
     // already be in flight for a larger body not to block.
     if let Some(bytes) = body {
@@ -223,10 +227,7 @@ pub fn request(
     future.subscribe().block();
     let response = match future.get() {
         Some(Ok(Ok(r))) => r,
-        Some(Ok(Err(code))) => {
-            let (kind, message) = classify(&code);
-            return Err(HttpError { kind, message });
-        }
+        Some(Ok(Err(code))) => return Err(HttpError::from(&code)),
         Some(Err(())) | None => {
             return Err(HttpError::protocol("response future in an invalid state"));
         }
