@@ -91,7 +91,7 @@ fn exposition_passes_promtool_and_node_exporter_serves_the_textfile() {
         "vitals_check_success{check=\"etcd\",cluster=\"local\"} 0.0",
         "vitals_check_status{check=\"panics\",cluster=\"local\"} 3.0",
         "vitals_etcd_members_healthy{check=\"etcd\",cluster=\"local\"} 2.0",
-        "vitals_runner_failures{kind=\"panic\"} 1.0",
+        "vitals_runner_failures_total{kind=\"panic\"} 1",
         "# TYPE vitals_check_duration_seconds gauge",
     ] {
         assert!(

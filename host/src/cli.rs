@@ -1,4 +1,4 @@
-//! The command line: `vitals run`, `vitals list`, `vitals validate`.
+//! The command line: `vitals run`, `vitals serve`, `vitals list`, `vitals validate`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Check, Config};
 use crate::engine::Engine;
+use crate::metrics::RunnerMetrics;
 use crate::plan::{self, PlannedRun};
 use crate::render::{self, Format};
 use crate::report::{self, Status};
@@ -26,6 +27,8 @@ pub mod exit {
     pub const UNAVAILABLE: u8 = 69;
     /// An output file could not be written (`--textfile`).
     pub const CANTCREAT: u8 = 73;
+    /// `vitals serve` cannot listen on its address.
+    pub const OSERR: u8 = 71;
     /// Invalid configuration.
     pub const CONFIG: u8 = 78;
 }
@@ -43,14 +46,14 @@ Configuration lives in one directory:
 
 Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown (the worst result; see --fail-on),
 64 usage error, 65 plugin load error, 69 --pushgateway failed, 70 internal error,
-73 cannot write --textfile,
-78 configuration error.";
+71 serve cannot listen, 73 cannot write --textfile, 78 configuration error.";
 
 const AFTER_HELP: &str = "\
 Examples:
   vitals run --config /etc/vitals
   vitals run --config /etc/vitals --check etcd --cluster prod --format json
   vitals run --config /etc/vitals --fail-on critical      # warnings do not fail CI
+  vitals serve --config /etc/vitals --listen 0.0.0.0:9927 # for Prometheus
   vitals validate --config /etc/vitals                    # no network
   vitals list --config /etc/vitals";
 
@@ -60,10 +63,10 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 
-    /// Log level for the host's own log on stderr (error, warn, info, debug, trace).
-    /// RUST_LOG overrides it.
-    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
-    log_level: String,
+    /// Log level for the host's own log on stderr (error, warn, info, debug, trace;
+    /// default: info for serve, warn otherwise). RUST_LOG overrides it.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log_level: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -98,6 +101,40 @@ A configuration error exits 78, a plugin that cannot be loaded 65 (after reporti
 the other checks), a bad --check or --cluster 64, a failed --pushgateway 69, an
 unwritable --textfile 73.")]
     Run(RunArgs),
+    /// Run every enabled check on its interval and serve the latest results to
+    /// Prometheus.
+    #[command(after_help = "\
+Endpoints:
+  /metrics                         latest results and the runner's metrics (OpenMetrics
+                                   when the scraper asks for it, else the text format)
+  /probe?check=NAME&cluster=NAME   run one check now and return its metrics
+  /api/v1/results                  latest results, as `vitals run --format json`
+  /healthz, /readyz                liveness; ready once every check has a result
+
+Each check runs every `interval` (±5 %), the first run within a tenth of it; a
+check never overlaps itself, and scrapes never wait on a run. With `retries` a
+result worse than ok is re-run before it is reported. SIGHUP reloads the
+configuration: unchanged checks keep their latest result, and a configuration that
+does not load (or whose plugins do not) is refused while the old one keeps running.
+SIGTERM and SIGINT stop.
+
+Examples:
+  vitals serve --config /etc/vitals
+  vitals serve --config /etc/vitals --listen 0.0.0.0:9927
+  curl -s localhost:9927/probe?check=etcd\\&cluster=prod
+  kill -HUP $(pidof vitals)                              # reload
+
+Prometheus:
+  scrape_configs:
+    - job_name: vitals
+      static_configs: [{targets: ['vitals-host:9927']}]")]
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9927", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+    },
     /// List the checks, their clusters and plugins, and each plugin's parameters.
     #[command(after_help = "Example:\n  vitals list --config /etc/vitals")]
     List {
@@ -178,11 +215,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
         }
     };
+    let level = cli.log_level.clone().unwrap_or_else(|| {
+        match cli.command {
+            Command::Serve { .. } => "info",
+            _ => "warn",
+        }
+        .into()
+    });
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!(
-            "vitals={0},wasmtime_wasi_http={0}",
-            cli.log_level
-        ))
+        tracing_subscriber::EnvFilter::new(format!("vitals={level},wasmtime_wasi_http={level}"))
     });
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
@@ -269,6 +310,7 @@ fn report_problems(p: &Prepared) -> Option<u8> {
 async fn dispatch(command: Command) -> u8 {
     match command {
         Command::Run(args) => run(args).await,
+        Command::Serve { config, listen } => crate::serve::serve(&config.config, listen).await,
         Command::List { config, format } => {
             let p = match prepare(&config, &[], &[], true).await {
                 Ok(p) => p,
@@ -331,12 +373,7 @@ async fn run(args: RunArgs) -> u8 {
         return exit::CONFIG;
     }
     let results = runner::run_all(&p.engine, &p.plugins, &p.runs, p.cfg.concurrency).await;
-    let compile: render::prometheus::CompileSeconds = p
-        .plugins
-        .values()
-        .filter_map(|l| l.as_ref().ok())
-        .map(|pl| (pl.info.name.clone(), pl.compile_seconds))
-        .collect();
+    let metrics = RunnerMetrics::of(&results, &p.plugins);
     let out = match format {
         Format::Human => render::human::render(&results, verbose),
         Format::Json => render::json::render(&results) + "\n",
@@ -344,7 +381,7 @@ async fn run(args: RunArgs) -> u8 {
             let fail_at = fail_on.map_or(Status::Warning, FailOn::status);
             render::junit::render(&results, fail_at) + "\n"
         }
-        Format::Prometheus => render::prometheus::render(&results, &compile),
+        Format::Prometheus => render::prometheus::render(&results, &metrics),
     };
     {
         use std::io::Write;
@@ -353,7 +390,7 @@ async fn run(args: RunArgs) -> u8 {
         let _ = stdout.flush();
     }
     if let Some(path) = &textfile {
-        let exposition = render::prometheus::render(&results, &compile);
+        let exposition = render::prometheus::render(&results, &metrics);
         if let Err(e) = crate::textfile::write_atomic(path, &exposition) {
             return error(
                 exit::CANTCREAT,
@@ -363,9 +400,11 @@ async fn run(args: RunArgs) -> u8 {
     }
     if let Some(url) = pushgateway {
         let instance = instance.unwrap_or_else(crate::pushgateway::hostname);
-        let (results, compile) = (results.clone(), compile.clone());
+        let (results, plugins) = (results.clone(), p.plugins.clone());
         let pushed = tokio::task::spawn_blocking(move || {
-            crate::pushgateway::push(&url, &instance, &results, &compile)
+            crate::pushgateway::push(&url, &instance, &results, |r| {
+                render::prometheus::render(r, &RunnerMetrics::of(r, &plugins))
+            })
         })
         .await;
         match pushed {

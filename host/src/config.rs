@@ -96,6 +96,8 @@ struct RawMain {
 struct RawDefaults {
     timeout: Option<Spanned<String>>,
     interval: Option<Spanned<String>>,
+    retries: Option<Spanned<u32>>,
+    retry_delay: Option<Spanned<String>>,
     memory_limit: Option<Spanned<ByteSize>>,
     output_limit: Option<Spanned<ByteSize>>,
 }
@@ -133,6 +135,8 @@ struct RawCheck {
     clusters: Option<Vec<Spanned<String>>>,
     timeout: Option<Spanned<String>>,
     interval: Option<Spanned<String>>,
+    retries: Option<Spanned<u32>>,
+    retry_delay: Option<Spanned<String>>,
     memory_limit: Option<Spanned<ByteSize>>,
     #[serde(default = "yes")]
     enabled: bool,
@@ -219,7 +223,12 @@ pub struct Check {
     pub plugin: PathBuf,
     pub clusters: Vec<String>,
     pub timeout: Duration,
+    /// Time between two scheduled runs (`vitals serve`).
     pub interval: Duration,
+    /// Re-runs after a result worse than ok before reporting it (flap damping).
+    pub retries: u32,
+    /// Pause before each re-run.
+    pub retry_delay: Duration,
     pub memory_limit: u64,
     pub output_limit: u64,
     pub enabled: bool,
@@ -233,6 +242,9 @@ pub struct Check {
 /// Limits applied when `[defaults]` says nothing.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// Largest accepted `retries`.
+pub const MAX_RETRIES: u32 = 10;
 pub const DEFAULT_MEMORY_LIMIT: u64 = 64 * 1024 * 1024;
 pub const DEFAULT_OUTPUT_LIMIT: u64 = 64 * 1024;
 /// Accepted range of `memory_limit` (wasm32 memories are at most 4 GiB).
@@ -306,6 +318,26 @@ fn size(
     Ok(n)
 }
 
+/// A `retries` setting (at most [`MAX_RETRIES`]), or `default` when absent.
+fn retries(
+    path: &Path,
+    src: &str,
+    key: &str,
+    v: &Option<Spanned<u32>>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(n) if *n.get_ref() > MAX_RETRIES => Err(ConfigError::at(
+            path,
+            src,
+            n.span(),
+            format!("`{key}`: {} is more than {MAX_RETRIES}", n.get_ref()),
+        )),
+        Some(n) => Ok(*n.get_ref()),
+    }
+}
+
 fn resolve_path(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
     if p.is_absolute() {
@@ -348,6 +380,14 @@ impl Config {
             "defaults.interval",
             &raw.defaults.interval,
             DEFAULT_INTERVAL,
+        )?;
+        let retries = retries(p, &src, "defaults.retries", &raw.defaults.retries, 0)?;
+        let retry_delay = duration(
+            p,
+            &src,
+            "defaults.retry_delay",
+            &raw.defaults.retry_delay,
+            DEFAULT_RETRY_DELAY,
         )?;
         let memory_limit = size(
             p,
@@ -438,6 +478,8 @@ impl Config {
         let defaults = CheckDefaults {
             timeout,
             interval,
+            retries,
+            retry_delay,
             memory_limit,
             output_limit,
         };
@@ -577,6 +619,8 @@ impl Config {
             clusters,
             timeout: duration(path, &src, "timeout", &raw.timeout, d.timeout)?,
             interval: duration(path, &src, "interval", &raw.interval, d.interval)?,
+            retries: retries(path, &src, "retries", &raw.retries, d.retries)?,
+            retry_delay: duration(path, &src, "retry_delay", &raw.retry_delay, d.retry_delay)?,
             memory_limit: size(
                 path,
                 &src,
@@ -597,6 +641,8 @@ impl Config {
 struct CheckDefaults {
     timeout: Duration,
     interval: Duration,
+    retries: u32,
+    retry_delay: Duration,
     memory_limit: u64,
     output_limit: u64,
 }

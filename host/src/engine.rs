@@ -36,6 +36,8 @@ pub struct Plugin {
     pub cached: bool,
     /// Seconds spent compiling (or deserialising from the cache).
     pub compile_seconds: f64,
+    /// SHA-256 of the component file, hex.
+    pub digest: String,
 }
 
 /// Limits for one run.
@@ -44,6 +46,14 @@ pub struct RunLimits {
     pub timeout: Duration,
     pub memory_limit: u64,
     pub output_limit: u64,
+}
+
+/// What one run did: the plugin's report or why there is none, and how long the
+/// instantiation took (when it got that far).
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub report: Result<Report, RunFailure>,
+    pub instantiate_seconds: Option<f64>,
 }
 
 /// Why a run ended without a report.
@@ -121,12 +131,14 @@ impl Engine {
                     format!("cannot read: {e}")
                 }
             })?;
+            let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
             crate::cache::compile(&engine, dir.as_deref(), &bytes)
+                .map(|(component, cached)| (component, cached, digest))
                 .map_err(|e| format!("not a valid component: {e:#}"))
         })
         .await
         .map_err(|e| err(format!("compilation task failed: {e}")))?;
-        let (component, cached) = compiled.map_err(err)?;
+        let (component, cached, digest) = compiled.map_err(err)?;
         let compile_seconds = started.elapsed().as_secs_f64();
         let contract_version = self.contract_version(&component).map_err(err)?;
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
@@ -149,6 +161,7 @@ impl Engine {
             contract_version,
             cached,
             compile_seconds,
+            digest,
         };
         let limits = RunLimits {
             timeout: Duration::from_secs(10),
@@ -166,6 +179,7 @@ impl Engine {
                 Box::pin(async move { check.vitals_check_plugin().call_describe(store).await })
             })
             .await
+            .0
             .map_err(|f| {
                 err(format!(
                     "describe failed ({}): {}",
@@ -245,23 +259,28 @@ impl Engine {
         state: RunState,
         limits: RunLimits,
         input: RunInput,
-    ) -> Result<Report, RunFailure> {
-        self.call(plugin, state, limits, move |check, store| {
-            Box::pin(async move { check.vitals_check_plugin().call_run(store, &input).await })
-        })
-        .await
+    ) -> RunOutcome {
+        let (report, instantiate_seconds) = self
+            .call(plugin, state, limits, move |check, store| {
+                Box::pin(async move { check.vitals_check_plugin().call_run(store, &input).await })
+            })
+            .await;
+        RunOutcome {
+            report,
+            instantiate_seconds,
+        }
     }
 
     /// Instantiate from the plugin's `InstancePre` in a fresh store with the run's
     /// limits and call `f`; traps, timeouts and memory exhaustion become a
-    /// [`RunFailure`].
+    /// [`RunFailure`]. Also returns the seconds the instantiation took.
     async fn call<R, F>(
         &self,
         plugin: &Plugin,
         state: RunState,
         limits: RunLimits,
         f: F,
-    ) -> Result<R, RunFailure>
+    ) -> (Result<R, RunFailure>, Option<f64>)
     where
         R: Send + 'static,
         F: for<'a> FnOnce(
@@ -287,14 +306,17 @@ impl Engine {
                 ))
             }
         });
+        let mut instantiate_seconds = None;
         let fut = async {
+            let started = Instant::now();
             let check = plugin.pre.instantiate_async(&mut store).await?;
+            instantiate_seconds = Some(started.elapsed().as_secs_f64());
             f(&check, &mut store).await
         };
         // Host I/O is not interrupted by epochs: bound the whole call as well.
         let outcome = tokio::time::timeout(limits.timeout + Duration::from_millis(500), fut).await;
         let output = tail(&store.data().output(), 2048);
-        match outcome {
+        let result = match outcome {
             Ok(Ok(r)) => Ok(r),
             Err(_) => Err(RunFailure {
                 failure: Failure::Timeout,
@@ -302,7 +324,8 @@ impl Engine {
                 output,
             }),
             Ok(Err(e)) => Err(classify(&e, store.data(), limits, output)),
-        }
+        };
+        (result, instantiate_seconds)
     }
 }
 

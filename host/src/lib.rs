@@ -5,7 +5,8 @@
 //! [`runner`] (tokio, bounded concurrency) → [`engine`] (wasmtime, compile cache,
 //! fresh [`sandbox`] per run) → plugin `run` → [`capabilities`] (host I/O with the
 //! cluster's endpoints) → [`report`] → [`render`] (human, JSON, JUnit, Prometheus)
-//! and the sinks [`textfile`] and [`pushgateway`].
+//! and the sinks [`textfile`] and [`pushgateway`]. [`serve`] runs the same
+//! pipeline on each check's interval and serves the latest results over HTTP.
 
 pub mod cache;
 pub mod capabilities;
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod contract;
 pub mod engine;
+pub mod metrics;
 pub mod output;
 pub mod plan;
 pub mod pushgateway;
@@ -22,5 +24,6 @@ pub mod runner;
 pub mod sandbox;
 pub mod schema;
 pub mod secrets;
+pub mod serve;
 pub mod textfile;
 pub mod tls;

@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::Context;
 use base64::Engine as _;
 
-use crate::render::prometheus::{self, CompileSeconds};
 use crate::report::CheckResult;
 
 /// This host's name, for the `instance` grouping label.
@@ -38,12 +37,13 @@ fn segment(name: &str, value: &str) -> String {
     }
 }
 
-/// Push each cluster's results to its own group. Blocking: call from a blocking task.
+/// Push each cluster's results, rendered by `render`, to its own group. Blocking:
+/// call from a blocking task.
 pub fn push(
     base: &str,
     instance: &str,
     results: &[CheckResult],
-    compile: &CompileSeconds,
+    render: impl Fn(&[CheckResult]) -> String,
 ) -> anyhow::Result<()> {
     let mut by_cluster: BTreeMap<&str, Vec<CheckResult>> = BTreeMap::new();
     for r in results {
@@ -64,7 +64,7 @@ pub fn push(
             segment("instance", instance),
             segment("cluster", cluster)
         );
-        let body = prometheus::render(&results, compile);
+        let body = render(&results);
         let mut resp = agent
             .put(&url)
             .header("Content-Type", "text/plain; version=0.0.4")

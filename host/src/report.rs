@@ -141,6 +141,20 @@ fn metric_name(n: &str) -> String {
     if s.is_empty() { "unnamed".into() } else { s }
 }
 
+/// One run of a plugin, for the runner's metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    /// Why the host ended it, if it did.
+    pub failure: Option<Failure>,
+    /// Seconds the instantiation took, when it got that far.
+    pub instantiate_seconds: Option<f64>,
+}
+
+/// `attempts` in JSON: how many runs the result took.
+fn count<S: serde::Serializer>(attempts: &[Attempt], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(attempts.len() as u64)
+}
+
 /// The outcome of one (check x cluster) run.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
@@ -152,6 +166,10 @@ pub struct CheckResult {
     pub duration_seconds: f64,
     /// Unix time the run started.
     pub started_at: f64,
+    /// Every run behind this result: one, or more when `retries` re-ran a failing
+    /// check. The last is this result.
+    #[serde(serialize_with = "count")]
+    pub attempts: Vec<Attempt>,
     pub findings: Vec<Finding>,
     pub samples: Vec<Sample>,
     /// Set when the host, not the plugin, decided the status.
@@ -173,6 +191,10 @@ impl CheckResult {
             summary: clean(&r.summary, MAX_TEXT),
             duration_seconds: 0.0,
             started_at: 0.0,
+            attempts: vec![Attempt {
+                failure: None,
+                instantiate_seconds: None,
+            }],
             findings: r
                 .findings
                 .into_iter()
@@ -223,11 +245,23 @@ impl CheckResult {
             summary: reason,
             duration_seconds: 0.0,
             started_at: 0.0,
+            attempts: vec![Attempt {
+                failure: None,
+                instantiate_seconds: None,
+            }],
             findings: Vec::new(),
             samples: Vec::new(),
             failure: Some(failure),
             output: String::new(),
         }
+        .with_failure(failure)
+    }
+
+    fn with_failure(mut self, failure: Failure) -> Self {
+        for a in &mut self.attempts {
+            a.failure = Some(failure);
+        }
+        self
     }
 }
 

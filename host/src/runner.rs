@@ -16,7 +16,7 @@ use crate::config::{Check, EndpointKind};
 use crate::contract::{RunInput, WitEndpoint};
 use crate::engine::{Engine, LoadError, Plugin, RunLimits};
 use crate::plan::PlannedRun;
-use crate::report::{CheckResult, Failure};
+use crate::report::{CheckResult, Failure, Status};
 use crate::sandbox::RunState;
 
 /// Plugins by file, each loaded once.
@@ -62,7 +62,7 @@ pub async fn run_all(
                 .acquire_owned()
                 .await
                 .expect("semaphore never closed");
-            (i, run_one(&engine, plugin, &run).await)
+            (i, run_with_retries(&engine, plugin, &run).await)
         });
     }
     let mut results: Vec<Option<CheckResult>> = vec![None; runs.len()];
@@ -89,7 +89,38 @@ pub async fn run_all(
         .collect()
 }
 
-/// Run one (check x cluster) pair in a fresh sandbox.
+/// Run one pair, re-running it up to the check's `retries` times (after its
+/// `retry_delay`) while the result is worse than ok. Returns the last result, with
+/// every attempt's outcome and the duration of all of them.
+pub async fn run_with_retries(
+    engine: &Engine,
+    plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
+    run: &PlannedRun,
+) -> CheckResult {
+    let started = Instant::now();
+    let mut result = run_one(engine, plugin.clone(), run).await;
+    let first_started_at = result.started_at;
+    let retryable = !matches!(plugin, None | Some(Err(_)));
+    while retryable
+        && result.status != Status::Ok
+        && result.attempts.len() <= run.check.retries as usize
+    {
+        tracing::info!(
+            check = %run.check.name, cluster = %run.cluster.name,
+            "{} ({}); retrying in {:?}", result.status, result.summary, run.check.retry_delay
+        );
+        tokio::time::sleep(run.check.retry_delay).await;
+        let mut attempts = std::mem::take(&mut result.attempts);
+        result = run_one(engine, plugin.clone(), run).await;
+        attempts.append(&mut result.attempts);
+        result.attempts = attempts;
+    }
+    result.started_at = first_started_at;
+    result.duration_seconds = started.elapsed().as_secs_f64();
+    result
+}
+
+/// Run one (check x cluster) pair once, in a fresh sandbox.
 pub async fn run_one(
     engine: &Engine,
     plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
@@ -160,7 +191,8 @@ pub async fn run_one(
                 memory_limit: check.memory_limit,
                 output_limit: check.output_limit,
             };
-            match engine.run(&plugin, state, limits, input).await {
+            let outcome = engine.run(&plugin, state, limits, input).await;
+            let mut result = match outcome.report {
                 Ok(report) => {
                     CheckResult::from_report(&check.name, &cluster.name, &plugin.info.name, report)
                 }
@@ -176,7 +208,9 @@ pub async fn run_one(
                     r.output = f.output;
                     r
                 }
-            }
+            };
+            result.attempts[0].instantiate_seconds = outcome.instantiate_seconds;
+            result
         }
     };
     result.started_at = started_at;

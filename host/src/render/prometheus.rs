@@ -4,100 +4,101 @@
 //! - `vitals_check_success{check,cluster}` 1 when ok
 //! - `vitals_check_duration_seconds{check,cluster}`
 //! - `vitals_check_last_run_timestamp_seconds{check,cluster}`
+//! - `vitals_check_attempts{check,cluster}` runs of the last result (with retries)
 //! - `vitals_<plugin>_<sample>{check,cluster,...}` for each plugin sample
-//! - the runner's own: `vitals_runner_runs{check,cluster}` and
-//!   `vitals_runner_failures{kind}` (runs in this invocation, as gauges: the text
-//!   format read by promtool, the textfile collector and the Pushgateway wants a
-//!   counter's metadata under its `_total` name, which OpenMetrics encoders do not
-//!   write), and `vitals_plugin_compile_seconds{plugin}`.
+//! - the runner's own, from [`RunnerMetrics`].
+//!
+//! prometheus-client writes OpenMetrics; [`encode`] also gives the classic text
+//! format (0.0.4) that promtool, node_exporter's textfile collector and the
+//! Pushgateway read, by naming counter metadata after their `_total` samples.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 
-use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::report::{CheckResult, Failure, Status};
+use crate::metrics::RunnerMetrics;
+use crate::report::{CheckResult, Status};
 
-type Labels = Vec<(String, String)>;
-type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;
+/// Label pairs of one series.
+pub type Labels = Vec<(String, String)>;
+/// A family of float gauges.
+pub type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;
 
 /// Prefixes of the host's own families; plugins may not use them as names.
-pub const RESERVED_PLUGIN_NAMES: [&str; 3] = ["check", "runner", "plugin"];
+pub const RESERVED_PLUGIN_NAMES: [&str; 4] = ["check", "runner", "plugin", "config"];
 
-/// Compile time of each loaded plugin, by plugin name.
-pub type CompileSeconds = BTreeMap<String, f64>;
+/// Content type of [`Exposition::OpenMetrics`].
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Content type of [`Exposition::Text`].
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-fn gauge(registry: &mut Registry, name: &str, help: &str) -> GaugeFamily {
+/// The two exposition formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0, what Prometheus asks for when scraping.
+    OpenMetrics,
+    /// The classic text format 0.0.4.
+    Text,
+}
+
+/// Register a gauge family.
+pub fn gauge(registry: &mut Registry, name: &str, help: &str) -> GaugeFamily {
     let family = GaugeFamily::default();
     registry.register(name, help, family.clone());
     family
 }
 
-fn labels(r: &CheckResult) -> Labels {
+/// The `check` and `cluster` labels of a result.
+pub fn labels(check: &str, cluster: &str) -> Labels {
     vec![
-        ("check".into(), r.check.clone()),
-        ("cluster".into(), r.cluster.clone()),
+        ("check".into(), check.to_string()),
+        ("cluster".into(), cluster.to_string()),
     ]
 }
 
-/// Render the results (and the runner's metrics) as the text exposition format.
-pub fn render(results: &[CheckResult], compile: &CompileSeconds) -> String {
-    let mut registry = Registry::default();
+/// Register the families of the results: the `vitals_check_*` gauges and the
+/// plugins' samples.
+pub fn register_results(registry: &mut Registry, results: &[CheckResult]) {
     let status = gauge(
-        &mut registry,
+        registry,
         "vitals_check_status",
         "Status of the check's last run: 0 ok, 1 warning, 2 critical, 3 unknown",
     );
     let success = gauge(
-        &mut registry,
+        registry,
         "vitals_check_success",
         "1 when the check's last run was ok",
     );
     let duration = gauge(
-        &mut registry,
+        registry,
         "vitals_check_duration_seconds",
-        "Duration of the check's last run",
+        "Duration of the check's last run, retries included",
     );
     let last_run = gauge(
-        &mut registry,
+        registry,
         "vitals_check_last_run_timestamp_seconds",
         "Unix time the check's last run started",
     );
-    let runs = gauge(
-        &mut registry,
-        "vitals_runner_runs",
-        "Runs in this invocation, by check and cluster",
+    let attempts = gauge(
+        registry,
+        "vitals_check_attempts",
+        "Runs the check's last result took (more than 1 when retries re-ran it)",
     );
-    let failures = gauge(
-        &mut registry,
-        "vitals_runner_failures",
-        "Runs in this invocation that the host ended without a report, by kind (timeout, out_of_memory, panic, trap, load)",
-    );
-    let compile_seconds = gauge(
-        &mut registry,
-        "vitals_plugin_compile_seconds",
-        "Seconds spent compiling the plugin, or loading it from the compile cache",
-    );
-
     // Plugin samples, one family per metric name (help from its first sample).
     let mut plugin_families: BTreeMap<String, GaugeFamily> = BTreeMap::new();
     for r in results {
-        let base = labels(r);
+        let base = labels(&r.check, &r.cluster);
         status.get_or_create(&base).set(f64::from(r.status.code()));
         success
             .get_or_create(&base)
             .set(f64::from(r.status == Status::Ok));
         duration.get_or_create(&base).set(r.duration_seconds);
         last_run.get_or_create(&base).set(r.started_at);
-        runs.get_or_create(&base).inc();
-        if let Some(f) = r.failure {
-            failures
-                .get_or_create(&vec![("kind".into(), f.as_str().into())])
-                .inc();
-        }
+        attempts.get_or_create(&base).set(r.attempts.len() as f64);
         if r.plugin.is_empty() || RESERVED_PLUGIN_NAMES.contains(&r.plugin.as_str()) {
             continue;
         }
@@ -109,35 +110,91 @@ pub fn render(results: &[CheckResult], compile: &CompileSeconds) -> String {
                 } else {
                     s.help.clone()
                 };
-                gauge(&mut registry, &name, &help)
+                gauge(registry, &name, &help)
             });
             let mut l = base.clone();
             l.extend(s.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
             family.get_or_create(&l).set(s.value);
         }
     }
-    // Make the failure kinds visible even when zero.
-    for kind in [
-        Failure::Timeout,
-        Failure::OutOfMemory,
-        Failure::Panic,
-        Failure::Trap,
-        Failure::Load,
-    ] {
-        let _ = failures.get_or_create(&vec![("kind".into(), kind.as_str().into())]);
-    }
-    for (plugin, seconds) in compile {
-        compile_seconds
-            .get_or_create(&vec![("plugin".into(), plugin.clone())])
-            .set(*seconds);
-    }
+}
 
+/// Encode a registry in the given format.
+pub fn encode(registry: &Registry, format: Exposition) -> String {
     let mut out = String::new();
-    encode(&mut out, &registry).expect("writing to a String cannot fail");
-    // The OpenMetrics `# EOF` trailer is not part of the text format that the
-    // textfile collector and the Pushgateway read.
-    if let Some(stripped) = out.strip_suffix("# EOF\n") {
-        out.truncate(stripped.len());
+    prometheus_client::encoding::text::encode(&mut out, registry)
+        .expect("writing to a String cannot fail");
+    match format {
+        Exposition::OpenMetrics => out,
+        Exposition::Text => openmetrics_to_text(&out),
+    }
+}
+
+/// The classic text format of an OpenMetrics exposition written by
+/// prometheus-client: a counter's HELP and TYPE name its `_total` samples, and
+/// there is no `# EOF` trailer. Everything else is the same in both formats.
+fn openmetrics_to_text(om: &str) -> String {
+    let mut out = String::with_capacity(om.len());
+    let mut help: Option<&str> = None;
+    for line in om.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            // Held until its TYPE line says whether it is a counter.
+            if let Some(h) = help.replace(line) {
+                out.push_str(h);
+                out.push('\n');
+            }
+            continue;
+        }
+        if let Some(name) = line
+            .strip_prefix("# TYPE ")
+            .and_then(|t| t.strip_suffix(" counter"))
+        {
+            if let Some(h) = help.take() {
+                let text = h.strip_prefix("# HELP ").unwrap_or(h);
+                let text = text.strip_prefix(name).unwrap_or(text);
+                out.push_str(&format!("# HELP {name}_total{text}\n"));
+            }
+            out.push_str(&format!("# TYPE {name}_total counter\n"));
+            continue;
+        }
+        if let Some(h) = help.take() {
+            out.push_str(h);
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if let Some(h) = help {
+        out.push_str(h);
+        out.push('\n');
     }
     out
+}
+
+/// The text exposition of one invocation's results and runner metrics (`vitals
+/// run --format prometheus`, `--textfile`, `--pushgateway`).
+pub fn render(results: &[CheckResult], runner: &RunnerMetrics) -> String {
+    let mut registry = Registry::default();
+    register_results(&mut registry, results);
+    runner.register(&mut registry);
+    encode(&registry, Exposition::Text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_named_after_their_samples_in_the_text_format() {
+        let om = "# HELP a_runs Runs.\n# TYPE a_runs counter\na_runs_total{x=\"1\"} 2\n\
+                  # HELP g A gauge.\n# TYPE g gauge\ng 1.0\n# EOF\n";
+        assert_eq!(
+            openmetrics_to_text(om),
+            "# HELP a_runs_total Runs.\n# TYPE a_runs_total counter\na_runs_total{x=\"1\"} 2\n\
+             # HELP g A gauge.\n# TYPE g gauge\ng 1.0\n"
+        );
+    }
 }

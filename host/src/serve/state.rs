@@ -1,0 +1,347 @@
+//! What `vitals serve` keeps: the current configuration (a [`Generation`]), one
+//! [`Slot`] per (check x cluster) with its latest result, and the runner's
+//! metrics. Scrapes read the latest results under short locks that runs never hold
+//! while running.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sha2::Digest;
+use tokio::sync::Semaphore;
+use tokio::task::AbortHandle;
+
+use crate::config::{Check, Cluster, Config};
+use crate::engine::{Engine, LoadError, Plugin};
+use crate::metrics::RunnerMetrics;
+use crate::plan::{self, PlannedRun};
+use crate::report::{CheckResult, Status};
+use crate::runner::{self, Plugins};
+
+/// One scheduled (check x cluster) pair.
+pub struct Slot {
+    pub run: PlannedRun,
+    pub plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
+    /// Digest of everything that makes a result (check settings, endpoints, plugin).
+    fingerprint: String,
+    latest: RwLock<Option<CheckResult>>,
+    consecutive_failures: AtomicU64,
+    /// Held for the whole of a run: never two runs of the pair at once.
+    running: tokio::sync::Mutex<()>,
+    task: Mutex<Option<AbortHandle>>,
+}
+
+impl Slot {
+    /// The latest result, if the pair has run.
+    pub fn latest(&self) -> Option<CheckResult> {
+        self.latest
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Results worse than ok in a row, up to the latest.
+    pub fn consecutive_failures(&self) -> u64 {
+        self.consecutive_failures.load(Ordering::Relaxed)
+    }
+
+    fn stop(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            task.abort();
+        }
+    }
+}
+
+/// One loaded configuration with its plugins and slots.
+pub struct Generation {
+    pub cfg: Config,
+    pub plugins: Plugins,
+    /// Scheduled pairs in plan order.
+    pub slots: Vec<Arc<Slot>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Generation {
+    /// The slot of a pair.
+    pub fn slot(&self, check: &str, cluster: &str) -> Option<&Arc<Slot>> {
+        self.slots
+            .iter()
+            .find(|s| s.run.check.name == check && s.run.cluster.name == cluster)
+    }
+
+    /// The latest results, in plan order.
+    pub fn results(&self) -> Vec<CheckResult> {
+        self.slots.iter().filter_map(|s| s.latest()).collect()
+    }
+}
+
+/// The outcome of the last (re)load, for `/metrics` and the log.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadStatus {
+    pub successful: bool,
+    /// Unix time of the last successful load.
+    pub success_at: f64,
+    pub error: Option<String>,
+}
+
+/// The state of `vitals serve`.
+pub struct Service {
+    pub engine: Arc<Engine>,
+    config_path: PathBuf,
+    pub runner: RunnerMetrics,
+    current: RwLock<Arc<Generation>>,
+    pub reload_status: Mutex<ReloadStatus>,
+    /// Serialises reloads.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+/// Why a configuration could not be (re)loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadProblem {
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Plugins(String),
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Service {
+    /// Load the configuration and start scheduling. Plugins that fail to load are
+    /// reported as `unknown` results (there is no older configuration to keep); a
+    /// configuration error is returned.
+    pub async fn start(
+        engine: Arc<Engine>,
+        config_path: &Path,
+    ) -> Result<Arc<Service>, LoadProblem> {
+        let (cfg, plugins) = load(&engine, config_path, false).await?;
+        let service = Arc::new(Service {
+            engine,
+            config_path: config_path.to_owned(),
+            runner: RunnerMetrics::default(),
+            current: RwLock::new(Arc::new(Generation {
+                cfg: Config {
+                    dir: PathBuf::new(),
+                    plugin_dir: PathBuf::new(),
+                    cache_dir: None,
+                    concurrency: 1,
+                    clusters: BTreeMap::new(),
+                    checks: Vec::new(),
+                },
+                plugins: Plugins::new(),
+                slots: Vec::new(),
+                permits: Arc::new(Semaphore::new(1)),
+            })),
+            reload_status: Mutex::new(ReloadStatus::default()),
+            reloading: tokio::sync::Mutex::new(()),
+        });
+        service.install(cfg, plugins);
+        Ok(service)
+    }
+
+    /// The current generation.
+    pub fn current(&self) -> Arc<Generation> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reload the configuration (SIGHUP). On any problem (configuration, plugin,
+    /// parameters) the old configuration stays in force and the error is returned.
+    pub async fn reload(self: &Arc<Self>) -> Result<(), LoadProblem> {
+        let _one_at_a_time = self.reloading.lock().await;
+        match load(&self.engine, &self.config_path, true).await {
+            Ok((cfg, plugins)) => {
+                self.install(cfg, plugins);
+                Ok(())
+            }
+            Err(e) => {
+                let mut status = self.reload_status.lock().unwrap_or_else(|e| e.into_inner());
+                status.successful = false;
+                status.error = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Make `cfg` current: pairs whose definition is unchanged keep their latest
+    /// result, failure count and cadence; the others start afresh; pairs no longer
+    /// configured stop.
+    fn install(self: &Arc<Self>, cfg: Config, plugins: Plugins) {
+        let old = self.current();
+        let runs = plan::plan(&cfg, &[], &[]).unwrap_or_default();
+        let mut slots = Vec::with_capacity(runs.len());
+        for run in runs {
+            let plugin = plugins.get(&run.check.plugin).cloned();
+            let digest = match &plugin {
+                Some(Ok(p)) => p.digest.as_str(),
+                _ => "",
+            };
+            let fingerprint = fingerprint(&run.check, &run.cluster, digest);
+            let previous = old
+                .slot(&run.check.name, &run.cluster.name)
+                .filter(|s| s.fingerprint == fingerprint);
+            let (latest, failures) =
+                previous.map_or((None, 0), |s| (s.latest(), s.consecutive_failures()));
+            slots.push(Arc::new(Slot {
+                run,
+                plugin,
+                fingerprint,
+                latest: RwLock::new(latest),
+                consecutive_failures: AtomicU64::new(failures),
+                running: tokio::sync::Mutex::new(()),
+                task: Mutex::new(None),
+            }));
+        }
+        self.runner.set_compile(&plugins);
+        let generation = Arc::new(Generation {
+            permits: Arc::new(Semaphore::new(cfg.concurrency)),
+            cfg,
+            plugins,
+            slots,
+        });
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = generation.clone();
+        for slot in &old.slots {
+            slot.stop();
+        }
+        for slot in &generation.slots {
+            let task = tokio::spawn(schedule(self.clone(), generation.clone(), slot.clone()));
+            *slot.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
+        }
+        *self.reload_status.lock().unwrap_or_else(|e| e.into_inner()) = ReloadStatus {
+            successful: true,
+            success_at: now(),
+            error: None,
+        };
+        tracing::info!(
+            "configuration loaded: {} checks, {} clusters, {} pairs scheduled",
+            generation.cfg.checks.len(),
+            generation.cfg.clusters.len(),
+            generation.slots.len()
+        );
+    }
+
+    /// Stop every scheduled run.
+    pub fn stop(&self) {
+        for slot in &self.current().slots {
+            slot.stop();
+        }
+    }
+
+    /// Run a slot now, unless a run of the pair is already under way: then wait for
+    /// it and return its result. Either way the result is the pair's latest.
+    pub async fn run_slot(&self, generation: &Generation, slot: &Slot) -> CheckResult {
+        let _running = match slot.running.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                let guard = slot.running.lock().await;
+                if let Some(latest) = slot.latest() {
+                    return latest;
+                }
+                guard
+            }
+        };
+        let result = {
+            let _permit = generation.permits.acquire().await;
+            runner::run_with_retries(&self.engine, slot.plugin.clone(), &slot.run).await
+        };
+        self.runner.observe(&result);
+        if result.status == Status::Ok {
+            slot.consecutive_failures.store(0, Ordering::Relaxed);
+        } else {
+            slot.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        *slot.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(result.clone());
+        result
+    }
+
+    /// Run a pair that has no slot (a disabled check named by `/probe`), once.
+    pub async fn run_unscheduled(&self, generation: &Generation, run: &PlannedRun) -> CheckResult {
+        let _permit = generation.permits.acquire().await;
+        let plugin = generation.plugins.get(&run.check.plugin).cloned();
+        let result = runner::run_with_retries(&self.engine, plugin, run).await;
+        self.runner.observe(&result);
+        result
+    }
+}
+
+/// Load and validate a configuration and its plugins. With `strict`, a plugin that
+/// fails to load is a problem too.
+async fn load(
+    engine: &Arc<Engine>,
+    path: &Path,
+    strict: bool,
+) -> Result<(Config, Plugins), LoadProblem> {
+    let cfg = Config::load(path).map_err(|e| LoadProblem::Config(e.to_string()))?;
+    let plugins = runner::load_plugins(engine, &cfg.checks).await;
+    let mut problems = Vec::new();
+    for e in plugins.values().filter_map(|l| l.as_ref().err()) {
+        if strict {
+            problems.push(e.to_string());
+        } else {
+            tracing::error!("{e}");
+        }
+    }
+    for check in &cfg.checks {
+        if let Some(Ok(plugin)) = plugins.get(&check.plugin)
+            && let Err(e) = crate::schema::check_params(check, &plugin.info)
+        {
+            problems.push(e.to_string());
+        }
+    }
+    if problems.is_empty() {
+        Ok((cfg, plugins))
+    } else {
+        Err(LoadProblem::Plugins(problems.join("\n")))
+    }
+}
+
+/// A digest of what determines a pair's result: the check's settings, the
+/// cluster's endpoints (addresses and credential references), and the plugin.
+fn fingerprint(check: &Check, cluster: &Cluster, plugin_digest: &str) -> String {
+    let text = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{plugin_digest}",
+        check.plugin,
+        check.timeout,
+        check.interval,
+        check.retries,
+        check.retry_delay,
+        check.memory_limit,
+        check.output_limit,
+        check.grants,
+        check.params,
+        cluster.endpoints,
+    );
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// Run a slot on its interval until aborted. The first run comes after a random
+/// offset (within a tenth of the interval, at most 10 s) so that checks do not
+/// start together, or one interval after an inherited result; each later run one
+/// interval (±5 %) after the previous one started.
+async fn schedule(service: Arc<Service>, generation: Arc<Generation>, slot: Arc<Slot>) {
+    let interval = slot.run.check.interval;
+    let first = match slot.latest() {
+        Some(r) => {
+            let since = (now() - r.started_at).max(0.0);
+            interval.saturating_sub(Duration::from_secs_f64(since))
+        }
+        None => (interval / 10)
+            .min(Duration::from_secs(10))
+            .mul_f64(fastrand::f64()),
+    };
+    tokio::time::sleep(first).await;
+    loop {
+        let started = tokio::time::Instant::now();
+        service.run_slot(&generation, &slot).await;
+        let next = interval.mul_f64(0.95 + 0.1 * fastrand::f64());
+        tokio::time::sleep_until(started + next).await;
+    }
+}
