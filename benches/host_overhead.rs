@@ -5,8 +5,7 @@
 //! `cargo bench --bench host_overhead`; targets: < 100 µs per run of host overhead,
 //! and a warm `vitals run` < 50 ms beyond the checks' own latency.
 
-#[allow(dead_code)]
-#[path = "../tests/support/vitals.rs"]
+#[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::process::Command;
@@ -23,7 +22,7 @@ fn host_overhead(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let engine = Arc::new(Engine::new(None).unwrap());
     let plugin = rt
-        .block_on(engine.load(&support::plugin_wasm("test_chaos")))
+        .block_on(engine.load(&support::vitals::plugin_wasm("test_chaos")))
         .unwrap();
     let limits = RunLimits {
         timeout: std::time::Duration::from_secs(5),
@@ -46,7 +45,11 @@ fn host_overhead(c: &mut Criterion) {
                     limits.memory_limit,
                     limits.output_limit,
                 );
-                let report = engine.run(plugin, state, limits, input).await.unwrap();
+                let report = engine
+                    .run(plugin, state, limits, input)
+                    .await
+                    .report
+                    .unwrap();
                 CheckResult::from_report("bench", "local", "chaos", report)
             }
         })
@@ -54,18 +57,18 @@ fn host_overhead(c: &mut Criterion) {
 }
 
 fn vitals_run(c: &mut Criterion) {
-    let bin = support::vitals_bin();
+    let bin = support::vitals::vitals_bin();
     let make = |cache: &str| {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("checks.d")).unwrap();
         std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
         std::fs::copy(
-            support::plugin_wasm("etcd"),
+            support::vitals::plugin_wasm("etcd"),
             dir.path().join("plugins/etcd.wasm"),
         )
         .unwrap();
         std::fs::copy(
-            support::plugin_wasm("test_chaos"),
+            support::vitals::plugin_wasm("test_chaos"),
             dir.path().join("plugins/chaos.wasm"),
         )
         .unwrap();

@@ -73,6 +73,16 @@ fn semantic_errors_name_the_key() {
             "at most 7 days",
         ),
         (
+            "plugin = \"etcd\"\nretries = 50\n",
+            "etcd.toml:2",
+            "`retries`: 50 is more than 10",
+        ),
+        (
+            "plugin = \"etcd\"\nretry_delay = \"0s\"\n",
+            "etcd.toml:2",
+            "`retry_delay`: \"0s\" must be more than 0",
+        ),
+        (
             "plugin = \"etcd\"\nmemory_limit = \"64TiB\"\n",
             "etcd.toml:2",
             "`memory_limit`: 64.0 TiB is out of range",
@@ -219,6 +229,7 @@ fn help_teaches_with_examples() {
         vec!["run", "--help"],
         vec!["list", "--help"],
         vec!["validate", "--help"],
+        vec!["serve", "--help"],
     ] {
         let out = run(&cmd, None);
         assert_eq!(out.code, 0, "{cmd:?}");

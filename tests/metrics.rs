@@ -3,11 +3,10 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use support::etcd::EtcdCluster;
+use support::process::{free_port, get, promtool_check, spawn_quiet};
 use support::vitals::{ConfigDir, Outcome, toml_list};
 
 fn config_for(cluster: &EtcdCluster) -> ConfigDir {
@@ -20,52 +19,6 @@ fn config_for(cluster: &EtcdCluster) -> ConfigDir {
         "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n",
     );
     cfg
-}
-
-fn promtool_check(exposition: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus)");
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), exposition.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool rejects the exposition:\n{}{}\n---\n{exposition}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// GET a URL until it answers 200 (bounded), returning the body.
-fn get(url: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        match ureq::get(url).call() {
-            Ok(mut r) => return r.body_mut().read_to_string().unwrap(),
-            Err(e) if Instant::now() > deadline => panic!("GET {url}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
 }
 
 #[test]
@@ -117,18 +70,14 @@ fn exposition_passes_promtool_and_node_exporter_serves_the_textfile() {
 
     // A real node_exporter exposes the series.
     let port = free_port();
-    let _exporter = Killed(
+    let _exporter = spawn_quiet(
         Command::new("prometheus-node-exporter")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg(format!(
                 "--collector.textfile.directory={}",
                 textdir.path().display()
             ))
-            .args(["--collector.disable-defaults", "--collector.textfile"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus-node-exporter"),
+            .args(["--collector.disable-defaults", "--collector.textfile"]),
     );
     let scraped = get(&format!("http://127.0.0.1:{port}/metrics"));
     assert!(
@@ -228,13 +177,9 @@ fn junit_has_a_suite_per_cluster_and_follows_fail_on() {
 fn pushgateway_keeps_clusters_and_hosts_apart() {
     let (_cluster, cfg) = two_clusters("\"eu/b\"");
     let port = free_port();
-    let _gateway = Killed(
+    let _gateway = spawn_quiet(
         Command::new("prometheus-pushgateway")
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus-pushgateway"),
+            .arg(format!("--web.listen-address=127.0.0.1:{port}")),
     );
     let gw = format!("http://127.0.0.1:{port}");
     get(&format!("{gw}/-/ready"));

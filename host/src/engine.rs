@@ -134,7 +134,11 @@ impl Engine {
             let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
             crate::cache::compile(&engine, dir.as_deref(), &bytes)
                 .map(|(component, cached)| (component, cached, digest))
-                .map_err(|e| format!("not a valid component: {e:#}"))
+                .map_err(|e| {
+                    // One line: some parse errors print byte arrays over many lines.
+                    let message = format!("{e:#}");
+                    format!("not a valid component: {}", message.split_whitespace().collect::<Vec<_>>().join(" "))
+                })
         })
         .await
         .map_err(|e| err(format!("compilation task failed: {e}")))?;

@@ -5,17 +5,17 @@
 //! from plain `#[test]`s as well as from `#[tokio::test]`s (it blocks the
 //! calling thread while waiting).
 
-use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
+
+use super::process::free_ports;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -143,34 +143,6 @@ fn new_leaf(
 // ---------------------------------------------------------------------------
 // Ports
 // ---------------------------------------------------------------------------
-
-/// Ports handed out so far in this process; never handed out twice, so
-/// clusters started by parallel tests cannot pick the same port.
-static USED_PORTS: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
-
-/// `count` distinct free loopback ports: bind them all at once, then release.
-fn free_ports(count: usize) -> Result<Vec<u16>> {
-    let mut used = USED_PORTS.lock().unwrap_or_else(|e| e.into_inner());
-    let used = used.get_or_insert_with(HashSet::new);
-    let mut listeners = Vec::new();
-    let mut ports = Vec::new();
-    let mut tries = 0;
-    while ports.len() < count {
-        tries += 1;
-        if tries > count * 50 {
-            bail!("could not find {count} free loopback ports");
-        }
-        let l = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
-        let port = l.local_addr()?.port();
-        // Keep rejected listeners bound too so the kernel does not return them again.
-        listeners.push(l);
-        if used.insert(port) {
-            ports.push(port);
-        }
-    }
-    drop(listeners);
-    Ok(ports)
-}
 
 // ---------------------------------------------------------------------------
 // Cluster

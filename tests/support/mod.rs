@@ -2,4 +2,6 @@
 //! Shared test support: real servers and a driver for the `vitals` binary.
 
 pub mod etcd;
+pub mod process;
+pub mod prometheus;
 pub mod vitals;

@@ -110,9 +110,108 @@ impl ConfigDir {
         run(args, Some(self.path()))
     }
 
+    /// Start `vitals serve` on a free loopback port and wait until it answers.
+    pub fn serve(&self) -> Served {
+        let port = super::process::free_port();
+        let log = self.path().join("serve.log");
+        let child = Command::new(vitals_bin())
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--config",
+            ])
+            .arg(self.path())
+            .env_remove("VITALS_CONFIG")
+            .env_remove("RUST_LOG")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::options().append(true).open(&log).unwrap())
+            .spawn()
+            .expect("start vitals serve");
+        let served = Served {
+            addr: format!("127.0.0.1:{port}"),
+            child,
+            log,
+        };
+        super::process::get(&served.url("/healthz"));
+        served
+    }
+
     /// Like [`ConfigDir::vitals`], with extra environment variables for the host.
     pub fn vitals_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
         run_with_env(args, Some(self.path()), env)
+    }
+}
+
+/// A running `vitals serve`; killed when dropped.
+pub struct Served {
+    /// host:port it listens on.
+    pub addr: String,
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Served {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// GET a path: status and body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        self.get_with(path, &[])
+    }
+
+    /// GET a path with extra headers: status and body.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let mut req = agent.get(&self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.log()));
+        (
+            resp.status().as_u16(),
+            resp.body_mut().read_to_string().unwrap(),
+        )
+    }
+
+    /// Send a signal (`HUP`, `TERM`, ...).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Wait for the process to exit (at most `timeout`); its exit code.
+    pub fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

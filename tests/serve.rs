@@ -1,0 +1,331 @@
+//! `vitals serve` against real etcd clusters, scraped by a real Prometheus server;
+//! its expositions checked by promtool; SIGHUP reloads and SIGTERM.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::etcd::EtcdCluster;
+use support::process::promtool_check;
+use support::prometheus::Prometheus;
+use support::vitals::{ConfigDir, Served, toml_list};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn etcd_endpoint(cluster: &str, etcd: &EtcdCluster) -> String {
+    format!(
+        "[clusters.{cluster}.endpoints.etcd]\nkind = \"http\"\nurls = {}\n",
+        toml_list(&etcd.client_urls())
+    )
+}
+
+fn results(served: &Served) -> Vec<Value> {
+    let (code, body) = served.get("/api/v1/results");
+    assert_eq!(code, 200, "{body}");
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    doc["results"].as_array().unwrap().clone()
+}
+
+fn result<'a>(results: &'a [Value], check: &str) -> &'a Value {
+    results
+        .iter()
+        .find(|r| r["check"] == check)
+        .unwrap_or_else(|| panic!("no result for {check} in {results:?}"))
+}
+
+/// Wait until /readyz answers 200 (every scheduled pair has a result).
+fn wait_ready(served: &Served) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (code, body) = served.get("/readyz");
+        if code == 200 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ready: {body}\n{}",
+            served.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn prometheus_scrapes_serve_and_sees_a_member_go_down() {
+    let mut prod = EtcdCluster::start(3, None, None).unwrap();
+    let staging = EtcdCluster::start(1, None, None).unwrap();
+    let cfg = ConfigDir::new(&format!(
+        "[defaults]\ninterval = \"1s\"\n{}{}",
+        etcd_endpoint("prod", &prod),
+        etcd_endpoint("staging", &staging)
+    ));
+    cfg.check(
+        "etcd",
+        "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n",
+    );
+    cfg.check(
+        "panics",
+        "plugin = \"chaos\"\nclusters = [\"staging\"]\nretries = 1\nretry_delay = \"100ms\"\n[params]\nmode = \"panic\"\n",
+    );
+    let mut served = cfg.serve();
+    let prometheus = Prometheus::start(std::slice::from_ref(&served.addr));
+
+    // Every check and cluster, with its status, as Prometheus stores it.
+    for (check, cluster, status) in [
+        ("etcd", "prod", 0.0),
+        ("etcd", "staging", 0.0),
+        ("panics", "staging", 3.0),
+    ] {
+        prometheus.wait_for_value(
+            &format!(
+                "vitals_check_status{{job=\"vitals\",check=\"{check}\",cluster=\"{cluster}\"}}"
+            ),
+            status,
+            WAIT,
+        );
+    }
+    prometheus.wait_for_value("up{job=\"vitals\"}", 1.0, WAIT);
+    // Runner metrics: real counters; a retried panic counts twice per result.
+    prometheus.wait_for(
+        "vitals_runner_failures_total{kind=\"panic\"}",
+        WAIT,
+        |got| got.len() == 1 && got[0].1 >= 4.0,
+    );
+    prometheus.wait_for(
+        "vitals_check_consecutive_failures{check=\"panics\"}",
+        WAIT,
+        |got| got.len() == 1 && got[0].1 >= 2.0,
+    );
+    prometheus.wait_for_value(
+        "vitals_check_consecutive_failures{check=\"etcd\",cluster=\"prod\"}",
+        0.0,
+        WAIT,
+    );
+    prometheus.wait_for(
+        "vitals_runner_instantiate_seconds_count{plugin=\"etcd\"}",
+        WAIT,
+        |got| got.len() == 1 && got[0].1 >= 2.0,
+    );
+
+    // A member goes down: prod turns to warning, staging stays ok.
+    prod.kill(2);
+    prometheus.wait_for_value(
+        "vitals_check_status{check=\"etcd\",cluster=\"prod\"}",
+        1.0,
+        WAIT,
+    );
+    prometheus.wait_for_value(
+        "vitals_etcd_members_healthy{check=\"etcd\",cluster=\"prod\"}",
+        2.0,
+        WAIT,
+    );
+    prometheus.wait_for_value(
+        "vitals_check_status{check=\"etcd\",cluster=\"staging\"}",
+        0.0,
+        WAIT,
+    );
+
+    // promtool accepts /metrics (text format) and /probe.
+    let (code, metrics) = served.get("/metrics");
+    assert_eq!(code, 200);
+    promtool_check(&metrics);
+    assert!(
+        metrics.contains("# TYPE vitals_runner_runs_total counter"),
+        "{metrics}"
+    );
+    let (code, probe) = served.get("/probe?check=etcd&cluster=prod");
+    assert_eq!(code, 200, "{probe}");
+    promtool_check(&probe);
+    assert!(
+        probe.contains("vitals_check_status{check=\"etcd\",cluster=\"prod\"} 1.0"),
+        "{probe}"
+    );
+    assert!(
+        !probe.contains("cluster=\"staging\""),
+        "a probe returns only its own pair: {probe}"
+    );
+    // The OpenMetrics exposition when asked for, as Prometheus does.
+    let (code, om) = served.get_with(
+        "/metrics",
+        &[("Accept", "application/openmetrics-text;version=1.0.0")],
+    );
+    assert_eq!(code, 200);
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    assert!(om.contains("# TYPE vitals_runner_runs counter"), "{om}");
+
+    // The JSON of `vitals run --format json`.
+    let latest = results(&served);
+    assert_eq!(latest.len(), 3, "{latest:?}");
+    let panics = result(&latest, "panics");
+    assert_eq!(panics["status"], "unknown");
+    assert_eq!(panics["failure"], "panic");
+    assert_eq!(panics["attempts"], 2, "retries = 1 re-ran it once");
+
+    served.signal("TERM");
+    assert_eq!(
+        served.wait_exit(Duration::from_secs(15)),
+        Some(0),
+        "{}",
+        served.log()
+    );
+}
+
+#[test]
+fn sighup_reloads_keeps_unchanged_results_and_refuses_a_broken_configuration() {
+    let etcd = EtcdCluster::start(1, None, None).unwrap();
+    // Runs once an hour: a kept result keeps its start time.
+    let cfg = ConfigDir::new(&format!(
+        "[defaults]\ninterval = \"1h\"\n{}",
+        etcd_endpoint("local", &etcd)
+    ));
+    let etcd_check = "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n";
+    cfg.check("etcd", etcd_check);
+    cfg.check(
+        "other",
+        "plugin = \"chaos\"\nclusters = [\"local\"]\n[params]\nmode = \"ok\"\n",
+    );
+    let served = cfg.serve();
+    wait_ready(&served);
+    let before = results(&served);
+    let etcd_started = result(&before, "etcd")["started_at"].clone();
+    let other_started = result(&before, "other")["started_at"].clone();
+
+    // HTTP errors say what is wrong.
+    assert_eq!(served.get("/probe").0, 400);
+    let (code, body) = served.get("/probe?check=nope");
+    assert_eq!(code, 404);
+    assert!(body.contains("etcd, other"), "{body}");
+    assert_eq!(served.get("/nothing-here").0, 404);
+
+    // A broken check file: the reload is refused, with the file and line, and the
+    // old configuration keeps serving.
+    cfg.check("etcd", &format!("timeout = \"soon\"\n{etcd_check}"));
+    served.signal("HUP");
+    wait_for_metric(&served, "vitals_config_last_reload_successful 0");
+    let log = served.log();
+    assert!(
+        log.contains("reload failed")
+            && log.contains("etcd.toml:1")
+            && log.contains("`timeout`: invalid duration"),
+        "{log}"
+    );
+    let after = results(&served);
+    assert_eq!(result(&after, "etcd")["started_at"], etcd_started);
+    let (code, probe) = served.get("/probe?check=etcd");
+    assert_eq!(code, 200);
+    assert!(
+        probe.contains("vitals_check_status{check=\"etcd\",cluster=\"local\"} 0.0"),
+        "{probe}"
+    );
+    // The probe's run is now etcd's latest result.
+    let etcd_started = result(&results(&served), "etcd")["started_at"].clone();
+
+    // A plugin that no longer loads: refused too.
+    cfg.check("etcd", etcd_check);
+    let plugin = cfg.path().join("plugins/chaos.wasm");
+    let good = std::fs::read(&plugin).unwrap();
+    std::fs::write(&plugin, b"not a component").unwrap();
+    served.signal("HUP");
+    wait_for_log(&served, "not a valid component");
+    wait_for_metric(&served, "vitals_config_last_reload_successful 0");
+    std::fs::write(&plugin, good).unwrap();
+
+    // A good reload: etcd unchanged keeps its result; `other` changed and runs
+    // afresh; `added` appears; `gone` was never there.
+    cfg.check(
+        "other",
+        "plugin = \"chaos\"\nclusters = [\"local\"]\nretries = 1\n[params]\nmode = \"ok\"\n",
+    );
+    cfg.check(
+        "added",
+        "plugin = \"chaos\"\nclusters = [\"local\"]\n[params]\nmode = \"ok\"\n",
+    );
+    served.signal("HUP");
+    wait_for_metric(&served, "vitals_config_last_reload_successful 1");
+    wait_ready(&served);
+    let reloaded = results(&served);
+    assert_eq!(reloaded.len(), 3, "{reloaded:?}\n{}", served.log());
+    assert_eq!(
+        result(&reloaded, "etcd")["started_at"],
+        etcd_started,
+        "an unchanged check keeps its last result"
+    );
+    assert_ne!(result(&reloaded, "other")["started_at"], other_started);
+    assert_eq!(result(&reloaded, "added")["status"], "ok");
+}
+
+#[test]
+fn scrapes_do_not_wait_on_a_running_check() {
+    let cfg = ConfigDir::new("[clusters.local]\n");
+    cfg.check(
+        "quick",
+        "plugin = \"chaos\"\nclusters = [\"local\"]\n[params]\nmode = \"ok\"\n",
+    );
+    // Spins until its 20 s timeout; its first run is due within 0.1 s.
+    cfg.check(
+        "spin",
+        "plugin = \"chaos\"\nclusters = [\"local\"]\ninterval = \"1s\"\ntimeout = \"20s\"\n[params]\nmode = \"spin\"\n",
+    );
+    let served = cfg.serve();
+    wait_for_metric(
+        &served,
+        "vitals_check_status{check=\"quick\",cluster=\"local\"} 0.0",
+    );
+    // The spinning run is still under way, yet /metrics and the API answer.
+    let (code, body) = served.get("/readyz");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("spin/local"), "{body}");
+    let (code, metrics) = served.get("/metrics");
+    assert_eq!(code, 200);
+    assert!(!metrics.contains("check=\"spin\""), "{metrics}");
+    assert_eq!(results(&served).len(), 1);
+    let (code, body) = served.get("/readyz");
+    assert_eq!(
+        code, 503,
+        "the run was still going after the scrape: {body}"
+    );
+}
+
+fn wait_for_metric(served: &Served, line: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (_, metrics) = served.get("/metrics");
+        if metrics.lines().any(|l| l.starts_with(line)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {line:?} in:\n{metrics}\n{}",
+            served.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_for_log(served: &Served, text: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !served.log().contains(text) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {text:?} in the log:\n{}",
+            served.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_on_a_bad_configuration_or_a_busy_port() {
+    let cfg = ConfigDir::new("[clusters.local]\nconcurrency = 0\n");
+    let out = cfg.vitals(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(out.code, 78, "{out:?}");
+    assert!(out.stderr.contains("vitals.toml"), "{}", out.stderr);
+
+    let cfg = ConfigDir::new("[clusters.local]\n");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = cfg.vitals(&["serve", "--listen", &addr]);
+    assert_eq!(out.code, 71, "{out:?}");
+    assert!(out.stderr.contains("cannot listen on"), "{}", out.stderr);
+}

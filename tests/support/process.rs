@@ -1,0 +1,95 @@
+//! Test support for processes: free loopback ports, children killed on drop,
+//! HTTP polling, and `promtool check metrics`.
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// Ports handed out so far in this process; never handed out twice, so
+/// clusters started by parallel tests cannot pick the same port.
+static USED_PORTS: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+
+/// `count` distinct free loopback ports: bind them all at once, then release.
+pub fn free_ports(count: usize) -> Result<Vec<u16>> {
+    let mut used = USED_PORTS.lock().unwrap_or_else(|e| e.into_inner());
+    let used = used.get_or_insert_with(HashSet::new);
+    let mut listeners = Vec::new();
+    let mut ports = Vec::new();
+    let mut tries = 0;
+    while ports.len() < count {
+        tries += 1;
+        if tries > count * 50 {
+            bail!("could not find {count} free loopback ports");
+        }
+        let l = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
+        let port = l.local_addr()?.port();
+        // Keep rejected listeners bound too so the kernel does not return them again.
+        listeners.push(l);
+        if used.insert(port) {
+            ports.push(port);
+        }
+    }
+    drop(listeners);
+    Ok(ports)
+}
+
+/// One free loopback port.
+pub fn free_port() -> u16 {
+    free_ports(1).expect("a free port")[0]
+}
+
+/// A child process, killed and reaped when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `cmd` with its output discarded; killed on drop.
+pub fn spawn_quiet(cmd: &mut Command) -> Killed {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    Killed(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}")),
+    )
+}
+
+/// GET a URL until it answers 200 (for at most 15 s), returning the body.
+pub fn get(url: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match ureq::get(url).call() {
+            Ok(mut r) => return r.body_mut().read_to_string().unwrap(),
+            Err(e) if Instant::now() > deadline => panic!("GET {url}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// Assert that `promtool check metrics` accepts an exposition.
+pub fn promtool_check(exposition: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus)");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), exposition.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool rejects the exposition:\n{}{}\n---\n{exposition}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,95 @@
+//! Test support: a real Prometheus server (Debian package `prometheus`) on a
+//! loopback port, scraping given targets every second, and queries of its HTTP API.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::process::{Killed, free_port, get, spawn_quiet};
+
+/// A running Prometheus; killed when dropped.
+pub struct Prometheus {
+    pub url: String,
+    _child: Killed,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Start Prometheus scraping `targets` (host:port) as job `vitals` every second.
+    pub fn start(targets: &[String]) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+                 scrape_configs:\n  - job_name: vitals\n    static_configs:\n      - targets: {}\n",
+                serde_json::to_string(targets).unwrap()
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let child = spawn_quiet(
+            Command::new("prometheus")
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}")),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        get(&format!("{url}/-/ready"));
+        Prometheus {
+            url,
+            _child: child,
+            _dir: dir,
+        }
+    }
+
+    /// An instant query: each series' labels and value.
+    pub fn query(&self, expr: &str) -> Vec<(Value, f64)> {
+        let mut resp = ureq::get(&format!("{}/api/v1/query", self.url))
+            .query("query", expr)
+            .call()
+            .unwrap_or_else(|e| panic!("query {expr}: {e}"));
+        let body: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(body["status"], "success", "{body}");
+        body["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let v = s["value"][1].as_str().unwrap().parse().unwrap();
+                (s["metric"].clone(), v)
+            })
+            .collect()
+    }
+
+    /// Wait (at most `timeout`) until `expr` returns series for which `ok` holds;
+    /// returns them, or panics with the last answer.
+    pub fn wait_for(
+        &self,
+        expr: &str,
+        timeout: Duration,
+        ok: impl Fn(&[(Value, f64)]) -> bool,
+    ) -> Vec<(Value, f64)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.query(expr);
+            if ok(&got) {
+                return got;
+            }
+            if Instant::now() > deadline {
+                panic!("after {timeout:?}, {expr} is still {got:?}");
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Wait until `expr` has exactly one series, with `value`.
+    pub fn wait_for_value(&self, expr: &str, value: f64, timeout: Duration) {
+        self.wait_for(expr, timeout, |got| got.len() == 1 && got[0].1 == value);
+    }
+}
