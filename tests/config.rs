@@ -205,7 +205,7 @@ fn validate_and_list_describe_the_configuration() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("contract vitals:check@0.1.0"),
+        out.stdout.contains("contract vitals:check@0.2.0"),
         "{}",
         out.stdout
     );
@@ -294,6 +294,47 @@ fn limits_and_urls_are_validated() {
         "{}",
         out.stderr
     );
+
+    // Redis endpoints: redis://host:port, a password reference, no bearer token.
+    for (endpoint, line, message) in [
+        ("urls = [\"redis://127.0.0.1\"]", 4, "needs a port"),
+        (
+            "urls = [\"http://127.0.0.1:6379\"]",
+            4,
+            "must be an absolute redis:// URL",
+        ),
+        (
+            "urls = [\"redis://:pw@127.0.0.1:6379\"]",
+            4,
+            "credentials do not belong in a URL",
+        ),
+        (
+            "urls = [\"rediss://127.0.0.1:6379\"]",
+            4,
+            "TLS to Redis (rediss://) is not supported yet",
+        ),
+        (
+            "urls = [\"redis://127.0.0.1:6379\"]\nbearer_token_env = \"HOME\"",
+            3,
+            "not a bearer token",
+        ),
+        (
+            "urls = [\"redis://127.0.0.1:6379\"]\nquery_timeout = \"forever\"",
+            5,
+            "`clusters.c.endpoints.r.query_timeout`: invalid duration",
+        ),
+    ] {
+        let cfg = ConfigDir::new(&format!(
+            "[clusters.c.endpoints.r]\nkind = \"redis\"\n{endpoint}\n"
+        ));
+        let out = cfg.vitals(&["validate"]);
+        assert_eq!(out.code, 78, "{endpoint}: {out:?}");
+        assert!(
+            out.stderr.contains(&format!("vitals.toml:{line}")) && out.stderr.contains(message),
+            "{endpoint}:\n{}",
+            out.stderr
+        );
+    }
 }
 
 #[test]

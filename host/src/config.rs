@@ -124,6 +124,7 @@ struct RawEndpoint {
     password_env: Option<Spanned<String>>,
     password_file: Option<Spanned<String>>,
     connect_timeout: Option<Spanned<String>>,
+    query_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -184,6 +185,7 @@ pub struct Cluster {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndpointKind {
     Http,
+    Redis,
 }
 
 impl EndpointKind {
@@ -191,6 +193,15 @@ impl EndpointKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EndpointKind::Http => "http",
+            EndpointKind::Redis => "redis",
+        }
+    }
+
+    /// URL schemes an endpoint of this kind takes.
+    fn schemes(self) -> &'static [&'static str] {
+        match self {
+            EndpointKind::Http => &["http", "https"],
+            EndpointKind::Redis => &["redis"],
         }
     }
 }
@@ -199,7 +210,12 @@ impl EndpointKind {
 #[derive(Debug, Clone)]
 pub enum Auth {
     Bearer(Secret),
-    Basic { username: String, password: Secret },
+    Basic {
+        username: String,
+        password: Secret,
+    },
+    /// A password alone (Redis `requirepass`).
+    Password(Secret),
 }
 
 /// One endpoint of a cluster.
@@ -211,6 +227,8 @@ pub struct Endpoint {
     pub tls: Option<Arc<TlsMaterial>>,
     pub auth: Option<Auth>,
     pub connect_timeout: Duration,
+    /// Per command or query (redis endpoints).
+    pub query_timeout: Duration,
 }
 
 /// One check (from one `checks.d/*.toml`).
@@ -256,6 +274,7 @@ pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Largest accepted `concurrency`.
 pub const MAX_CONCURRENCY: usize = 1024;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A duration setting (at most [`MAX_DURATION`]), or `default` when absent.
 fn duration(
@@ -665,10 +684,11 @@ fn endpoint(
     let err = |span: std::ops::Range<usize>, msg: String| ConfigError::at(path, src, span, msg);
     let kind = match re.kind.get_ref().as_str() {
         "http" => EndpointKind::Http,
+        "redis" => EndpointKind::Redis,
         other => {
             return Err(err(
                 re.kind.span(),
-                format!("`{key}.kind`: unknown endpoint kind {other:?} (supported: http)"),
+                format!("`{key}.kind`: unknown endpoint kind {other:?} (supported: http, redis)"),
             ));
         }
     };
@@ -686,8 +706,9 @@ fn endpoint(
                 format!("`{key}.urls`: invalid URL {:?}: {e}", u.get_ref()),
             )
         })?;
+        let schemes = kind.schemes();
         match (uri.scheme_str(), uri.authority()) {
-            (Some("http" | "https"), Some(a)) if a.as_str().contains('@') => {
+            (Some(s), Some(a)) if schemes.contains(&s) && a.as_str().contains('@') => {
                 return Err(err(
                     u.span(),
                     format!(
@@ -695,19 +716,46 @@ fn endpoint(
                     ),
                 ));
             }
-            (Some("http" | "https"), Some(_)) if uri.query().is_some() => {
+            (Some(s), Some(_)) if schemes.contains(&s) && uri.query().is_some() => {
                 return Err(err(
                     u.span(),
                     format!("`{key}.urls`: {:?}: a base URL takes no query", u.get_ref()),
                 ));
             }
-            (Some("http" | "https"), Some(_)) => urls.push(uri),
+            (Some(s), Some(a))
+                if schemes.contains(&s)
+                    && kind == EndpointKind::Redis
+                    && a.port_u16().is_none() =>
+            {
+                return Err(err(
+                    u.span(),
+                    format!(
+                        "`{key}.urls`: {:?} needs a port (redis://host:6379, a sentinel redis://host:26379)",
+                        u.get_ref()
+                    ),
+                ));
+            }
+            (Some(s), Some(_)) if schemes.contains(&s) => urls.push(uri),
+            (Some("rediss"), _) if kind == EndpointKind::Redis => {
+                return Err(err(
+                    u.span(),
+                    format!(
+                        "`{key}.urls`: {:?}: TLS to Redis (rediss://) is not supported yet",
+                        u.get_ref()
+                    ),
+                ));
+            }
             _ => {
                 return Err(err(
                     u.span(),
                     format!(
-                        "`{key}.urls`: {:?} must be an absolute http:// or https:// URL",
-                        u.get_ref()
+                        "`{key}.urls`: {:?} must be an absolute {} URL",
+                        u.get_ref(),
+                        schemes
+                            .iter()
+                            .map(|s| format!("{s}://"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
                     ),
                 ));
             }
@@ -769,6 +817,15 @@ fn endpoint(
     let token = secret(&re.bearer_token_env, &re.bearer_token_file, "bearer_token")?;
     let password = secret(&re.password_env, &re.password_file, "password")?;
     let auth = match (token, re.username, password) {
+        (None, None, Some(p)) if kind == EndpointKind::Redis => Some(Auth::Password(p)),
+        (Some(_), _, _) if kind == EndpointKind::Redis => {
+            return Err(err(
+                re.kind.span(),
+                format!(
+                    "`{key}`: a redis endpoint takes `password_env`/`password_file` (and `username` for an ACL user), not a bearer token"
+                ),
+            ));
+        }
         (Some(t), None, None) => Some(Auth::Bearer(t)),
         (None, Some(username), Some(password)) => Some(Auth::Basic { username, password }),
         (None, None, None) => None,
@@ -792,6 +849,27 @@ fn endpoint(
         &re.connect_timeout,
         DEFAULT_CONNECT_TIMEOUT,
     )?;
+    if let (Some(q), EndpointKind::Http) = (&re.query_timeout, kind) {
+        return Err(err(
+            q.span(),
+            format!("`{key}.query_timeout` applies to redis endpoints"),
+        ));
+    }
+    if let (Some(span), EndpointKind::Redis) =
+        (ca.as_ref().or(cert.as_ref()).map(|c| c.1.clone()), kind)
+    {
+        return Err(err(
+            span,
+            format!("`{key}`: TLS to Redis is not supported yet"),
+        ));
+    }
+    let query_timeout = duration(
+        path,
+        src,
+        &format!("{key}.query_timeout"),
+        &re.query_timeout,
+        DEFAULT_QUERY_TIMEOUT,
+    )?;
     Ok(Endpoint {
         name: name.to_owned(),
         kind,
@@ -799,5 +877,6 @@ fn endpoint(
         tls,
         auth,
         connect_timeout,
+        query_timeout,
     })
 }

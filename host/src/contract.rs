@@ -1,8 +1,9 @@
-//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.1.0`).
+//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.2.0`).
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "vitals:check/check",
+    imports: { "vitals:check/redis.command": async },
     exports: { default: async },
     with: {
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
@@ -14,7 +15,7 @@ wasmtime::component::bindgen!({
 /// The contract package this host implements.
 pub const PACKAGE: &str = "vitals:check";
 /// The version of the contract this host was built with.
-pub const VERSION: &str = "0.1.0";
+pub const VERSION: &str = "0.2.0";
 /// The exported interface every plugin must provide, without version.
 pub const PLUGIN_INTERFACE: &str = "vitals:check/plugin";
 

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::capabilities::http::HttpGate;
 use crate::capabilities::log::LogSink;
+use crate::capabilities::redis::RedisGate;
 use crate::config::{Check, EndpointKind};
 use crate::contract::{RunInput, WitEndpoint};
 use crate::engine::{Engine, LoadError, Plugin, RunLimits};
@@ -180,12 +181,13 @@ pub async fn run_one(
                 .filter(|e| e.kind == EndpointKind::Http)
                 .cloned()
                 .collect();
-            let state = RunState::new(
+            let mut state = RunState::new(
                 HttpGate::new(http),
                 LogSink::new(&check.name, &cluster.name),
                 check.memory_limit,
                 check.output_limit,
             );
+            state.redis = RedisGate::new(granted.clone());
             let limits = RunLimits {
                 timeout: check.timeout,
                 memory_limit: check.memory_limit,

@@ -9,6 +9,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::http::HttpGate;
 use crate::capabilities::log::LogSink;
+use crate::capabilities::redis::RedisGate;
 use crate::output::CappedOutput;
 
 /// Caps the total of a run's linear memories (and its tables and instances);
@@ -64,6 +65,8 @@ pub struct RunState {
     http: WasiHttpCtx,
     table: ResourceTable,
     pub gate: HttpGate,
+    /// Redis connections of the run (none until granted, see the runner).
+    pub redis: RedisGate,
     pub log: LogSink,
     pub limiter: Limiter,
     pub stdout: CappedOutput,
@@ -87,6 +90,7 @@ impl RunState {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             gate,
+            redis: RedisGate::default(),
             log,
             limiter: Limiter {
                 memory_limit: usize::try_from(memory_limit).unwrap_or(usize::MAX),

@@ -4,4 +4,5 @@
 pub mod etcd;
 pub mod process;
 pub mod prometheus;
+pub mod redis;
 pub mod vitals;

@@ -199,7 +199,8 @@ async fn send(
             .map_err(|_| Error::ConfigurationError)?;
             req.headers_mut().insert(AUTHORIZATION, v);
         }
-        None => {}
+        // Not accepted by the configuration for http endpoints.
+        Some(Auth::Password(_)) | None => {}
     }
 
     let send = async move {
@@ -317,6 +318,7 @@ mod tests {
             tls: None,
             auth: None,
             connect_timeout: Duration::from_secs(1),
+            query_timeout: Duration::from_secs(1),
         })])
     }
 

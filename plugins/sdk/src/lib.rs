@@ -1,8 +1,8 @@
 //! Guest SDK for vitals check plugins.
 //!
 //! The WIT contract in `wit/` is the single source of truth; this crate holds its
-//! generated bindings plus small helpers: a report builder, parameter parsing and a
-//! blocking HTTP client over `wasi:http`.
+//! generated bindings plus small helpers: a report builder, parameter parsing, a
+//! blocking HTTP client over `wasi:http` and Redis commands with reply parsers.
 //!
 //! A plugin implements [`Plugin`] and exports it:
 //!
@@ -14,6 +14,7 @@
 
 pub mod http;
 pub mod params;
+pub mod redis;
 pub mod report;
 
 /// Bindings generated from the `vitals:check` world.

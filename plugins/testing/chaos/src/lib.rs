@@ -1,7 +1,8 @@
 //! Test-only plugin that misbehaves on request (`mode` parameter), to prove that the
 //! host contains it: `spin` loops forever, `hog` allocates without bound, `panic`
 //! panics, `fetch` requests `url`, `snoop` looks for files, environment and
-//! arguments, `chatty` prints far beyond the output limit, `ok` reports ok.
+//! arguments, `chatty` prints far beyond the output limit, `redis` sends `command`
+//! to the first URL of the first granted redis endpoint, `ok` reports ok.
 
 use vitals_plugin::{
     Plugin, PluginInfo, Report, ReportBuilder, RunInput, Status, http, param, parse_params,
@@ -15,6 +16,8 @@ struct Params {
     mode: String,
     #[serde(default)]
     url: String,
+    #[serde(default)]
+    command: String,
 }
 
 impl Plugin for Chaos {
@@ -27,10 +30,16 @@ impl Plugin for Chaos {
                 param(
                     "mode",
                     "string",
-                    "spin | hog | panic | fetch | snoop | chatty | ok",
+                    "spin | hog | panic | fetch | snoop | chatty | redis | ok",
                     None,
                 ),
                 param("url", "string", "URL requested in fetch mode", Some("\"\"")),
+                param(
+                    "command",
+                    "string",
+                    "Redis command (space-separated) sent in redis mode",
+                    Some("\"\""),
+                ),
             ],
         }
     }
@@ -77,6 +86,18 @@ impl Plugin for Chaos {
             "chatty" => {
                 for i in 0..20_000 {
                     println!("line {i}: a plugin that prints far more than the output limit");
+                }
+            }
+            "redis" => {
+                let Some(ep) = input.endpoints.iter().find(|e| e.kind == "redis") else {
+                    return ReportBuilder::unknown("no redis endpoint granted");
+                };
+                let args: Vec<&str> = p.command.split(' ').collect();
+                match vitals_plugin::redis::command(&ep.name, &ep.urls[0], &args) {
+                    Ok(v) => r.finding(&p.command, Status::Ok, format!("reply {v}")),
+                    Err(e) => {
+                        return ReportBuilder::unknown(format!("{}: {}", e.kind(), e.message()));
+                    }
                 }
             }
             "ok" => {}

@@ -1,0 +1,685 @@
+//! The verdict on a Redis Sentinel deployment from what every sentinel and data
+//! node answered. Pure: unit-tested natively.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use vitals_plugin::{Report, ReportBuilder, Status};
+
+/// The check's parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Granted redis endpoint listing the sentinels.
+    pub sentinels: String,
+    /// Granted redis endpoint listing the data nodes (optional).
+    pub nodes: String,
+    /// Master names to check; default: every master the sentinels monitor.
+    pub masters: Vec<String>,
+    /// Replicas each master should have; default: the data nodes minus one.
+    pub expected_replicas: Option<u32>,
+    /// Replica lag (seconds) that warns.
+    pub lag_warning_seconds: u64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            sentinels: "sentinels".into(),
+            nodes: "redis".into(),
+            masters: Vec::new(),
+            expected_replicas: None,
+            lag_warning_seconds: 10,
+        }
+    }
+}
+
+/// Why an endpoint did not answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// unreachable, auth, timeout, tls, server, denied.
+    pub kind: String,
+    pub message: String,
+}
+
+/// One master as a sentinel sees it (`SENTINEL MASTERS` fields).
+#[derive(Debug, Clone)]
+pub struct MasterView {
+    pub addr: String,
+    pub flags: BTreeSet<String>,
+    pub quorum: u32,
+    pub other_sentinels: u32,
+    pub replicas: u32,
+    pub config_epoch: u64,
+    pub failover_timeout_ms: u64,
+    pub failover_state: Option<String>,
+    /// Milliseconds since the master was objectively down, when it is.
+    pub o_down_ms: Option<u64>,
+    /// `SENTINEL CKQUORUM`: Ok(message) or Err(the NOQUORUM message).
+    pub ckquorum: Result<String, String>,
+}
+
+/// What one sentinel answered.
+#[derive(Debug, Clone, Default)]
+pub struct SentinelView {
+    pub tilt: bool,
+    pub masters: BTreeMap<String, MasterView>,
+}
+
+/// A replica as the master's `INFO replication` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicaLink {
+    pub addr: String,
+    pub state: String,
+    pub lag: u64,
+}
+
+/// What one data node answered (`INFO replication`).
+#[derive(Debug, Clone, Default)]
+pub struct NodeView {
+    /// `master` or `slave`.
+    pub role: String,
+    /// For a replica: the master it follows, host:port.
+    pub master_addr: Option<String>,
+    /// For a replica: `up` or `down`.
+    pub link_up: bool,
+    pub link_down_seconds: Option<u64>,
+    /// For a master: its replicas.
+    pub replicas: Vec<ReplicaLink>,
+}
+
+/// Everything gathered for one run.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// (address, answer) per configured sentinel.
+    pub sentinels: Vec<(String, Result<SentinelView, Failure>)>,
+    /// (address, answer) per configured data node.
+    pub nodes: Vec<(String, Result<NodeView, Failure>)>,
+}
+
+fn join<T: AsRef<str>>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|s| s.as_ref().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Judge the deployment.
+pub fn assess(p: &Params, obs: &Observation) -> Report {
+    let mut r = ReportBuilder::new();
+    let configured = obs.sentinels.len();
+    let reachable: Vec<(&String, &SentinelView)> = obs
+        .sentinels
+        .iter()
+        .filter_map(|(a, s)| s.as_ref().ok().map(|v| (a, v)))
+        .collect();
+    r.sample(
+        "sentinels_configured",
+        "Sentinels configured",
+        configured as f64,
+        &[],
+    );
+    r.sample(
+        "sentinels_reachable",
+        "Sentinels that answered",
+        reachable.len() as f64,
+        &[],
+    );
+    for (addr, s) in &obs.sentinels {
+        r.sample(
+            "sentinel_up",
+            "1 when the sentinel answered",
+            f64::from(u8::from(s.is_ok())),
+            &[("sentinel", addr)],
+        );
+        let subject = format!("sentinel {addr}");
+        match s {
+            Err(f) if f.kind == "auth" => r.finding(
+                subject,
+                Status::Warning,
+                format!("authentication failed: {}", f.message),
+            ),
+            Err(f) => r.finding(
+                subject,
+                Status::Warning,
+                format!("{}: {}", f.kind, f.message),
+            ),
+            Ok(v) if v.tilt => r.finding(
+                subject,
+                Status::Warning,
+                "in TILT mode (clock jump or overload): it acts on nothing until it leaves TILT",
+            ),
+            Ok(_) => {}
+        }
+    }
+    if reachable.is_empty() {
+        let all_auth = obs
+            .sentinels
+            .iter()
+            .all(|(_, s)| matches!(s, Err(f) if f.kind == "auth"));
+        let why = if configured == 0 {
+            "no sentinel configured".to_string()
+        } else if all_auth {
+            format!("authentication failed on every sentinel ({configured})")
+        } else {
+            format!("no sentinel reachable (0/{configured})")
+        };
+        let mut report = r.finish(why.clone());
+        report.status = Status::Unknown;
+        report.summary = why;
+        return report;
+    }
+
+    let names: Vec<String> = if p.masters.is_empty() {
+        let mut all = BTreeSet::new();
+        for (_, v) in &reachable {
+            all.extend(v.masters.keys().cloned());
+        }
+        all.into_iter().collect()
+    } else {
+        p.masters.clone()
+    };
+    if names.is_empty() {
+        r.finding(
+            "sentinels",
+            Status::Critical,
+            "the sentinels monitor no master",
+        );
+    }
+    let mut summaries = Vec::new();
+    for name in &names {
+        summaries.push(assess_master(p, obs, &reachable, name, &mut r));
+    }
+    let summary = format!(
+        "{}; {}/{} sentinels reachable",
+        join(&summaries),
+        reachable.len(),
+        configured
+    );
+    r.finish(summary)
+}
+
+/// Judge one master; returns its part of the summary.
+fn assess_master(
+    p: &Params,
+    obs: &Observation,
+    reachable: &[(&String, &SentinelView)],
+    name: &str,
+    r: &mut ReportBuilder,
+) -> String {
+    let subject = format!("master {name}");
+    // Which address each sentinel reports.
+    let mut by_addr: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut views = Vec::new();
+    for (addr, v) in reachable {
+        match v.masters.get(name) {
+            Some(m) => {
+                by_addr
+                    .entry(m.addr.as_str())
+                    .or_default()
+                    .push(addr.as_str());
+                views.push((*addr, m));
+            }
+            None => r.finding(
+                format!("sentinel {addr}"),
+                Status::Warning,
+                format!("does not monitor master {name}"),
+            ),
+        }
+    }
+    let Some((_, first)) = views.first() else {
+        r.finding(
+            subject,
+            Status::Critical,
+            format!("no reachable sentinel monitors {name}"),
+        );
+        return format!("{name}: not monitored");
+    };
+    let master_addr = if by_addr.len() > 1 {
+        let sides: Vec<String> = by_addr
+            .iter()
+            .map(|(a, s)| format!("{a} (according to {})", join(s)))
+            .collect();
+        r.finding(
+            &subject,
+            Status::Critical,
+            format!("sentinels disagree on the master: {}", sides.join(" vs ")),
+        );
+        // The address most sentinels report.
+        by_addr
+            .iter()
+            .max_by_key(|(_, s)| s.len())
+            .map(|(a, _)| a.to_string())
+            .unwrap_or_default()
+    } else {
+        first.addr.clone()
+    };
+
+    // Quorum: CKQUORUM on every sentinel, and the sentinels we reach.
+    let quorum = views.iter().map(|(_, m)| m.quorum).max().unwrap_or(0);
+    let known = views
+        .iter()
+        .map(|(_, m)| m.other_sentinels + 1)
+        .max()
+        .unwrap_or(0);
+    r.sample(
+        "quorum",
+        "Sentinel quorum of the master",
+        f64::from(quorum),
+        &[("master", name)],
+    );
+    r.sample(
+        "sentinels_known",
+        "Sentinels monitoring the master, as the sentinels know them",
+        f64::from(known),
+        &[("master", name)],
+    );
+    let noquorum: Vec<String> = views
+        .iter()
+        .filter_map(|(a, m)| m.ckquorum.as_ref().err().map(|e| format!("{a}: {e}")))
+        .collect();
+    if !noquorum.is_empty() {
+        r.finding(
+            &subject,
+            Status::Critical,
+            format!(
+                "CKQUORUM fails, no failover possible: {}",
+                noquorum.join("; ")
+            ),
+        );
+    } else if (reachable.len() as u32) < quorum {
+        r.finding(
+            &subject,
+            Status::Critical,
+            format!(
+                "only {} sentinels reachable, quorum is {quorum}",
+                reachable.len()
+            ),
+        );
+    }
+
+    // Flags: down, failing over.
+    let mut state = "ok";
+    let failing_over: Vec<_> = views
+        .iter()
+        .filter(|(_, m)| m.flags.contains("failover_in_progress") || m.failover_state.is_some())
+        .collect();
+    let down: Vec<String> = views
+        .iter()
+        .filter(|(_, m)| m.flags.contains("s_down") || m.flags.contains("o_down"))
+        .map(|(a, m)| {
+            let f: Vec<&str> = m
+                .flags
+                .iter()
+                .filter(|f| *f == "s_down" || *f == "o_down")
+                .map(String::as_str)
+                .collect();
+            format!("{a} ({})", f.join(","))
+        })
+        .collect();
+    if let Some((a, m)) = failing_over.first() {
+        let elapsed = m.o_down_ms.unwrap_or(0);
+        let over = m.failover_timeout_ms > 0 && elapsed > m.failover_timeout_ms;
+        let what = format!(
+            "failover in progress ({}, reported by {a}), master down for {:.1} s, failover timeout {:.1} s",
+            m.failover_state.as_deref().unwrap_or("started"),
+            elapsed as f64 / 1000.0,
+            m.failover_timeout_ms as f64 / 1000.0
+        );
+        state = "failing over";
+        if over {
+            r.finding(
+                &subject,
+                Status::Critical,
+                format!("{what}: it is taking longer than the timeout"),
+            );
+        } else {
+            r.finding(&subject, Status::Warning, what);
+        }
+    } else if !down.is_empty() {
+        state = "down";
+        r.finding(
+            &subject,
+            Status::Critical,
+            format!("master {master_addr} is down according to {}", join(&down)),
+        );
+    }
+    let epoch = views.iter().map(|(_, m)| m.config_epoch).max().unwrap_or(0);
+    r.sample(
+        "config_epoch",
+        "Config epoch of the master: it grows with every failover",
+        epoch as f64,
+        &[("master", name)],
+    );
+
+    // Data nodes.
+    let replicas = if obs.nodes.is_empty() {
+        first.replicas
+    } else {
+        assess_nodes(p, obs, name, &master_addr, r)
+    };
+    r.sample(
+        "replicas_connected",
+        "Replicas connected to the master",
+        f64::from(replicas),
+        &[("master", name)],
+    );
+    if state == "ok" && r.status() == Status::Ok {
+        r.finding(
+            &subject,
+            Status::Ok,
+            format!(
+                "master {master_addr}, {replicas} replicas, quorum {quorum} of {known} sentinels"
+            ),
+        );
+    }
+    format!("{name}: master {master_addr} {state}, {replicas} replicas")
+}
+
+/// Judge the data nodes of master `name`; returns the replicas connected to it.
+fn assess_nodes(
+    p: &Params,
+    obs: &Observation,
+    name: &str,
+    master_addr: &str,
+    r: &mut ReportBuilder,
+) -> u32 {
+    let mut masters = Vec::new();
+    let mut replicas_up = 0;
+    let mut replicas_down = Vec::new();
+    let mut connected = 0;
+    for (addr, n) in &obs.nodes {
+        let subject = format!("node {addr}");
+        let view = match n {
+            Ok(v) => v,
+            Err(f) => {
+                let status = if f.kind == "auth" {
+                    Status::Unknown
+                } else {
+                    Status::Warning
+                };
+                r.finding(subject, status, format!("{}: {}", f.kind, f.message));
+                continue;
+            }
+        };
+        if view.role == "master" {
+            masters.push(addr.as_str());
+            if addr == master_addr {
+                connected = view.replicas.iter().filter(|l| l.state == "online").count() as u32;
+                for l in &view.replicas {
+                    if l.lag > p.lag_warning_seconds {
+                        r.finding(
+                            format!("node {}", l.addr),
+                            Status::Warning,
+                            format!(
+                                "replica lags {} s behind the master (warning at {} s)",
+                                l.lag, p.lag_warning_seconds
+                            ),
+                        );
+                    }
+                }
+            }
+            continue;
+        }
+        let down_for = view.link_down_seconds.unwrap_or(0);
+        r.sample(
+            "master_link_down_seconds",
+            "Seconds since the replica's link to its master went down (0 when up)",
+            if view.link_up { 0.0 } else { down_for as f64 },
+            &[("node", addr)],
+        );
+        let follows = view.master_addr.as_deref().unwrap_or("?");
+        if follows != master_addr {
+            r.finding(
+                &subject,
+                Status::Warning,
+                format!("replicates from {follows}, but the sentinels' master of {name} is {master_addr}"),
+            );
+        }
+        if view.link_up {
+            replicas_up += 1;
+        } else {
+            replicas_down.push(addr.as_str());
+            r.finding(
+                &subject,
+                Status::Warning,
+                format!("replication link to {follows} is down (for {down_for} s)"),
+            );
+        }
+    }
+    let subject = format!("master {name}");
+    match masters.as_slice() {
+        [] => r.finding(
+            &subject,
+            Status::Critical,
+            "no reachable data node reports role master",
+        ),
+        [one] if *one != master_addr => r.finding(
+            &subject,
+            Status::Critical,
+            format!(
+                "node {one} reports role master, but the sentinels say the master is {master_addr}"
+            ),
+        ),
+        [_] => {}
+        many => r.finding(
+            &subject,
+            Status::Critical,
+            format!(
+                "split-brain: {} nodes report role master: {}",
+                many.len(),
+                join(many)
+            ),
+        ),
+    }
+    if !replicas_down.is_empty() && replicas_up == 0 {
+        r.finding(
+            &subject,
+            Status::Critical,
+            format!("every replica's link is down: {}", join(&replicas_down)),
+        );
+    }
+    let expected = p
+        .expected_replicas
+        .unwrap_or_else(|| obs.nodes.len().saturating_sub(1) as u32);
+    if connected < expected {
+        r.finding(
+            &subject,
+            Status::Warning,
+            format!("{connected} replicas connected to the master, {expected} expected"),
+        );
+    }
+    connected
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn master(addr: &str) -> MasterView {
+        MasterView {
+            addr: addr.into(),
+            flags: ["master".to_string()].into(),
+            quorum: 2,
+            other_sentinels: 2,
+            replicas: 2,
+            config_epoch: 0,
+            failover_timeout_ms: 10_000,
+            failover_state: None,
+            o_down_ms: None,
+            ckquorum: Ok("OK 3 usable Sentinels".into()),
+        }
+    }
+
+    fn sentinel(m: MasterView) -> Result<SentinelView, Failure> {
+        Ok(SentinelView {
+            tilt: false,
+            masters: [("mymaster".to_string(), m)].into(),
+        })
+    }
+
+    fn node_master(replicas: &[&str]) -> Result<NodeView, Failure> {
+        Ok(NodeView {
+            role: "master".into(),
+            replicas: replicas
+                .iter()
+                .map(|a| ReplicaLink {
+                    addr: a.to_string(),
+                    state: "online".into(),
+                    lag: 0,
+                })
+                .collect(),
+            ..Default::default()
+        })
+    }
+
+    fn node_replica(of: &str, up: bool) -> Result<NodeView, Failure> {
+        Ok(NodeView {
+            role: "slave".into(),
+            master_addr: Some(of.into()),
+            link_up: up,
+            link_down_seconds: (!up).then_some(7),
+            ..Default::default()
+        })
+    }
+
+    fn healthy() -> Observation {
+        let m = "10.0.0.1:6379";
+        Observation {
+            sentinels: (1..=3)
+                .map(|i| (format!("10.0.0.{i}:26379"), sentinel(master(m))))
+                .collect(),
+            nodes: vec![
+                (m.into(), node_master(&["10.0.0.2:6379", "10.0.0.3:6379"])),
+                ("10.0.0.2:6379".into(), node_replica(m, true)),
+                ("10.0.0.3:6379".into(), node_replica(m, true)),
+            ],
+        }
+    }
+
+    fn down() -> Failure {
+        Failure {
+            kind: "unreachable".into(),
+            message: "connection refused".into(),
+        }
+    }
+
+    #[test]
+    fn healthy_is_ok() {
+        let r = assess(&Params::default(), &healthy());
+        assert_eq!(r.status, Status::Ok, "{:?}", r.findings);
+        assert!(
+            r.summary
+                .contains("mymaster: master 10.0.0.1:6379 ok, 2 replicas"),
+            "{}",
+            r.summary
+        );
+    }
+
+    #[test]
+    fn one_sentinel_down_warns_and_no_quorum_is_critical() {
+        let mut o = healthy();
+        o.sentinels[2].1 = Err(down());
+        assert_eq!(assess(&Params::default(), &o).status, Status::Warning);
+        o.sentinels[1].1 = Err(down());
+        if let Ok(v) = &mut o.sentinels[0].1 {
+            v.masters.get_mut("mymaster").unwrap().ckquorum =
+                Err("NOQUORUM 1 usable Sentinels".into());
+        }
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Critical);
+        assert!(r.findings.iter().any(|f| f.message.contains("NOQUORUM")));
+    }
+
+    #[test]
+    fn disagreement_and_two_masters_are_critical() {
+        let mut o = healthy();
+        o.sentinels[2].1 = sentinel(master("10.0.0.2:6379"));
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Critical);
+        assert!(
+            r.findings.iter().any(|f| f.message.contains("disagree")),
+            "{:?}",
+            r.findings
+        );
+
+        let mut o = healthy();
+        o.nodes[1].1 = node_master(&[]);
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Critical);
+        assert!(
+            r.findings.iter().any(|f| f.message.contains("split-brain")),
+            "{:?}",
+            r.findings
+        );
+    }
+
+    #[test]
+    fn failover_warns_then_is_critical_past_its_timeout() {
+        let mut o = healthy();
+        for (_, s) in &mut o.sentinels {
+            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+            m.flags
+                .extend(["o_down".to_string(), "failover_in_progress".to_string()]);
+            m.failover_state = Some("wait_promotion".into());
+            m.o_down_ms = Some(2_000);
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Warning);
+        for (_, s) in &mut o.sentinels {
+            s.as_mut()
+                .unwrap()
+                .masters
+                .get_mut("mymaster")
+                .unwrap()
+                .o_down_ms = Some(60_000);
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+    }
+
+    #[test]
+    fn master_down_without_failover_is_critical() {
+        let mut o = healthy();
+        for (_, s) in &mut o.sentinels {
+            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+            m.flags.insert("s_down".to_string());
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+    }
+
+    #[test]
+    fn replica_links() {
+        let mut o = healthy();
+        o.nodes[2].1 = node_replica("10.0.0.1:6379", false);
+        o.nodes[0].1 = node_master(&["10.0.0.2:6379"]);
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        o.nodes[1].1 = node_replica("10.0.0.1:6379", false);
+        o.nodes[0].1 = node_master(&[]);
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+    }
+
+    #[test]
+    fn unreachable_or_unauthenticated_sentinels_are_unknown() {
+        let mut o = healthy();
+        for (_, s) in &mut o.sentinels {
+            *s = Err(Failure {
+                kind: "auth".into(),
+                message: "WRONGPASS".into(),
+            });
+        }
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Unknown);
+        assert!(r.summary.contains("authentication failed"), "{}", r.summary);
+        for (_, s) in &mut o.sentinels {
+            *s = Err(down());
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Unknown);
+    }
+
+    #[test]
+    fn tilt_warns() {
+        let mut o = healthy();
+        o.sentinels[0].1.as_mut().unwrap().tilt = true;
+        assert_eq!(assess(&Params::default(), &o).status, Status::Warning);
+    }
+}

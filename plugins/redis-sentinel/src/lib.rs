@@ -1,0 +1,191 @@
+//! vitals check `redis_sentinel`: is a Redis Sentinel deployment healthy, failing
+//! over, or split?
+//!
+//! It asks every sentinel of the granted sentinel endpoint (`SENTINEL MASTERS`,
+//! `SENTINEL CKQUORUM`, `INFO sentinel`) and every data node of the optional node
+//! endpoint (`INFO replication`), then [`assess::assess`] judges.
+
+pub mod assess;
+
+use vitals_plugin::redis::{self, parse_fields, parse_info};
+use vitals_plugin::{
+    Endpoint, Plugin, PluginInfo, Report, ReportBuilder, RunInput, optional_param, param,
+    parse_params,
+};
+
+use assess::{Failure, MasterView, NodeView, Observation, Params, ReplicaLink, SentinelView};
+
+struct RedisSentinel;
+
+impl Plugin for RedisSentinel {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "redis_sentinel".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Redis Sentinel: sentinels agree on the master, quorum (CKQUORUM), \
+                          master down or failing over, one master among the data nodes \
+                          (split-brain), replica links and lag, TILT"
+                .into(),
+            params: vec![
+                param(
+                    "sentinels",
+                    "string",
+                    "Granted redis endpoint whose urls are the sentinels",
+                    Some("\"sentinels\""),
+                ),
+                param(
+                    "nodes",
+                    "string",
+                    "Granted redis endpoint whose urls are the data nodes (optional: without it the replicas are judged from the sentinels' view)",
+                    Some("\"redis\""),
+                ),
+                optional_param(
+                    "masters",
+                    "list",
+                    "Master names to check (default: every master the sentinels monitor)",
+                ),
+                optional_param(
+                    "expected_replicas",
+                    "integer",
+                    "Replicas each master should have (default: the data nodes minus one)",
+                ),
+                param(
+                    "lag_warning_seconds",
+                    "integer",
+                    "Replica lag that warns",
+                    Some("10"),
+                ),
+            ],
+        }
+    }
+
+    fn run(input: RunInput) -> Report {
+        let params: Params = match parse_params(&input.params) {
+            Ok(p) => p,
+            Err(e) => return ReportBuilder::unknown(e),
+        };
+        let find = |name: &str| {
+            input
+                .endpoints
+                .iter()
+                .find(|e| e.name == name && e.kind == "redis")
+        };
+        let Some(sentinels) = find(&params.sentinels) else {
+            return ReportBuilder::unknown(format!(
+                "no granted redis endpoint {:?} in cluster {} (the sentinels); grant it in `grants.endpoints`",
+                params.sentinels, input.cluster
+            ));
+        };
+        let obs = Observation {
+            sentinels: sentinels
+                .urls
+                .iter()
+                .map(|u| (addr(u), ask_sentinel(sentinels, u, &params.masters)))
+                .collect(),
+            nodes: find(&params.nodes)
+                .map(|n| n.urls.iter().map(|u| (addr(u), ask_node(n, u))).collect())
+                .unwrap_or_default(),
+        };
+        assess::assess(&params, &obs)
+    }
+}
+
+/// host:port of a `redis://host:port` URL, the form sentinels report addresses in.
+fn addr(url: &str) -> String {
+    url.trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn failure(e: redis::Error) -> Failure {
+    Failure {
+        kind: e.kind().into(),
+        message: e.message().into(),
+    }
+}
+
+fn text(v: &serde_json::Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn ask_sentinel(ep: &Endpoint, url: &str, only: &[String]) -> Result<SentinelView, Failure> {
+    let info = redis::command(&ep.name, url, &["INFO", "sentinel"]).map_err(failure)?;
+    let info = parse_info(&text(&info));
+    let masters = redis::command(&ep.name, url, &["SENTINEL", "MASTERS"]).map_err(failure)?;
+    let mut view = SentinelView {
+        tilt: info.get("sentinel_tilt").is_some_and(|v| v == "1"),
+        masters: Default::default(),
+    };
+    for m in masters.as_array().into_iter().flatten() {
+        let f = parse_fields(m);
+        let name = f.get("name").cloned().unwrap_or_default();
+        if !only.is_empty() && !only.contains(&name) {
+            continue;
+        }
+        let num = |k: &str| f.get(k).and_then(|v| v.parse::<u64>().ok());
+        let ckquorum = match redis::command(&ep.name, url, &["SENTINEL", "CKQUORUM", &name]) {
+            Ok(v) => Ok(text(&v)),
+            Err(e) => Err(e.message().to_string()),
+        };
+        view.masters.insert(
+            name,
+            MasterView {
+                addr: format!(
+                    "{}:{}",
+                    f.get("ip").map_or("", String::as_str),
+                    f.get("port").map_or("", String::as_str)
+                ),
+                flags: f
+                    .get("flags")
+                    .map(|s| s.split(',').map(String::from).collect())
+                    .unwrap_or_default(),
+                quorum: num("quorum").unwrap_or(0) as u32,
+                other_sentinels: num("num-other-sentinels").unwrap_or(0) as u32,
+                replicas: num("num-slaves").unwrap_or(0) as u32,
+                config_epoch: num("config-epoch").unwrap_or(0),
+                failover_timeout_ms: num("failover-timeout").unwrap_or(0),
+                failover_state: f.get("failover-state").cloned(),
+                o_down_ms: num("o-down-time"),
+                ckquorum,
+            },
+        );
+    }
+    Ok(view)
+}
+
+fn ask_node(ep: &Endpoint, url: &str) -> Result<NodeView, Failure> {
+    let info = redis::command(&ep.name, url, &["INFO", "replication"]).map_err(failure)?;
+    let info = parse_info(&text(&info));
+    let role = info.get("role").cloned().unwrap_or_default();
+    let mut view = NodeView {
+        link_up: info.get("master_link_status").is_some_and(|s| s == "up"),
+        link_down_seconds: info
+            .get("master_link_down_since_seconds")
+            .and_then(|s| s.parse().ok()),
+        master_addr: info
+            .get("master_host")
+            .map(|h| format!("{h}:{}", info.get("master_port").map_or("", String::as_str))),
+        role,
+        replicas: Vec::new(),
+    };
+    // slave0:ip=127.0.0.1,port=6380,state=online,offset=123,lag=0
+    for (k, v) in &info {
+        if !(k.starts_with("slave") && k[5..].chars().all(|c| c.is_ascii_digit())) {
+            continue;
+        }
+        let f: std::collections::BTreeMap<&str, &str> =
+            v.split(',').filter_map(|kv| kv.split_once('=')).collect();
+        view.replicas.push(ReplicaLink {
+            addr: format!(
+                "{}:{}",
+                f.get("ip").unwrap_or(&""),
+                f.get("port").unwrap_or(&"")
+            ),
+            state: f.get("state").unwrap_or(&"").to_string(),
+            lag: f.get("lag").and_then(|l| l.parse().ok()).unwrap_or(0),
+        });
+    }
+    Ok(view)
+}
+
+vitals_plugin::export_plugin!(RedisSentinel);

@@ -1,0 +1,260 @@
+//! The Redis Sentinel check against real topologies: redis-server (a master and two
+//! replicas) and three redis-sentinel processes on loopback, from Debian's packages.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::redis::{FAILOVER_TIMEOUT_MS, MASTER, Topology};
+use support::vitals::{ConfigDir, Outcome, toml_list};
+
+/// A configuration with the topology as cluster `cache`: endpoints `sentinels` and
+/// `redis`, the redis_sentinel check granted both, and the chaos plugin granted the
+/// data nodes. With `password_env`, both endpoints take their password from it.
+fn config(t: &Topology, password_env: Option<&str>) -> ConfigDir {
+    let auth = password_env
+        .map(|v| format!("password_env = \"{v}\"\n"))
+        .unwrap_or_default();
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.cache.endpoints.sentinels]\nkind = \"redis\"\nurls = {}\n{auth}\
+         [clusters.cache.endpoints.redis]\nkind = \"redis\"\nurls = {}\n{auth}",
+        toml_list(&t.sentinel_urls()),
+        toml_list(&t.node_urls())
+    ));
+    cfg.install_plugin("redis_sentinel", "redis_sentinel");
+    cfg.check(
+        "sentinel",
+        "plugin = \"redis_sentinel\"\ntimeout = \"20s\"\n[grants]\nendpoints = [\"sentinels\", \"redis\"]\n",
+    );
+    cfg
+}
+
+fn check(cfg: &ConfigDir, env: &[(&str, &str)]) -> (Outcome, Value) {
+    let out = cfg.vitals_with_env(&["run", "--check", "sentinel", "--format", "json"], env);
+    let r = out.result("sentinel");
+    (out, r)
+}
+
+/// Run the check until `ok` holds for its result (for at most `timeout`).
+fn check_until(
+    cfg: &ConfigDir,
+    env: &[(&str, &str)],
+    timeout: Duration,
+    ok: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (out, r) = check(cfg, env);
+        if ok(&r) {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still not as expected after {timeout:?}:\n{}",
+            out.stdout
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn messages(r: &Value) -> String {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}: {}\n", f["status"], f["subject"], f["message"]))
+        .collect()
+}
+
+fn sample(r: &Value, name: &str) -> f64 {
+    r["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no sample {name}: {r}"))["value"]
+        .as_f64()
+        .unwrap()
+}
+
+const WAIT: Duration = Duration::from_secs(45);
+
+#[test]
+fn healthy_then_sentinels_lost_and_writes_refused() {
+    let mut t = Topology::start(None);
+    let cfg = config(&t, None);
+    let (out, r) = check(&cfg, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(r["status"], "ok", "{}", messages(&r));
+    let master = format!("127.0.0.1:{}", t.node_ports[0]);
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{MASTER}: master {master} ok, 2 replicas")),
+        "{r}"
+    );
+    assert_eq!(sample(&r, "sentinels_reachable"), 3.0);
+    assert_eq!(sample(&r, "replicas_connected"), 2.0);
+    assert_eq!(sample(&r, "quorum"), 2.0);
+
+    // The host refuses writes and admin commands before they reach the server.
+    for command in [
+        "SET vitals-was-here 1",
+        "CONFIG SET maxmemory 1",
+        "SHUTDOWN NOSAVE",
+    ] {
+        cfg.check(
+            "writer",
+            &format!("plugin = \"chaos\"\n[grants]\nendpoints = [\"redis\"]\n[params]\nmode = \"redis\"\ncommand = \"{command}\"\n"),
+        );
+        let out = cfg.vitals(&["run", "--check", "writer", "--format", "json"]);
+        let w = out.result("writer");
+        assert_eq!(w["status"], "unknown", "{command}: {w}");
+        let summary = w["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with("denied:") && summary.contains("read-only"),
+            "{command}: {summary}"
+        );
+    }
+    assert_eq!(
+        t.cli(t.node_ports[0], &["EXISTS", "vitals-was-here"])
+            .trim(),
+        "0"
+    );
+    assert!(t.cli(t.node_ports[0], &["PING"]).contains("PONG"));
+
+    // One sentinel down: quorum kept, a warning naming it.
+    t.stop_sentinel(2);
+    let r = check_until(&cfg, &[], WAIT, |r| r["status"] == "warning");
+    let text = messages(&r);
+    assert!(
+        text.contains(&format!("sentinel 127.0.0.1:{}", t.sentinel_ports[2]))
+            && text.contains("unreachable"),
+        "{text}"
+    );
+    assert_eq!(sample(&r, "sentinels_reachable"), 2.0);
+
+    // Two down: the last one cannot reach the quorum.
+    t.stop_sentinel(1);
+    let r = check_until(&cfg, &[], WAIT, |r| r["status"] == "critical");
+    let text = messages(&r);
+    assert!(
+        text.contains("NOQUORUM") || text.contains("quorum is 2"),
+        "{text}"
+    );
+}
+
+#[test]
+fn master_shut_down_fails_over_to_a_replica() {
+    let mut t = Topology::start(None);
+    let cfg = config(&t, None);
+    let old = format!("127.0.0.1:{}", t.node_ports[0]);
+    assert_eq!(check(&cfg, &[]).1["status"], "ok");
+
+    t.stop_node(0);
+    // Down, then failing over: critical or warning, never ok.
+    let r = check_until(&cfg, &[], WAIT, |r| r["status"] != "ok");
+    assert!(
+        r["status"] == "critical" || r["status"] == "warning",
+        "{}",
+        messages(&r)
+    );
+    // Then every sentinel reports the same new master, a former replica.
+    let deadline = Instant::now() + Duration::from_millis(FAILOVER_TIMEOUT_MS * 6);
+    let new = loop {
+        let addrs: Vec<String> = (0..3).map(|i| t.master_addr(i)).collect();
+        if addrs.iter().all(|a| *a == addrs[0] && *a != old) {
+            break addrs[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no failover: {addrs:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let r = check_until(&cfg, &[], WAIT, |r| {
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("master {new} ok"))
+    });
+    let text = messages(&r);
+    assert!(!text.contains("disagree"), "{text}");
+    // The old master's node is gone: a warning about it, not a second master.
+    assert_eq!(r["status"], "warning", "{text}");
+    assert!(text.contains(&format!("node {old}")), "{text}");
+    assert!(sample(&r, "config_epoch") >= 1.0, "{r}");
+}
+
+#[test]
+fn a_replica_promoted_by_hand_is_a_split_brain() {
+    let mut t = Topology::start(None);
+    let cfg = config(&t, None);
+    for i in 0..3 {
+        t.stop_sentinel(i);
+    }
+    // No sentinel to ask: unknown.
+    let (out, r) = check(&cfg, &[]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no sentinel reachable"),
+        "{r}"
+    );
+    let promoted = t.node_ports[2];
+    assert!(t.cli(promoted, &["REPLICAOF", "NO", "ONE"]).contains("OK"));
+    for i in 0..3 {
+        t.restart_sentinel(i);
+    }
+    // The sentinels still name the old master, and two nodes say they are master.
+    let (_, r) = check(&cfg, &[]);
+    assert_eq!(r["status"], "critical", "{}", messages(&r));
+    let text = messages(&r);
+    assert!(
+        text.contains("split-brain: 2 nodes report role master")
+            && text.contains(&format!("127.0.0.1:{promoted}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_replica_with_its_link_down_warns() {
+    let t = Topology::start(None);
+    let cfg = config(&t, None);
+    let replica = t.node_ports[1];
+    // The replica can no longer authenticate to its master, and its link drops.
+    t.cli(replica, &["CONFIG", "SET", "masteruser", "ghost"]);
+    t.cli(replica, &["CONFIG", "SET", "masterauth", "wrong"]);
+    t.cli(replica, &["CLIENT", "KILL", "TYPE", "master"]);
+    let r = check_until(&cfg, &[], WAIT, |r| r["status"] == "warning");
+    let text = messages(&r);
+    assert!(
+        text.contains(&format!("node 127.0.0.1:{replica}")) && text.contains("link"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 replicas connected to the master, 2 expected"),
+        "{text}"
+    );
+}
+
+#[test]
+fn password_by_reference_works_and_a_wrong_one_is_unknown() {
+    let t = Topology::start(Some("s3cret-sentinel"));
+    let cfg = config(&t, Some("REDIS_PASSWORD"));
+    let (out, r) = check(&cfg, &[("REDIS_PASSWORD", "s3cret-sentinel")]);
+    assert_eq!(r["status"], "ok", "{}\n{out:?}", messages(&r));
+    assert!(!out.stdout.contains("s3cret") && !out.stderr.contains("s3cret"));
+
+    let (out, r) = check(&cfg, &[("REDIS_PASSWORD", "wrong")]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(r["status"], "unknown");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("authentication failed on every sentinel"),
+        "{r}"
+    );
+}

@@ -1,0 +1,225 @@
+//! Test support: a real Redis Sentinel topology (Debian's `redis-server` and
+//! `redis-sentinel`): a master, two replicas and three sentinels on loopback ports,
+//! with short `down-after-milliseconds` and `failover-timeout`, optionally
+//! password-protected.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::process::free_ports;
+
+/// The master name the sentinels monitor.
+pub const MASTER: &str = "mymaster";
+/// `failover-timeout` of the sentinels, in milliseconds.
+pub const FAILOVER_TIMEOUT_MS: u64 = 10_000;
+
+/// A running topology; every process is killed when dropped.
+pub struct Topology {
+    /// Data node ports: [master, replica, replica] at start.
+    pub node_ports: Vec<u16>,
+    pub sentinel_ports: Vec<u16>,
+    pub password: Option<String>,
+    nodes: Vec<Option<Child>>,
+    sentinels: Vec<Option<Child>>,
+    dir: tempfile::TempDir,
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+impl Topology {
+    /// Start the nodes, wait for replication, start the sentinels and wait until
+    /// each knows both replicas and the two other sentinels.
+    pub fn start(password: Option<&str>) -> Topology {
+        let ports = free_ports(6).expect("free ports");
+        let mut t = Topology {
+            node_ports: ports[..3].to_vec(),
+            sentinel_ports: ports[3..].to_vec(),
+            password: password.map(String::from),
+            nodes: Vec::new(),
+            sentinels: Vec::new(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for i in 0..3 {
+            let child = t.spawn_node(i);
+            t.nodes.push(Some(child));
+        }
+        for &port in &t.node_ports[1..] {
+            wait_until("replication link up", Duration::from_secs(30), || {
+                t.cli(port, &["INFO", "replication"])
+                    .contains("master_link_status:up")
+            });
+        }
+        for i in 0..3 {
+            let child = t.spawn_sentinel(i);
+            t.sentinels.push(Some(child));
+        }
+        for &port in &t.sentinel_ports.clone() {
+            wait_until(
+                "sentinels to discover replicas and each other",
+                Duration::from_secs(60),
+                || {
+                    let m = t.cli(port, &["SENTINEL", "MASTER", MASTER]);
+                    let lines: Vec<&str> = m.lines().collect();
+                    let field = |k: &str| {
+                        lines
+                            .iter()
+                            .position(|l| *l == k)
+                            .and_then(|i| lines.get(i + 1))
+                            .copied()
+                            .unwrap_or("")
+                    };
+                    field("num-slaves") == "2" && field("num-other-sentinels") == "2"
+                },
+            );
+        }
+        t
+    }
+
+    fn auth_args(&self) -> Vec<String> {
+        match &self.password {
+            Some(p) => vec![
+                "--requirepass".into(),
+                p.clone(),
+                "--masterauth".into(),
+                p.clone(),
+            ],
+            None => vec![],
+        }
+    }
+
+    fn spawn_node(&self, i: usize) -> Child {
+        let port = self.node_ports[i];
+        let dir = self.dir.path().join(format!("node{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .args(self.auth_args());
+        if i > 0 {
+            cmd.args(["--replicaof", "127.0.0.1", &self.node_ports[0].to_string()]);
+        }
+        let child = cmd
+            .stdout(std::fs::File::create(dir.join("log")).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian package redis-server)");
+        wait_until("redis-server to answer", Duration::from_secs(20), || {
+            self.cli(port, &["PING"]).contains("PONG")
+        });
+        child
+    }
+
+    fn spawn_sentinel(&self, i: usize) -> Child {
+        let port = self.sentinel_ports[i];
+        let dir = self.dir.path().join(format!("sentinel{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("sentinel.conf");
+        if !conf.exists() {
+            let mut text = format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\n\
+                 sentinel monitor {MASTER} 127.0.0.1 {} 2\n\
+                 sentinel down-after-milliseconds {MASTER} 1000\n\
+                 sentinel failover-timeout {MASTER} {FAILOVER_TIMEOUT_MS}\n\
+                 sentinel parallel-syncs {MASTER} 1\n",
+                dir.display(),
+                self.node_ports[0]
+            );
+            if let Some(p) = &self.password {
+                text.push_str(&format!(
+                    "sentinel auth-pass {MASTER} {p}\nrequirepass {p}\n"
+                ));
+            }
+            std::fs::write(&conf, text).unwrap();
+        }
+        let child = Command::new("redis-sentinel")
+            .arg(&conf)
+            .stdout(std::fs::File::create(dir.join("log")).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-sentinel (Debian package redis-sentinel)");
+        wait_until("redis-sentinel to answer", Duration::from_secs(20), || {
+            self.cli(port, &["PING"]).contains("PONG")
+        });
+        child
+    }
+
+    /// `redis-cli -p PORT ARGS...` (with the password when there is one); stdout.
+    pub fn cli(&self, port: u16, args: &[&str]) -> String {
+        let mut cmd = Command::new("redis-cli");
+        cmd.args(["-h", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(p) = &self.password {
+            cmd.args(["-a", p, "--no-auth-warning"]);
+        }
+        let out = cmd.args(args).output().expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The master address the sentinel on `port` reports, host:port.
+    pub fn master_addr(&self, sentinel: usize) -> String {
+        let out = self.cli(
+            self.sentinel_ports[sentinel],
+            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER],
+        );
+        out.lines().collect::<Vec<_>>().join(":")
+    }
+
+    /// redis:// URLs of the sentinels and of the data nodes.
+    pub fn sentinel_urls(&self) -> Vec<String> {
+        self.sentinel_ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect()
+    }
+
+    pub fn node_urls(&self) -> Vec<String> {
+        self.node_ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect()
+    }
+
+    /// Kill sentinel `i`.
+    pub fn stop_sentinel(&mut self, i: usize) {
+        if let Some(mut c) = self.sentinels[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start sentinel `i` again (with the configuration it rewrote).
+    pub fn restart_sentinel(&mut self, i: usize) {
+        self.stop_sentinel(i);
+        let child = self.spawn_sentinel(i);
+        self.sentinels[i] = Some(child);
+    }
+
+    /// Kill data node `i` (0 is the master at start).
+    pub fn stop_node(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        for c in self
+            .nodes
+            .iter_mut()
+            .chain(self.sentinels.iter_mut())
+            .flatten()
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
