@@ -301,17 +301,12 @@ fn limits_and_urls_are_validated() {
         (
             "urls = [\"http://127.0.0.1:6379\"]",
             4,
-            "must be an absolute redis:// URL",
+            "must be an absolute redis:// or rediss:// URL",
         ),
         (
             "urls = [\"redis://:pw@127.0.0.1:6379\"]",
             4,
             "credentials do not belong in a URL",
-        ),
-        (
-            "urls = [\"rediss://127.0.0.1:6379\"]",
-            4,
-            "TLS to Redis (rediss://) is not supported yet",
         ),
         (
             "urls = [\"redis://127.0.0.1:6379\"]\nbearer_token_env = \"HOME\"",

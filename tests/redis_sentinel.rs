@@ -10,15 +10,12 @@ use support::redis::{FAILOVER_TIMEOUT_MS, MASTER, Topology};
 use support::vitals::{ConfigDir, Outcome, toml_list};
 
 /// A configuration with the topology as cluster `cache`: endpoints `sentinels` and
-/// `redis`, the redis_sentinel check granted both, and the chaos plugin granted the
-/// data nodes. With `password_env`, both endpoints take their password from it.
-fn config(t: &Topology, password_env: Option<&str>) -> ConfigDir {
-    let auth = password_env
-        .map(|v| format!("password_env = \"{v}\"\n"))
-        .unwrap_or_default();
+/// `redis`, the redis_sentinel check granted both. `sentinel_extra` and
+/// `node_extra` are added to the endpoints (credentials, TLS files).
+fn config_with(t: &Topology, sentinel_extra: &str, node_extra: &str) -> ConfigDir {
     let cfg = ConfigDir::new(&format!(
-        "[clusters.cache.endpoints.sentinels]\nkind = \"redis\"\nurls = {}\n{auth}\
-         [clusters.cache.endpoints.redis]\nkind = \"redis\"\nurls = {}\n{auth}",
+        "[clusters.cache.endpoints.sentinels]\nkind = \"redis\"\nurls = {}\n{sentinel_extra}\n\
+         [clusters.cache.endpoints.redis]\nkind = \"redis\"\nurls = {}\n{node_extra}\n",
         toml_list(&t.sentinel_urls()),
         toml_list(&t.node_urls())
     ));
@@ -28,6 +25,10 @@ fn config(t: &Topology, password_env: Option<&str>) -> ConfigDir {
         "plugin = \"redis_sentinel\"\ntimeout = \"20s\"\n[grants]\nendpoints = [\"sentinels\", \"redis\"]\n",
     );
     cfg
+}
+
+fn config(t: &Topology) -> ConfigDir {
+    config_with(t, "", "")
 }
 
 fn check(cfg: &ConfigDir, env: &[(&str, &str)]) -> (Outcome, Value) {
@@ -83,7 +84,7 @@ const WAIT: Duration = Duration::from_secs(45);
 #[test]
 fn healthy_then_sentinels_lost_and_writes_refused() {
     let mut t = Topology::start(None);
-    let cfg = config(&t, None);
+    let cfg = config(&t);
     let (out, r) = check(&cfg, &[]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(r["status"], "ok", "{}", messages(&r));
@@ -149,7 +150,7 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
 #[test]
 fn master_shut_down_fails_over_to_a_replica() {
     let mut t = Topology::start(None);
-    let cfg = config(&t, None);
+    let cfg = config(&t);
     let old = format!("127.0.0.1:{}", t.node_ports[0]);
     assert_eq!(check(&cfg, &[]).1["status"], "ok");
 
@@ -188,7 +189,7 @@ fn master_shut_down_fails_over_to_a_replica() {
 #[test]
 fn a_replica_promoted_by_hand_is_a_split_brain() {
     let mut t = Topology::start(None);
-    let cfg = config(&t, None);
+    let cfg = config(&t);
     for i in 0..3 {
         t.stop_sentinel(i);
     }
@@ -221,7 +222,7 @@ fn a_replica_promoted_by_hand_is_a_split_brain() {
 #[test]
 fn a_replica_with_its_link_down_warns() {
     let t = Topology::start(None);
-    let cfg = config(&t, None);
+    let cfg = config(&t);
     let replica = t.node_ports[1];
     // The replica can no longer authenticate to its master, and its link drops.
     t.cli(replica, &["CONFIG", "SET", "masteruser", "ghost"]);
@@ -240,12 +241,36 @@ fn a_replica_with_its_link_down_warns() {
 }
 
 #[test]
-fn password_by_reference_works_and_a_wrong_one_is_unknown() {
+fn password_and_acl_user_by_reference_work_and_a_wrong_password_is_unknown() {
     let t = Topology::start(Some("s3cret-sentinel"));
-    let cfg = config(&t, Some("REDIS_PASSWORD"));
+    // The data nodes are read as an ACL user allowed only the commands the check needs.
+    for &port in &t.node_ports {
+        let out = t.cli(
+            port,
+            &[
+                "ACL", "SETUSER", "vitals", "on", ">acl-pw", "-@all", "+info", "+ping", "+role",
+            ],
+        );
+        assert!(out.contains("OK"), "{out}");
+    }
+    let cfg = config_with(
+        &t,
+        "password_env = \"REDIS_PASSWORD\"",
+        "username = \"vitals\"\npassword_file = \"acl-password\"",
+    );
+    std::fs::write(cfg.path().join("acl-password"), "acl-pw\n").unwrap();
     let (out, r) = check(&cfg, &[("REDIS_PASSWORD", "s3cret-sentinel")]);
     assert_eq!(r["status"], "ok", "{}\n{out:?}", messages(&r));
+    assert_eq!(sample(&r, "replicas_connected"), 2.0);
     assert!(!out.stdout.contains("s3cret") && !out.stderr.contains("s3cret"));
+    assert!(!out.stdout.contains("acl-pw") && !out.stderr.contains("acl-pw"));
+
+    // A wrong ACL password: the data nodes cannot be read, which is unknown.
+    std::fs::write(cfg.path().join("acl-password"), "nope\n").unwrap();
+    let (_, r) = check(&cfg, &[("REDIS_PASSWORD", "s3cret-sentinel")]);
+    assert_eq!(r["status"], "unknown", "{}", messages(&r));
+    assert!(messages(&r).contains("auth"), "{}", messages(&r));
+    std::fs::write(cfg.path().join("acl-password"), "acl-pw\n").unwrap();
 
     let (out, r) = check(&cfg, &[("REDIS_PASSWORD", "wrong")]);
     assert_eq!(out.code, 3, "{out:?}");
@@ -255,6 +280,45 @@ fn password_by_reference_works_and_a_wrong_one_is_unknown() {
             .as_str()
             .unwrap()
             .contains("authentication failed on every sentinel"),
+        "{r}"
+    );
+}
+
+#[test]
+fn tls_with_client_certificates() {
+    let certs = tempfile::tempdir().unwrap();
+    let tls = support::etcd::Tls::generate(certs.path()).unwrap();
+    let t = Topology::start_with(None, Some(tls.clone()));
+    let files = |ca: &std::path::Path| {
+        format!(
+            "ca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}",
+            ca.display().to_string(),
+            tls.client_cert.display().to_string(),
+            tls.client_key.display().to_string()
+        )
+    };
+    let good = files(&tls.ca_file);
+    let cfg = config_with(&t, &good, &good);
+    let (out, r) = check(&cfg, &[]);
+    assert_eq!(r["status"], "ok", "{}\n{out:?}", messages(&r));
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("3/3 sentinels reachable"),
+        "{r}"
+    );
+
+    // A CA that did not sign the servers' certificates: unknown, saying why.
+    let wrong = files(&tls.wrong_ca_file);
+    let cfg = config_with(&t, &wrong, &wrong);
+    let (out, r) = check(&cfg, &[]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("TLS failed on every sentinel"),
         "{r}"
     );
 }

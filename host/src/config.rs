@@ -201,7 +201,7 @@ impl EndpointKind {
     fn schemes(self) -> &'static [&'static str] {
         match self {
             EndpointKind::Http => &["http", "https"],
-            EndpointKind::Redis => &["redis"],
+            EndpointKind::Redis => &["redis", "rediss"],
         }
     }
 }
@@ -736,15 +736,6 @@ fn endpoint(
                 ));
             }
             (Some(s), Some(_)) if schemes.contains(&s) => urls.push(uri),
-            (Some("rediss"), _) if kind == EndpointKind::Redis => {
-                return Err(err(
-                    u.span(),
-                    format!(
-                        "`{key}.urls`: {:?}: TLS to Redis (rediss://) is not supported yet",
-                        u.get_ref()
-                    ),
-                ));
-            }
             _ => {
                 return Err(err(
                     u.span(),
@@ -853,14 +844,6 @@ fn endpoint(
         return Err(err(
             q.span(),
             format!("`{key}.query_timeout` applies to redis endpoints"),
-        ));
-    }
-    if let (Some(span), EndpointKind::Redis) =
-        (ca.as_ref().or(cert.as_ref()).map(|c| c.1.clone()), kind)
-    {
-        return Err(err(
-            span,
-            format!("`{key}`: TLS to Redis is not supported yet"),
         ));
     }
     let query_timeout = duration(

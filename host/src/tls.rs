@@ -12,6 +12,17 @@ use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 /// A ready rustls client configuration; the key material never leaves the host.
 pub struct TlsMaterial {
     pub config: Arc<ClientConfig>,
+    /// The PEM files as read, for clients that take PEM rather than a rustls
+    /// configuration (Redis).
+    pub pem: TlsPem,
+}
+
+/// PEM contents of an endpoint's TLS files.
+#[derive(Clone, Default)]
+pub struct TlsPem {
+    pub ca: Option<Vec<u8>>,
+    /// Certificate chain and private key.
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for TlsMaterial {
@@ -25,9 +36,12 @@ impl TlsMaterial {
     /// (certificate chain and key, PEM) if given.
     pub fn load(ca: Option<&Path>, client: Option<(&Path, &Path)>) -> anyhow::Result<TlsMaterial> {
         let mut roots = RootCertStore::empty();
+        let mut pem = TlsPem::default();
         match ca {
             Some(ca) => {
-                let certs = read_certs(ca).context("ca_file")?;
+                let bytes = read(ca).context("ca_file")?;
+                let certs = parse_certs(ca, &bytes).context("ca_file")?;
+                pem.ca = Some(bytes);
                 let (added, _ignored) = roots.add_parsable_certificates(certs);
                 if added == 0 {
                     anyhow::bail!("ca_file {}: no usable CA certificate", ca.display());
@@ -42,10 +56,14 @@ impl TlsMaterial {
             .with_root_certificates(roots);
         let config = match client {
             Some((cert, key)) => {
-                let chain = read_certs(cert).context("cert_file")?;
-                let key = PrivateKeyDer::from_pem_file(key).with_context(|| {
+                let cert_pem = read(cert).context("cert_file")?;
+                let chain = parse_certs(cert, &cert_pem).context("cert_file")?;
+                let key_pem = read(key).context("key_file")?;
+                let parsed = PrivateKeyDer::from_pem_slice(&key_pem).with_context(|| {
                     format!("key_file {}: no private key in PEM", key.display())
                 })?;
+                pem.client = Some((cert_pem, key_pem));
+                let key = parsed;
                 builder
                     .with_client_auth_cert(chain, key)
                     .context("client certificate and key do not match")?
@@ -54,13 +72,17 @@ impl TlsMaterial {
         };
         Ok(TlsMaterial {
             config: Arc::new(config),
+            pem,
         })
     }
 }
 
-fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn parse_certs(path: &Path, pem: &[u8]) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<_, _>>()
         .with_context(|| format!("{}: invalid PEM", path.display()))?;
     if certs.is_empty() {

@@ -1,11 +1,12 @@
 //! Test support: a real Redis Sentinel topology (Debian's `redis-server` and
 //! `redis-sentinel`): a master, two replicas and three sentinels on loopback ports,
 //! with short `down-after-milliseconds` and `failover-timeout`, optionally
-//! password-protected.
+//! password-protected, with an ACL user, or TLS-only with client certificates.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::etcd::Tls;
 use super::process::free_ports;
 
 /// The master name the sentinels monitor.
@@ -19,6 +20,8 @@ pub struct Topology {
     pub node_ports: Vec<u16>,
     pub sentinel_ports: Vec<u16>,
     pub password: Option<String>,
+    /// With TLS, every port is a TLS port and clients must present a certificate.
+    pub tls: Option<Tls>,
     nodes: Vec<Option<Child>>,
     sentinels: Vec<Option<Child>>,
     dir: tempfile::TempDir,
@@ -36,11 +39,17 @@ impl Topology {
     /// Start the nodes, wait for replication, start the sentinels and wait until
     /// each knows both replicas and the two other sentinels.
     pub fn start(password: Option<&str>) -> Topology {
+        Self::start_with(password, None)
+    }
+
+    /// Like [`Topology::start`]; with `tls`, TLS only (mutual, `tls-replication`).
+    pub fn start_with(password: Option<&str>, tls: Option<Tls>) -> Topology {
         let ports = free_ports(6).expect("free ports");
         let mut t = Topology {
             node_ports: ports[..3].to_vec(),
             sentinel_ports: ports[3..].to_vec(),
             password: password.map(String::from),
+            tls,
             nodes: Vec::new(),
             sentinels: Vec::new(),
             dir: tempfile::tempdir().unwrap(),
@@ -93,12 +102,31 @@ impl Topology {
         }
     }
 
+    /// Server-side TLS options, as `(name, value)` pairs.
+    fn tls_options(&self, port: u16) -> Vec<(String, String)> {
+        let Some(tls) = &self.tls else {
+            return vec![("port".into(), port.to_string())];
+        };
+        let path = |p: &std::path::Path| p.display().to_string();
+        vec![
+            ("port".into(), "0".into()),
+            ("tls-port".into(), port.to_string()),
+            ("tls-cert-file".into(), path(&tls.server_cert)),
+            ("tls-key-file".into(), path(&tls.server_key)),
+            ("tls-ca-cert-file".into(), path(&tls.ca_file)),
+            ("tls-replication".into(), "yes".into()),
+        ]
+    }
+
     fn spawn_node(&self, i: usize) -> Child {
         let port = self.node_ports[i];
         let dir = self.dir.path().join(format!("node{i}"));
         std::fs::create_dir_all(&dir).unwrap();
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        for (k, v) in self.tls_options(port) {
+            cmd.arg(format!("--{k}")).arg(v);
+        }
+        cmd.args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
             .arg(&dir)
@@ -123,15 +151,20 @@ impl Topology {
         std::fs::create_dir_all(&dir).unwrap();
         let conf = dir.join("sentinel.conf");
         if !conf.exists() {
-            let mut text = format!(
-                "port {port}\nbind 127.0.0.1\ndir {}\n\
+            let mut text: String = self
+                .tls_options(port)
+                .iter()
+                .map(|(k, v)| format!("{k} {v}\n"))
+                .collect();
+            text.push_str(&format!(
+                "bind 127.0.0.1\ndir {}\n\
                  sentinel monitor {MASTER} 127.0.0.1 {} 2\n\
                  sentinel down-after-milliseconds {MASTER} 1000\n\
                  sentinel failover-timeout {MASTER} {FAILOVER_TIMEOUT_MS}\n\
                  sentinel parallel-syncs {MASTER} 1\n",
                 dir.display(),
                 self.node_ports[0]
-            );
+            ));
             if let Some(p) = &self.password {
                 text.push_str(&format!(
                     "sentinel auth-pass {MASTER} {p}\nrequirepass {p}\n"
@@ -155,6 +188,15 @@ impl Topology {
     pub fn cli(&self, port: u16, args: &[&str]) -> String {
         let mut cmd = Command::new("redis-cli");
         cmd.args(["-h", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(tls) = &self.tls {
+            cmd.arg("--tls")
+                .arg("--cacert")
+                .arg(&tls.ca_file)
+                .arg("--cert")
+                .arg(&tls.client_cert)
+                .arg("--key")
+                .arg(&tls.client_key);
+        }
         if let Some(p) = &self.password {
             cmd.args(["-a", p, "--no-auth-warning"]);
         }
@@ -171,18 +213,28 @@ impl Topology {
         out.lines().collect::<Vec<_>>().join(":")
     }
 
-    /// redis:// URLs of the sentinels and of the data nodes.
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        }
+    }
+
+    /// redis:// (rediss:// with TLS) URLs of the sentinels and of the data nodes.
     pub fn sentinel_urls(&self) -> Vec<String> {
+        let scheme = self.scheme();
         self.sentinel_ports
             .iter()
-            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .map(|p| format!("{scheme}://127.0.0.1:{p}"))
             .collect()
     }
 
     pub fn node_urls(&self) -> Vec<String> {
+        let scheme = self.scheme();
         self.node_ports
             .iter()
-            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .map(|p| format!("{scheme}://127.0.0.1:{p}"))
             .collect()
     }
 

@@ -139,7 +139,8 @@ impl RedisGate {
 async fn connect(ep: &Endpoint, uri: &http::Uri) -> Result<MultiplexedConnection, Error> {
     let host = uri.host().unwrap_or("localhost");
     let port = uri.port_u16().unwrap_or(6379);
-    let info = format!("redis://{host}:{port}")
+    let scheme = uri.scheme_str().unwrap_or("redis");
+    let info = format!("{scheme}://{host}:{port}")
         .into_connection_info()
         .map_err(|e| Error::Unreachable(format!("{uri}: {e}")))?;
     let mut settings = info.redis_settings().clone().set_skip_set_lib_name();
@@ -152,8 +153,29 @@ async fn connect(ep: &Endpoint, uri: &http::Uri) -> Result<MultiplexedConnection
         }
         _ => {}
     }
-    let client = redis::Client::open(info.set_redis_settings(settings))
-        .map_err(|e| Error::Unreachable(format!("{uri}: {e}")))?;
+    let info = info.set_redis_settings(settings);
+    let client = match (scheme, &ep.tls) {
+        ("rediss", tls) => {
+            // The redis client builds its rustls configuration with the process's
+            // default provider: make it ring, as for the rest of the host.
+            let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+            let pem = tls.as_ref().map(|t| t.pem.clone()).unwrap_or_default();
+            redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: pem.client.map(|(client_cert, client_key)| {
+                        redis::ClientTlsConfig {
+                            client_cert,
+                            client_key,
+                        }
+                    }),
+                    root_cert: pem.ca,
+                },
+            )
+        }
+        _ => redis::Client::open(info),
+    }
+    .map_err(|e| Error::Tls(format!("{uri}: {e}")))?;
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(ep.connect_timeout))
         .set_response_timeout(Some(ep.query_timeout));
@@ -173,6 +195,13 @@ fn classify(e: &redis::RedisError, connecting: bool) -> Error {
         || message.contains("WRONGPASS")
     {
         return Error::Auth(message);
+    }
+    let lower = message.to_ascii_lowercase();
+    if ["certificate", "tls", "handshake", "unknownissuer", "alert"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        return Error::Tls(message);
     }
     if e.is_timeout() {
         return if connecting {

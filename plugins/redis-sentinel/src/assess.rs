@@ -153,16 +153,21 @@ pub fn assess(p: &Params, obs: &Observation) -> Report {
         }
     }
     if reachable.is_empty() {
-        let all_auth = obs
+        let failures: Vec<&Failure> = obs
             .sentinels
             .iter()
-            .all(|(_, s)| matches!(s, Err(f) if f.kind == "auth"));
+            .filter_map(|(_, s)| s.as_ref().err())
+            .collect();
+        let same_kind = |k: &str| !failures.is_empty() && failures.iter().all(|f| f.kind == k);
+        let first = failures.first().map(|f| f.message.as_str()).unwrap_or("");
         let why = if configured == 0 {
             "no sentinel configured".to_string()
-        } else if all_auth {
-            format!("authentication failed on every sentinel ({configured})")
+        } else if same_kind("auth") {
+            format!("authentication failed on every sentinel ({configured}): {first}")
+        } else if same_kind("tls") {
+            format!("TLS failed on every sentinel ({configured}): {first}")
         } else {
-            format!("no sentinel reachable (0/{configured})")
+            format!("no sentinel reachable (0/{configured}): {first}")
         };
         let mut report = r.finish(why.clone());
         report.status = Status::Unknown;

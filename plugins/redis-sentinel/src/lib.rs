@@ -90,11 +90,11 @@ impl Plugin for RedisSentinel {
     }
 }
 
-/// host:port of a `redis://host:port` URL, the form sentinels report addresses in.
+/// host:port of a `redis://host:port` (or `rediss://`) URL, the form sentinels
+/// report addresses in.
 fn addr(url: &str) -> String {
-    url.trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_string()
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.trim_end_matches('/').to_string()
 }
 
 fn failure(e: redis::Error) -> Failure {
