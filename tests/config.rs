@@ -205,7 +205,7 @@ fn validate_and_list_describe_the_configuration() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("contract vitals:check@0.2.0"),
+        out.stdout.contains("contract vitals:check@0.3.0"),
         "{}",
         out.stdout
     );

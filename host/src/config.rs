@@ -186,6 +186,7 @@ pub struct Cluster {
 pub enum EndpointKind {
     Http,
     Redis,
+    Mysql,
 }
 
 impl EndpointKind {
@@ -194,6 +195,7 @@ impl EndpointKind {
         match self {
             EndpointKind::Http => "http",
             EndpointKind::Redis => "redis",
+            EndpointKind::Mysql => "mysql",
         }
     }
 
@@ -202,6 +204,7 @@ impl EndpointKind {
         match self {
             EndpointKind::Http => &["http", "https"],
             EndpointKind::Redis => &["redis", "rediss"],
+            EndpointKind::Mysql => &["mysql"],
         }
     }
 }
@@ -216,6 +219,8 @@ pub enum Auth {
     },
     /// A password alone (Redis `requirepass`).
     Password(Secret),
+    /// A user without a password (MySQL over a socket with `unix_socket` auth).
+    User(String),
 }
 
 /// One endpoint of a cluster.
@@ -685,10 +690,13 @@ fn endpoint(
     let kind = match re.kind.get_ref().as_str() {
         "http" => EndpointKind::Http,
         "redis" => EndpointKind::Redis,
+        "mysql" => EndpointKind::Mysql,
         other => {
             return Err(err(
                 re.kind.span(),
-                format!("`{key}.kind`: unknown endpoint kind {other:?} (supported: http, redis)"),
+                format!(
+                    "`{key}.kind`: unknown endpoint kind {other:?} (supported: http, redis, mysql)"
+                ),
             ));
         }
     };
@@ -817,6 +825,15 @@ fn endpoint(
                 ),
             ));
         }
+        (Some(_), _, _) | (None, None, Some(_)) if kind == EndpointKind::Mysql => {
+            return Err(err(
+                re.kind.span(),
+                format!(
+                    "`{key}`: a mysql endpoint takes `username` and `password_env`/`password_file`"
+                ),
+            ));
+        }
+        (None, Some(username), None) if kind == EndpointKind::Mysql => Some(Auth::User(username)),
         (Some(t), None, None) => Some(Auth::Bearer(t)),
         (None, Some(username), Some(password)) => Some(Auth::Basic { username, password }),
         (None, None, None) => None,
@@ -843,7 +860,7 @@ fn endpoint(
     if let (Some(q), EndpointKind::Http) = (&re.query_timeout, kind) {
         return Err(err(
             q.span(),
-            format!("`{key}.query_timeout` applies to redis endpoints"),
+            format!("`{key}.query_timeout` applies to redis and mysql endpoints"),
         ));
     }
     let query_timeout = duration(

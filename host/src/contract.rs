@@ -1,9 +1,12 @@
-//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.2.0`).
+//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.3.0`).
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "vitals:check/check",
-    imports: { "vitals:check/redis.command": async },
+    imports: {
+        "vitals:check/redis.command": async,
+        "vitals:check/sql.query": async,
+    },
     exports: { default: async },
     with: {
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
@@ -15,7 +18,7 @@ wasmtime::component::bindgen!({
 /// The contract package this host implements.
 pub const PACKAGE: &str = "vitals:check";
 /// The version of the contract this host was built with.
-pub const VERSION: &str = "0.2.0";
+pub const VERSION: &str = "0.3.0";
 /// The exported interface every plugin must provide, without version.
 pub const PLUGIN_INTERFACE: &str = "vitals:check/plugin";
 

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use crate::capabilities::http::HttpGate;
 use crate::capabilities::log::LogSink;
 use crate::capabilities::redis::RedisGate;
+use crate::capabilities::sql::SqlGate;
 use crate::config::{Check, EndpointKind};
 use crate::contract::{RunInput, WitEndpoint};
 use crate::engine::{Engine, LoadError, Plugin, RunLimits};
@@ -188,6 +189,7 @@ pub async fn run_one(
                 check.output_limit,
             );
             state.redis = RedisGate::new(granted.clone());
+            state.sql = SqlGate::new(granted.clone());
             let limits = RunLimits {
                 timeout: check.timeout,
                 memory_limit: check.memory_limit,

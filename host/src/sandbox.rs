@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::capabilities::http::HttpGate;
 use crate::capabilities::log::LogSink;
 use crate::capabilities::redis::RedisGate;
+use crate::capabilities::sql::SqlGate;
 use crate::output::CappedOutput;
 
 /// Caps the total of a run's linear memories (and its tables and instances);
@@ -67,6 +68,8 @@ pub struct RunState {
     pub gate: HttpGate,
     /// Redis connections of the run (none until granted, see the runner).
     pub redis: RedisGate,
+    /// SQL connections of the run.
+    pub sql: SqlGate,
     pub log: LogSink,
     pub limiter: Limiter,
     pub stdout: CappedOutput,
@@ -91,6 +94,7 @@ impl RunState {
             table: ResourceTable::new(),
             gate,
             redis: RedisGate::default(),
+            sql: SqlGate::default(),
             log,
             limiter: Limiter {
                 memory_limit: usize::try_from(memory_limit).unwrap_or(usize::MAX),

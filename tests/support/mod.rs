@@ -2,6 +2,7 @@
 //! Shared test support: real servers and a driver for the `vitals` binary.
 
 pub mod etcd;
+pub mod galera;
 pub mod process;
 pub mod prometheus;
 pub mod redis;

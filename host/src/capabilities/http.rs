@@ -200,7 +200,7 @@ async fn send(
             req.headers_mut().insert(AUTHORIZATION, v);
         }
         // Not accepted by the configuration for http endpoints.
-        Some(Auth::Password(_)) | None => {}
+        Some(Auth::Password(_) | Auth::User(_)) | None => {}
     }
 
     let send = async move {

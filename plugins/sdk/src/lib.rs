@@ -2,7 +2,8 @@
 //!
 //! The WIT contract in `wit/` is the single source of truth; this crate holds its
 //! generated bindings plus small helpers: a report builder, parameter parsing, a
-//! blocking HTTP client over `wasi:http` and Redis commands with reply parsers.
+//! blocking HTTP client over `wasi:http`, Redis commands with reply parsers and SQL
+//! queries.
 //!
 //! A plugin implements [`Plugin`] and exports it:
 //!
@@ -16,6 +17,7 @@ pub mod http;
 pub mod params;
 pub mod redis;
 pub mod report;
+pub mod sql;
 
 /// Bindings generated from the `vitals:check` world.
 #[allow(missing_docs, clippy::all)]
@@ -56,6 +58,40 @@ macro_rules! export_plugin {
             <$ty as $crate::Plugin>::describe,
             <$ty as $crate::Plugin>::run,
         );
+    };
+}
+
+/// `kind()` and `message()` for a capability's error variant (the WIT `error` of
+/// `redis` and `sql`, which have the same cases).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! capability_error {
+    ($error:ty) => {
+        impl $error {
+            /// The message, whatever the kind.
+            pub fn message(&self) -> &str {
+                match self {
+                    Self::Denied(m)
+                    | Self::Unreachable(m)
+                    | Self::Auth(m)
+                    | Self::Timeout(m)
+                    | Self::Tls(m)
+                    | Self::Server(m) => m,
+                }
+            }
+
+            /// The kind as a word: denied, unreachable, auth, timeout, tls, server.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    Self::Denied(_) => "denied",
+                    Self::Unreachable(_) => "unreachable",
+                    Self::Auth(_) => "auth",
+                    Self::Timeout(_) => "timeout",
+                    Self::Tls(_) => "tls",
+                    Self::Server(_) => "server",
+                }
+            }
+        }
     };
 }
 

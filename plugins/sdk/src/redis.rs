@@ -7,31 +7,7 @@ use serde_json::Value;
 
 pub use crate::bindings::vitals::check::redis::Error;
 
-impl Error {
-    /// The message, whatever the kind.
-    pub fn message(&self) -> &str {
-        match self {
-            Error::Denied(m)
-            | Error::Unreachable(m)
-            | Error::Auth(m)
-            | Error::Timeout(m)
-            | Error::Tls(m)
-            | Error::Server(m) => m,
-        }
-    }
-
-    /// The kind as a word: denied, unreachable, auth, timeout, tls, server.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Denied(_) => "denied",
-            Error::Unreachable(_) => "unreachable",
-            Error::Auth(_) => "auth",
-            Error::Timeout(_) => "timeout",
-            Error::Tls(_) => "tls",
-            Error::Server(_) => "server",
-        }
-    }
-}
+crate::capability_error!(Error);
 
 /// Run a command on `url` of the granted redis endpoint `endpoint`; the reply as JSON.
 pub fn command(endpoint: &str, url: &str, args: &[&str]) -> Result<Value, Error> {

@@ -31,6 +31,17 @@ impl ReportBuilder {
         });
     }
 
+    /// Record a finding that does not by itself raise the overall status: a
+    /// member that could not be observed (`unknown`) while the others speak for
+    /// the cluster.
+    pub fn note(&mut self, subject: impl Into<String>, status: Status, message: impl Into<String>) {
+        self.findings.push(Finding {
+            subject: subject.into(),
+            status,
+            message: message.into(),
+        });
+    }
+
     /// Raise the overall status to at least `status` without a finding.
     pub fn raise(&mut self, status: Status) {
         self.status = Some(self.status.unwrap_or(Status::Ok).max(status));

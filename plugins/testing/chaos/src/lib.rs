@@ -2,7 +2,8 @@
 //! host contains it: `spin` loops forever, `hog` allocates without bound, `panic`
 //! panics, `fetch` requests `url`, `snoop` looks for files, environment and
 //! arguments, `chatty` prints far beyond the output limit, `redis` sends `command`
-//! to the first URL of the first granted redis endpoint, `ok` reports ok.
+//! to the first URL of the first granted redis endpoint, `sql` runs `command` on
+//! the first URL of the first granted mysql endpoint, `ok` reports ok.
 
 use vitals_plugin::{
     Plugin, PluginInfo, Report, ReportBuilder, RunInput, Status, http, param, parse_params,
@@ -30,14 +31,14 @@ impl Plugin for Chaos {
                 param(
                     "mode",
                     "string",
-                    "spin | hog | panic | fetch | snoop | chatty | redis | ok",
+                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | ok",
                     None,
                 ),
                 param("url", "string", "URL requested in fetch mode", Some("\"\"")),
                 param(
                     "command",
                     "string",
-                    "Redis command (space-separated) sent in redis mode",
+                    "Redis command (space-separated) in redis mode, statement in sql mode",
                     Some("\"\""),
                 ),
             ],
@@ -95,6 +96,19 @@ impl Plugin for Chaos {
                 let args: Vec<&str> = p.command.split(' ').collect();
                 match vitals_plugin::redis::command(&ep.name, &ep.urls[0], &args) {
                     Ok(v) => r.finding(&p.command, Status::Ok, format!("reply {v}")),
+                    Err(e) => {
+                        return ReportBuilder::unknown(format!("{}: {}", e.kind(), e.message()));
+                    }
+                }
+            }
+            "sql" => {
+                let Some(ep) = input.endpoints.iter().find(|e| e.kind == "mysql") else {
+                    return ReportBuilder::unknown("no mysql endpoint granted");
+                };
+                match vitals_plugin::sql::query(&ep.name, &ep.urls[0], &p.command) {
+                    Ok(rows) => {
+                        r.finding(&p.command, Status::Ok, format!("{} rows", rows.rows.len()))
+                    }
                     Err(e) => {
                         return ReportBuilder::unknown(format!("{}: {}", e.kind(), e.message()));
                     }

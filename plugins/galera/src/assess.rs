@@ -1,0 +1,465 @@
+//! The verdict on a Galera cluster from every node's `wsrep_%` status. Pure:
+//! unit-tested natively.
+
+use std::collections::BTreeMap;
+
+use vitals_plugin::{Report, ReportBuilder, Status};
+
+/// The check's parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Granted mysql endpoint whose URLs are the nodes.
+    pub endpoint: String,
+    /// Nodes the cluster should have; default: the configured URLs.
+    pub expected_size: Option<u32>,
+    /// Fraction of time paused by flow control (since the last check) that warns.
+    pub flow_control_warning: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            endpoint: "galera".into(),
+            expected_size: None,
+            flow_control_warning: 0.1,
+        }
+    }
+}
+
+/// Why a node did not answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// unreachable, auth, timeout, tls, server, denied.
+    pub kind: String,
+    pub message: String,
+}
+
+/// One node: its address and `wsrep_%` status and variables, or why it did not answer.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub addr: String,
+    pub answer: Result<BTreeMap<String, String>, Failure>,
+}
+
+/// A reachable node's state, read from its status.
+#[derive(Debug, Clone)]
+struct State<'a> {
+    name: String,
+    status: &'a BTreeMap<String, String>,
+}
+
+impl State<'_> {
+    fn get(&self, k: &str) -> &str {
+        self.status.get(k).map_or("", String::as_str)
+    }
+    fn num(&self, k: &str) -> f64 {
+        self.get(k).parse().unwrap_or(0.0)
+    }
+    fn primary(&self) -> bool {
+        self.get("wsrep_cluster_status") == "Primary"
+    }
+    /// What identifies the component a node belongs to: its membership as the node
+    /// sees it. The conf id alone is not enough: separately bootstrapped
+    /// components can have equal ids.
+    fn component(&self) -> String {
+        let mut addrs: Vec<&str> = self.get("wsrep_incoming_addresses").split(',').collect();
+        addrs.sort_unstable();
+        format!(
+            "size {}, conf {}, members {}",
+            self.get("wsrep_cluster_size"),
+            self.get("wsrep_cluster_conf_id"),
+            addrs.join(",")
+        )
+    }
+}
+
+/// Judge the cluster.
+pub fn assess(p: &Params, nodes: &[Node]) -> Report {
+    let mut r = ReportBuilder::new();
+    let mut states = Vec::new();
+    for n in nodes {
+        match &n.answer {
+            Ok(status) => {
+                let name = match status.get("wsrep_node_name") {
+                    Some(name) if !name.is_empty() => format!("{name} ({})", n.addr),
+                    _ => n.addr.clone(),
+                };
+                states.push(State { name, status });
+            }
+            Err(f) => {
+                let what = if f.kind == "auth" {
+                    format!("refuses the login: {}", f.message)
+                } else {
+                    format!("{}: {}", f.kind, f.message)
+                };
+                r.note(n.addr.clone(), Status::Unknown, what);
+            }
+        }
+    }
+    if states.is_empty() {
+        let mut report = r.finish(if nodes.is_empty() {
+            "no node configured".to_string()
+        } else {
+            format!("no node could be observed (0/{})", nodes.len())
+        });
+        report.status = Status::Unknown;
+        return report;
+    }
+    for s in &states {
+        let l = [("node", s.name.as_str())];
+        r.sample(
+            "cluster_size",
+            "Nodes in the node's component",
+            s.num("wsrep_cluster_size"),
+            &l,
+        );
+        r.sample(
+            "primary",
+            "1 when the node is in a Primary component",
+            f64::from(u8::from(s.primary())),
+            &l,
+        );
+        r.sample(
+            "ready",
+            "1 when wsrep_ready is ON",
+            f64::from(u8::from(s.get("wsrep_ready") == "ON")),
+            &l,
+        );
+        r.sample(
+            "local_state",
+            "wsrep_local_state: 1 Joining, 2 Donor/Desynced, 3 Joined, 4 Synced",
+            s.num("wsrep_local_state"),
+            &l,
+        );
+        r.sample(
+            "last_committed",
+            "wsrep_last_committed",
+            s.num("wsrep_last_committed"),
+            &l,
+        );
+        r.sample(
+            "flow_control_paused",
+            "Fraction of time paused by flow control",
+            s.num("wsrep_flow_control_paused"),
+            &l,
+        );
+        r.sample(
+            "recv_queue",
+            "wsrep_local_recv_queue",
+            s.num("wsrep_local_recv_queue"),
+            &l,
+        );
+    }
+    // The node to bootstrap from: the highest last committed among reachable nodes.
+    let bootstrap = states
+        .iter()
+        .max_by(|a, b| {
+            a.num("wsrep_last_committed")
+                .total_cmp(&b.num("wsrep_last_committed"))
+        })
+        .map(|s| {
+            format!(
+                "{} (wsrep_last_committed {})",
+                s.name,
+                s.get("wsrep_last_committed")
+            )
+        })
+        .unwrap_or_default();
+
+    // Primary components by membership.
+    let mut components: BTreeMap<String, Vec<&State>> = BTreeMap::new();
+    for s in states.iter().filter(|s| s.primary()) {
+        components.entry(s.component()).or_default().push(s);
+    }
+    let names = |members: &[&State]| {
+        members
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let summary;
+    match components.len() {
+        0 => {
+            r.finding(
+                "cluster",
+                Status::Critical,
+                format!(
+                    "no Primary component: quorum lost on every reachable node; bootstrap from {bootstrap} \
+                     (SET GLOBAL wsrep_provider_options='pc.bootstrap=YES' on it)"
+                ),
+            );
+            summary = format!("no Primary component; bootstrap from {bootstrap}");
+        }
+        1 => {
+            let (component, members) = components.iter().next().expect("one component");
+            for s in states.iter().filter(|s| !s.primary()) {
+                r.finding(
+                    &s.name,
+                    Status::Critical,
+                    format!(
+                        "{} (wsrep_connected {}) while {} form the Primary component",
+                        s.get("wsrep_cluster_status"),
+                        s.get("wsrep_connected"),
+                        names(members)
+                    ),
+                );
+            }
+            let size = members[0].num("wsrep_cluster_size") as u32;
+            let expected = p.expected_size.unwrap_or(nodes.len() as u32);
+            if size < expected {
+                r.finding(
+                    "cluster",
+                    Status::Warning,
+                    format!(
+                        "cluster size {size} of {expected} expected (Primary: {})",
+                        names(members)
+                    ),
+                );
+            }
+            summary = format!("Primary component of {size}/{expected} ({component})");
+        }
+        n => {
+            let sides: Vec<String> = components
+                .iter()
+                .map(|(c, members)| format!("{{{}}} ({c})", names(members)))
+                .collect();
+            r.finding(
+                "cluster",
+                Status::Critical,
+                format!(
+                    "split-brain: {n} Primary components: {}; stop the writes to all but one and \
+                     rejoin the others; the most advanced node is {bootstrap}",
+                    sides.join(" and ")
+                ),
+            );
+            summary =
+                format!("split-brain: {n} Primary components; most advanced node {bootstrap}");
+        }
+    }
+
+    // Per node: state, readiness, history, flow control.
+    let uuids: BTreeMap<&str, Vec<&str>> = states.iter().fold(BTreeMap::new(), |mut m, s| {
+        m.entry(s.get("wsrep_cluster_state_uuid"))
+            .or_default()
+            .push(s.name.as_str());
+        m
+    });
+    let majority_uuid = uuids
+        .iter()
+        .max_by_key(|(_, v)| v.len())
+        .map(|(u, _)| *u)
+        .unwrap_or("");
+    for s in &states {
+        let uuid = s.get("wsrep_cluster_state_uuid");
+        if uuids.len() > 1 && uuid != majority_uuid {
+            r.finding(
+                &s.name,
+                Status::Critical,
+                format!("cluster state UUID {uuid} differs from the others' {majority_uuid}: another cluster's history"),
+            );
+        }
+        if s.primary() && s.get("wsrep_ready") != "ON" {
+            r.finding(
+                &s.name,
+                Status::Critical,
+                "wsrep_ready is OFF: the node refuses queries",
+            );
+        }
+        let state = s.get("wsrep_local_state_comment");
+        if s.primary() && state != "Synced" {
+            r.finding(&s.name, Status::Warning, format!("not Synced: {state}"));
+        }
+        let paused = s.num("wsrep_flow_control_paused");
+        if paused > p.flow_control_warning {
+            r.finding(
+                &s.name,
+                Status::Warning,
+                format!(
+                    "paused by flow control {:.0} % of the time (warning above {:.0} %)",
+                    paused * 100.0,
+                    p.flow_control_warning * 100.0
+                ),
+            );
+        }
+    }
+    if r.status() == Status::Ok {
+        for s in &states {
+            r.finding(
+                &s.name,
+                Status::Ok,
+                format!("Synced, Primary, size {}", s.get("wsrep_cluster_size")),
+            );
+        }
+    }
+    r.finish(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, size: u32, conf: u32, status: &str, members: &str, committed: u64) -> Node {
+        let kv = [
+            ("wsrep_node_name", name.to_string()),
+            ("wsrep_cluster_size", size.to_string()),
+            ("wsrep_cluster_conf_id", conf.to_string()),
+            ("wsrep_cluster_status", status.to_string()),
+            ("wsrep_incoming_addresses", members.to_string()),
+            ("wsrep_last_committed", committed.to_string()),
+            (
+                "wsrep_ready",
+                if status == "Primary" { "ON" } else { "OFF" }.to_string(),
+            ),
+            ("wsrep_connected", "ON".to_string()),
+            (
+                "wsrep_local_state_comment",
+                if status == "Primary" {
+                    "Synced"
+                } else {
+                    "Initialized"
+                }
+                .to_string(),
+            ),
+            ("wsrep_local_state", "4".to_string()),
+            ("wsrep_cluster_state_uuid", "u1".to_string()),
+            ("wsrep_flow_control_paused", "0".to_string()),
+        ];
+        Node {
+            addr: format!("{name}:3306"),
+            answer: Ok(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+        }
+    }
+
+    const ALL: &str = "a:3306,b:3306,c:3306";
+
+    fn healthy() -> Vec<Node> {
+        vec![
+            node("a", 3, 3, "Primary", ALL, 10),
+            node("b", 3, 3, "Primary", ALL, 10),
+            node("c", 3, 3, "Primary", ALL, 10),
+        ]
+    }
+
+    fn set(n: &mut Node, k: &str, v: &str) {
+        n.answer.as_mut().unwrap().insert(k.into(), v.into());
+    }
+
+    #[test]
+    fn healthy_is_ok() {
+        let r = assess(&Params::default(), &healthy());
+        assert_eq!(r.status, Status::Ok, "{:?}", r.findings);
+    }
+
+    #[test]
+    fn a_node_down_warns_and_the_others_decide() {
+        let mut nodes = vec![
+            node("a", 2, 4, "Primary", "a:3306,b:3306", 10),
+            node("b", 2, 4, "Primary", "a:3306,b:3306", 10),
+        ];
+        nodes.push(Node {
+            addr: "c:3306".into(),
+            answer: Err(Failure {
+                kind: "unreachable".into(),
+                message: "refused".into(),
+            }),
+        });
+        let r = assess(&Params::default(), &nodes);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.subject == "c:3306" && f.status == Status::Unknown)
+        );
+    }
+
+    #[test]
+    fn an_isolated_node_is_critical() {
+        let mut nodes = healthy();
+        nodes[0] = node("a", 2, 4, "Primary", "a:3306,b:3306", 10);
+        nodes[1] = node("b", 2, 4, "Primary", "a:3306,b:3306", 10);
+        nodes[2] = node("c", 1, u32::MAX, "non-Primary", "c:3306", 10);
+        let r = assess(&Params::default(), &nodes);
+        assert_eq!(r.status, Status::Critical);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.subject.starts_with("c ") && f.message.contains("non-Primary")),
+            "{:?}",
+            r.findings
+        );
+    }
+
+    #[test]
+    fn two_primaries_with_equal_conf_ids_are_a_split_brain() {
+        let nodes = vec![
+            node("a", 2, 4, "Primary", "a:3306,b:3306", 12),
+            node("b", 2, 4, "Primary", "a:3306,b:3306", 12),
+            node("c", 1, 4, "Primary", "c:3306", 9),
+        ];
+        let r = assess(&Params::default(), &nodes);
+        assert_eq!(r.status, Status::Critical);
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.message.contains("split-brain"))
+            .expect("split-brain finding");
+        assert!(
+            f.message.contains("{a (a:3306), b (b:3306)}") && f.message.contains("{c (c:3306)}"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains("(wsrep_last_committed 12)"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn no_primary_recommends_the_most_advanced_node() {
+        let nodes = vec![
+            node("a", 1, u32::MAX, "non-Primary", "a:3306", 7),
+            node("b", 1, u32::MAX, "non-Primary", "b:3306", 9),
+        ];
+        let r = assess(&Params::default(), &nodes);
+        assert_eq!(r.status, Status::Critical);
+        assert!(
+            r.summary
+                .contains("bootstrap from b (b:3306) (wsrep_last_committed 9)"),
+            "{}",
+            r.summary
+        );
+    }
+
+    #[test]
+    fn desync_flow_control_and_foreign_history() {
+        let mut nodes = healthy();
+        set(&mut nodes[1], "wsrep_local_state_comment", "Donor/Desynced");
+        assert_eq!(assess(&Params::default(), &nodes).status, Status::Warning);
+        let mut nodes = healthy();
+        set(&mut nodes[0], "wsrep_flow_control_paused", "0.5");
+        assert_eq!(assess(&Params::default(), &nodes).status, Status::Warning);
+        let mut nodes = healthy();
+        set(&mut nodes[2], "wsrep_cluster_state_uuid", "u2");
+        assert_eq!(assess(&Params::default(), &nodes).status, Status::Critical);
+        let mut nodes = healthy();
+        set(&mut nodes[2], "wsrep_ready", "OFF");
+        assert_eq!(assess(&Params::default(), &nodes).status, Status::Critical);
+    }
+
+    #[test]
+    fn nothing_observable_is_unknown() {
+        let nodes = vec![Node {
+            addr: "a:3306".into(),
+            answer: Err(Failure {
+                kind: "auth".into(),
+                message: "Access denied".into(),
+            }),
+        }];
+        let r = assess(&Params::default(), &nodes);
+        assert_eq!(r.status, Status::Unknown);
+        assert!(r.findings[0].message.contains("refuses the login"));
+    }
+}

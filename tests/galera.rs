@@ -1,0 +1,211 @@
+//! The Galera check against a real 3-node MariaDB Galera cluster on loopback
+//! (Debian's mariadb-server 10.11 and galera-4 26.4).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::galera::{Galera, PASSWORD, USER};
+use support::vitals::{ConfigDir, toml_list};
+
+/// The cluster as `db`, endpoint `galera` logged in as [`USER`] with the password
+/// from `$GALERA_PASSWORD`, and the galera check granted it.
+fn config(g: &Galera) -> ConfigDir {
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.db.endpoints.galera]\nkind = \"mysql\"\nurls = {}\nusername = \"{USER}\"\npassword_env = \"GALERA_PASSWORD\"\n",
+        toml_list(&g.urls())
+    ));
+    cfg.install_plugin("galera", "galera");
+    cfg.check(
+        "galera",
+        "plugin = \"galera\"\ntimeout = \"30s\"\n[grants]\nendpoints = [\"galera\"]\n",
+    );
+    cfg
+}
+
+fn check(cfg: &ConfigDir, password: &str) -> Value {
+    let out = cfg.vitals_with_env(
+        &["run", "--check", "galera", "--format", "json"],
+        &[("GALERA_PASSWORD", password)],
+    );
+    assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
+    out.result("galera")
+}
+
+fn check_until(cfg: &ConfigDir, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = check(cfg, PASSWORD);
+        if ok(&r) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "still not as expected:\n{r:#}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn findings(r: &Value) -> String {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}: {}\n", f["status"], f["subject"], f["message"]))
+        .collect()
+}
+
+#[test]
+fn healthy_desync_refused_login_node_down_and_quorum_lost() {
+    let mut g = Galera::start(3);
+    let cfg = config(&g);
+    let r = check(&cfg, PASSWORD);
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Primary component of 3/3"),
+        "{r}"
+    );
+
+    // The host refuses writes before they reach the server.
+    for statement in [
+        "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'",
+        "CREATE DATABASE vitals_was_here",
+        "SELECT 1; DROP DATABASE mysql",
+    ] {
+        cfg.check(
+            "writer",
+            &format!(
+                "plugin = \"chaos\"\n[grants]\nendpoints = [\"galera\"]\n[params]\nmode = \"sql\"\ncommand = {statement:?}\n"
+            ),
+        );
+        let out = cfg.vitals_with_env(
+            &["run", "--check", "writer", "--format", "json"],
+            &[("GALERA_PASSWORD", PASSWORD)],
+        );
+        let w = out.result("writer");
+        assert!(
+            w["summary"].as_str().unwrap().starts_with("denied:"),
+            "{statement}: {w}"
+        );
+    }
+    assert_eq!(g.sql(0, "SHOW DATABASES LIKE 'vitals_was_here'"), "");
+
+    // A donor-like desync: warning.
+    g.sql(1, "SET GLOBAL wsrep_desync=ON");
+    let r = check_until(&cfg, |r| r["status"] == "warning");
+    assert!(
+        findings(&r).contains("not Synced: Donor/Desynced"),
+        "{}",
+        findings(&r)
+    );
+    g.sql(1, "SET GLOBAL wsrep_desync=OFF");
+    check_until(&cfg, |r| r["status"] == "ok");
+
+    // One node refuses the login (its password changed locally, not replicated):
+    // that node is unknown, the others decide.
+    g.sql(
+        2,
+        &format!("SET SESSION wsrep_on=OFF; ALTER USER '{USER}'@'%' IDENTIFIED BY 'other'; FLUSH PRIVILEGES"),
+    );
+    let r = check(&cfg, PASSWORD);
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
+    let text = findings(&r);
+    assert!(
+        text.contains(&format!(
+            "\"unknown\" \"{}\": \"refuses the login",
+            g.addr(2)
+        )),
+        "{text}"
+    );
+
+    g.sql(
+        2,
+        &format!("SET SESSION wsrep_on=OFF; ALTER USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}'; FLUSH PRIVILEGES"),
+    );
+
+    // One node down: 2/3, a warning.
+    g.kill(0);
+    let r = check_until(&cfg, |r| r["status"] == "warning");
+    assert!(
+        findings(&r).contains("cluster size 2 of 3 expected"),
+        "{}",
+        findings(&r)
+    );
+
+    // Two down: the survivor is non-Primary; bootstrap from it.
+    g.kill(1);
+    let r = check_until(&cfg, |r| {
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no Primary component")
+    });
+    assert_eq!(r["status"], "critical");
+    assert!(
+        r["summary"].as_str().unwrap().contains("bootstrap from n3"),
+        "{r}"
+    );
+
+    // A wrong password for every node: nothing observable, unknown.
+    let r = check(&cfg, "wrong");
+    assert_eq!(r["status"], "unknown", "{}", findings(&r));
+    assert!(
+        findings(&r).contains("refuses the login"),
+        "{}",
+        findings(&r)
+    );
+}
+
+#[test]
+fn isolated_node_then_bootstrapped_is_a_split_brain() {
+    let g = Galera::start(3);
+    let cfg = config(&g);
+    assert_eq!(check(&cfg, PASSWORD)["status"], "ok");
+
+    g.sql(2, "SET GLOBAL wsrep_provider_options='gmcast.isolate=1'");
+    g.wait_status(
+        2,
+        "wsrep_cluster_status",
+        "non-Primary",
+        Duration::from_secs(60),
+    );
+    let r = check_until(&cfg, |r| r["status"] == "critical");
+    let text = findings(&r);
+    assert!(
+        text.contains("n3 (")
+            && text.contains("non-Primary")
+            && text.contains("form the Primary component"),
+        "{text}"
+    );
+
+    // Bootstrapping the isolated node makes a second Primary component, and the
+    // majority moves on with a write.
+    g.sql(2, "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'");
+    g.wait_status(
+        2,
+        "wsrep_cluster_status",
+        "Primary",
+        Duration::from_secs(60),
+    );
+    g.sql(
+        0,
+        "CREATE DATABASE IF NOT EXISTS app; CREATE TABLE IF NOT EXISTS app.t (id INT PRIMARY KEY); INSERT INTO app.t VALUES (1)",
+    );
+    let r = check_until(&cfg, |r| findings(r).contains("split-brain"));
+    assert_eq!(r["status"], "critical");
+    let text = findings(&r);
+    assert!(
+        text.contains("2 Primary components")
+            && text.contains(&format!("{{n1 ({}), n2 ({})}}", g.addr(0), g.addr(1)))
+            && text.contains(&format!("{{n3 ({})}}", g.addr(2))),
+        "{text}"
+    );
+    // The majority has the write: it is the most advanced node.
+    assert!(
+        text.contains("the most advanced node is n1")
+            || text.contains("the most advanced node is n2"),
+        "{text}"
+    );
+}

@@ -1,0 +1,230 @@
+//! Test support: a real MariaDB Galera cluster (Debian's `mariadb-server`,
+//! `galera-4`, `rsync`) on loopback. Each node has its own datadir (initialised by
+//! `mariadb-install-db`, owned by the `mysql` user: rsync SST fails as root), port,
+//! socket, Galera and IST ports and SST address. The first node bootstraps with
+//! `--wsrep-new-cluster`; the others join one at a time once the previous is Synced.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::process::free_ports;
+
+const PROVIDER: &str = "/usr/lib/galera/libgalera_smm.so";
+/// A user the checks log in as, allowed to read status (created on the cluster).
+pub const USER: &str = "vitals";
+pub const PASSWORD: &str = "galera-s3cret";
+
+struct GNode {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+/// A running cluster; every node is killed when dropped.
+pub struct Galera {
+    nodes: Vec<GNode>,
+    // Declared last: removed after the nodes are gone.
+    dir: tempfile::TempDir,
+}
+
+fn as_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `cmd` run as the `mysql` user when we are root.
+fn as_mysql(program: &str) -> Command {
+    if as_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "mysql", "--", program]);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        if Instant::now() > deadline {
+            eprintln!("timed out waiting for {what}");
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    true
+}
+
+impl Galera {
+    /// Start an `n`-node cluster and create [`USER`]; panics with the error logs if
+    /// it does not form.
+    pub fn start(n: usize) -> Galera {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let ports = free_ports(5 * n).expect("free ports");
+        let gports: Vec<u16> = (0..n).map(|i| ports[5 * i + 1]).collect();
+        let members = gports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut g = Galera {
+            nodes: Vec::new(),
+            dir,
+        };
+        for i in 0..n {
+            let (port, gport, ist, sst) = (
+                ports[5 * i],
+                ports[5 * i + 1],
+                ports[5 * i + 2],
+                ports[5 * i + 3],
+            );
+            let ndir = g.dir.path().join(format!("n{}", i + 1));
+            std::fs::create_dir_all(&ndir).unwrap();
+            let cnf = format!(
+                "[mysqld]\n\
+                 datadir={d}/data\nsocket={d}/sock\nport={port}\nbind-address=127.0.0.1\n\
+                 pid-file={d}/pid\nlog-error={d}/err.log\n{user}\
+                 binlog_format=ROW\ndefault_storage_engine=InnoDB\ninnodb_autoinc_lock_mode=2\n\
+                 innodb_buffer_pool_size=32M\nskip-name-resolve\n\
+                 wsrep_on=ON\nwsrep_provider={PROVIDER}\nwsrep_cluster_name=vitals-test\n\
+                 wsrep_cluster_address=gcomm://{members}\n\
+                 wsrep_node_address=127.0.0.1:{gport}\nwsrep_node_name=n{num}\n\
+                 wsrep_node_incoming_address=127.0.0.1:{port}\n\
+                 wsrep_provider_options=\"gmcast.listen_addr=tcp://127.0.0.1:{gport};ist.recv_addr=127.0.0.1:{ist}\"\n\
+                 wsrep_sst_receive_address=127.0.0.1:{sst}\nwsrep_sst_method=rsync\n",
+                d = ndir.display(),
+                user = if as_root() { "user=mysql\n" } else { "" },
+                num = i + 1,
+            );
+            std::fs::write(ndir.join("my.cnf"), cnf).unwrap();
+            if as_root() {
+                let ok = Command::new("chown")
+                    .args(["-R", "mysql:mysql"])
+                    .arg(&ndir)
+                    .status()
+                    .unwrap();
+                assert!(ok.success());
+            }
+            let out = as_mysql("mariadb-install-db")
+                .arg(format!("--defaults-file={}/my.cnf", ndir.display()))
+                .arg("--auth-root-authentication-method=normal")
+                .output()
+                .expect("mariadb-install-db (Debian package mariadb-server)");
+            assert!(
+                out.status.success(),
+                "mariadb-install-db: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            g.nodes.push(GNode {
+                port,
+                dir: ndir,
+                child: None,
+            });
+        }
+        for i in 0..n {
+            g.start_node(i, i == 0);
+        }
+        g.sql(
+            0,
+            &format!(
+                "CREATE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}'; GRANT USAGE ON *.* TO '{USER}'@'%'"
+            ),
+        );
+        g
+    }
+
+    /// Start node `i` (`bootstrap`: a new cluster) and wait until it is Synced.
+    pub fn start_node(&mut self, i: usize, bootstrap: bool) {
+        let node = &self.nodes[i];
+        let mut cmd = Command::new("mariadbd");
+        cmd.arg(format!("--defaults-file={}/my.cnf", node.dir.display()));
+        if bootstrap {
+            cmd.arg("--wsrep-new-cluster");
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd (Debian package mariadb-server)");
+        self.nodes[i].child = Some(child);
+        let synced = wait_until("a node to be Synced", Duration::from_secs(90), || {
+            self.status(i, "wsrep_local_state_comment") == "Synced"
+        });
+        assert!(synced, "node {} did not sync:\n{}", i + 1, self.log(i));
+    }
+
+    /// The tail of node `i`'s error log.
+    pub fn log(&self, i: usize) -> String {
+        let text = std::fs::read_to_string(self.nodes[i].dir.join("err.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Run SQL on node `i` as root over its socket; the output (tab-separated, no
+    /// column names).
+    pub fn sql(&self, i: usize, statement: &str) -> String {
+        let out = Command::new("mariadb")
+            .args(["--defaults-file=/dev/null", "-uroot", "-N", "-B"])
+            .arg("-S")
+            .arg(self.nodes[i].dir.join("sock"))
+            .args(["-e", statement])
+            .output()
+            .expect("mariadb client");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A status variable of node `i` ("" when the node does not answer).
+    pub fn status(&self, i: usize, name: &str) -> String {
+        let out = self.sql(i, &format!("SHOW GLOBAL STATUS LIKE '{name}'"));
+        out.split('\t').nth(1).unwrap_or("").to_string()
+    }
+
+    /// Wait until `name` of node `i` is `value`.
+    pub fn wait_status(&self, i: usize, name: &str, value: &str, timeout: Duration) {
+        let ok = wait_until(name, timeout, || self.status(i, name) == value);
+        assert!(
+            ok,
+            "node {}: {name} is {:?}, not {value:?}",
+            i + 1,
+            self.status(i, name)
+        );
+    }
+
+    /// Kill node `i` (SIGKILL: no clean leave).
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// mysql:// URLs of the nodes.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|n| format!("mysql://127.0.0.1:{}", n.port))
+            .collect()
+    }
+
+    /// host:port of node `i`.
+    pub fn addr(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.nodes[i].port)
+    }
+}
+
+impl Drop for Galera {
+    fn drop(&mut self) {
+        for n in &mut self.nodes {
+            if let Some(c) = &mut n.child {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
