@@ -137,7 +137,8 @@ fn wrong_version_plugin_is_refused_with_both_versions() {
     assert_eq!(out.code, 65, "{out:?}");
     assert!(out.stderr.contains("plugins/future.wasm"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("vitals:check@9.0.0") && out.stderr.contains("vitals:check@0.1.x"),
+        out.stderr.contains("vitals:check@9.0.0")
+            && out.stderr.contains(&vitals::contract::supported()),
         "{}",
         out.stderr
     );
@@ -205,7 +206,10 @@ fn validate_and_list_describe_the_configuration() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("contract vitals:check@0.3.0"),
+        out.stdout.contains(&format!(
+            "contract vitals:check@{}",
+            vitals::contract::VERSION
+        )),
         "{}",
         out.stdout
     );

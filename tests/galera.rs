@@ -12,14 +12,22 @@ use support::vitals::{ConfigDir, toml_list};
 /// The cluster as `db`, endpoint `galera` logged in as [`USER`] with the password
 /// from `$GALERA_PASSWORD`, and the galera check granted it.
 fn config(g: &Galera) -> ConfigDir {
+    config_with(
+        &g.urls(),
+        &format!("username = \"{USER}\"\npassword_env = \"GALERA_PASSWORD\""),
+    )
+}
+
+/// Like [`config`] with other URLs and endpoint settings (`endpoint` lines).
+fn config_with(urls: &[String], endpoint: &str) -> ConfigDir {
     let cfg = ConfigDir::new(&format!(
-        "[clusters.db.endpoints.galera]\nkind = \"mysql\"\nurls = {}\nusername = \"{USER}\"\npassword_env = \"GALERA_PASSWORD\"\n",
-        toml_list(&g.urls())
+        "[clusters.db.endpoints.galera]\nkind = \"mysql\"\nurls = {}\n{endpoint}\n",
+        toml_list(urls)
     ));
     cfg.install_plugin("galera", "galera");
     cfg.check(
         "galera",
-        "plugin = \"galera\"\ntimeout = \"30s\"\n[grants]\nendpoints = [\"galera\"]\n",
+        "plugin = \"galera\"\ntimeout = \"30s\"\n[grants]\nendpoints = [\"galera\"]\n[params]\nexpected_size = 3\n",
     );
     cfg
 }
@@ -67,6 +75,29 @@ fn healthy_desync_refused_login_node_down_and_quorum_lost() {
             .contains("Primary component of 3/3"),
         "{r}"
     );
+
+    // Over a Unix socket, as root without a password (no TLS, no password).
+    let socket = config_with(&[g.socket_url(0)], "username = \"root\"");
+    let r = check(&socket, PASSWORD);
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
+
+    // Over TLS with the endpoint's CA and client certificate; a wrong CA is unknown.
+    let tls = |ca: &std::path::Path| {
+        format!(
+            "username = \"{USER}\"\npassword_env = \"GALERA_PASSWORD\"\nca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}",
+            ca.display().to_string(),
+            g.tls.client_cert.display().to_string(),
+            g.tls.client_key.display().to_string()
+        )
+    };
+    let r = check(&config_with(&g.urls(), &tls(&g.tls.ca_file)), PASSWORD);
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
+    let r = check(
+        &config_with(&g.urls(), &tls(&g.tls.wrong_ca_file)),
+        PASSWORD,
+    );
+    assert_eq!(r["status"], "unknown", "{}", findings(&r));
+    assert!(findings(&r).contains("tls:"), "{}", findings(&r));
 
     // The host refuses writes before they reach the server.
     for statement in [

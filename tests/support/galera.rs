@@ -3,11 +3,14 @@
 //! `mariadb-install-db`, owned by the `mysql` user: rsync SST fails as root), port,
 //! socket, Galera and IST ports and SST address. The first node bootstraps with
 //! `--wsrep-new-cluster`; the others join one at a time once the previous is Synced.
+//! Clients may use TLS (`ssl_cert`, `ssl_key`, `ssl_ca`); the rsync SST does not
+//! (`[sst] ssl-mode=DISABLED`: it would need stunnel).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::etcd::Tls;
 use super::process::free_ports;
 
 const PROVIDER: &str = "/usr/lib/galera/libgalera_smm.so";
@@ -24,6 +27,9 @@ struct GNode {
 /// A running cluster; every node is killed when dropped.
 pub struct Galera {
     nodes: Vec<GNode>,
+    /// Server certificates (every node serves TLS; clients choose), a client
+    /// certificate and an unrelated CA.
+    pub tls: Tls,
     // Declared last: removed after the nodes are gone.
     dir: tempfile::TempDir,
 }
@@ -73,8 +79,10 @@ impl Galera {
             .map(|p| format!("127.0.0.1:{p}"))
             .collect::<Vec<_>>()
             .join(",");
+        let tls = Tls::generate(&dir.path().join("tls")).expect("certificates");
         let mut g = Galera {
             nodes: Vec::new(),
+            tls,
             dir,
         };
         for i in 0..n {
@@ -97,16 +105,22 @@ impl Galera {
                  wsrep_node_address=127.0.0.1:{gport}\nwsrep_node_name=n{num}\n\
                  wsrep_node_incoming_address=127.0.0.1:{port}\n\
                  wsrep_provider_options=\"gmcast.listen_addr=tcp://127.0.0.1:{gport};ist.recv_addr=127.0.0.1:{ist}\"\n\
-                 wsrep_sst_receive_address=127.0.0.1:{sst}\nwsrep_sst_method=rsync\n",
+                 wsrep_sst_receive_address=127.0.0.1:{sst}\nwsrep_sst_method=rsync\n\
+                 ssl_cert={cert}\nssl_key={key}\nssl_ca={ca}\n\
+                 [sst]\nssl-mode=DISABLED\n",
                 d = ndir.display(),
                 user = if as_root() { "user=mysql\n" } else { "" },
                 num = i + 1,
+                cert = g.tls.server_cert.display(),
+                key = g.tls.server_key.display(),
+                ca = g.tls.ca_file.display(),
             );
             std::fs::write(ndir.join("my.cnf"), cnf).unwrap();
             if as_root() {
                 let ok = Command::new("chown")
                     .args(["-R", "mysql:mysql"])
                     .arg(&ndir)
+                    .arg(g.dir.path().join("tls"))
                     .status()
                     .unwrap();
                 assert!(ok.success());
@@ -210,6 +224,14 @@ impl Galera {
             .iter()
             .map(|n| format!("mysql://127.0.0.1:{}", n.port))
             .collect()
+    }
+
+    /// The Unix socket of node `i`, as a mysql:// URL.
+    pub fn socket_url(&self, i: usize) -> String {
+        format!(
+            "mysql://localhost{}",
+            self.nodes[i].dir.join("sock").display()
+        )
     }
 
     /// host:port of node `i`.

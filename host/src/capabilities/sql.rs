@@ -234,7 +234,11 @@ async fn connect(ep: &Endpoint, uri: &http::Uri) -> Result<Conn, Error> {
 
 /// Map a client error to the capability's error.
 fn classify(e: &mysql_async::Error) -> Error {
-    let message = e.to_string();
+    let message = match e {
+        // Its Display repeats "Input/output error: " for each layer.
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+        other => other.to_string(),
+    };
     match e {
         // 1044 no access to the database, 1045 access denied, 1698 (MariaDB
         // unix_socket) access denied, 1227 missing privilege.

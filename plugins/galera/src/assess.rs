@@ -179,8 +179,7 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let summary;
-    match components.len() {
+    let summary = match components.len() {
         0 => {
             r.finding(
                 "cluster",
@@ -190,7 +189,7 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
                      (SET GLOBAL wsrep_provider_options='pc.bootstrap=YES' on it)"
                 ),
             );
-            summary = format!("no Primary component; bootstrap from {bootstrap}");
+            format!("no Primary component; bootstrap from {bootstrap}")
         }
         1 => {
             let (component, members) = components.iter().next().expect("one component");
@@ -218,7 +217,7 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
                     ),
                 );
             }
-            summary = format!("Primary component of {size}/{expected} ({component})");
+            format!("Primary component of {size}/{expected} ({component})")
         }
         n => {
             let sides: Vec<String> = components
@@ -234,10 +233,9 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
                     sides.join(" and ")
                 ),
             );
-            summary =
-                format!("split-brain: {n} Primary components; most advanced node {bootstrap}");
+            format!("split-brain: {n} Primary components; most advanced node {bootstrap}")
         }
-    }
+    };
 
     // Per node: state, readiness, history, flow control.
     let uuids: BTreeMap<&str, Vec<&str>> = states.iter().fold(BTreeMap::new(), |mut m, s| {
