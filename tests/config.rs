@@ -303,6 +303,11 @@ fn limits_and_urls_are_validated() {
     for (endpoint, line, message) in [
         ("urls = [\"redis://127.0.0.1\"]", 4, "needs a port"),
         (
+            "urls = [\"redis://127.0.0.1:6379\"]\nca_file = \"/etc/hostname\"",
+            3,
+            "is not a rediss:// URL",
+        ),
+        (
             "urls = [\"http://127.0.0.1:6379\"]",
             4,
             "must be an absolute redis:// or rediss:// URL",

@@ -123,6 +123,30 @@ fn healthy_desync_refused_login_node_down_and_quorum_lost() {
     }
     assert_eq!(g.sql(0, "SHOW DATABASES LIKE 'vitals_was_here'"), "");
 
+    // A query slower than the endpoint's query_timeout is a timeout error value.
+    let slow = config_with(
+        &g.urls(),
+        &format!(
+            "username = \"{USER}\"\npassword_env = \"GALERA_PASSWORD\"\nquery_timeout = \"1s\""
+        ),
+    );
+    slow.check(
+        "sleeper",
+        "plugin = \"chaos\"\n[grants]\nendpoints = [\"galera\"]\n[params]\nmode = \"sql\"\ncommand = \"SELECT SLEEP(5)\"\n",
+    );
+    let out = slow.vitals_with_env(
+        &["run", "--check", "sleeper", "--format", "json"],
+        &[("GALERA_PASSWORD", PASSWORD)],
+    );
+    let s = out.result("sleeper");
+    assert!(
+        s["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("timeout: no answer within 1s"),
+        "{s}"
+    );
+
     // A donor-like desync: warning.
     g.sql(1, "SET GLOBAL wsrep_desync=ON");
     let r = check_until(&cfg, |r| r["status"] == "warning");

@@ -765,6 +765,15 @@ fn endpoint(
             .map(|s| (resolve_path(dir, s.get_ref()), s.span()))
     };
     let (ca, cert, key_file) = (file(&re.ca_file), file(&re.cert_file), file(&re.key_file));
+    if kind == EndpointKind::Redis
+        && (ca.is_some() || cert.is_some())
+        && let Some(plain) = urls.iter().find(|u| u.scheme_str() == Some("redis"))
+    {
+        return Err(err(
+            re.kind.span(),
+            format!("`{key}`: TLS files are given but {plain} is not a rediss:// URL"),
+        ));
+    }
     if cert.is_some() != key_file.is_some() {
         let span = cert
             .as_ref()

@@ -3,6 +3,9 @@
 //! `mariadb-install-db`, owned by the `mysql` user: rsync SST fails as root), port,
 //! socket, Galera and IST ports and SST address. The first node bootstraps with
 //! `--wsrep-new-cluster`; the others join one at a time once the previous is Synced.
+//! Each node keeps its temporary files in its own directory: nodes are killed, and
+//! a stale `/tmp/#sql-temptable-<pid>-…` left by one breaks a later
+//! `mariadb-install-db` that happens to get the same pid.
 //! Clients may use TLS (`ssl_cert`, `ssl_key`, `ssl_ca`); the rsync SST does not
 //! (`[sst] ssl-mode=DISABLED`: it would need stunnel).
 
@@ -97,7 +100,7 @@ impl Galera {
             let cnf = format!(
                 "[mysqld]\n\
                  datadir={d}/data\nsocket={d}/sock\nport={port}\nbind-address=127.0.0.1\n\
-                 pid-file={d}/pid\nlog-error={d}/err.log\n{user}\
+                 pid-file={d}/pid\nlog-error={d}/err.log\ntmpdir={d}\n{user}\
                  binlog_format=ROW\ndefault_storage_engine=InnoDB\ninnodb_autoinc_lock_mode=2\n\
                  innodb_buffer_pool_size=32M\nskip-name-resolve\n\
                  wsrep_on=ON\nwsrep_provider={PROVIDER}\nwsrep_cluster_name=vitals-test\n\
@@ -132,8 +135,10 @@ impl Galera {
                 .expect("mariadb-install-db (Debian package mariadb-server)");
             assert!(
                 out.status.success(),
-                "mariadb-install-db: {}",
-                String::from_utf8_lossy(&out.stderr)
+                "mariadb-install-db: {}\n{}\nerr.log:\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+                std::fs::read_to_string(ndir.join("err.log")).unwrap_or_default()
             );
             g.nodes.push(GNode {
                 port,
