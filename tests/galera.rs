@@ -3,11 +3,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::galera::{Galera, PASSWORD, USER};
-use support::vitals::{ConfigDir, toml_list};
+use support::vitals::{ConfigDir, findings, summary, toml_list};
 
 /// The cluster as `db`, endpoint `galera` logged in as [`USER`] with the password
 /// from `$GALERA_PASSWORD`, and the galera check granted it.
@@ -33,33 +33,18 @@ fn config_with(urls: &[String], endpoint: &str) -> ConfigDir {
 }
 
 fn check(cfg: &ConfigDir, password: &str) -> Value {
-    let out = cfg.vitals_with_env(
-        &["run", "--check", "galera", "--format", "json"],
-        &[("GALERA_PASSWORD", password)],
-    );
+    let (out, r) = cfg.run_check("galera", &[("GALERA_PASSWORD", password)]);
     assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
-    out.result("galera")
+    r
 }
 
 fn check_until(cfg: &ConfigDir, ok: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = check(cfg, PASSWORD);
-        if ok(&r) {
-            return r;
-        }
-        assert!(Instant::now() < deadline, "still not as expected:\n{r:#}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-fn findings(r: &Value) -> String {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| format!("{} {}: {}\n", f["status"], f["subject"], f["message"]))
-        .collect()
+    cfg.run_check_until(
+        "galera",
+        &[("GALERA_PASSWORD", PASSWORD)],
+        Duration::from_secs(60),
+        ok,
+    )
 }
 
 #[test]
@@ -68,13 +53,7 @@ fn healthy_desync_refused_login_node_down_and_quorum_lost() {
     let cfg = config(&g);
     let r = check(&cfg, PASSWORD);
     assert_eq!(r["status"], "ok", "{}", findings(&r));
-    assert!(
-        r["summary"]
-            .as_str()
-            .unwrap()
-            .contains("Primary component of 3/3"),
-        "{r}"
-    );
+    assert!(summary(&r).contains("Primary component of 3/3"), "{r}");
 
     // Over a Unix socket, as root without a password (no TLS, no password).
     let socket = config_with(&[g.socket_url(0)], "username = \"root\"");
@@ -111,15 +90,8 @@ fn healthy_desync_refused_login_node_down_and_quorum_lost() {
                 "plugin = \"chaos\"\n[grants]\nendpoints = [\"galera\"]\n[params]\nmode = \"sql\"\ncommand = {statement:?}\n"
             ),
         );
-        let out = cfg.vitals_with_env(
-            &["run", "--check", "writer", "--format", "json"],
-            &[("GALERA_PASSWORD", PASSWORD)],
-        );
-        let w = out.result("writer");
-        assert!(
-            w["summary"].as_str().unwrap().starts_with("denied:"),
-            "{statement}: {w}"
-        );
+        let (_, w) = cfg.run_check("writer", &[("GALERA_PASSWORD", PASSWORD)]);
+        assert!(summary(&w).starts_with("denied:"), "{statement}: {w}");
     }
     assert_eq!(g.sql(0, "SHOW DATABASES LIKE 'vitals_was_here'"), "");
 
@@ -134,16 +106,9 @@ fn healthy_desync_refused_login_node_down_and_quorum_lost() {
         "sleeper",
         "plugin = \"chaos\"\n[grants]\nendpoints = [\"galera\"]\n[params]\nmode = \"sql\"\ncommand = \"SELECT SLEEP(5)\"\n",
     );
-    let out = slow.vitals_with_env(
-        &["run", "--check", "sleeper", "--format", "json"],
-        &[("GALERA_PASSWORD", PASSWORD)],
-    );
-    let s = out.result("sleeper");
+    let (_, s) = slow.run_check("sleeper", &[("GALERA_PASSWORD", PASSWORD)]);
     assert!(
-        s["summary"]
-            .as_str()
-            .unwrap()
-            .starts_with("timeout: no answer within 1s"),
+        summary(&s).starts_with("timeout: no answer within 1s"),
         "{s}"
     );
 
@@ -191,17 +156,9 @@ fn healthy_desync_refused_login_node_down_and_quorum_lost() {
 
     // Two down: the survivor is non-Primary; bootstrap from it.
     g.kill(1);
-    let r = check_until(&cfg, |r| {
-        r["summary"]
-            .as_str()
-            .unwrap()
-            .contains("no Primary component")
-    });
+    let r = check_until(&cfg, |r| summary(r).contains("no Primary component"));
     assert_eq!(r["status"], "critical");
-    assert!(
-        r["summary"].as_str().unwrap().contains("bootstrap from n3"),
-        "{r}"
-    );
+    assert!(summary(&r).contains("bootstrap from n3"), "{r}");
 
     // A wrong password for every node: nothing observable, unknown.
     let r = check(&cfg, "wrong");

@@ -3,11 +3,12 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+use support::process::eventually;
 use support::redis::{FAILOVER_TIMEOUT_MS, MASTER, Topology};
-use support::vitals::{ConfigDir, Outcome, toml_list};
+use support::vitals::{ConfigDir, Outcome, findings, summary, toml_list};
 
 /// A configuration with the topology as cluster `cache`: endpoints `sentinels` and
 /// `redis`, the redis_sentinel check granted both. `sentinel_extra` and
@@ -32,40 +33,16 @@ fn config(t: &Topology) -> ConfigDir {
 }
 
 fn check(cfg: &ConfigDir, env: &[(&str, &str)]) -> (Outcome, Value) {
-    let out = cfg.vitals_with_env(&["run", "--check", "sentinel", "--format", "json"], env);
-    let r = out.result("sentinel");
-    (out, r)
+    cfg.run_check("sentinel", env)
 }
 
-/// Run the check until `ok` holds for its result (for at most `timeout`).
 fn check_until(
     cfg: &ConfigDir,
     env: &[(&str, &str)],
     timeout: Duration,
     ok: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let (out, r) = check(cfg, env);
-        if ok(&r) {
-            return r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still not as expected after {timeout:?}:\n{}",
-            out.stdout
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
-fn messages(r: &Value) -> String {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| format!("{} {}: {}\n", f["status"], f["subject"], f["message"]))
-        .collect()
+    cfg.run_check_until("sentinel", env, timeout, ok)
 }
 
 fn sample(r: &Value, name: &str) -> f64 {
@@ -87,13 +64,10 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
     let cfg = config(&t);
     let (out, r) = check(&cfg, &[]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(r["status"], "ok", "{}", messages(&r));
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
     let master = format!("127.0.0.1:{}", t.node_ports[0]);
     assert!(
-        r["summary"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("{MASTER}: master {master} ok, 2 replicas")),
+        summary(&r).contains(&format!("{MASTER}: master {master} ok, 2 replicas")),
         "{r}"
     );
     assert_eq!(sample(&r, "sentinels_reachable"), 3.0);
@@ -110,10 +84,9 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
             "writer",
             &format!("plugin = \"chaos\"\n[grants]\nendpoints = [\"redis\"]\n[params]\nmode = \"redis\"\ncommand = \"{command}\"\n"),
         );
-        let out = cfg.vitals(&["run", "--check", "writer", "--format", "json"]);
-        let w = out.result("writer");
+        let (_, w) = cfg.run_check("writer", &[]);
         assert_eq!(w["status"], "unknown", "{command}: {w}");
-        let summary = w["summary"].as_str().unwrap();
+        let summary = summary(&w);
         assert!(
             summary.starts_with("denied:") && summary.contains("read-only"),
             "{command}: {summary}"
@@ -129,7 +102,7 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
     // One sentinel down: quorum kept, a warning naming it.
     t.stop_sentinel(2);
     let r = check_until(&cfg, &[], WAIT, |r| r["status"] == "warning");
-    let text = messages(&r);
+    let text = findings(&r);
     assert!(
         text.contains(&format!("sentinel 127.0.0.1:{}", t.sentinel_ports[2]))
             && text.contains("unreachable"),
@@ -140,7 +113,7 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
     // Two down: the last one cannot reach the quorum.
     t.stop_sentinel(1);
     let r = check_until(&cfg, &[], WAIT, |r| r["status"] == "critical");
-    let text = messages(&r);
+    let text = findings(&r);
     assert!(
         text.contains("NOQUORUM") || text.contains("quorum is 2"),
         "{text}"
@@ -160,25 +133,25 @@ fn master_shut_down_fails_over_to_a_replica() {
     assert!(
         r["status"] == "critical" || r["status"] == "warning",
         "{}",
-        messages(&r)
+        findings(&r)
     );
     // Then every sentinel reports the same new master, a former replica.
-    let deadline = Instant::now() + Duration::from_millis(FAILOVER_TIMEOUT_MS * 6);
-    let new = loop {
-        let addrs: Vec<String> = (0..3).map(|i| t.master_addr(i)).collect();
-        if addrs.iter().all(|a| *a == addrs[0] && *a != old) {
-            break addrs[0].clone();
-        }
-        assert!(Instant::now() < deadline, "no failover: {addrs:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let new = eventually(
+        Duration::from_millis(FAILOVER_TIMEOUT_MS * 6),
+        Duration::from_millis(200),
+        || {
+            let addrs: Vec<String> = (0..3).map(|i| t.master_addr(i)).collect();
+            if addrs.iter().all(|a| *a == addrs[0] && *a != old) {
+                Ok(addrs[0].clone())
+            } else {
+                Err(format!("no failover: {addrs:?}"))
+            }
+        },
+    );
     let r = check_until(&cfg, &[], WAIT, |r| {
-        r["summary"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("master {new} ok"))
+        summary(r).contains(&format!("master {new} ok"))
     });
-    let text = messages(&r);
+    let text = findings(&r);
     assert!(!text.contains("disagree"), "{text}");
     // The old master's node is gone: a warning about it, not a second master.
     assert_eq!(r["status"], "warning", "{text}");
@@ -196,13 +169,7 @@ fn a_replica_promoted_by_hand_is_a_split_brain() {
     // No sentinel to ask: unknown.
     let (out, r) = check(&cfg, &[]);
     assert_eq!(out.code, 3, "{out:?}");
-    assert!(
-        r["summary"]
-            .as_str()
-            .unwrap()
-            .contains("no sentinel reachable"),
-        "{r}"
-    );
+    assert!(summary(&r).contains("no sentinel reachable"), "{r}");
     let promoted = t.node_ports[2];
     assert!(t.cli(promoted, &["REPLICAOF", "NO", "ONE"]).contains("OK"));
     for i in 0..3 {
@@ -210,8 +177,8 @@ fn a_replica_promoted_by_hand_is_a_split_brain() {
     }
     // The sentinels still name the old master, and two nodes say they are master.
     let (_, r) = check(&cfg, &[]);
-    assert_eq!(r["status"], "critical", "{}", messages(&r));
-    let text = messages(&r);
+    assert_eq!(r["status"], "critical", "{}", findings(&r));
+    let text = findings(&r);
     assert!(
         text.contains("split-brain: 2 nodes report role master")
             && text.contains(&format!("127.0.0.1:{promoted}")),
@@ -229,7 +196,7 @@ fn a_replica_with_its_link_down_warns() {
     t.cli(replica, &["CONFIG", "SET", "masterauth", "wrong"]);
     t.cli(replica, &["CLIENT", "KILL", "TYPE", "master"]);
     let r = check_until(&cfg, &[], WAIT, |r| r["status"] == "warning");
-    let text = messages(&r);
+    let text = findings(&r);
     assert!(
         text.contains(&format!("node 127.0.0.1:{replica}")) && text.contains("link"),
         "{text}"
@@ -260,7 +227,7 @@ fn password_and_acl_user_by_reference_work_and_a_wrong_password_is_unknown() {
     );
     std::fs::write(cfg.path().join("acl-password"), "acl-pw\n").unwrap();
     let (out, r) = check(&cfg, &[("REDIS_PASSWORD", "s3cret-sentinel")]);
-    assert_eq!(r["status"], "ok", "{}\n{out:?}", messages(&r));
+    assert_eq!(r["status"], "ok", "{}\n{out:?}", findings(&r));
     assert_eq!(sample(&r, "replicas_connected"), 2.0);
     assert!(!out.stdout.contains("s3cret") && !out.stderr.contains("s3cret"));
     assert!(!out.stdout.contains("acl-pw") && !out.stderr.contains("acl-pw"));
@@ -268,18 +235,15 @@ fn password_and_acl_user_by_reference_work_and_a_wrong_password_is_unknown() {
     // A wrong ACL password: the data nodes cannot be read, which is unknown.
     std::fs::write(cfg.path().join("acl-password"), "nope\n").unwrap();
     let (_, r) = check(&cfg, &[("REDIS_PASSWORD", "s3cret-sentinel")]);
-    assert_eq!(r["status"], "unknown", "{}", messages(&r));
-    assert!(messages(&r).contains("auth"), "{}", messages(&r));
+    assert_eq!(r["status"], "unknown", "{}", findings(&r));
+    assert!(findings(&r).contains("auth"), "{}", findings(&r));
     std::fs::write(cfg.path().join("acl-password"), "acl-pw\n").unwrap();
 
     let (out, r) = check(&cfg, &[("REDIS_PASSWORD", "wrong")]);
     assert_eq!(out.code, 3, "{out:?}");
     assert_eq!(r["status"], "unknown");
     assert!(
-        r["summary"]
-            .as_str()
-            .unwrap()
-            .contains("authentication failed on every sentinel"),
+        summary(&r).contains("authentication failed on every sentinel"),
         "{r}"
     );
 }
@@ -300,25 +264,13 @@ fn tls_with_client_certificates() {
     let good = files(&tls.ca_file);
     let cfg = config_with(&t, &good, &good);
     let (out, r) = check(&cfg, &[]);
-    assert_eq!(r["status"], "ok", "{}\n{out:?}", messages(&r));
-    assert!(
-        r["summary"]
-            .as_str()
-            .unwrap()
-            .contains("3/3 sentinels reachable"),
-        "{r}"
-    );
+    assert_eq!(r["status"], "ok", "{}\n{out:?}", findings(&r));
+    assert!(summary(&r).contains("3/3 sentinels reachable"), "{r}");
 
     // A CA that did not sign the servers' certificates: unknown, saying why.
     let wrong = files(&tls.wrong_ca_file);
     let cfg = config_with(&t, &wrong, &wrong);
     let (out, r) = check(&cfg, &[]);
     assert_eq!(out.code, 3, "{out:?}");
-    assert!(
-        r["summary"]
-            .as_str()
-            .unwrap()
-            .contains("TLS failed on every sentinel"),
-        "{r}"
-    );
+    assert!(summary(&r).contains("TLS failed on every sentinel"), "{r}");
 }

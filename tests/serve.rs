@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::etcd::EtcdCluster;
-use support::process::promtool_check;
+use support::process::{eventually, promtool_check};
 use support::prometheus::Prometheus;
 use support::vitals::{ConfigDir, Served, toml_list};
 
 const WAIT: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(100);
 
 fn etcd_endpoint(cluster: &str, etcd: &EtcdCluster) -> String {
     format!(
@@ -36,19 +37,10 @@ fn result<'a>(results: &'a [Value], check: &str) -> &'a Value {
 
 /// Wait until /readyz answers 200 (every scheduled pair has a result).
 fn wait_ready(served: &Served) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let (code, body) = served.get("/readyz");
-        if code == 200 {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never ready: {body}\n{}",
-            served.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(WAIT, POLL, || match served.get("/readyz") {
+        (200, _) => Ok(()),
+        (_, body) => Err(format!("never ready: {body}\n{}", served.log())),
+    })
 }
 
 #[test]
@@ -288,31 +280,25 @@ fn scrapes_do_not_wait_on_a_running_check() {
 }
 
 fn wait_for_metric(served: &Served, line: &str) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
+    eventually(WAIT, POLL, || {
         let (_, metrics) = served.get("/metrics");
         if metrics.lines().any(|l| l.starts_with(line)) {
-            return;
+            Ok(())
+        } else {
+            Err(format!("no {line:?} in:\n{metrics}\n{}", served.log()))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no {line:?} in:\n{metrics}\n{}",
-            served.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    })
 }
 
 fn wait_for_log(served: &Served, text: &str) {
-    let deadline = std::time::Instant::now() + WAIT;
-    while !served.log().contains(text) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no {text:?} in the log:\n{}",
-            served.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(WAIT, POLL, || {
+        let log = served.log();
+        if log.contains(text) {
+            Ok(())
+        } else {
+            Err(format!("no {text:?} in the log:\n{log}"))
+        }
+    })
 }
 
 #[test]

@@ -11,17 +11,23 @@ use anyhow::Context;
 use sha2::Digest;
 use wasmtime::component::Component;
 
-/// Compile `bytes`, through the cache in `dir` when there is one. Returns the
-/// component and whether it came from the cache.
+/// The hex SHA-256 of a component, its cache key (with the engine's hash).
+pub fn digest(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Compile `bytes` (whose [`digest`] is `digest`), through the cache in `dir` when
+/// there is one. Returns the component and whether it came from the cache.
 pub fn compile(
     engine: &wasmtime::Engine,
     dir: Option<&Path>,
     bytes: &[u8],
+    digest: &str,
 ) -> anyhow::Result<(Component, bool)> {
     let Some(dir) = dir else {
         return Ok((Component::new(engine, bytes)?, false));
     };
-    let file = entry(engine, dir, bytes);
+    let file = entry(engine, dir, digest);
     if file.exists() {
         match trusted(dir).and_then(|()| trusted(&file)) {
             // SAFETY: the artifact sits in a directory that only the current user can
@@ -45,14 +51,10 @@ pub fn compile(
     Ok((component, false))
 }
 
-fn entry(engine: &wasmtime::Engine, dir: &Path, bytes: &[u8]) -> PathBuf {
+fn entry(engine: &wasmtime::Engine, dir: &Path, digest: &str) -> PathBuf {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    dir.join(format!(
-        "{}-{:016x}.cwasm",
-        hex::encode(sha2::Sha256::digest(bytes)),
-        h.finish()
-    ))
+    dir.join(format!("{digest}-{:016x}.cwasm", h.finish()))
 }
 
 /// Owned by the current user and not writable by group or others.

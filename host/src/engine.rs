@@ -139,8 +139,8 @@ impl Engine {
                     format!("cannot read: {e}")
                 }
             })?;
-            let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-            crate::cache::compile(&engine, dir.as_deref(), &bytes)
+            let digest = crate::cache::digest(&bytes);
+            crate::cache::compile(&engine, dir.as_deref(), &bytes, &digest)
                 .map(|(component, cached)| (component, cached, digest))
                 .map_err(|e| {
                     // One line: some parse errors print byte arrays over many lines.

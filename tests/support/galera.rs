@@ -11,10 +11,10 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::etcd::Tls;
-use super::process::free_ports;
+use super::process::{eventually, free_ports};
 
 const PROVIDER: &str = "/usr/lib/galera/libgalera_smm.so";
 /// A user the checks log in as, allowed to read status (created on the cluster).
@@ -51,18 +51,6 @@ fn as_mysql(program: &str) -> Command {
     } else {
         Command::new(program)
     }
-}
-
-fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while !ok() {
-        if Instant::now() > deadline {
-            eprintln!("timed out waiting for {what}");
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    true
 }
 
 impl Galera {
@@ -172,10 +160,12 @@ impl Galera {
             .spawn()
             .expect("mariadbd (Debian package mariadb-server)");
         self.nodes[i].child = Some(child);
-        let synced = wait_until("a node to be Synced", Duration::from_secs(90), || {
-            self.status(i, "wsrep_local_state_comment") == "Synced"
-        });
-        assert!(synced, "node {} did not sync:\n{}", i + 1, self.log(i));
+        self.wait_status(
+            i,
+            "wsrep_local_state_comment",
+            "Synced",
+            Duration::from_secs(90),
+        );
     }
 
     /// The tail of node `i`'s error log.
@@ -206,13 +196,18 @@ impl Galera {
 
     /// Wait until `name` of node `i` is `value`.
     pub fn wait_status(&self, i: usize, name: &str, value: &str, timeout: Duration) {
-        let ok = wait_until(name, timeout, || self.status(i, name) == value);
-        assert!(
-            ok,
-            "node {}: {name} is {:?}, not {value:?}",
-            i + 1,
-            self.status(i, name)
-        );
+        eventually(timeout, Duration::from_millis(250), || {
+            let now = self.status(i, name);
+            if now == value {
+                Ok(())
+            } else {
+                Err(format!(
+                    "node {}: {name} is {now:?}, not {value:?}; its log:\n{}",
+                    i + 1,
+                    self.log(i)
+                ))
+            }
+        })
     }
 
     /// Kill node `i` (SIGKILL: no clean leave).

@@ -63,16 +63,31 @@ pub fn spawn_quiet(cmd: &mut Command) -> Killed {
     )
 }
 
-/// GET a URL until it answers 200 (for at most 15 s), returning the body.
-pub fn get(url: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
+/// Try `attempt` every `every` until it returns `Ok` (for at most `timeout`), and
+/// return its value; panic with its last error when time runs out.
+pub fn eventually<T>(
+    timeout: Duration,
+    every: Duration,
+    mut attempt: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + timeout;
     loop {
-        match ureq::get(url).call() {
-            Ok(mut r) => return r.body_mut().read_to_string().unwrap(),
-            Err(e) if Instant::now() > deadline => panic!("GET {url}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        match attempt() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() > deadline => panic!("after {timeout:?}: {e}"),
+            Err(_) => std::thread::sleep(every),
         }
     }
+}
+
+/// GET a URL until it answers 200 (for at most 15 s), returning the body.
+pub fn get(url: &str) -> String {
+    eventually(Duration::from_secs(15), Duration::from_millis(100), || {
+        ureq::get(url)
+            .call()
+            .map(|mut r| r.body_mut().read_to_string().unwrap())
+            .map_err(|e| format!("GET {url}: {e}"))
+    })
 }
 
 /// Assert that `promtool check metrics` accepts an exposition.

@@ -2,11 +2,11 @@
 //! loopback port, scraping given targets every second, and queries of its HTTP API.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use super::process::{Killed, free_port, get, spawn_quiet};
+use super::process::{Killed, eventually, free_port, get, spawn_quiet};
 
 /// A running Prometheus; killed when dropped.
 pub struct Prometheus {
@@ -75,17 +75,14 @@ impl Prometheus {
         timeout: Duration,
         ok: impl Fn(&[(Value, f64)]) -> bool,
     ) -> Vec<(Value, f64)> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        eventually(timeout, Duration::from_millis(250), || {
             let got = self.query(expr);
             if ok(&got) {
-                return got;
+                Ok(got)
+            } else {
+                Err(format!("{expr} is still {got:?}"))
             }
-            if Instant::now() > deadline {
-                panic!("after {timeout:?}, {expr} is still {got:?}");
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        })
     }
 
     /// Wait until `expr` has exactly one series, with `value`.

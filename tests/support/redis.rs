@@ -4,10 +4,10 @@
 //! password-protected, with an ACL user, or TLS-only with client certificates.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::etcd::Tls;
-use super::process::free_ports;
+use super::process::{eventually, free_ports};
 
 /// The master name the sentinels monitor.
 pub const MASTER: &str = "mymaster";
@@ -28,11 +28,9 @@ pub struct Topology {
 }
 
 fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(timeout, Duration::from_millis(100), || {
+        ok().then_some(()).ok_or(format!("waiting for {what}"))
+    })
 }
 
 impl Topology {
@@ -134,14 +132,24 @@ impl Topology {
         if i > 0 {
             cmd.args(["--replicaof", "127.0.0.1", &self.node_ports[0].to_string()]);
         }
+        self.spawn_answering(&mut cmd, &dir, port)
+    }
+
+    /// Start `cmd` with its output in `dir/log` and wait until `port` answers PING.
+    fn spawn_answering(&self, cmd: &mut Command, dir: &std::path::Path, port: u16) -> Child {
+        let program = cmd.get_program().to_string_lossy().into_owned();
         let child = cmd
             .stdout(std::fs::File::create(dir.join("log")).unwrap())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server (Debian package redis-server)");
-        wait_until("redis-server to answer", Duration::from_secs(20), || {
-            self.cli(port, &["PING"]).contains("PONG")
-        });
+            .unwrap_or_else(|e| {
+                panic!("{program} (Debian packages redis-server, redis-sentinel): {e}")
+            });
+        wait_until(
+            &format!("{program} to answer"),
+            Duration::from_secs(20),
+            || self.cli(port, &["PING"]).contains("PONG"),
+        );
         child
     }
 
@@ -172,16 +180,7 @@ impl Topology {
             }
             std::fs::write(&conf, text).unwrap();
         }
-        let child = Command::new("redis-sentinel")
-            .arg(&conf)
-            .stdout(std::fs::File::create(dir.join("log")).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-sentinel (Debian package redis-sentinel)");
-        wait_until("redis-sentinel to answer", Duration::from_secs(20), || {
-            self.cli(port, &["PING"]).contains("PONG")
-        });
-        child
+        self.spawn_answering(Command::new("redis-sentinel").arg(&conf), &dir, port)
     }
 
     /// `redis-cli -p PORT ARGS...` (with the password when there is one); stdout.

@@ -110,6 +110,33 @@ impl ConfigDir {
         run(args, Some(self.path()))
     }
 
+    /// `vitals run --check CHECK --format json` with extra environment variables:
+    /// the outcome and the check's (first) result.
+    pub fn run_check(&self, check: &str, env: &[(&str, &str)]) -> (Outcome, Value) {
+        let out = self.vitals_with_env(&["run", "--check", check, "--format", "json"], env);
+        let result = out.result(check);
+        (out, result)
+    }
+
+    /// [`ConfigDir::run_check`] until `ok` holds for the result (every 300 ms, for
+    /// at most `timeout`); the result.
+    pub fn run_check_until(
+        &self,
+        check: &str,
+        env: &[(&str, &str)],
+        timeout: std::time::Duration,
+        ok: impl Fn(&Value) -> bool,
+    ) -> Value {
+        super::process::eventually(timeout, std::time::Duration::from_millis(300), || {
+            let (out, r) = self.run_check(check, env);
+            if ok(&r) {
+                Ok(r)
+            } else {
+                Err(format!("{check} is still not as expected:\n{}", out.stdout))
+            }
+        })
+    }
+
     /// Start `vitals serve` on a free loopback port and wait until it answers.
     pub fn serve(&self) -> Served {
         let port = super::process::free_port();
@@ -266,6 +293,21 @@ pub fn run_with_env(args: &[&str], config: Option<&Path>, env: &[(&str, &str)]) 
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// A result's findings, one line each: `"status" "subject": "message"`.
+pub fn findings(result: &Value) -> String {
+    result["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| format!("{} {}: {}\n", f["status"], f["subject"], f["message"]))
+        .collect()
+}
+
+/// A result's summary.
+pub fn summary(result: &Value) -> &str {
+    result["summary"].as_str().expect("summary string")
 }
 
 /// A TOML string literal.

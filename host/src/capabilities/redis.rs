@@ -8,6 +8,7 @@ use std::sync::Arc;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, Value};
 
+use super::Granted;
 use crate::config::{Auth, Endpoint, EndpointKind};
 use crate::contract::vitals::check::redis::{Error, Host};
 use crate::sandbox::RunState;
@@ -66,7 +67,7 @@ pub fn check_allowed(args: &[String]) -> Result<(), String> {
 /// The redis endpoints of a run and its open connections.
 #[derive(Default)]
 pub struct RedisGate {
-    endpoints: Vec<Arc<Endpoint>>,
+    endpoints: Granted,
     connections: HashMap<String, MultiplexedConnection>,
 }
 
@@ -74,10 +75,7 @@ impl RedisGate {
     /// A gate for the granted endpoints (others kinds are ignored).
     pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
         RedisGate {
-            endpoints: endpoints
-                .into_iter()
-                .filter(|e| e.kind == EndpointKind::Redis)
-                .collect(),
+            endpoints: Granted::new(endpoints, EndpointKind::Redis),
             connections: HashMap::new(),
         }
     }
@@ -89,29 +87,14 @@ impl RedisGate {
         args: Vec<String>,
     ) -> Result<String, Error> {
         check_allowed(&args).map_err(Error::Denied)?;
-        let ep = self
+        let (ep, uri, key) = self
             .endpoints
-            .iter()
-            .find(|e| e.name == endpoint)
-            .cloned()
-            .ok_or_else(|| {
-                Error::Denied(format!(
-                    "no redis endpoint {endpoint:?} is granted to this check"
-                ))
-            })?;
-        let wanted = url.trim_end_matches('/');
-        let uri = ep
-            .urls
-            .iter()
-            .find(|u| u.to_string().trim_end_matches('/') == wanted)
-            .ok_or_else(|| {
-                Error::Denied(format!("{url:?} is not a URL of endpoint {endpoint:?}"))
-            })?;
-        let key = format!("{endpoint}\n{wanted}");
+            .resolve(endpoint, url)
+            .map_err(Error::Denied)?;
         let mut conn = match self.connections.get(&key) {
             Some(c) => c.clone(),
             None => {
-                let c = connect(&ep, uri).await?;
+                let c = connect(&ep, &uri).await?;
                 self.connections.insert(key.clone(), c.clone());
                 c
             }

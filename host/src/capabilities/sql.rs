@@ -13,6 +13,7 @@ use sqlparser::ast::{Query, SetExpr, Statement};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
+use super::Granted;
 use crate::config::{Auth, Endpoint, EndpointKind};
 use crate::contract::vitals::check::sql::{Error, Host, Rows};
 use crate::sandbox::RunState;
@@ -89,7 +90,7 @@ fn set_expr_read_only(e: &SetExpr) -> Result<(), String> {
 /// The mysql endpoints of a run and its open connections.
 #[derive(Default)]
 pub struct SqlGate {
-    endpoints: Vec<Arc<Endpoint>>,
+    endpoints: Granted,
     connections: HashMap<String, Conn>,
 }
 
@@ -97,38 +98,20 @@ impl SqlGate {
     /// A gate for the granted endpoints (other kinds are ignored).
     pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
         SqlGate {
-            endpoints: endpoints
-                .into_iter()
-                .filter(|e| e.kind == EndpointKind::Mysql)
-                .collect(),
+            endpoints: Granted::new(endpoints, EndpointKind::Mysql),
             connections: HashMap::new(),
         }
     }
 
     async fn query(&mut self, endpoint: &str, url: &str, statement: &str) -> Result<Rows, Error> {
         check_read_only(statement).map_err(Error::Denied)?;
-        let ep = self
+        let (ep, uri, key) = self
             .endpoints
-            .iter()
-            .find(|e| e.name == endpoint)
-            .cloned()
-            .ok_or_else(|| {
-                Error::Denied(format!(
-                    "no mysql endpoint {endpoint:?} is granted to this check"
-                ))
-            })?;
-        let wanted = url.trim_end_matches('/');
-        let uri = ep
-            .urls
-            .iter()
-            .find(|u| u.to_string().trim_end_matches('/') == wanted)
-            .ok_or_else(|| {
-                Error::Denied(format!("{url:?} is not a URL of endpoint {endpoint:?}"))
-            })?;
-        let key = format!("{endpoint}\n{wanted}");
+            .resolve(endpoint, url)
+            .map_err(Error::Denied)?;
         let conn = match self.connections.remove(&key) {
             Some(c) => c,
-            None => connect(&ep, uri).await?,
+            None => connect(&ep, &uri).await?,
         };
         let (conn, result) = run(conn, statement, ep.query_timeout).await;
         if let Some(conn) = conn {

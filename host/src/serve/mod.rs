@@ -29,11 +29,11 @@ pub async fn serve(config: &Path, listen: SocketAddr) -> u8 {
         eprintln!("vitals: error: {message}");
         code
     };
-    let cache_dir = match Config::load(config) {
-        Ok(cfg) => cfg.cache_dir,
+    let cfg = match Config::load(config) {
+        Ok(cfg) => cfg,
         Err(e) => return fail(exit::CONFIG, e.to_string()),
     };
-    let engine = match Engine::new(cache_dir) {
+    let engine = match Engine::new(cfg.cache_dir.clone()) {
         Ok(e) => Arc::new(e),
         Err(e) => return fail(exit::SOFTWARE, format!("cannot start the engine: {e:#}")),
     };
@@ -41,7 +41,7 @@ pub async fn serve(config: &Path, listen: SocketAddr) -> u8 {
         Ok(l) => l,
         Err(e) => return fail(exit::OSERR, format!("cannot listen on {listen}: {e}")),
     };
-    let service = match Service::start(engine, config).await {
+    let service = match Service::start(engine, config, cfg).await {
         Ok(s) => s,
         Err(e) => return fail(exit::CONFIG, e.to_string()),
     };

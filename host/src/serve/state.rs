@@ -77,13 +77,12 @@ impl Generation {
     }
 }
 
-/// The outcome of the last (re)load, for `/metrics` and the log.
+/// The outcome of the last (re)load, for `/metrics` (the log says why it failed).
 #[derive(Debug, Clone, Default)]
 pub struct ReloadStatus {
     pub successful: bool,
     /// Unix time of the last successful load.
     pub success_at: f64,
-    pub error: Option<String>,
 }
 
 /// The state of `vitals serve`.
@@ -97,14 +96,11 @@ pub struct Service {
     reloading: tokio::sync::Mutex<()>,
 }
 
-/// Why a configuration could not be (re)loaded.
+/// Why a configuration could not be (re)loaded: the configuration error, or every
+/// plugin and parameter problem, one per line.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadProblem {
-    #[error("{0}")]
-    Config(String),
-    #[error("{0}")]
-    Plugins(String),
-}
+#[error("{0}")]
+pub struct LoadProblem(String);
 
 fn now() -> f64 {
     SystemTime::now()
@@ -113,14 +109,15 @@ fn now() -> f64 {
 }
 
 impl Service {
-    /// Load the configuration and start scheduling. Plugins that fail to load are
-    /// reported as `unknown` results (there is no older configuration to keep); a
-    /// configuration error is returned.
+    /// Start scheduling `cfg`, loaded from `config_path` (reloads read it again).
+    /// Plugins that fail to load are reported as `unknown` results (there is no
+    /// older configuration to keep); a parameter error is returned.
     pub async fn start(
         engine: Arc<Engine>,
         config_path: &Path,
+        cfg: Config,
     ) -> Result<Arc<Service>, LoadProblem> {
-        let (cfg, plugins) = load(&engine, config_path, false).await?;
+        let plugins = load_plugins(&engine, &cfg, false).await?;
         let service = Arc::new(Service {
             engine,
             config_path: config_path.to_owned(),
@@ -157,15 +154,22 @@ impl Service {
     /// parameters) the old configuration stays in force and the error is returned.
     pub async fn reload(self: &Arc<Self>) -> Result<(), LoadProblem> {
         let _one_at_a_time = self.reloading.lock().await;
-        match load(&self.engine, &self.config_path, true).await {
+        let loaded = match Config::load(&self.config_path) {
+            Ok(cfg) => load_plugins(&self.engine, &cfg, true)
+                .await
+                .map(|plugins| (cfg, plugins)),
+            Err(e) => Err(LoadProblem(e.to_string())),
+        };
+        match loaded {
             Ok((cfg, plugins)) => {
                 self.install(cfg, plugins);
                 Ok(())
             }
             Err(e) => {
-                let mut status = self.reload_status.lock().unwrap_or_else(|e| e.into_inner());
-                status.successful = false;
-                status.error = Some(e.to_string());
+                self.reload_status
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .successful = false;
                 Err(e)
             }
         }
@@ -218,7 +222,6 @@ impl Service {
         *self.reload_status.lock().unwrap_or_else(|e| e.into_inner()) = ReloadStatus {
             successful: true,
             success_at: now(),
-            error: None,
         };
         tracing::info!(
             "configuration loaded: {} checks, {} clusters, {} pairs scheduled",
@@ -272,14 +275,13 @@ impl Service {
     }
 }
 
-/// Load and validate a configuration and its plugins. With `strict`, a plugin that
-/// fails to load is a problem too.
-async fn load(
+/// Load the plugins of a configuration and check each check's parameters against
+/// its plugin. With `strict`, a plugin that fails to load is a problem too.
+async fn load_plugins(
     engine: &Arc<Engine>,
-    path: &Path,
+    cfg: &Config,
     strict: bool,
-) -> Result<(Config, Plugins), LoadProblem> {
-    let cfg = Config::load(path).map_err(|e| LoadProblem::Config(e.to_string()))?;
+) -> Result<Plugins, LoadProblem> {
     let plugins = runner::load_plugins(engine, &cfg.checks).await;
     let mut problems = Vec::new();
     for e in plugins.values().filter_map(|l| l.as_ref().err()) {
@@ -297,9 +299,9 @@ async fn load(
         }
     }
     if problems.is_empty() {
-        Ok((cfg, plugins))
+        Ok(plugins)
     } else {
-        Err(LoadProblem::Plugins(problems.join("\n")))
+        Err(LoadProblem(problems.join("\n")))
     }
 }
 
