@@ -11,6 +11,7 @@ use bytesize::ByteSize;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::capabilities::kubernetes::{KubeSource, KubeTarget, ResourceGrant};
 use crate::secrets::{self, Secret};
 use crate::tls::{self, TlsMaterial};
 
@@ -114,7 +115,10 @@ struct RawCluster {
 #[serde(deny_unknown_fields)]
 struct RawEndpoint {
     kind: Spanned<String>,
-    urls: Spanned<Vec<Spanned<String>>>,
+    urls: Option<Spanned<Vec<Spanned<String>>>>,
+    kubeconfig: Option<Spanned<String>>,
+    context: Option<Spanned<String>>,
+    in_cluster: Option<Spanned<bool>>,
     ca_file: Option<Spanned<String>>,
     cert_file: Option<Spanned<String>>,
     key_file: Option<Spanned<String>>,
@@ -156,6 +160,8 @@ fn yes() -> bool {
 struct RawGrants {
     #[serde(default)]
     endpoints: Vec<Spanned<String>>,
+    #[serde(default)]
+    kubernetes: Vec<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------- resolved
@@ -187,6 +193,7 @@ pub enum EndpointKind {
     Http,
     Redis,
     Mysql,
+    Kubernetes,
 }
 
 impl EndpointKind {
@@ -196,6 +203,7 @@ impl EndpointKind {
             EndpointKind::Http => "http",
             EndpointKind::Redis => "redis",
             EndpointKind::Mysql => "mysql",
+            EndpointKind::Kubernetes => "kubernetes",
         }
     }
 
@@ -205,6 +213,7 @@ impl EndpointKind {
             EndpointKind::Http => &["http", "https"],
             EndpointKind::Redis => &["redis", "rediss"],
             EndpointKind::Mysql => &["mysql"],
+            EndpointKind::Kubernetes => &["https", "http"],
         }
     }
 }
@@ -232,8 +241,10 @@ pub struct Endpoint {
     pub tls: Option<Arc<TlsMaterial>>,
     pub auth: Option<Auth>,
     pub connect_timeout: Duration,
-    /// Per command or query (redis endpoints).
+    /// Per command or query (redis, mysql and kubernetes endpoints).
     pub query_timeout: Duration,
+    /// Where a `kubernetes` endpoint's configuration comes from, and its client.
+    pub kube: Option<KubeTarget>,
 }
 
 /// One check (from one `checks.d/*.toml`).
@@ -256,6 +267,8 @@ pub struct Check {
     pub output_limit: u64,
     pub enabled: bool,
     pub grants: Vec<String>,
+    /// Kubernetes resources the plugin may read (`[grants] kubernetes`).
+    pub kube_grants: Arc<Vec<ResourceGrant>>,
     /// `[params]` as a JSON object.
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Line of each parameter key, for validating them against the plugin's schema.
@@ -581,6 +594,28 @@ impl Config {
             .iter()
             .map(|g| g.get_ref().clone())
             .collect();
+        let mut kube_grants = Vec::new();
+        for g in &raw.grants.kubernetes {
+            let grant = ResourceGrant::parse(g.get_ref())
+                .map_err(|m| ConfigError::at(path, &src, g.span(), format!("`grants.kubernetes`: {m}")))?;
+            kube_grants.push(grant);
+        }
+        if let Some(first) = raw.grants.kubernetes.first() {
+            let has_kube = grants.iter().any(|g| {
+                self.clusters
+                    .values()
+                    .filter_map(|c| c.endpoints.get(g))
+                    .any(|e| e.kind == EndpointKind::Kubernetes)
+            });
+            if !has_kube {
+                return Err(ConfigError::at(
+                    path,
+                    &src,
+                    first.span(),
+                    "`grants.kubernetes`: grant a kubernetes endpoint in `grants.endpoints` too",
+                ));
+            }
+        }
         let clusters = match &raw.clusters {
             Some(list) => {
                 let mut out = Vec::new();
@@ -656,6 +691,7 @@ impl Config {
             output_limit: d.output_limit,
             enabled: raw.enabled,
             grants,
+            kube_grants: Arc::new(kube_grants),
             params,
             param_lines,
         })
@@ -691,23 +727,40 @@ fn endpoint(
         "http" => EndpointKind::Http,
         "redis" => EndpointKind::Redis,
         "mysql" => EndpointKind::Mysql,
+        "kubernetes" => EndpointKind::Kubernetes,
         other => {
             return Err(err(
                 re.kind.span(),
                 format!(
-                    "`{key}.kind`: unknown endpoint kind {other:?} (supported: http, redis, mysql)"
+                    "`{key}.kind`: unknown endpoint kind {other:?} (supported: http, redis, mysql, kubernetes)"
                 ),
             ));
         }
     };
-    if re.urls.get_ref().is_empty() {
+    if kind == EndpointKind::Kubernetes {
+        return kube_endpoint(path, src, dir, key, name, re);
+    }
+    for (field, present) in [
+        ("kubeconfig", re.kubeconfig.as_ref().map(|v| v.span())),
+        ("context", re.context.as_ref().map(|v| v.span())),
+        ("in_cluster", re.in_cluster.as_ref().map(|v| v.span())),
+    ] {
+        if let Some(span) = present {
+            return Err(err(
+                span,
+                format!("`{key}.{field}` applies to kubernetes endpoints"),
+            ));
+        }
+    }
+    let Some(raw_urls) = re.urls.as_ref().filter(|u| !u.get_ref().is_empty()) else {
+        let span = re.urls.as_ref().map_or(re.kind.span(), |u| u.span());
         return Err(err(
-            re.urls.span(),
+            span,
             format!("`{key}.urls`: at least one URL is required"),
         ));
-    }
+    };
     let mut urls = Vec::new();
-    for u in re.urls.get_ref() {
+    for u in raw_urls.get_ref() {
         let uri: http::Uri = u.get_ref().parse().map_err(|e| {
             err(
                 u.span(),
@@ -887,5 +940,102 @@ fn endpoint(
         auth,
         connect_timeout,
         query_timeout,
+        kube: None,
     })
+}
+
+/// A `kubernetes` endpoint: a kubeconfig (`kubeconfig`, default `$KUBECONFIG` or
+/// `~/.kube/config`, and `context`) or `in_cluster = true`. The API server URL
+/// is read from it; credentials stay in the kubeconfig and the `kube` client.
+fn kube_endpoint(
+    path: &Path,
+    src: &str,
+    dir: &Path,
+    key: &str,
+    name: &str,
+    re: RawEndpoint,
+) -> Result<Endpoint, ConfigError> {
+    let err = |span: std::ops::Range<usize>, msg: String| ConfigError::at(path, src, span, msg);
+    let only_for_others = [
+        ("urls", re.urls.as_ref().map(|v| v.span())),
+        ("ca_file", re.ca_file.as_ref().map(|v| v.span())),
+        ("cert_file", re.cert_file.as_ref().map(|v| v.span())),
+        ("key_file", re.key_file.as_ref().map(|v| v.span())),
+        ("bearer_token_env", re.bearer_token_env.as_ref().map(|v| v.span())),
+        ("bearer_token_file", re.bearer_token_file.as_ref().map(|v| v.span())),
+        ("password_env", re.password_env.as_ref().map(|v| v.span())),
+        ("password_file", re.password_file.as_ref().map(|v| v.span())),
+    ];
+    if let Some((field, Some(span))) = only_for_others.into_iter().find(|(_, s)| s.is_some()) {
+        return Err(err(
+            span,
+            format!(
+                "`{key}.{field}`: a kubernetes endpoint takes its server, CA and credentials from `kubeconfig` (and `context`) or `in_cluster = true`"
+            ),
+        ));
+    }
+    if re.username.is_some() {
+        return Err(err(
+            re.kind.span(),
+            format!("`{key}.username`: a kubernetes endpoint takes its user from the kubeconfig context"),
+        ));
+    }
+    let in_cluster = re.in_cluster.as_ref().is_some_and(|v| *v.get_ref());
+    let source = match (in_cluster, &re.kubeconfig) {
+        (true, Some(k)) => {
+            return Err(err(
+                k.span(),
+                format!("`{key}`: give `kubeconfig` or `in_cluster = true`, not both"),
+            ));
+        }
+        (true, None) => KubeSource::InCluster,
+        (false, k) => {
+            let file = match k {
+                Some(k) => resolve_path(dir, k.get_ref()),
+                None => default_kubeconfig().ok_or_else(|| {
+                    err(
+                        re.kind.span(),
+                        format!("`{key}`: no `kubeconfig` given, and neither KUBECONFIG nor HOME is set"),
+                    )
+                })?,
+            };
+            KubeSource::Kubeconfig {
+                path: file,
+                context: re.context.as_ref().map(|c| c.get_ref().clone()),
+            }
+        }
+    };
+    let span = re
+        .kubeconfig
+        .as_ref()
+        .or(re.context.as_ref())
+        .map_or(re.kind.span(), |v| v.span());
+    let target = KubeTarget::new(source);
+    let server = target
+        .server_url()
+        .map_err(|m| err(span.clone(), format!("`{key}`: {m}")))?;
+    let url: http::Uri = server
+        .parse()
+        .map_err(|e| err(span, format!("`{key}`: server URL {server:?}: {e}")))?;
+    let timeout = |field: &str, v: &Option<Spanned<String>>, default| {
+        duration(path, src, &format!("{key}.{field}"), v, default)
+    };
+    Ok(Endpoint {
+        name: name.to_owned(),
+        kind: EndpointKind::Kubernetes,
+        urls: vec![url],
+        tls: None,
+        auth: None,
+        connect_timeout: timeout("connect_timeout", &re.connect_timeout, DEFAULT_CONNECT_TIMEOUT)?,
+        query_timeout: timeout("query_timeout", &re.query_timeout, DEFAULT_QUERY_TIMEOUT)?,
+        kube: Some(target),
+    })
+}
+
+/// `$KUBECONFIG` (its first file), else `~/.kube/config`, as kubectl does.
+fn default_kubeconfig() -> Option<PathBuf> {
+    if let Some(k) = std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty()) {
+        return std::env::split_paths(&k).next();
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube/config"))
 }

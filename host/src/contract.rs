@@ -1,4 +1,4 @@
-//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.3.0`).
+//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.4.0`).
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -6,6 +6,8 @@ wasmtime::component::bindgen!({
     imports: {
         "vitals:check/redis.command": async,
         "vitals:check/sql.query": async,
+        "vitals:check/kubernetes.get": async,
+        "vitals:check/kubernetes.list": async,
     },
     exports: { default: async },
     with: {
@@ -18,7 +20,7 @@ wasmtime::component::bindgen!({
 /// The contract package this host implements.
 pub const PACKAGE: &str = "vitals:check";
 /// The version of the contract this host was built with.
-pub const VERSION: &str = "0.3.0";
+pub const VERSION: &str = "0.4.0";
 /// The exported interface every plugin must provide, without version.
 pub const PLUGIN_INTERFACE: &str = "vitals:check/plugin";
 

@@ -8,6 +8,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::http::HttpGate;
+use crate::capabilities::kubernetes::KubeGate;
 use crate::capabilities::log::LogSink;
 use crate::capabilities::redis::RedisGate;
 use crate::capabilities::sql::SqlGate;
@@ -70,6 +71,8 @@ pub struct RunState {
     pub redis: RedisGate,
     /// SQL connections of the run.
     pub sql: SqlGate,
+    /// Kubernetes endpoints and resource grants of the run.
+    pub kube: KubeGate,
     pub log: LogSink,
     pub limiter: Limiter,
     pub stdout: CappedOutput,
@@ -95,6 +98,7 @@ impl RunState {
             gate,
             redis: RedisGate::default(),
             sql: SqlGate::default(),
+            kube: KubeGate::default(),
             log,
             limiter: Limiter {
                 memory_limit: usize::try_from(memory_limit).unwrap_or(usize::MAX),

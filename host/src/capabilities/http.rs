@@ -319,6 +319,7 @@ mod tests {
             auth: None,
             connect_timeout: Duration::from_secs(1),
             query_timeout: Duration::from_secs(1),
+            kube: None,
         })])
     }
 

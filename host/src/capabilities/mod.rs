@@ -1,6 +1,7 @@
 //! Capabilities: the imports of the `check` world, implemented by the host.
 
 pub mod http;
+pub mod kubernetes;
 pub mod log;
 pub mod redis;
 pub mod sql;
@@ -20,6 +21,20 @@ impl Granted {
         Granted(endpoints.into_iter().filter(|e| e.kind == kind).collect())
     }
 
+    /// The endpoint a plugin names, or why it is not granted.
+    pub fn find(&self, endpoint: &str) -> Result<Arc<Endpoint>, String> {
+        self.0
+            .iter()
+            .find(|e| e.name == endpoint)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "no {} endpoint {endpoint:?} is granted to this check",
+                    self.0.first().map_or("such", |e| e.kind.as_str())
+                )
+            })
+    }
+
     /// The endpoint and URL a plugin names, and a key for the URL's connection;
     /// or why they are not granted.
     pub fn resolve(
@@ -27,12 +42,7 @@ impl Granted {
         endpoint: &str,
         url: &str,
     ) -> Result<(Arc<Endpoint>, ::http::Uri, String), String> {
-        let ep = self.0.iter().find(|e| e.name == endpoint).ok_or_else(|| {
-            format!(
-                "no {} endpoint {endpoint:?} is granted to this check",
-                self.0.first().map_or("such", |e| e.kind.as_str())
-            )
-        })?;
+        let ep = self.find(endpoint)?;
         let wanted = url.trim_end_matches('/');
         let uri = ep
             .urls

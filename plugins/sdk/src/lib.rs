@@ -2,8 +2,8 @@
 //!
 //! The WIT contract in `wit/` is the single source of truth; this crate holds its
 //! generated bindings plus small helpers: a report builder, parameter parsing, a
-//! blocking HTTP client over `wasi:http`, Redis commands with reply parsers and SQL
-//! queries.
+//! blocking HTTP client over `wasi:http`, Redis commands with reply parsers, SQL
+//! queries and Kubernetes reads.
 //!
 //! A plugin implements [`Plugin`] and exports it:
 //!
@@ -14,6 +14,7 @@
 //! ```
 
 pub mod http;
+pub mod kubernetes;
 pub mod params;
 pub mod redis;
 pub mod report;

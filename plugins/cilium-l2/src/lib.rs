@@ -1,0 +1,150 @@
+//! vitals check `cilium_l2`: whether Cilium's L2 announcements make the
+//! LoadBalancer IPs of Services reachable.
+//!
+//! It reads `cilium-config`, the `CiliumL2AnnouncementPolicy` and
+//! `CiliumLoadBalancerIPPool` objects, the Services, the Nodes and the
+//! `cilium-l2announce-*` Leases of the granted kubernetes endpoint; then
+//! [`assess::assess`] follows each LoadBalancer Service from its IP to the node
+//! that announces it.
+
+pub mod assess;
+
+use serde_json::Value;
+use vitals_plugin::kubernetes::{self, Error, now};
+use vitals_plugin::{Plugin, PluginInfo, Report, ReportBuilder, RunInput, param, parse_params};
+
+use assess::{Objects, Params};
+
+struct CiliumL2;
+
+impl Plugin for CiliumL2 {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: "cilium_l2".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Cilium L2 announcements: enabled in cilium-config, every LoadBalancer \
+                          Service selected by a policy that announces its IP, given an IP by a \
+                          pool that is not exhausted or conflicting, and announced by a live \
+                          Lease held by a Ready node the policy allows"
+                .into(),
+            params: vec![
+                param(
+                    "endpoint",
+                    "string",
+                    "Granted kubernetes endpoint",
+                    Some("\"kubernetes\""),
+                ),
+                param(
+                    "cilium_namespace",
+                    "string",
+                    "Namespace of Cilium: its cilium-config ConfigMap and the L2 announcement Leases",
+                    Some("\"kube-system\""),
+                ),
+                param(
+                    "namespaces",
+                    "list",
+                    "Only Services in these namespaces (empty: all)",
+                    Some("[]"),
+                ),
+                param(
+                    "ignore",
+                    "list",
+                    "Services not to check, as namespace/name",
+                    Some("[]"),
+                ),
+                param(
+                    "require_policy",
+                    "boolean",
+                    "A LoadBalancer Service that no policy selects is a warning (false: it is skipped, e.g. announced by BGP)",
+                    Some("true"),
+                ),
+            ],
+        }
+    }
+
+    fn run(input: RunInput) -> Report {
+        let params: Params = match parse_params(&input.params) {
+            Ok(p) => p,
+            Err(e) => return ReportBuilder::unknown(e),
+        };
+        if !input
+            .endpoints
+            .iter()
+            .any(|e| e.name == params.endpoint && e.kind == "kubernetes")
+        {
+            return ReportBuilder::unknown(format!(
+                "no granted kubernetes endpoint {:?} in cluster {}; grant it in `grants.endpoints`",
+                params.endpoint, input.cluster
+            ));
+        }
+        match read(&params) {
+            Ok(objects) => assess::assess(&params, &objects, now()),
+            Err(e) => ReportBuilder::unknown(e),
+        }
+    }
+}
+
+/// A list under the first API version the server serves.
+fn list_any(endpoint: &str, paths: &[&str]) -> Result<Vec<Value>, Error> {
+    let mut last = None;
+    for path in paths {
+        match kubernetes::list_all(endpoint, path, None) {
+            Err(e) if e.is_not_found() => last = Some(e),
+            other => return other,
+        }
+    }
+    Err(last.expect("at least one path"))
+}
+
+fn read(p: &Params) -> Result<Objects, String> {
+    let ep = p.endpoint.as_str();
+    let ns = &p.cilium_namespace;
+    fn ctx(what: &'static str) -> impl Fn(Error) -> String {
+        move |e| format!("reading {what}: {}", e.message())
+    }
+    let config = match kubernetes::get(
+        ep,
+        &format!("/api/v1/namespaces/{ns}/configmaps/cilium-config"),
+    ) {
+        Ok(c) => Some(c),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(ctx("cilium-config")(e)),
+    };
+    let policies = match list_any(
+        ep,
+        &[
+            "/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies",
+            "/apis/cilium.io/v2/ciliuml2announcementpolicies",
+        ],
+    ) {
+        Ok(p) => Some(p),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(ctx("CiliumL2AnnouncementPolicies")(e)),
+    };
+    let pools = match list_any(
+        ep,
+        &[
+            "/apis/cilium.io/v2/ciliumloadbalancerippools",
+            "/apis/cilium.io/v2alpha1/ciliumloadbalancerippools",
+        ],
+    ) {
+        Ok(p) => Some(p),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(ctx("CiliumLoadBalancerIPPools")(e)),
+    };
+    Ok(Objects {
+        config,
+        policies,
+        pools,
+        services: kubernetes::list_all(ep, "/api/v1/services", None).map_err(ctx("Services"))?,
+        nodes: kubernetes::list_all(ep, "/api/v1/nodes", None).map_err(ctx("Nodes"))?,
+        leases: kubernetes::list_all(
+            ep,
+            &format!("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases"),
+            None,
+        )
+        .map_err(ctx("Leases"))?,
+    })
+}
+
+vitals_plugin::export_plugin!(CiliumL2);
