@@ -596,8 +596,9 @@ impl Config {
             .collect();
         let mut kube_grants = Vec::new();
         for g in &raw.grants.kubernetes {
-            let grant = ResourceGrant::parse(g.get_ref())
-                .map_err(|m| ConfigError::at(path, &src, g.span(), format!("`grants.kubernetes`: {m}")))?;
+            let grant = ResourceGrant::parse(g.get_ref()).map_err(|m| {
+                ConfigError::at(path, &src, g.span(), format!("`grants.kubernetes`: {m}"))
+            })?;
             kube_grants.push(grant);
         }
         if let Some(first) = raw.grants.kubernetes.first() {
@@ -961,8 +962,14 @@ fn kube_endpoint(
         ("ca_file", re.ca_file.as_ref().map(|v| v.span())),
         ("cert_file", re.cert_file.as_ref().map(|v| v.span())),
         ("key_file", re.key_file.as_ref().map(|v| v.span())),
-        ("bearer_token_env", re.bearer_token_env.as_ref().map(|v| v.span())),
-        ("bearer_token_file", re.bearer_token_file.as_ref().map(|v| v.span())),
+        (
+            "bearer_token_env",
+            re.bearer_token_env.as_ref().map(|v| v.span()),
+        ),
+        (
+            "bearer_token_file",
+            re.bearer_token_file.as_ref().map(|v| v.span()),
+        ),
         ("password_env", re.password_env.as_ref().map(|v| v.span())),
         ("password_file", re.password_file.as_ref().map(|v| v.span())),
     ];
@@ -977,7 +984,9 @@ fn kube_endpoint(
     if re.username.is_some() {
         return Err(err(
             re.kind.span(),
-            format!("`{key}.username`: a kubernetes endpoint takes its user from the kubeconfig context"),
+            format!(
+                "`{key}.username`: a kubernetes endpoint takes its user from the kubeconfig context"
+            ),
         ));
     }
     let in_cluster = re.in_cluster.as_ref().is_some_and(|v| *v.get_ref());
@@ -995,7 +1004,9 @@ fn kube_endpoint(
                 None => default_kubeconfig().ok_or_else(|| {
                     err(
                         re.kind.span(),
-                        format!("`{key}`: no `kubeconfig` given, and neither KUBECONFIG nor HOME is set"),
+                        format!(
+                            "`{key}`: no `kubeconfig` given, and neither KUBECONFIG nor HOME is set"
+                        ),
                     )
                 })?,
             };
@@ -1026,7 +1037,11 @@ fn kube_endpoint(
         urls: vec![url],
         tls: None,
         auth: None,
-        connect_timeout: timeout("connect_timeout", &re.connect_timeout, DEFAULT_CONNECT_TIMEOUT)?,
+        connect_timeout: timeout(
+            "connect_timeout",
+            &re.connect_timeout,
+            DEFAULT_CONNECT_TIMEOUT,
+        )?,
         query_timeout: timeout("query_timeout", &re.query_timeout, DEFAULT_QUERY_TIMEOUT)?,
         kube: Some(target),
     })

@@ -11,8 +11,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::capabilities::http::HttpGate;
-use crate::capabilities::log::LogSink;
 use crate::capabilities::kubernetes::KubeGate;
+use crate::capabilities::log::LogSink;
 use crate::capabilities::redis::RedisGate;
 use crate::capabilities::sql::SqlGate;
 use crate::config::{Check, EndpointKind};

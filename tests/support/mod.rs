@@ -3,6 +3,7 @@
 
 pub mod etcd;
 pub mod galera;
+pub mod kubernetes;
 pub mod process;
 pub mod prometheus;
 pub mod redis;

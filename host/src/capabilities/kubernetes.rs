@@ -90,7 +90,8 @@ impl KubeTarget {
                     .find(|c| c.name == name)
                     .and_then(|c| c.context.as_ref())
                     .ok_or_else(|| {
-                        let known: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+                        let known: Vec<&str> =
+                            kc.contexts.iter().map(|c| c.name.as_str()).collect();
                         format!(
                             "kubeconfig {}: no context {name:?} (contexts: {})",
                             path.display(),
@@ -123,8 +124,9 @@ impl KubeTarget {
             .get_or_try_init(|| async {
                 let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
                 let mut config = match &self.source {
-                    KubeSource::InCluster => kube::Config::incluster()
-                        .map_err(|e| Error::Unreachable(format!("in-cluster configuration: {e}")))?,
+                    KubeSource::InCluster => kube::Config::incluster().map_err(|e| {
+                        Error::Unreachable(format!("in-cluster configuration: {e}"))
+                    })?,
                     KubeSource::Kubeconfig { path, context } => {
                         let kc = Kubeconfig::read_from(path).map_err(|e| {
                             Error::Unreachable(format!("kubeconfig {}: {e}", path.display()))
@@ -327,16 +329,17 @@ impl KubeGate {
         };
         match (verb, &p.name) {
             ("get", None) => {
-                return Err(Error::Denied(format!(
-                    "{path:?} is a collection: use list"
-                )));
+                return Err(Error::Denied(format!("{path:?} is a collection: use list")));
             }
             ("list", Some(_)) => {
-                return Err(Error::Denied(format!(
-                    "{path:?} names one object: use get"
-                )));
+                return Err(Error::Denied(format!("{path:?} names one object: use get")));
             }
             _ => {}
+        }
+        if NEVER.contains(&(p.group.as_str(), p.resource.as_str())) {
+            return Err(Error::Denied(format!(
+                "{verb} {path}: Secrets are never readable by plugins"
+            )));
         }
         if self.grants.iter().any(|g| g.allows(&p)) {
             return Ok(());
@@ -360,7 +363,9 @@ impl KubeGate {
     async fn request(&self, endpoint: &str, path: &str, query: String) -> Result<String, Error> {
         let ep = self.endpoints.find(endpoint).map_err(Error::Denied)?;
         let target = ep.kube.as_ref().ok_or_else(|| {
-            Error::Denied(format!("endpoint {endpoint:?} is not a kubernetes endpoint"))
+            Error::Denied(format!(
+                "endpoint {endpoint:?} is not a kubernetes endpoint"
+            ))
         })?;
         let client = target.client(ep.connect_timeout, ep.query_timeout).await?;
         let uri = if query.is_empty() {
@@ -495,7 +500,15 @@ mod tests {
         assert_eq!(g.namespace.as_deref(), Some("kube-node-lease"));
         assert_eq!(g.to_string(), "coordination.k8s.io/leases@kube-node-lease");
         assert!(ResourceGrant::parse("cilium.io/*").is_ok());
-        for bad in ["secrets", "secrets@kube-system", "*", "Nodes", "a//b", "nodes@", ""] {
+        for bad in [
+            "secrets",
+            "secrets@kube-system",
+            "*",
+            "Nodes",
+            "a//b",
+            "nodes@",
+            "",
+        ] {
             assert!(ResourceGrant::parse(bad).is_err(), "{bad} parsed");
         }
     }
@@ -511,10 +524,19 @@ mod tests {
         for (path, verb) in [
             ("/api/v1/nodes", "list"),
             ("/api/v1/nodes/n1", "get"),
-            ("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", "list"),
-            ("/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies", "list"),
+            (
+                "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+                "list",
+            ),
+            (
+                "/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies",
+                "list",
+            ),
             ("/apis/cilium.io/v2/ciliumloadbalancerippools/pool", "get"),
-            ("/api/v1/namespaces/kube-system/configmaps/cilium-config", "get"),
+            (
+                "/api/v1/namespaces/kube-system/configmaps/cilium-config",
+                "get",
+            ),
             ("/api", "get"),
             ("/apis/cilium.io/v2", "get"),
             ("/version", "get"),
@@ -525,7 +547,10 @@ mod tests {
             ("/api/v1/secrets", "list"),
             ("/api/v1/namespaces/kube-system/secrets/x", "get"),
             ("/apis/coordination.k8s.io/v1/leases", "list"),
-            ("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases", "list"),
+            (
+                "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases",
+                "list",
+            ),
             ("/api/v1/configmaps", "list"),
             ("/api/v1/nodes/n1/proxy", "get"),
             ("/api/v1/nodes/n1/status", "get"),
@@ -575,6 +600,9 @@ mod tests {
             limit: Some(100),
             continue_token: Some("eyJ2=".into()),
         });
-        assert_eq!(q, "labelSelector=a%3Db%2Cc+in+%28d%29&limit=100&continue=eyJ2%3D");
+        assert_eq!(
+            q,
+            "labelSelector=a%3Db%2Cc+in+%28d%29&limit=100&continue=eyJ2%3D"
+        );
     }
 }

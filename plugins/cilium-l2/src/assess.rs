@@ -340,11 +340,12 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
                             ok = false;
                             r.finding(&subject, Status::Critical, m);
                         }
-                        None => r.note(
+                        None if enabled => r.note(
                             &subject,
                             Status::Ok,
                             format!("{} announced by {holder}", ips.join(", ")),
                         ),
+                        None => {}
                     }
                 }
             }

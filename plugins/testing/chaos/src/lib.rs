@@ -31,14 +31,14 @@ impl Plugin for Chaos {
                 param(
                     "mode",
                     "string",
-                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | ok",
+                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | kube | ok",
                     None,
                 ),
                 param("url", "string", "URL requested in fetch mode", Some("\"\"")),
                 param(
                     "command",
                     "string",
-                    "Redis command (space-separated) in redis mode, statement in sql mode",
+                    "Redis command (space-separated) in redis mode, statement in sql mode, `get PATH` or `list PATH` in kube mode",
                     Some("\"\""),
                 ),
             ],
@@ -109,6 +109,25 @@ impl Plugin for Chaos {
                     Ok(rows) => {
                         r.finding(&p.command, Status::Ok, format!("{} rows", rows.rows.len()))
                     }
+                    Err(e) => {
+                        return ReportBuilder::unknown(format!("{}: {}", e.kind(), e.message()));
+                    }
+                }
+            }
+            "kube" => {
+                let Some(ep) = input.endpoints.iter().find(|e| e.kind == "kubernetes") else {
+                    return ReportBuilder::unknown("no kubernetes endpoint granted");
+                };
+                let answer = match p.command.split_once(' ') {
+                    Some(("get", path)) => vitals_plugin::kubernetes::get(&ep.name, path),
+                    Some(("list", path)) => {
+                        vitals_plugin::kubernetes::list_all(&ep.name, path, None)
+                            .map(|items| serde_json::Value::from(items.len()))
+                    }
+                    _ => return ReportBuilder::unknown("command: `get PATH` or `list PATH`"),
+                };
+                match answer {
+                    Ok(v) => r.finding(&p.command, Status::Ok, format!("answer {v}")),
                     Err(e) => {
                         return ReportBuilder::unknown(format!("{}: {}", e.kind(), e.message()));
                     }
