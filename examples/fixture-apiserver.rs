@@ -16,7 +16,9 @@ use kubernetes::{ApiServer, ago_micro};
 
 fn main() {
     let Some(out) = std::env::args_os().nth(1) else {
-        eprintln!("usage: fixture-apiserver KUBECONFIG\n\nServes the recorded RKE2 + Cilium objects and writes a kubeconfig for them to KUBECONFIG.");
+        eprintln!(
+            "usage: fixture-apiserver KUBECONFIG\n\nServes the recorded RKE2 + Cilium objects and writes a kubeconfig for them to KUBECONFIG."
+        );
         std::process::exit(2);
     };
     let api = ApiServer::start(ApiServer::rke2_cilium());
