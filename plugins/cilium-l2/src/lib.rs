@@ -11,7 +11,9 @@ pub mod assess;
 
 use serde_json::Value;
 use vitals_plugin::kubernetes::{self, Error, now};
-use vitals_plugin::{Plugin, PluginInfo, Report, ReportBuilder, RunInput, param, parse_params};
+use vitals_plugin::{
+    Plugin, PluginInfo, Report, ReportBuilder, RunInput, granted_endpoint, param, parse_params,
+};
 
 use assess::{Objects, Params};
 
@@ -67,15 +69,8 @@ impl Plugin for CiliumL2 {
             Ok(p) => p,
             Err(e) => return ReportBuilder::unknown(e),
         };
-        if !input
-            .endpoints
-            .iter()
-            .any(|e| e.name == params.endpoint && e.kind == "kubernetes")
-        {
-            return ReportBuilder::unknown(format!(
-                "no granted kubernetes endpoint {:?} in cluster {}; grant it in `grants.endpoints`",
-                params.endpoint, input.cluster
-            ));
+        if let Err(unknown) = granted_endpoint(&input, &params.endpoint, "kubernetes") {
+            return unknown;
         }
         match read(&params) {
             Ok(objects) => assess::assess(&params, &objects, now()),

@@ -8,7 +8,8 @@ pub mod assess;
 
 use vitals_plugin::sql::{self, name_values};
 use vitals_plugin::{
-    Plugin, PluginInfo, Report, ReportBuilder, RunInput, optional_param, param, parse_params,
+    Plugin, PluginInfo, Report, ReportBuilder, RunInput, granted_endpoint, optional_param, param,
+    parse_params,
 };
 
 use assess::{Failure, Node, Params};
@@ -51,15 +52,9 @@ impl Plugin for Galera {
             Ok(p) => p,
             Err(e) => return ReportBuilder::unknown(e),
         };
-        let Some(ep) = input
-            .endpoints
-            .iter()
-            .find(|e| e.name == params.endpoint && e.kind == "mysql")
-        else {
-            return ReportBuilder::unknown(format!(
-                "no granted mysql endpoint {:?} in cluster {}; grant it in `grants.endpoints`",
-                params.endpoint, input.cluster
-            ));
+        let ep = match granted_endpoint(&input, &params.endpoint, "mysql") {
+            Ok(ep) => ep,
+            Err(unknown) => return unknown,
         };
         let nodes: Vec<Node> = ep
             .urls

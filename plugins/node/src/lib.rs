@@ -9,7 +9,8 @@ pub mod assess;
 
 use vitals_plugin::kubernetes::{self, now};
 use vitals_plugin::{
-    Plugin, PluginInfo, Report, ReportBuilder, RunInput, optional_param, param, parse_params,
+    Plugin, PluginInfo, Report, ReportBuilder, RunInput, granted_endpoint, optional_param, param,
+    parse_params,
 };
 
 use assess::Params;
@@ -72,15 +73,8 @@ impl Plugin for Node {
         if let Err(e) = params.validate() {
             return ReportBuilder::unknown(e);
         }
-        if !input
-            .endpoints
-            .iter()
-            .any(|e| e.name == params.endpoint && e.kind == "kubernetes")
-        {
-            return ReportBuilder::unknown(format!(
-                "no granted kubernetes endpoint {:?} in cluster {}; grant it in `grants.endpoints`",
-                params.endpoint, input.cluster
-            ));
+        if let Err(unknown) = granted_endpoint(&input, &params.endpoint, "kubernetes") {
+            return unknown;
         }
         let nodes = match kubernetes::list_all(
             &params.endpoint,

@@ -96,6 +96,26 @@ macro_rules! capability_error {
     };
 }
 
+/// The granted endpoint `name` of `kind` (`http`, `redis`, `mysql`, `kubernetes`),
+/// or an `unknown` report that says how to grant it.
+#[allow(clippy::result_large_err)]
+pub fn granted_endpoint<'a>(
+    input: &'a RunInput,
+    name: &str,
+    kind: &str,
+) -> Result<&'a Endpoint, Report> {
+    input
+        .endpoints
+        .iter()
+        .find(|e| e.name == name && e.kind == kind)
+        .ok_or_else(|| {
+            ReportBuilder::unknown(format!(
+                "no granted {kind} endpoint {name:?} in cluster {}; grant it in `grants.endpoints`",
+                input.cluster
+            ))
+        })
+}
+
 /// Log a message into the host's log.
 pub fn log(level: LogLevel, message: &str) {
     bindings::vitals::check::log::log(level, message);
