@@ -7,6 +7,7 @@ mod support;
 
 use serde_json::{Value, json};
 use support::kubernetes::{ApiServer, ago, ago_micro};
+use support::netns::Lab;
 use support::vitals::{ConfigDir, findings, summary};
 
 const NODE_GRANTS: &str = r#"["nodes", "coordination.k8s.io/leases@kube-node-lease"]"#;
@@ -396,4 +397,102 @@ fn cilium_l2_follows_ips_to_the_announcing_node() {
         "{}",
         findings(&r)
     );
+}
+
+/// Point the fixture's two LoadBalancer Services at `nginx` and `grafana`.
+fn set_ingress_ips(api: &ApiServer, nginx: &str, grafana: &str) {
+    renew_leases(api);
+    api.update(|o| {
+        for (name, ip) in [("ingress-nginx-controller", nginx), ("grafana", grafana)] {
+            object(o, "Service", name)["status"]["loadBalancer"]["ingress"][0]["ip"] = json!(ip);
+        }
+    });
+}
+
+#[test]
+fn cilium_l2_arp_probes_find_missing_and_conflicting_announcers() {
+    // Two hosts on a bridge of the test's own: .10 on the first, .20 on the second,
+    // and .30 on both (a conflict); nobody has .40.
+    let lab = Lab::start(&[&[10, 30], &[20, 30]]);
+    let api = ApiServer::start(ApiServer::rke2_cilium());
+    let params = format!(
+        "arp_probe = true\n[grants.net]\narp = [\"{}.0/24\"]\ntimeout = \"500ms\"",
+        lab.prefix
+    );
+    let cfg = config(&api.kubeconfig(), "l2", "cilium_l2", CILIUM_GRANTS, &params);
+
+    set_ingress_ips(&api, &lab.addr(10), &lab.addr(20));
+    let (out, r) = cfg.run_check("l2", &[]);
+    assert_eq!(r["status"], "ok", "{}\n{}", findings(&r), out.stderr);
+    assert!(
+        findings(&r).contains(&format!("ARP: {} answered by", lab.addr(10))),
+        "{}",
+        findings(&r)
+    );
+
+    set_ingress_ips(&api, &lab.addr(10), &lab.addr(40));
+    let (_, r) = cfg.run_check("l2", &[]);
+    assert_eq!(r["status"], "critical", "{}", findings(&r));
+    assert!(
+        findings(&r).contains(&format!(
+            "no ARP answer for {}: nobody announces it",
+            lab.addr(40)
+        )),
+        "{}",
+        findings(&r)
+    );
+
+    set_ingress_ips(&api, &lab.addr(10), &lab.addr(30));
+    let (_, r) = cfg.run_check("l2", &[]);
+    assert_eq!(r["status"], "critical", "{}", findings(&r));
+    assert!(
+        findings(&r).contains(&format!(
+            "ARP conflict: {} answered by 2 hosts",
+            lab.addr(30)
+        )),
+        "{}",
+        findings(&r)
+    );
+
+    // An address outside the granted network is never probed.
+    set_ingress_ips(&api, &lab.addr(10), "10.214.0.9");
+    let (_, r) = cfg.run_check("l2", &[]);
+    assert!(
+        findings(&r).contains("ARP probe of 10.214.0.9 failed: denied"),
+        "{}",
+        findings(&r)
+    );
+}
+
+#[test]
+fn tcp_probes_through_the_net_capability() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().to_string();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let run = |command: &str| {
+        let cfg = ConfigDir::new("[clusters.local]\n");
+        cfg.check(
+            "probe",
+            &format!(
+                "plugin = \"chaos\"\n[grants.net]\ntcp = [\"127.0.0.1/32\"]\n[params]\nmode = \"net\"\ncommand = {command:?}\n"
+            ),
+        );
+        cfg.run_check("probe", &[]).1
+    };
+    let r = run(&format!("tcp {open}"));
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
+    assert!(findings(&r).contains("connected in"), "{}", findings(&r));
+    let r = run(&format!("tcp {closed}"));
+    assert_eq!(summary(&r).split(':').next(), Some("refused"), "{r}");
+    let r = run("tcp 127.0.0.2:22");
+    assert!(
+        summary(&r).starts_with("denied: TCP to 127.0.0.2 is not granted"),
+        "{r}"
+    );
+    let r = run("tcp localhost:22");
+    assert!(summary(&r).contains("no host names"), "{r}");
+    drop(listener);
 }

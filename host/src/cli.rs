@@ -444,7 +444,15 @@ fn list(cfg: &Config, plugins: &Plugins, format: Format) {
                 serde_json::json!({
                     "check": c.name, "enabled": c.enabled, "clusters": c.clusters,
                     "timeout_seconds": c.timeout.as_secs_f64(), "interval_seconds": c.interval.as_secs_f64(),
-                    "grants": {"endpoints": c.grants}, "params": c.params, "plugin": plugin,
+                    "grants": {
+                        "endpoints": c.grants,
+                        "kubernetes": c.kube_grants.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+                        "net": {
+                            "tcp": c.net_grants.tcp.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                            "arp": c.net_grants.arp.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                        },
+                    },
+                    "params": c.params, "plugin": plugin,
                 })
             })
             .collect();
@@ -472,6 +480,16 @@ fn list(cfg: &Config, plugins: &Plugins, format: Format) {
             c.interval,
             c.grants.join(", ")
         );
+        if !c.kube_grants.is_empty() {
+            let list: Vec<String> = c.kube_grants.iter().map(|g| g.to_string()).collect();
+            println!("  kubernetes: {}", list.join(", "));
+        }
+        for (what, networks) in [("tcp", &c.net_grants.tcp), ("arp", &c.net_grants.arp)] {
+            if !networks.is_empty() {
+                let list: Vec<String> = networks.iter().map(|n| n.to_string()).collect();
+                println!("  {what} probes: {}", list.join(", "));
+            }
+        }
         match plugins.get(&c.plugin) {
             Some(Ok(p)) => {
                 println!(

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::capabilities::kubernetes::{KubeSource, KubeTarget, ResourceGrant};
+use crate::capabilities::net::{DEFAULT_PROBE_TIMEOUT, NetGrants, parse_network};
 use crate::secrets::{self, Secret};
 use crate::tls::{self, TlsMaterial};
 
@@ -162,6 +163,18 @@ struct RawGrants {
     endpoints: Vec<Spanned<String>>,
     #[serde(default)]
     kubernetes: Vec<Spanned<String>>,
+    net: Option<RawNetGrants>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNetGrants {
+    #[serde(default)]
+    tcp: Vec<Spanned<String>>,
+    #[serde(default)]
+    arp: Vec<Spanned<String>>,
+    interface: Option<String>,
+    timeout: Option<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------- resolved
@@ -269,6 +282,8 @@ pub struct Check {
     pub grants: Vec<String>,
     /// Kubernetes resources the plugin may read (`[grants] kubernetes`).
     pub kube_grants: Arc<Vec<ResourceGrant>>,
+    /// Network probes the plugin may send (`[grants.net]`).
+    pub net_grants: Arc<NetGrants>,
     /// `[params]` as a JSON object.
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Line of each parameter key, for validating them against the plugin's schema.
@@ -617,6 +632,46 @@ impl Config {
                 ));
             }
         }
+        let net_grants = match &raw.grants.net {
+            None => NetGrants::default(),
+            Some(n) => {
+                let networks = |list: &[Spanned<String>], key: &str| {
+                    list.iter()
+                        .map(|v| {
+                            parse_network(v.get_ref()).map_err(|m| {
+                                ConfigError::at(
+                                    path,
+                                    &src,
+                                    v.span(),
+                                    format!("`grants.net.{key}`: {m}"),
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                };
+                let arp = networks(&n.arp, "arp")?;
+                if let Some(v6) = n.arp.iter().zip(&arp).find(|(_, a)| a.is_ipv6()) {
+                    return Err(ConfigError::at(
+                        path,
+                        &src,
+                        v6.0.span(),
+                        "`grants.net.arp`: ARP is for IPv4 networks",
+                    ));
+                }
+                NetGrants {
+                    tcp: networks(&n.tcp, "tcp")?,
+                    arp,
+                    interface: n.interface.clone(),
+                    timeout: duration(
+                        path,
+                        &src,
+                        "grants.net.timeout",
+                        &n.timeout,
+                        DEFAULT_PROBE_TIMEOUT,
+                    )?,
+                }
+            }
+        };
         let clusters = match &raw.clusters {
             Some(list) => {
                 let mut out = Vec::new();
@@ -693,6 +748,7 @@ impl Config {
             enabled: raw.enabled,
             grants,
             kube_grants: Arc::new(kube_grants),
+            net_grants: Arc::new(net_grants),
             params,
             param_lines,
         })

@@ -8,6 +8,8 @@ wasmtime::component::bindgen!({
         "vitals:check/sql.query": async,
         "vitals:check/kubernetes.get": async,
         "vitals:check/kubernetes.list": async,
+        "vitals:check/net.tcp-connect": async,
+        "vitals:check/net.arp-probe": async,
     },
     exports: { default: async },
     with: {

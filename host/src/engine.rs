@@ -105,6 +105,10 @@ impl Engine {
             &mut linker,
             |s| s,
         )?;
+        contract::vitals::check::net::add_to_linker::<RunState, HasSelf<RunState>>(
+            &mut linker,
+            |s| s,
+        )?;
 
         // The epoch ticker runs on its own thread, off the async executor.
         let stop = Arc::new(AtomicBool::new(false));

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use crate::capabilities::http::HttpGate;
 use crate::capabilities::kubernetes::KubeGate;
 use crate::capabilities::log::LogSink;
+use crate::capabilities::net::NetGate;
 use crate::capabilities::redis::RedisGate;
 use crate::capabilities::sql::SqlGate;
 use crate::config::{Check, EndpointKind};
@@ -192,6 +193,7 @@ pub async fn run_one(
             state.redis = RedisGate::new(granted.clone());
             state.sql = SqlGate::new(granted.clone());
             state.kube = KubeGate::new(granted.clone(), check.kube_grants.clone());
+            state.net = NetGate::new(check.net_grants.clone());
             let limits = RunLimits {
                 timeout: check.timeout,
                 memory_limit: check.memory_limit,

@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::capabilities::http::HttpGate;
 use crate::capabilities::kubernetes::KubeGate;
 use crate::capabilities::log::LogSink;
+use crate::capabilities::net::NetGate;
 use crate::capabilities::redis::RedisGate;
 use crate::capabilities::sql::SqlGate;
 use crate::output::CappedOutput;
@@ -73,6 +74,8 @@ pub struct RunState {
     pub sql: SqlGate,
     /// Kubernetes endpoints and resource grants of the run.
     pub kube: KubeGate,
+    /// Network probes the run may send.
+    pub net: NetGate,
     pub log: LogSink,
     pub limiter: Limiter,
     pub stdout: CappedOutput,
@@ -99,6 +102,7 @@ impl RunState {
             redis: RedisGate::default(),
             sql: SqlGate::default(),
             kube: KubeGate::default(),
+            net: NetGate::default(),
             log,
             limiter: Limiter {
                 memory_limit: usize::try_from(memory_limit).unwrap_or(usize::MAX),

@@ -3,6 +3,7 @@
 pub mod http;
 pub mod kubernetes;
 pub mod log;
+pub mod net;
 pub mod redis;
 pub mod sql;
 

@@ -20,6 +20,8 @@ pub struct Params {
     pub ignore: Vec<String>,
     /// Whether a LoadBalancer Service that no policy selects warns.
     pub require_policy: bool,
+    /// ARP-probe each LoadBalancer IP from the host (needs `[grants.net] arp`).
+    pub arp_probe: bool,
 }
 
 impl Default for Params {
@@ -30,6 +32,7 @@ impl Default for Params {
             namespaces: Vec::new(),
             ignore: Vec::new(),
             require_policy: true,
+            arp_probe: false,
         }
     }
 }
@@ -43,6 +46,9 @@ pub struct Objects {
     pub services: Vec<Value>,
     pub nodes: Vec<Value>,
     pub leases: Vec<Value>,
+    /// ARP probe of each LoadBalancer IP: the MAC addresses that answered, or why
+    /// the probe failed. Empty when the probe is off.
+    pub arp: BTreeMap<String, Result<Vec<String>, String>>,
 }
 
 /// The class Cilium's L2 announcer handles besides services without a class.
@@ -350,6 +356,41 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
                 }
             }
         }
+        for ip in &ips {
+            match o.arp.get(*ip) {
+                None => {}
+                Some(Err(e)) => r.note(
+                    &subject,
+                    Status::Unknown,
+                    format!("ARP probe of {ip} failed: {e}"),
+                ),
+                Some(Ok(macs)) if macs.is_empty() => {
+                    ok = false;
+                    r.finding(
+                        &subject,
+                        Status::Critical,
+                        format!("no ARP answer for {ip}: nobody announces it on this network"),
+                    );
+                }
+                Some(Ok(macs)) if macs.len() > 1 => {
+                    ok = false;
+                    r.finding(
+                        &subject,
+                        Status::Critical,
+                        format!(
+                            "ARP conflict: {ip} answered by {} hosts ({})",
+                            macs.len(),
+                            macs.join(", ")
+                        ),
+                    );
+                }
+                Some(Ok(macs)) => r.note(
+                    &subject,
+                    Status::Ok,
+                    format!("ARP: {ip} answered by {}", macs[0]),
+                ),
+            }
+        }
         r.sample(
             "service_announced",
             "1 when the Service's LoadBalancer IP is announced by a live Lease on an allowed Ready node",
@@ -412,6 +453,7 @@ mod tests {
             services: of("Service"),
             nodes: of("Node"),
             leases: of("Lease"),
+            arp: BTreeMap::new(),
         }
     }
 
@@ -599,5 +641,55 @@ mod tests {
         let r = assess(&p, &o, NOW);
         assert_eq!(r.status, Status::Ok);
         assert!(r.summary.starts_with("1/1"), "{}", r.summary);
+    }
+
+    #[test]
+    fn arp_answers_judge_reachability() {
+        let mut o = objects();
+        let one = |mac: &str| Ok(vec![mac.to_string()]);
+        o.arp.insert("10.20.0.200".into(), one("02:00:00:00:00:01"));
+        o.arp.insert(
+            "10.20.0.201".into(),
+            Err("failed: ARP probes need root or CAP_NET_RAW".into()),
+        );
+        let r = assess(&Params::default(), &o, NOW);
+        assert_eq!(r.status, Status::Ok, "{}", text(&r));
+        assert!(
+            text(&r).contains("ARP: 10.20.0.200 answered by 02:00:00:00:00:01"),
+            "{}",
+            text(&r)
+        );
+        assert!(
+            text(&r)
+                .contains("Unknown service monitoring/grafana: ARP probe of 10.20.0.201 failed"),
+            "{}",
+            text(&r)
+        );
+
+        o.arp.insert("10.20.0.201".into(), Ok(vec![]));
+        let r = assess(&Params::default(), &o, NOW);
+        assert_eq!(r.status, Status::Critical);
+        assert!(
+            text(&r).contains("no ARP answer for 10.20.0.201"),
+            "{}",
+            text(&r)
+        );
+
+        o.arp.insert(
+            "10.20.0.201".into(),
+            Ok(vec!["02:00:00:00:00:02".into(), "02:00:00:00:00:03".into()]),
+        );
+        let r = assess(&Params::default(), &o, NOW);
+        assert_eq!(r.status, Status::Critical);
+        assert!(
+            text(&r).contains("ARP conflict: 10.20.0.201 answered by 2 hosts"),
+            "{}",
+            text(&r)
+        );
+        assert!(
+            r.summary.contains("(not: monitoring/grafana)"),
+            "{}",
+            r.summary
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod assess;
 
 use serde_json::Value;
 use vitals_plugin::kubernetes::{self, Error, now};
+use vitals_plugin::net;
 use vitals_plugin::{
     Plugin, PluginInfo, Report, ReportBuilder, RunInput, granted_endpoint, param, parse_params,
 };
@@ -60,6 +61,12 @@ impl Plugin for CiliumL2 {
                     "A LoadBalancer Service that no policy selects is a warning (false: it is skipped, e.g. announced by BGP)",
                     Some("true"),
                 ),
+                param(
+                    "arp_probe",
+                    "boolean",
+                    "ARP-probe each LoadBalancer IP from the host: no answer or answers from several MACs is critical (grant the networks in `[grants.net] arp`)",
+                    Some("false"),
+                ),
             ],
         }
     }
@@ -73,7 +80,12 @@ impl Plugin for CiliumL2 {
             return unknown;
         }
         match read(&params) {
-            Ok(objects) => assess::assess(&params, &objects, now()),
+            Ok(mut objects) => {
+                if params.arp_probe {
+                    objects.arp = probe(&objects.services);
+                }
+                assess::assess(&params, &objects, now())
+            }
             Err(e) => ReportBuilder::unknown(e),
         }
     }
@@ -139,7 +151,25 @@ fn read(p: &Params) -> Result<Objects, String> {
             None,
         )
         .map_err(ctx("Leases"))?,
+        arp: Default::default(),
     })
+}
+
+/// ARP-probe every LoadBalancer ingress IP once.
+fn probe(services: &[Value]) -> std::collections::BTreeMap<String, Result<Vec<String>, String>> {
+    services
+        .iter()
+        .filter(|s| kubernetes::str_at(s, "/spec/type") == "LoadBalancer")
+        .filter_map(|s| s.pointer("/status/loadBalancer/ingress")?.as_array())
+        .flatten()
+        .filter_map(|i| i.get("ip")?.as_str())
+        .map(|ip| {
+            let answer = net::arp_probe(ip)
+                .map(|replies| replies.into_iter().map(|r| r.mac).collect())
+                .map_err(|e| format!("{}: {}", e.kind(), e.message()));
+            (ip.to_string(), answer)
+        })
+        .collect()
 }
 
 vitals_plugin::export_plugin!(CiliumL2);

@@ -3,7 +3,7 @@
 //! The WIT contract in `wit/` is the single source of truth; this crate holds its
 //! generated bindings plus small helpers: a report builder, parameter parsing, a
 //! blocking HTTP client over `wasi:http`, Redis commands with reply parsers, SQL
-//! queries and Kubernetes reads.
+//! queries, Kubernetes reads and network probes.
 //!
 //! A plugin implements [`Plugin`] and exports it:
 //!
@@ -15,6 +15,7 @@
 
 pub mod http;
 pub mod kubernetes;
+pub mod net;
 pub mod params;
 pub mod redis;
 pub mod report;

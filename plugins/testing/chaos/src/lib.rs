@@ -31,14 +31,14 @@ impl Plugin for Chaos {
                 param(
                     "mode",
                     "string",
-                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | kube | ok",
+                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | kube | net | ok",
                     None,
                 ),
                 param("url", "string", "URL requested in fetch mode", Some("\"\"")),
                 param(
                     "command",
                     "string",
-                    "Redis command (space-separated) in redis mode, statement in sql mode, `get PATH` or `list PATH` in kube mode",
+                    "Redis command (space-separated) in redis mode, statement in sql mode, `get PATH` or `list PATH` in kube mode, `tcp IP:PORT` or `arp IP` in net mode",
                     Some("\"\""),
                 ),
             ],
@@ -128,6 +128,24 @@ impl Plugin for Chaos {
                 };
                 match answer {
                     Ok(v) => r.finding(&p.command, Status::Ok, format!("answer {v}")),
+                    Err(e) => {
+                        return ReportBuilder::unknown(format!("{}: {}", e.kind(), e.message()));
+                    }
+                }
+            }
+            "net" => {
+                let answer = match p.command.split_once(' ') {
+                    Some(("tcp", addr)) => {
+                        vitals_plugin::net::tcp_connect(addr).map(|s| format!("connected in {s:.3}s"))
+                    }
+                    Some(("arp", addr)) => vitals_plugin::net::arp_probe(addr).map(|replies| {
+                        let macs: Vec<String> = replies.into_iter().map(|r| r.mac).collect();
+                        format!("{} replies: {}", macs.len(), macs.join(", "))
+                    }),
+                    _ => return ReportBuilder::unknown("command: `tcp IP:PORT` or `arp IP`"),
+                };
+                match answer {
+                    Ok(v) => r.finding(&p.command, Status::Ok, v),
                     Err(e) => {
                         return ReportBuilder::unknown(format!("{}: {}", e.kind(), e.message()));
                     }
