@@ -195,6 +195,15 @@ fn api_errors_are_findings_not_crashes() {
     assert_eq!(r["status"], "unknown", "{}", findings(&r));
     assert!(summary(&r).contains("401"), "{r}");
 
+    // A hung API server (30 s): the endpoint's query timeout (5 s here) ends the
+    // wait, so the check reports a timeout instead of the answer.
+    api.fail("/api/v1/nodes", None);
+    api.stall("/api/v1/nodes", Some(std::time::Duration::from_secs(30)));
+    let (_, r) = cfg.run_check("nodes", &[]);
+    assert_eq!(r["status"], "unknown", "{}", findings(&r));
+    assert!(summary(&r).contains("timeout:"), "{r}");
+    api.stall("/api/v1/nodes", None);
+
     // The API server gone: unknown, with the reason.
     let kubeconfig = wrong.path().join("kubeconfig");
     std::fs::copy(api.kubeconfig(), &kubeconfig).unwrap();

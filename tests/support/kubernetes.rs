@@ -71,6 +71,8 @@ struct State {
     store: Mutex<Store>,
     /// (path prefix, HTTP status) pairs set by `fail`.
     failures: Mutex<Vec<(String, u16)>>,
+    /// (path prefix, delay) pairs set by `stall`.
+    stalls: Mutex<Vec<(String, std::time::Duration)>>,
     requests: Mutex<Vec<String>>,
 }
 
@@ -136,6 +138,7 @@ impl ApiServer {
                 resource_version,
             }),
             failures: Mutex::new(Vec::new()),
+            stalls: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
         });
 
@@ -311,6 +314,16 @@ preferences: {{}}
         }
     }
 
+    /// Make requests whose path starts with `prefix` wait `delay` before the
+    /// answer (a hung API server) until `stall(prefix, None)`.
+    pub fn stall(&self, prefix: &str, delay: Option<std::time::Duration>) {
+        let mut stalls = lock(&self.state.stalls);
+        stalls.retain(|(p, _)| p != prefix);
+        if let Some(d) = delay {
+            stalls.push((prefix.to_string(), d));
+        }
+    }
+
     /// Whether `/api` and `/apis` answer clients that ask for aggregated
     /// discovery (`apidiscovery.k8s.io/v2`, on by default as in 1.33) or
     /// only with the legacy lists, as servers before 1.26 did.
@@ -379,8 +392,17 @@ fn serve(
                     tokio::spawn(async move {
                         let Ok(tls) = acceptor.accept(tcp).await else { return };
                         let service = service_fn(move |req: Request<Incoming>| {
+                            let delay = lock(&state.stalls)
+                                .iter()
+                                .find(|(prefix, _)| req.uri().path().starts_with(prefix.as_str()))
+                                .map(|(_, d)| *d);
                             let resp = handle(&state, &req);
-                            async move { Ok::<_, Infallible>(resp) }
+                            async move {
+                                if let Some(d) = delay {
+                                    tokio::time::sleep(d).await;
+                                }
+                                Ok::<_, Infallible>(resp)
+                            }
                         });
                         let _ = hyper::server::conn::http1::Builder::new()
                             .serve_connection(TokioIo::new(tls), service)

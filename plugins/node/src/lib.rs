@@ -82,7 +82,9 @@ impl Plugin for Node {
             params.label_selector.as_deref(),
         ) {
             Ok(n) => n,
-            Err(e) => return ReportBuilder::unknown(format!("listing nodes: {}", e.message())),
+            Err(e) => {
+                return ReportBuilder::unknown(format!("listing nodes: {}: {}", e.kind(), e.message()));
+            }
         };
         // Without the Leases the heartbeat cannot be judged; the rest still can.
         let leases = kubernetes::list_all(
