@@ -6,13 +6,12 @@
 //!
 //! `cargo run --example fixture-apiserver -- KUBECONFIG`
 
-#[allow(dead_code)]
-#[path = "../tests/support/kubernetes.rs"]
-mod kubernetes;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::time::Duration;
 
-use kubernetes::{ApiServer, ago_micro};
+use support::kubernetes::{ApiServer, ago_micro};
 
 fn main() {
     let Some(out) = std::env::args_os().nth(1) else {

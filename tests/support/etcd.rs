@@ -15,11 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use super::pki::{new_ca, new_leaf};
 use super::process::free_ports;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::ExtendedKeyUsagePurpose;
 
 const ETCD_BIN: &str = "/usr/bin/etcd";
 const ETCDCTL_BIN: &str = "/usr/bin/etcdctl";
@@ -101,43 +99,6 @@ impl Tls {
             format!("--key={}", self.client_key.display()),
         ]
     }
-}
-
-fn new_ca(common_name: &str) -> Result<(String, Issuer<'static, KeyPair>)> {
-    let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, common_name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let key = KeyPair::generate()?;
-    let cert = params.self_signed(&key)?;
-    Ok((cert.pem(), Issuer::new(params, key)))
-}
-
-fn new_leaf(
-    issuer: &Issuer<'static, KeyPair>,
-    common_name: &str,
-    sans: Vec<String>,
-    ekus: &[ExtendedKeyUsagePurpose],
-) -> Result<(String, String)> {
-    let mut params = CertificateParams::new(sans)?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, common_name);
-    params.use_authority_key_identifier_extension = true;
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    params.extended_key_usages = ekus.to_vec();
-    let key = KeyPair::generate()?;
-    let cert = params.signed_by(&key, issuer)?;
-    Ok((cert.pem(), key.serialize_pem()))
 }
 
 // ---------------------------------------------------------------------------

@@ -30,14 +30,14 @@ use hyper::header::{HeaderMap, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::ExtendedKeyUsagePurpose;
 use serde_json::{Map, Value, json};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::pki::{new_ca, new_leaf};
 
 /// The recorded cluster, relative to the crate root.
 const RKE2_CILIUM_FIXTURE: &str = "tests/fixtures/kubernetes/rke2-cilium.json";
@@ -96,8 +96,23 @@ impl ApiServer {
             .tempdir()
             .expect("temp dir for the fixture API server");
 
-        let (ca_pem, issuer) = new_ca().expect("generating the fixture CA");
-        let (server_cert, server_key) = new_server_cert(&issuer).expect("generating a server cert");
+        let (ca_pem, issuer) = new_ca("rke2-server-ca@fixture").expect("generating the fixture CA");
+        let sans = [
+            "127.0.0.1",
+            "localhost",
+            "kubernetes",
+            "kubernetes.default.svc",
+        ];
+        let (cert_pem, key_pem) = new_leaf(
+            &issuer,
+            "kube-apiserver",
+            sans.iter().map(|s| s.to_string()).collect(),
+            &[ExtendedKeyUsagePurpose::ServerAuth],
+        )
+        .expect("generating a server cert");
+        let server_cert =
+            CertificateDer::from_pem_slice(cert_pem.as_bytes()).expect("server cert PEM");
+        let server_key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("server key PEM");
         let ca_file = dir.path().join("ca.crt");
         std::fs::write(&ca_file, &ca_pem).expect("writing ca.crt");
 
@@ -430,46 +445,6 @@ fn new_token() -> String {
 
 fn yaml_quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn new_ca() -> Result<(String, Issuer<'static, KeyPair>), rcgen::Error> {
-    let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "rke2-server-ca@fixture");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let key = KeyPair::generate()?;
-    let cert = params.self_signed(&key)?;
-    Ok((cert.pem(), Issuer::new(params, key)))
-}
-
-fn new_server_cert(
-    issuer: &Issuer<'static, KeyPair>,
-) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), rcgen::Error> {
-    let mut params = CertificateParams::new(vec![
-        "127.0.0.1".to_string(),
-        "localhost".to_string(),
-        "kubernetes".to_string(),
-        "kubernetes.default.svc".to_string(),
-    ])?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
-    params.use_authority_key_identifier_extension = true;
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let key = KeyPair::generate()?;
-    let cert = params.signed_by(&key, issuer)?;
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    Ok((cert.der().clone(), key))
 }
 
 // ---------------------------------------------------------------------------

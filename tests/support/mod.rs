@@ -5,6 +5,7 @@ pub mod etcd;
 pub mod galera;
 pub mod kubernetes;
 pub mod netns;
+pub mod pki;
 pub mod process;
 pub mod prometheus;
 pub mod redis;
