@@ -979,7 +979,7 @@ fn endpoint(
     if let (Some(q), EndpointKind::Http) = (&re.query_timeout, kind) {
         return Err(err(
             q.span(),
-            format!("`{key}.query_timeout` applies to redis and mysql endpoints"),
+            format!("`{key}.query_timeout` applies to redis, mysql and kubernetes endpoints"),
         ));
     }
     let query_timeout = duration(
