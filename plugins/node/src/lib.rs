@@ -83,7 +83,11 @@ impl Plugin for Node {
         ) {
             Ok(n) => n,
             Err(e) => {
-                return ReportBuilder::unknown(format!("listing nodes: {}: {}", e.kind(), e.message()));
+                return ReportBuilder::unknown(format!(
+                    "listing nodes: {}: {}",
+                    e.kind(),
+                    e.message()
+                ));
             }
         };
         // Without the Leases the heartbeat cannot be judged; the rest still can.

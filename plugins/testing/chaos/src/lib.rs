@@ -135,9 +135,8 @@ impl Plugin for Chaos {
             }
             "net" => {
                 let answer = match p.command.split_once(' ') {
-                    Some(("tcp", addr)) => {
-                        vitals_plugin::net::tcp_connect(addr).map(|s| format!("connected in {s:.3}s"))
-                    }
+                    Some(("tcp", addr)) => vitals_plugin::net::tcp_connect(addr)
+                        .map(|s| format!("connected in {s:.3}s")),
                     Some(("arp", addr)) => vitals_plugin::net::arp_probe(addr).map(|replies| {
                         let macs: Vec<String> = replies.into_iter().map(|r| r.mac).collect();
                         format!("{} replies: {}", macs.len(), macs.join(", "))
