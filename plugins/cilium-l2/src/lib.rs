@@ -103,42 +103,49 @@ fn list_any(endpoint: &str, paths: &[&str]) -> Result<Vec<Value>, Error> {
     Err(last.expect("at least one path"))
 }
 
+/// What a read returned, `None` where the API answered 404 (not installed or not
+/// served); any other error ends the run.
+fn served<T>(read: Result<T, Error>, what: &str) -> Result<Option<T>, String> {
+    match read {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(format!("reading {what}: {}", e.message())),
+    }
+}
+
 fn read(p: &Params) -> Result<Objects, String> {
     let ep = p.endpoint.as_str();
     let ns = &p.cilium_namespace;
     fn ctx(what: &'static str) -> impl Fn(Error) -> String {
         move |e| format!("reading {what}: {}", e.message())
     }
-    let config = match kubernetes::get(
-        ep,
-        &format!("/api/v1/namespaces/{ns}/configmaps/cilium-config"),
-    ) {
-        Ok(c) => Some(c),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(ctx("cilium-config")(e)),
-    };
-    let policies = match list_any(
-        ep,
-        &[
-            "/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies",
-            "/apis/cilium.io/v2/ciliuml2announcementpolicies",
-        ],
-    ) {
-        Ok(p) => Some(p),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(ctx("CiliumL2AnnouncementPolicies")(e)),
-    };
-    let pools = match list_any(
-        ep,
-        &[
-            "/apis/cilium.io/v2/ciliumloadbalancerippools",
-            "/apis/cilium.io/v2alpha1/ciliumloadbalancerippools",
-        ],
-    ) {
-        Ok(p) => Some(p),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(ctx("CiliumLoadBalancerIPPools")(e)),
-    };
+    let config = served(
+        kubernetes::get(
+            ep,
+            &format!("/api/v1/namespaces/{ns}/configmaps/cilium-config"),
+        ),
+        "cilium-config",
+    )?;
+    let policies = served(
+        list_any(
+            ep,
+            &[
+                "/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies",
+                "/apis/cilium.io/v2/ciliuml2announcementpolicies",
+            ],
+        ),
+        "CiliumL2AnnouncementPolicies",
+    )?;
+    let pools = served(
+        list_any(
+            ep,
+            &[
+                "/apis/cilium.io/v2/ciliumloadbalancerippools",
+                "/apis/cilium.io/v2alpha1/ciliumloadbalancerippools",
+            ],
+        ),
+        "CiliumLoadBalancerIPPools",
+    )?;
     Ok(Objects {
         config,
         policies,
