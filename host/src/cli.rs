@@ -25,6 +25,8 @@ pub mod exit {
     pub const SOFTWARE: u8 = 70;
     /// The Pushgateway could not be reached or refused the push.
     pub const UNAVAILABLE: u8 = 69;
+    /// An input file could not be read (`vitals test --cassette`).
+    pub const NOINPUT: u8 = 66;
     /// An output file could not be written (`--textfile`).
     pub const CANTCREAT: u8 = 73;
     /// `vitals serve` cannot listen on its address.
@@ -144,6 +146,23 @@ Prometheus:
         #[arg(long, short = 'f', value_enum, default_value = "human")]
         format: Format,
     },
+    /// Run a plugin offline against a cassette recorded by `vitals run --record`:
+    /// its capability calls are answered from the cassette, never the network.
+    #[command(after_help = "\
+Examples:
+  vitals run --config /etc/vitals --check etcd --record ./cassettes
+  vitals test target/plugins/etcd.wasm --cassette ./cassettes/etcd@prod.json
+  vitals test plugin.wasm --cassette quorum-lost.json --expect critical --expect-finding 'quorum lost'
+  vitals test plugin.wasm --cassette healthy.json --params strict.toml --expect warning
+
+The expected status defaults to the one the cassette recorded. A call the cassette
+has no answer for gets a `denied` error and fails the test, naming the call. The
+plugin's wall clock starts at the recording time, so ages and expiries are judged
+as they were then.
+
+Exit codes: 0 as expected, 1 not as expected, 64 usage error, 65 the plugin cannot
+be loaded, 66 the cassette cannot be read, 78 bad --params.")]
+    Test(TestArgs),
     /// Check the configuration and that every plugin loads and matches the contract
     /// and its check's parameters. Makes no network connection.
     #[command(
@@ -186,6 +205,48 @@ struct RunArgs {
     /// The `instance` grouping label of --pushgateway (default: the hostname).
     #[arg(long, value_name = "NAME", requires = "pushgateway")]
     instance: Option<String>,
+    /// Write each run's capability calls and answers to a cassette in this
+    /// directory (`<check>@<cluster>.json`, secrets scrubbed), for `vitals test`.
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+}
+
+/// Arguments of `vitals test`.
+#[derive(clap::Args, Debug)]
+struct TestArgs {
+    /// The plugin component to test.
+    #[arg(value_name = "PLUGIN.wasm")]
+    plugin: PathBuf,
+    /// The cassette to answer its calls from.
+    #[arg(long, value_name = "FILE")]
+    cassette: PathBuf,
+    /// Parameters to run with instead of the recorded ones: TOML (top-level keys,
+    /// or a check file's [params]) or a JSON object.
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
+    /// The status expected (default: the recorded one).
+    #[arg(long, value_enum, value_name = "STATUS")]
+    expect: Option<Status>,
+    /// A text expected in the summary or some finding (`subject: message`);
+    /// repeatable.
+    #[arg(long = "expect-finding", value_name = "TEXT")]
+    expect_findings: Vec<String>,
+    /// Expect the recorded findings: the same subjects with the same statuses.
+    #[arg(long)]
+    same_findings: bool,
+    /// Stop the plugin after this long.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: std::time::Duration,
+    /// Compile cache (default: $XDG_CACHE_HOME/vitals or ~/.cache/vitals).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Also list the findings when the status is ok.
+    #[arg(long, short = 'v')]
+    verbose: bool,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// Levels for `--fail-on`.
@@ -310,6 +371,7 @@ fn report_problems(p: &Prepared) -> Option<u8> {
 async fn dispatch(command: Command) -> u8 {
     match command {
         Command::Run(args) => run(args).await,
+        Command::Test(args) => test(args).await,
         Command::Serve { config, listen } => crate::serve::serve(&config.config, listen).await,
         Command::List { config, format } => {
             let p = match prepare(&config, &[], &[], true).await {
@@ -357,7 +419,13 @@ async fn run(args: RunArgs) -> u8 {
         textfile,
         pushgateway,
         instance,
+        record,
     } = args;
+    if let Some(dir) = &record
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        return error(exit::CANTCREAT, format!("--record {}: {e}", dir.display()));
+    }
     let p = match prepare(&config, &checks, &clusters, false).await {
         Ok(p) => p,
         Err(code) => return code,
@@ -372,7 +440,14 @@ async fn run(args: RunArgs) -> u8 {
     if problem == Some(exit::CONFIG) {
         return exit::CONFIG;
     }
-    let results = runner::run_all(&p.engine, &p.plugins, &p.runs, p.cfg.concurrency).await;
+    let results = runner::run_all(
+        &p.engine,
+        &p.plugins,
+        &p.runs,
+        p.cfg.concurrency,
+        record.as_deref(),
+    )
+    .await;
     let metrics = RunnerMetrics::of(&results, &p.plugins);
     let out = match format {
         Format::Human => render::human::render(&results, verbose),
@@ -421,6 +496,64 @@ async fn run(args: RunArgs) -> u8 {
         Some(level) if worst < level.status() => 0,
         _ => worst.code(),
     }
+}
+
+/// `vitals test`: replay a cassette through a plugin and compare.
+async fn test(args: TestArgs) -> u8 {
+    use crate::replay::{self, TestError, TestSpec};
+    let spec = TestSpec {
+        plugin: args.plugin,
+        cassette: args.cassette,
+        params: args.params,
+        expect: args.expect,
+        expect_findings: args.expect_findings,
+        same_findings: args.same_findings,
+        timeout: args.timeout,
+        memory_limit: 256 << 20,
+        cache_dir: args.cache_dir,
+    };
+    let outcome = match replay::run(&spec).await {
+        Ok(o) => o,
+        Err(e) => {
+            let code = match &e {
+                TestError::Cassette(_) => exit::NOINPUT,
+                TestError::Params(_) => exit::CONFIG,
+                TestError::Plugin(_) => exit::PLUGIN,
+                TestError::Engine(_) => exit::SOFTWARE,
+                TestError::Usage(_) => exit::USAGE,
+            };
+            return error(code, e);
+        }
+    };
+    let mut out = render::human::render(std::slice::from_ref(&outcome.result), args.verbose);
+    let what = format!(
+        "{} with {} ({} recorded calls)",
+        spec.plugin.display(),
+        spec.cassette.display(),
+        outcome.calls
+    );
+    if !outcome.unused.is_empty() {
+        out.push_str(&format!(
+            "note: {} recorded calls were not asked for: {}\n",
+            outcome.unused.len(),
+            outcome.unused.join(", ")
+        ));
+    }
+    let code = if outcome.mismatches.is_empty() {
+        out.push_str(&format!("PASS {what}: {}\n", outcome.result.status));
+        0
+    } else {
+        out.push_str(&format!("FAIL {what}\n"));
+        for m in &outcome.mismatches {
+            out.push_str(&format!("  - {m}\n"));
+        }
+        1
+    };
+    use std::io::Write;
+    let mut stdout = anstream::stdout();
+    let _ = stdout.write_all(out.as_bytes());
+    let _ = stdout.flush();
+    code
 }
 
 fn list(cfg: &Config, plugins: &Plugins, format: Format) {

@@ -79,6 +79,54 @@ fn parse<T: for<'de> Deserialize<'de>>(path: &Path, src: &str) -> Result<T, Conf
     })
 }
 
+/// A check's parameters, as JSON values.
+pub type Params = serde_json::Map<String, serde_json::Value>;
+
+/// Parameters from a file for `vitals test --params`: a JSON object (`*.json`), or
+/// TOML whose `[params]` table (a check file) or top level holds them. Returns
+/// the parameters and the line of each key (TOML).
+pub fn load_params(path: &Path) -> Result<(Params, BTreeMap<String, usize>), ConfigError> {
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::file(path, format!("cannot read: {e}")))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        return match serde_json::from_str::<serde_json::Value>(&src) {
+            Ok(serde_json::Value::Object(m)) => Ok((m, BTreeMap::new())),
+            Ok(_) => Err(ConfigError::file(
+                path,
+                "expected a JSON object of parameters",
+            )),
+            Err(e) => Err(ConfigError {
+                path: path.to_owned(),
+                line: Some(e.line()),
+                message: e.to_string(),
+            }),
+        };
+    }
+    #[derive(Deserialize)]
+    struct CheckFile {
+        params: BTreeMap<Spanned<String>, toml::Value>,
+    }
+    let doc: toml::Table = parse(path, &src)?;
+    let raw: BTreeMap<Spanned<String>, toml::Value> = if doc.contains_key("params") {
+        parse::<CheckFile>(path, &src)?.params
+    } else {
+        parse(path, &src)?
+    };
+    let mut params = Params::new();
+    let mut lines = BTreeMap::new();
+    for (k, v) in raw {
+        let line = line_of(&src, k.span().start);
+        let value = serde_json::to_value(&v).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            line: Some(line),
+            message: format!("`{}`: {e}", k.get_ref()),
+        })?;
+        lines.insert(k.get_ref().clone(), line);
+        params.insert(k.into_inner(), value);
+    }
+    Ok((params, lines))
+}
+
 // ---------------------------------------------------------------- raw files
 
 #[derive(Deserialize)]
@@ -258,6 +306,18 @@ pub struct Endpoint {
     pub query_timeout: Duration,
     /// Where a `kubernetes` endpoint's configuration comes from, and its client.
     pub kube: Option<KubeTarget>,
+}
+
+impl Endpoint {
+    /// The endpoint's secret values, to scrub from anything written out.
+    pub fn secrets(&self) -> Vec<&str> {
+        match &self.auth {
+            Some(Auth::Bearer(s) | Auth::Password(s) | Auth::Basic { password: s, .. }) => {
+                vec![s.expose()]
+            }
+            Some(Auth::User(_)) | None => vec![],
+        }
+    }
 }
 
 /// One check (from one `checks.d/*.toml`).
@@ -764,7 +824,8 @@ struct CheckDefaults {
     output_limit: u64,
 }
 
-fn default_cache_dir() -> Option<PathBuf> {
+/// `$XDG_CACHE_HOME/vitals`, else `~/.cache/vitals`.
+pub fn default_cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;

@@ -12,6 +12,8 @@ wasmtime::component::bindgen!({
         "vitals:check/net.arp-probe": async,
     },
     exports: { default: async },
+    // Cassettes store capability answers and errors as JSON.
+    additional_derives: [serde::Serialize, serde::Deserialize],
     with: {
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
         "wasi:io": wasmtime_wasi::p2::bindings::io,

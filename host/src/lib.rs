@@ -7,9 +7,12 @@
 //! cluster's endpoints) → [`report`] → [`render`] (human, JSON, JUnit, Prometheus)
 //! and the sinks [`textfile`] and [`pushgateway`]. [`serve`] runs the same
 //! pipeline on each check's interval and serves the latest results over HTTP.
+//! Every capability call passes the [`tape`], which can record it into a
+//! [`cassette`] (`vitals run --record`) or answer it from one (`vitals test`).
 
 pub mod cache;
 pub mod capabilities;
+pub mod cassette;
 pub mod cli;
 pub mod config;
 pub mod contract;
@@ -19,11 +22,13 @@ pub mod output;
 pub mod plan;
 pub mod pushgateway;
 pub mod render;
+pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
 pub mod schema;
 pub mod secrets;
 pub mod serve;
+pub mod tape;
 pub mod textfile;
 pub mod tls;

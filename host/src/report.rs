@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::contract;
 
 /// Status of a check or finding, ordered by severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
@@ -28,6 +28,17 @@ impl Status {
             Status::Critical => "critical",
             Status::Unknown => "unknown",
         }
+    }
+    /// The status named `s` (`ok`, `warning`, `critical`, `unknown`).
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Ok,
+            Status::Warning,
+            Status::Critical,
+            Status::Unknown,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
     }
 }
 

@@ -3,8 +3,8 @@
 //! yields a result, whatever happened to the others.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Semaphore;
@@ -16,12 +16,14 @@ use crate::capabilities::log::LogSink;
 use crate::capabilities::net::NetGate;
 use crate::capabilities::redis::RedisGate;
 use crate::capabilities::sql::SqlGate;
+use crate::cassette::{self, Cassette};
 use crate::config::{Check, EndpointKind};
 use crate::contract::{RunInput, WitEndpoint};
 use crate::engine::{Engine, LoadError, Plugin, RunLimits};
 use crate::plan::PlannedRun;
 use crate::report::{CheckResult, Failure, Status};
 use crate::sandbox::RunState;
+use crate::tape::Tape;
 
 /// Plugins by file, each loaded once.
 pub type Plugins = BTreeMap<PathBuf, Result<Arc<Plugin>, Arc<LoadError>>>;
@@ -49,24 +51,30 @@ pub async fn load_plugins(engine: &Arc<Engine>, checks: &[Arc<Check>]) -> Plugin
 }
 
 /// Run every planned pair with at most `concurrency` at once; results come back in
-/// plan order.
+/// plan order. With `record`, each run's capability calls are written to a
+/// cassette in that directory.
 pub async fn run_all(
     engine: &Arc<Engine>,
     plugins: &Plugins,
     runs: &[PlannedRun],
     concurrency: usize,
+    record: Option<&Path>,
 ) -> Vec<CheckResult> {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut set = JoinSet::new();
     for (i, run) in runs.iter().enumerate() {
         let (engine, permits, run) = (engine.clone(), permits.clone(), run.clone());
         let plugin = plugins.get(&run.check.plugin).cloned();
+        let record = record.map(Path::to_path_buf);
         set.spawn(async move {
             let _permit = permits
                 .acquire_owned()
                 .await
                 .expect("semaphore never closed");
-            (i, run_with_retries(&engine, plugin, &run).await)
+            (
+                i,
+                run_with_retries(&engine, plugin, &run, record.as_deref()).await,
+            )
         });
     }
     let mut results: Vec<Option<CheckResult>> = vec![None; runs.len()];
@@ -100,9 +108,10 @@ pub async fn run_with_retries(
     engine: &Engine,
     plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
     run: &PlannedRun,
+    record: Option<&Path>,
 ) -> CheckResult {
     let started = Instant::now();
-    let mut result = run_one(engine, plugin.clone(), run).await;
+    let mut result = run_one(engine, plugin.clone(), run, record).await;
     let first_started_at = result.started_at;
     let retryable = !matches!(plugin, None | Some(Err(_)));
     while retryable
@@ -115,7 +124,7 @@ pub async fn run_with_retries(
         );
         tokio::time::sleep(run.check.retry_delay).await;
         let mut attempts = std::mem::take(&mut result.attempts);
-        result = run_one(engine, plugin.clone(), run).await;
+        result = run_one(engine, plugin.clone(), run, record).await;
         attempts.append(&mut result.attempts);
         result.attempts = attempts;
     }
@@ -124,11 +133,13 @@ pub async fn run_with_retries(
     result
 }
 
-/// Run one (check x cluster) pair once, in a fresh sandbox.
+/// Run one (check x cluster) pair once, in a fresh sandbox; with `record`, write
+/// its cassette into that directory.
 pub async fn run_one(
     engine: &Engine,
     plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
     run: &PlannedRun,
+    record: Option<&Path>,
 ) -> CheckResult {
     let (check, cluster) = (&run.check, &run.cluster);
     let started_at = SystemTime::now()
@@ -194,11 +205,16 @@ pub async fn run_one(
             state.sql = SqlGate::new(granted.clone());
             state.kube = KubeGate::new(granted.clone(), check.kube_grants.clone());
             state.net = NetGate::new(check.net_grants.clone());
+            let calls = record.map(|_| Arc::new(Mutex::new(Vec::new())));
+            if let Some(calls) = &calls {
+                state.set_tape(Tape::Record(calls.clone()), None);
+            }
             let limits = RunLimits {
                 timeout: check.timeout,
                 memory_limit: check.memory_limit,
                 output_limit: check.output_limit,
             };
+            let recorded_input = record.map(|_| input.clone());
             let outcome = engine.run(&plugin, state, limits, input).await;
             let mut result = match outcome.report {
                 Ok(report) => {
@@ -218,6 +234,15 @@ pub async fn run_one(
                 }
             };
             result.attempts[0].instantiate_seconds = outcome.instantiate_seconds;
+            if let (Some(dir), Some(calls), Some(input)) = (record, calls, recorded_input) {
+                let calls = std::mem::take(&mut *calls.lock().expect("tape lock"));
+                let cassette = Cassette::of_run(&plugin, &input, started_at, &result, calls);
+                let secrets: Vec<&str> = granted.iter().flat_map(|e| e.secrets()).collect();
+                let path = dir.join(cassette::file_name(&check.name, &cluster.name));
+                if let Err(e) = std::fs::write(&path, cassette.to_text(&secrets)) {
+                    tracing::error!("cannot write the cassette {}: {e}", path.display());
+                }
+            }
             result
         }
     };

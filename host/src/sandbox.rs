@@ -2,9 +2,11 @@
 //! arguments, environment, files, sockets or stdin; HTTP only through the gate of
 //! the endpoints granted to this run; memory capped; output captured and capped.
 
+use std::time::{Duration, Instant};
+
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::http::HttpGate;
@@ -14,6 +16,7 @@ use crate::capabilities::net::NetGate;
 use crate::capabilities::redis::RedisGate;
 use crate::capabilities::sql::SqlGate;
 use crate::output::CappedOutput;
+use crate::tape::Tape;
 
 /// Caps the total of a run's linear memories (and its tables and instances);
 /// remembers whether the memory cap was hit.
@@ -76,6 +79,8 @@ pub struct RunState {
     pub kube: KubeGate,
     /// Network probes the run may send.
     pub net: NetGate,
+    /// Live, recording or replaying (the HTTP gate holds a clone).
+    pub tape: Tape,
     pub log: LogSink,
     pub limiter: Limiter,
     pub stdout: CappedOutput,
@@ -103,6 +108,7 @@ impl RunState {
             sql: SqlGate::default(),
             kube: KubeGate::default(),
             net: NetGate::default(),
+            tape: Tape::Live,
             log,
             limiter: Limiter {
                 memory_limit: usize::try_from(memory_limit).unwrap_or(usize::MAX),
@@ -114,9 +120,42 @@ impl RunState {
         }
     }
 
+    /// Serve every capability call through `tape`. When replaying, the wall clock
+    /// starts at `recorded_at` (Unix seconds), the time the cassette was recorded.
+    pub fn set_tape(&mut self, tape: Tape, recorded_at: Option<f64>) {
+        if let Some(at) = recorded_at {
+            self.wasi = WasiCtxBuilder::new()
+                .stdout(self.stdout.clone())
+                .stderr(self.stderr.clone())
+                .wall_clock(ReplayClock {
+                    start: Duration::from_secs_f64(at.max(0.0)),
+                    since: Instant::now(),
+                })
+                .build();
+        }
+        self.gate.tape = tape.clone();
+        self.tape = tape;
+    }
+
     /// Captured stdout and stderr, lossily decoded.
     pub fn output(&self) -> String {
         self.stdout.contents() + &self.stderr.contents()
+    }
+}
+
+/// A wall clock that starts at a recorded time and runs at the real pace.
+struct ReplayClock {
+    start: Duration,
+    since: Instant,
+}
+
+impl HostWallClock for ReplayClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        self.start + self.since.elapsed()
     }
 }
 

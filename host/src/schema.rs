@@ -2,17 +2,34 @@
 //! unknown names, missing required ones and values of the wrong kind are
 //! configuration errors that name the file, line and key.
 
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
 use crate::config::{Check, ConfigError};
 use crate::contract::PluginInfo;
 
 /// Validate `check.params` against `info.params`.
 pub fn check_params(check: &Check, info: &PluginInfo) -> Result<(), ConfigError> {
+    check_values(&check.params, info, &check.file, |key| {
+        check.param_lines.get(key).copied()
+    })
+}
+
+/// Validate `params` (from `file`, where `line_of` finds a key's line) against
+/// `info.params`.
+pub fn check_values(
+    params: &Map<String, Value>,
+    info: &PluginInfo,
+    file: &Path,
+    line_of: impl Fn(&str) -> Option<usize>,
+) -> Result<(), ConfigError> {
     let err = |key: &str, message: String| ConfigError {
-        path: check.file.clone(),
-        line: check.param_lines.get(key).copied(),
+        path: file.to_owned(),
+        line: line_of(key),
         message,
     };
-    for (key, value) in &check.params {
+    for (key, value) in params {
         let Some(spec) = info.params.iter().find(|p| &p.name == key) else {
             let known: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
             return Err(err(
@@ -47,10 +64,10 @@ pub fn check_params(check: &Check, info: &PluginInfo) -> Result<(), ConfigError>
     if let Some(missing) = info
         .params
         .iter()
-        .find(|p| p.required && !check.params.contains_key(&p.name))
+        .find(|p| p.required && !params.contains_key(&p.name))
     {
         return Err(ConfigError {
-            path: check.file.clone(),
+            path: file.to_owned(),
             line: None,
             message: format!(
                 "`params.{}` is required by plugin {}: {}",

@@ -9,15 +9,21 @@ use std::sync::Arc;
 use std::task::{Poll, ready};
 use std::time::Duration;
 
+use base64::Engine as _;
+use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::uri::Scheme;
 use http_body_util::BodyExt;
+use http_body_util::Full;
+use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, TlsAlertReceivedPayload};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+use crate::cassette::Call;
 use crate::config::{Auth, Endpoint};
+use crate::tape::Tape;
 
 /// Longest the host waits for a response's first byte, whatever the plugin asks.
 const MAX_FIRST_BYTE: Duration = Duration::from_secs(60);
@@ -26,11 +32,16 @@ const MAX_FIRST_BYTE: Duration = Duration::from_secs(60);
 #[derive(Default)]
 pub struct HttpGate {
     endpoints: Vec<Arc<Endpoint>>,
+    /// Records or replays the requests (see [`crate::tape`]).
+    pub tape: Tape,
 }
 
 impl HttpGate {
     pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
-        HttpGate { endpoints }
+        HttpGate {
+            endpoints,
+            tape: Tape::Live,
+        }
     }
 
     /// The granted endpoint whose URLs include this authority, with the scheme to use.
@@ -82,12 +93,19 @@ impl WasiHttpHooks for HttpGate {
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> SendFuture {
         let route = self.route(request.uri());
+        let tape = self.tape.clone();
         Box::new(async move {
-            let Some((endpoint, tls, authority)) = route else {
-                tracing::warn!(uri = %request.uri(), "plugin request denied: not a granted endpoint");
-                return Err(Error::HttpRequestDenied);
+            let live = |request: http::Request<WasiBody>| async move {
+                let Some((endpoint, tls, authority)) = route else {
+                    tracing::warn!(uri = %request.uri(), "plugin request denied: not a granted endpoint");
+                    return Err(Error::HttpRequestDenied);
+                };
+                send(endpoint, tls, authority, request, options).await
             };
-            send(endpoint, tls, authority, request, options).await
+            match tape {
+                Tape::Live => live(request).await,
+                tape => taped(&tape, request, live).await,
+            }
         })
     }
 
@@ -95,6 +113,159 @@ impl WasiHttpHooks for HttpGate {
         tracing::warn!("TLS error: {err}");
         tls_error_code(err)
     }
+}
+
+type Sent = Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ),
+    Error,
+>;
+
+/// Record or replay one request. Both read the request body first; recording
+/// also reads the whole response body before the plugin sees it.
+async fn taped<F, Fut>(tape: &Tape, request: http::Request<WasiBody>, live: F) -> Sent
+where
+    F: FnOnce(http::Request<WasiBody>) -> Fut,
+    Fut: Future<Output = Sent>,
+{
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let mut described = json!({"method": parts.method.as_str(), "url": parts.uri.to_string()});
+    if !body.is_empty() {
+        described["body"] = body_to_tape(&body);
+    }
+    if tape.is_replay() {
+        let Some(answer) = tape.recorded("http", &described) else {
+            return Err(Error::HttpRequestDenied);
+        };
+        return replayed(answer).unwrap_or_else(|e| {
+            tracing::warn!("cassette answer to {described} is unreadable: {e}");
+            Err(Error::HttpResponseIncomplete)
+        });
+    }
+    let request = http::Request::from_parts(parts, full(body));
+    let (answer, sent) = match live(request).await {
+        Ok((response, io)) => {
+            let (parts, body) = response.into_parts();
+            let mut io = Box::into_pin(io);
+            let mut collect = pin!(body.collect());
+            let collected = tokio::select! {
+                b = &mut collect => b,
+                _ = &mut io => (&mut collect).await,
+            };
+            match collected {
+                Ok(c) => {
+                    let body = c.to_bytes();
+                    let mut headers = serde_json::Map::new();
+                    for (name, value) in &parts.headers {
+                        if name != http::header::SET_COOKIE {
+                            headers.insert(
+                                name.to_string(),
+                                String::from_utf8_lossy(value.as_bytes()).into(),
+                            );
+                        }
+                    }
+                    let answer = json!({"ok": {
+                        "status": parts.status.as_u16(),
+                        "headers": headers,
+                        "body": body_to_tape(&body),
+                    }});
+                    let done: Box<dyn Future<Output = Result<(), Error>> + Send> =
+                        Box::new(async { Ok(()) });
+                    (
+                        answer,
+                        Ok((http::Response::from_parts(parts, full(body)), done)),
+                    )
+                }
+                Err(e) => (error_to_tape(&e), Err(e)),
+            }
+        }
+        Err(e) => (error_to_tape(&e), Err(e)),
+    };
+    tape.note(Call {
+        call: "http".into(),
+        request: described,
+        answer,
+    });
+    sent
+}
+
+fn full(bytes: Bytes) -> WasiBody {
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// A body as a cassette stores it: JSON as JSON, other text as `{"$text": ...}`,
+/// anything else as `{"$base64": ...}`.
+fn body_to_tape(body: &[u8]) -> Value {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        return v;
+    }
+    match std::str::from_utf8(body) {
+        Ok(s) => json!({ "$text": s }),
+        Err(_) => json!({ "$base64": base64::engine::general_purpose::STANDARD.encode(body) }),
+    }
+}
+
+fn body_from_tape(v: &Value) -> Result<Bytes, String> {
+    if let Some(m) = v.as_object().filter(|m| m.len() == 1) {
+        if let Some(Value::String(s)) = m.get("$text") {
+            return Ok(Bytes::from(s.clone()));
+        }
+        if let Some(Value::String(s)) = m.get("$base64") {
+            return base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .map(Bytes::from)
+                .map_err(|e| format!("bad $base64: {e}"));
+        }
+    }
+    Ok(Bytes::from(v.to_string()))
+}
+
+fn error_to_tape(e: &Error) -> Value {
+    let debug = format!("{e:?}");
+    let kind = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+    json!({"error": {"kind": kind, "message": e.to_string()}})
+}
+
+/// A recorded answer as the plugin would have got it; `Err` when it cannot be read.
+fn replayed(answer: Value) -> Result<Sent, String> {
+    if let Some(e) = answer.get("error") {
+        let kind = e.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let message = e.get("message").and_then(Value::as_str).unwrap_or(kind);
+        return Ok(Err(match kind {
+            "ConnectionRefused" => Error::ConnectionRefused,
+            "ConnectionTimeout" => Error::ConnectionTimeout,
+            "ConnectionReadTimeout" => Error::ConnectionReadTimeout,
+            "ConnectionTerminated" => Error::ConnectionTerminated,
+            "HttpRequestDenied" => Error::HttpRequestDenied,
+            "TlsCertificateError" => Error::TlsCertificateError,
+            "TlsProtocolError" | "Tls" => Error::TlsProtocolError,
+            "DestinationUnavailable" => Error::DestinationUnavailable,
+            _ => Error::Connect(std::io::Error::other(message.to_string())),
+        }));
+    }
+    let ok = answer
+        .get("ok")
+        .ok_or("an answer is {\"ok\": ...} or {\"error\": ...}")?;
+    let status = ok
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .ok_or("no status")?;
+    let mut response = http::Response::builder().status(status);
+    if let Some(headers) = ok.get("headers").and_then(Value::as_object) {
+        for (name, value) in headers {
+            response = response.header(name, value.as_str().unwrap_or_default());
+        }
+    }
+    let body = body_from_tape(ok.get("body").unwrap_or(&Value::Null))?;
+    let response = response.body(full(body)).map_err(|e| e.to_string())?;
+    let done: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(async { Ok(()) });
+    Ok(Ok((response, done)))
 }
 
 /// Map a TLS handshake error to the most precise `wasi:http` error code.

@@ -15,6 +15,7 @@ use super::Granted;
 use crate::config::{Endpoint, EndpointKind};
 use crate::contract::vitals::check::kubernetes::{ApiStatus, Error, Host, ListOptions};
 use crate::sandbox::RunState;
+use crate::tape;
 
 /// Largest answer handed to a plugin; larger lists must be paginated.
 const MAX_ANSWER: usize = 16 << 20;
@@ -459,8 +460,12 @@ fn list_query(o: &ListOptions) -> String {
 
 impl Host for RunState {
     async fn get(&mut self, endpoint: String, path: String) -> Result<String, Error> {
-        self.kube.authorize(&path, "get")?;
-        self.kube.request(&endpoint, &path, String::new()).await
+        let request = serde_json::json!({"endpoint": endpoint, "path": path});
+        let live = async {
+            self.kube.authorize(&path, "get")?;
+            self.kube.request(&endpoint, &path, String::new()).await
+        };
+        self.tape.call("kubernetes.get", request, live).await
     }
 
     async fn list(
@@ -469,12 +474,17 @@ impl Host for RunState {
         path: String,
         options: ListOptions,
     ) -> Result<String, Error> {
-        self.kube.authorize(&path, "list")?;
-        self.kube
-            .request(&endpoint, &path, list_query(&options))
-            .await
+        let query = list_query(&options);
+        let request = serde_json::json!({"endpoint": endpoint, "path": path, "query": query});
+        let live = async {
+            self.kube.authorize(&path, "list")?;
+            self.kube.request(&endpoint, &path, query.clone()).await
+        };
+        self.tape.call("kubernetes.list", request, live).await
     }
 }
+
+tape::answer!(String, Error, tape::json_text, tape::text_json);
 
 #[cfg(test)]
 mod tests {

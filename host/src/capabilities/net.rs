@@ -15,6 +15,7 @@ use pnet_packet::{MutablePacket, Packet};
 
 use crate::contract::vitals::check::net::{ArpReply, Error, Host};
 use crate::sandbox::RunState;
+use crate::tape;
 
 /// How long a probe waits when `[grants.net]` does not say.
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -254,13 +255,20 @@ fn arp_probe(
 
 impl Host for RunState {
     async fn tcp_connect(&mut self, address: String) -> Result<f64, Error> {
-        self.net.tcp_connect(&address).await
+        let request = serde_json::json!({ "address": address });
+        let live = self.net.tcp_connect(&address);
+        self.tape.call("net.tcp-connect", request, live).await
     }
 
     async fn arp_probe(&mut self, address: String) -> Result<Vec<ArpReply>, Error> {
-        self.net.arp_probe(&address).await
+        let request = serde_json::json!({ "address": address });
+        let live = self.net.arp_probe(&address);
+        self.tape.call("net.arp-probe", request, live).await
     }
 }
+
+tape::answer!(f64, Error, tape::plain, tape::unplain);
+tape::answer!(Vec<ArpReply>, Error, tape::plain, tape::unplain);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ use super::Granted;
 use crate::config::{Auth, Endpoint, EndpointKind};
 use crate::contract::vitals::check::redis::{Error, Host};
 use crate::sandbox::RunState;
+use crate::tape;
 
 /// Commands a plugin may send: queries only.
 const ALLOWED: &[&str] = &["PING", "ECHO", "INFO", "ROLE", "TIME", "DBSIZE", "LASTSAVE"];
@@ -241,9 +242,14 @@ impl Host for RunState {
         url: String,
         args: Vec<String>,
     ) -> Result<String, Error> {
-        self.redis.command(&endpoint, &url, args).await
+        let request = serde_json::json!({"endpoint": endpoint, "url": url, "args": args});
+        let tape = self.tape.clone();
+        let live = self.redis.command(&endpoint, &url, args);
+        tape.call("redis.command", request, live).await
     }
 }
+
+tape::answer!(String, Error, tape::json_text, tape::text_json);
 
 #[cfg(test)]
 mod tests {

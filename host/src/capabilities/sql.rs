@@ -17,6 +17,7 @@ use super::Granted;
 use crate::config::{Auth, Endpoint, EndpointKind};
 use crate::contract::vitals::check::sql::{Error, Host, Rows};
 use crate::sandbox::RunState;
+use crate::tape;
 
 /// Longest statement accepted.
 const MAX_STATEMENT: usize = 16 << 10;
@@ -252,9 +253,14 @@ impl Host for RunState {
         url: String,
         statement: String,
     ) -> Result<Rows, Error> {
-        self.sql.query(&endpoint, &url, &statement).await
+        let request = serde_json::json!({"endpoint": endpoint, "url": url, "statement": statement});
+        let tape = self.tape.clone();
+        let live = self.sql.query(&endpoint, &url, &statement);
+        tape.call("sql.query", request, live).await
     }
 }
+
+tape::answer!(Rows, Error, tape::plain, tape::unplain);
 
 #[cfg(test)]
 mod tests {

@@ -253,7 +253,7 @@ impl Service {
         };
         let result = {
             let _permit = generation.permits.acquire().await;
-            runner::run_with_retries(&self.engine, slot.plugin.clone(), &slot.run).await
+            runner::run_with_retries(&self.engine, slot.plugin.clone(), &slot.run, None).await
         };
         self.runner.observe(&result);
         if result.status == Status::Ok {
@@ -269,7 +269,7 @@ impl Service {
     pub async fn run_unscheduled(&self, generation: &Generation, run: &PlannedRun) -> CheckResult {
         let _permit = generation.permits.acquire().await;
         let plugin = generation.plugins.get(&run.check.plugin).cloned();
-        let result = runner::run_with_retries(&self.engine, plugin, run).await;
+        let result = runner::run_with_retries(&self.engine, plugin, run, None).await;
         self.runner.observe(&result);
         result
     }
