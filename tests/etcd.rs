@@ -64,6 +64,8 @@ fn healthy_cluster_is_ok() {
         "{}",
         out.stdout
     );
+    let (_, r, _) = cfg.record_check("etcd", "etcd", "healthy", &[]);
+    assert_eq!(r["status"], "ok", "{r:#}");
 }
 
 #[test]
@@ -91,6 +93,8 @@ fn one_member_killed_is_warning_naming_it() {
             .contains(&cluster.member_name(2))
     );
     assert_eq!(sample(&r, "members_healthy"), 2.0);
+    let (_, r, _) = cfg.record_check("etcd", "etcd", "member-down", &[]);
+    assert_eq!(r["status"], "warning", "{r:#}");
 
     // --fail-on: a warning fails CI only when asked to.
     assert_eq!(cfg.vitals(&["run", "--fail-on", "critical"]).code, 0);
@@ -114,6 +118,8 @@ fn two_members_killed_is_critical_quorum_lost() {
     assert_eq!(finding(&r, &cluster.member_name(1))["status"], "critical");
     assert_eq!(finding(&r, &cluster.member_name(2))["status"], "critical");
     assert_eq!(out.json()["status"], "critical");
+    let (_, r, _) = cfg.record_check("etcd", "etcd", "quorum-lost", &[]);
+    assert_eq!(r["status"], "critical", "{r:#}");
 }
 
 #[test]
@@ -139,6 +145,8 @@ fn nospace_alarm_is_critical() {
     assert!(r["summary"].as_str().unwrap().contains("NOSPACE"));
     // The database is at its (small) quota: the size threshold fires too.
     assert_eq!(sample(&r, "quota_backend_bytes"), 2.0 * 1024.0 * 1024.0);
+    let (_, r, _) = cfg.record_check("etcd", "etcd", "nospace-alarm", &[]);
+    assert_eq!(r["status"], "critical", "{r:#}");
 }
 
 #[test]

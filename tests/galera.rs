@@ -54,6 +54,11 @@ fn healthy_desync_refused_login_node_down_and_quorum_lost() {
     let r = check(&cfg, PASSWORD);
     assert_eq!(r["status"], "ok", "{}", findings(&r));
     assert!(summary(&r).contains("Primary component of 3/3"), "{r}");
+    let env = [("GALERA_PASSWORD", PASSWORD)];
+    let (_, r, cassette) = cfg.record_check("galera", "galera", "healthy", &env);
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
+    assert!(cassette.contains("wsrep_cluster_status"), "{cassette}");
+    assert!(!cassette.contains(PASSWORD), "{cassette}");
 
     // Over a Unix socket, as root without a password (no TLS, no password).
     let socket = config_with(&[g.socket_url(0)], "username = \"root\"");
@@ -153,12 +158,16 @@ fn healthy_desync_refused_login_node_down_and_quorum_lost() {
         "{}",
         findings(&r)
     );
+    let (_, r, _) = cfg.record_check("galera", "galera", "node-down", &env);
+    assert_eq!(r["status"], "warning", "{}", findings(&r));
 
     // Two down: the survivor is non-Primary; bootstrap from it.
     g.kill(1);
     let r = check_until(&cfg, |r| summary(r).contains("no Primary component"));
     assert_eq!(r["status"], "critical");
     assert!(summary(&r).contains("bootstrap from n3"), "{r}");
+    let (_, r, _) = cfg.record_check("galera", "galera", "no-primary", &env);
+    assert_eq!(r["status"], "critical", "{}", findings(&r));
 
     // A wrong password for every node: nothing observable, unknown.
     let r = check(&cfg, "wrong");
@@ -220,4 +229,11 @@ fn isolated_node_then_bootstrapped_is_a_split_brain() {
             || text.contains("the most advanced node is n2"),
         "{text}"
     );
+    let (_, r, _) = cfg.record_check(
+        "galera",
+        "galera",
+        "split-brain",
+        &[("GALERA_PASSWORD", PASSWORD)],
+    );
+    assert_eq!(r["status"], "critical", "{}", findings(&r));
 }

@@ -48,3 +48,59 @@ fn a_body_that_stalls_fails_the_request_not_the_run() {
     assert!(r["duration_seconds"].as_f64().unwrap() < 30.0);
     drop(server); // the server thread ends by itself; the test need not wait for it
 }
+
+#[test]
+fn recording_scrubs_secrets_and_the_replay_needs_no_network() {
+    // A server that echoes the request's Authorization header, once.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let n = conn.read(&mut buf).unwrap();
+        let head = String::from_utf8_lossy(&buf[..n]).to_string();
+        let auth = head
+            .lines()
+            .find_map(|l| l.strip_prefix("authorization: "))
+            .unwrap_or("none")
+            .to_string();
+        let body = format!("{{\"seen\": {auth:?}}}");
+        write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        // The listener is dropped here: a replay that reached for the network
+        // would be refused and report critical, not the recorded ok.
+    });
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.echo]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\nbearer_token_env = \"ECHO_TOKEN\"\n"
+    ));
+    cfg.check(
+        "fetch",
+        &format!(
+            "plugin = \"chaos\"\n[grants]\nendpoints = [\"echo\"]\n[params]\nmode = \"fetch\"\nurl = \"http://127.0.0.1:{port}/v1/echo\"\n"
+        ),
+    );
+    let (out, r, cassette) = cfg.record_check(
+        "fetch",
+        "chaos",
+        "echo",
+        &[("ECHO_TOKEN", "s3cret-token-42")],
+    );
+    server.join().unwrap();
+    assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
+    // The server saw the token, and the answer carried it back...
+    assert!(
+        cassette.contains("\"seen\": \"Bearer <scrubbed>\""),
+        "{cassette}"
+    );
+    // ...but the cassette does not.
+    assert!(!cassette.contains("s3cret-token-42"), "{cassette}");
+    assert!(
+        cassette.contains("\"url\": \"http://127.0.0.1:"),
+        "{cassette}"
+    );
+    assert!(cassette.contains("/v1/echo\""), "{cassette}");
+}

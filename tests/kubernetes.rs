@@ -81,9 +81,13 @@ fn node_check_follows_the_cluster() {
         "min_ready = 4",
     );
     renew_leases(&api);
-    let (out, r) = cfg.run_check("nodes", &[]);
+    let (out, r, cassette) = cfg.record_check("nodes", "node", "healthy", &[]);
     assert_eq!(r["status"], "ok", "{}\n{}", findings(&r), out.stderr);
     assert_eq!(summary(&r), "5/5 nodes Ready", "{r}");
+    assert!(
+        !cassette.contains(api.token()),
+        "the token reached the cassette"
+    );
     assert!(
         !out.stdout.contains(api.token()),
         "the token reached the output"
@@ -112,7 +116,7 @@ fn node_check_follows_the_cluster() {
         );
         object(o, "Lease", "rke2-agent-1")["spec"]["renewTime"] = json!(ago_micro(180));
     });
-    let (_, r) = cfg.run_check("nodes", &[]);
+    let (_, r, _) = cfg.record_check("nodes", "node", "kubelet-stopped", &[]);
     assert_eq!(r["status"], "critical", "{}", findings(&r));
     let text = findings(&r);
     assert!(text.contains("node rke2-agent-1"), "{text}");
@@ -133,7 +137,7 @@ fn node_check_follows_the_cluster() {
     api.update(|o| {
         object(o, "Node", "rke2-agent-1")["spec"]["unschedulable"] = json!(true);
     });
-    let (_, r) = cfg.run_check("nodes", &[]);
+    let (_, r, _) = cfg.record_check("nodes", "node", "cordoned", &[]);
     assert_eq!(r["status"], "warning", "{}", findings(&r));
     assert!(findings(&r).contains("cordoned"), "{}", findings(&r));
 
@@ -329,7 +333,7 @@ fn cilium_l2_follows_ips_to_the_announcing_node() {
     let api = ApiServer::start(ApiServer::rke2_cilium());
     let cfg = config(&api.kubeconfig(), "l2", "cilium_l2", CILIUM_GRANTS, "");
     renew_leases(&api);
-    let (out, r) = cfg.run_check("l2", &[]);
+    let (out, r, _) = cfg.record_check("l2", "cilium_l2", "healthy", &[]);
     assert_eq!(r["status"], "ok", "{}\n{}", findings(&r), out.stderr);
     assert!(
         summary(&r).starts_with("2/2 LoadBalancer Services announced"),
@@ -360,7 +364,7 @@ fn cilium_l2_follows_ips_to_the_announcing_node() {
         object(o, "Lease", "cilium-l2announce-monitoring-grafana")["spec"]["renewTime"] =
             json!(ago_micro(60));
     });
-    let (_, r) = cfg.run_check("l2", &[]);
+    let (_, r, _) = cfg.record_check("l2", "cilium_l2", "lease-expired", &[]);
     assert_eq!(r["status"], "critical", "{}", findings(&r));
     assert!(
         findings(&r).contains("\"service monitoring/grafana\": \"its Lease expired: rke2-agent-2"),
@@ -384,7 +388,7 @@ fn cilium_l2_follows_ips_to_the_announcing_node() {
         svc["status"] = json!({"loadBalancer": {}});
         o.push(svc);
     });
-    let (_, r) = cfg.run_check("l2", &[]);
+    let (_, r, _) = cfg.record_check("l2", "cilium_l2", "pool-exhausted", &[]);
     assert_eq!(r["status"], "critical", "{}", findings(&r));
     assert!(
         findings(&r).contains(
@@ -452,7 +456,7 @@ fn cilium_l2_arp_probes_find_missing_and_conflicting_announcers() {
     );
 
     set_ingress_ips(&api, &lab.addr(10), &lab.addr(30));
-    let (_, r) = cfg.run_check("l2", &[]);
+    let (_, r, _) = cfg.record_check("l2", "cilium_l2", "arp-conflict", &[]);
     assert_eq!(r["status"], "critical", "{}", findings(&r));
     assert!(
         findings(&r).contains(&format!(

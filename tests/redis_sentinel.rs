@@ -72,6 +72,8 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
     assert_eq!(sample(&r, "sentinels_reachable"), 3.0);
     assert_eq!(sample(&r, "replicas_connected"), 2.0);
     assert_eq!(sample(&r, "quorum"), 2.0);
+    let (_, r, _) = cfg.record_check("sentinel", "redis_sentinel", "healthy", &[]);
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
 
     // The host refuses writes and admin commands before they reach the server.
     for command in [
@@ -108,6 +110,8 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
         "{text}"
     );
     assert_eq!(sample(&r, "sentinels_reachable"), 2.0);
+    let (_, r, _) = cfg.record_check("sentinel", "redis_sentinel", "sentinel-down", &[]);
+    assert_eq!(r["status"], "warning", "{}", findings(&r));
 
     // Two down: the last one cannot reach the quorum.
     t.stop_sentinel(1);
@@ -180,6 +184,8 @@ fn a_replica_promoted_by_hand_is_a_split_brain() {
             && text.contains(&format!("127.0.0.1:{promoted}")),
         "{text}"
     );
+    let (_, r, _) = cfg.record_check("sentinel", "redis_sentinel", "split-brain", &[]);
+    assert_eq!(r["status"], "critical", "{}", findings(&r));
 }
 
 #[test]
@@ -201,6 +207,8 @@ fn a_replica_with_its_link_down_warns() {
         text.contains("1 replicas connected to the master, 2 expected"),
         "{text}"
     );
+    let (_, r, _) = cfg.record_check("sentinel", "redis_sentinel", "replica-link-down", &[]);
+    assert_eq!(r["status"], "warning", "{}", findings(&r));
 }
 
 #[test]
@@ -227,6 +235,10 @@ fn password_and_acl_user_by_reference_work_and_a_wrong_password_is_unknown() {
     assert_eq!(sample(&r, "replicas_connected"), 2.0);
     assert!(!out.stdout.contains("s3cret") && !out.stderr.contains("s3cret"));
     assert!(!out.stdout.contains("acl-pw") && !out.stderr.contains("acl-pw"));
+    let env = [("REDIS_PASSWORD", "s3cret-sentinel")];
+    let (_, r, cassette) = cfg.record_check("sentinel", "redis_sentinel", "with-passwords", &env);
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
+    assert!(!cassette.contains("s3cret") && !cassette.contains("acl-pw"));
 
     // A wrong ACL password: the data nodes cannot be read, which is unknown.
     std::fs::write(cfg.path().join("acl-password"), "nope\n").unwrap();

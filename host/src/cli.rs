@@ -163,6 +163,9 @@ as they were then.
 Exit codes: 0 as expected, 1 not as expected, 64 usage error, 65 the plugin cannot
 be loaded, 66 the cassette cannot be read, 78 bad --params.")]
     Test(TestArgs),
+    /// Make and develop plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Check the configuration and that every plugin loads and matches the contract
     /// and its check's parameters. Makes no network connection.
     #[command(
@@ -209,6 +212,33 @@ struct RunArgs {
     /// directory (`<check>@<cluster>.json`, secrets scrubbed), for `vitals test`.
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
+}
+
+/// `vitals plugin ...`.
+#[derive(Subcommand, Debug)]
+enum PluginCommand {
+    /// Create a new check plugin: source, SDK, contract (wit/), build.sh, an example
+    /// checks.d entry, and test.sh, which builds it and replays recorded cassettes.
+    #[command(after_help = "\
+Examples:
+  vitals plugin new queue_depth --lang rust     # needs: rustup target add wasm32-wasip2
+  vitals plugin new vault_seal --lang python    # needs: pip install componentize-py==0.25.1
+  vitals plugin new cert_expiry --lang js       # needs: npm install @bytecodealliance/componentize-js
+  cd queue_depth && ./test.sh                   # build, then test offline
+
+The example plugin GETs /healthz on every URL of an http endpoint; its cassettes
+(cassettes/*.json) hold a healthy and a refused answer. Record real ones with
+`vitals run --record DIR` and replay them with `vitals test`.")]
+    New {
+        /// Plugin name: lowercase letters, digits and `_` (it names the metrics).
+        name: String,
+        /// Language of the plugin.
+        #[arg(long, value_enum)]
+        lang: crate::scaffold::Lang,
+        /// Directory to create (default: ./NAME).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Arguments of `vitals test`.
@@ -372,6 +402,29 @@ async fn dispatch(command: Command) -> u8 {
     match command {
         Command::Run(args) => run(args).await,
         Command::Test(args) => test(args).await,
+        Command::Plugin(PluginCommand::New { name, lang, dir }) => {
+            use crate::scaffold::{self, ScaffoldError};
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            match scaffold::new_plugin(&name, lang, &dir) {
+                Ok(files) => {
+                    println!("created {} ({} files):", dir.display(), files.len());
+                    for f in files.iter().filter(|f| {
+                        !f.starts_with("wit")
+                            && !f.starts_with("vitals-plugin")
+                            && !f.starts_with("sdk")
+                    }) {
+                        println!("  {}", f.display());
+                    }
+                    println!(
+                        "  wit/ (the contract), and the SDK\n\nnext: cd {} && ./test.sh",
+                        dir.display()
+                    );
+                    0
+                }
+                Err(e @ ScaffoldError::Write { .. }) => error(exit::CANTCREAT, e),
+                Err(e) => error(exit::USAGE, e),
+            }
+        }
         Command::Serve { config, listen } => crate::serve::serve(&config.config, listen).await,
         Command::List { config, format } => {
             let p = match prepare(&config, &[], &[], true).await {

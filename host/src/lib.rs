@@ -26,6 +26,7 @@ pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod scaffold;
 pub mod schema;
 pub mod secrets;
 pub mod serve;

@@ -176,6 +176,21 @@ impl ApiServer {
         }
     }
 
+    /// [`ApiServer::rke2_cilium`] plus the workloads of
+    /// `tests/fixtures/kubernetes/workloads.json`: healthy Pods (and a finished
+    /// Job's), bound PersistentVolumeClaims and Ready cert-manager Certificates.
+    pub fn with_workloads() -> Vec<Value> {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes/workloads.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let extra: Vec<Value> = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+        let mut objects = Self::rke2_cilium();
+        objects.extend(extra);
+        objects
+    }
+
     /// The recorded RKE2 (v1.33.5+rke2r1) + Cilium 1.17 objects from
     /// `tests/fixtures/kubernetes/rke2-cilium.json`, made fresh: every Lease
     /// renewed ~2 s ago (its acquireTime moved back to that if it was later)
@@ -579,6 +594,36 @@ const RESOURCES: &[Resource] = &[
         status: true,
         crd: false,
         printer: Printer::Pod,
+    },
+    Resource {
+        group: "",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "PersistentVolumeClaim",
+        plural: "persistentvolumeclaims",
+        singular: "persistentvolumeclaim",
+        namespaced: true,
+        short_names: &["pvc"],
+        categories: &[],
+        field_labels: META_FIELDS,
+        status: true,
+        crd: false,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "cert-manager.io",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "Certificate",
+        plural: "certificates",
+        singular: "certificate",
+        namespaced: true,
+        short_names: &["cert", "certs"],
+        categories: &["cert-manager"],
+        field_labels: META_FIELDS,
+        status: true,
+        crd: true,
+        printer: Printer::CrdAge,
     },
     Resource {
         group: "coordination.k8s.io",

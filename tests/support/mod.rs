@@ -3,6 +3,7 @@
 
 pub mod etcd;
 pub mod galera;
+pub mod http_fixture;
 pub mod kubernetes;
 pub mod netns;
 pub mod pki;

@@ -19,19 +19,14 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
-/// Build the host binary and the plugins once per test process (no-ops when they
-/// are up to date), and return the binary's path.
+/// The host binary (`cargo test` builds it as `vitals-under-test`); the first
+/// call of a test process also builds the Rust plugins (a no-op when they are up
+/// to date).
 pub fn vitals_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let target = target_dir();
-        let status = Command::new(&cargo)
-            .args(["build", "-q", "-p", "vitals", "--bin", "vitals"])
-            .current_dir(root())
-            .status()
-            .expect("run cargo build for the host");
-        assert!(status.success(), "building the vitals binary failed");
         let status = Command::new(&cargo)
             .args([
                 "build",
@@ -51,7 +46,11 @@ pub fn vitals_bin() -> &'static Path {
             status.success(),
             "building the plugins failed (is the wasm32-wasip2 target installed?)"
         );
-        target.join("debug/vitals")
+        // Set for tests and benches; the examples that share this module never ask.
+        match option_env!("CARGO_BIN_EXE_vitals-under-test") {
+            Some(bin) => PathBuf::from(bin),
+            None => panic!("vitals-under-test is built by cargo test and cargo bench"),
+        }
     })
 }
 
@@ -59,6 +58,19 @@ pub fn vitals_bin() -> &'static Path {
 pub fn plugin_wasm(name: &str) -> PathBuf {
     vitals_bin();
     target_dir().join(format!("wasm32-wasip2/release/vitals_{name}.wasm"))
+}
+
+/// `target/plugins/<name>.wasm`, built by `scripts/build-plugins` (plugins in
+/// Python, JavaScript and C, which cargo does not build).
+pub fn built_plugin(name: &str) -> PathBuf {
+    vitals_bin();
+    let wasm = target_dir().join(format!("plugins/{name}.wasm"));
+    assert!(
+        wasm.exists(),
+        "{} is missing: build the plugins with scripts/build-plugins",
+        wasm.display()
+    );
+    wasm
 }
 
 /// A configuration directory: `vitals.toml`, `checks.d/`, `plugins/`.
@@ -98,6 +110,26 @@ impl ConfigDir {
         .expect("copy plugin");
     }
 
+    /// Copy `target/plugins/<name>.wasm`, a plugin that `scripts/build-plugins`
+    /// builds from another language, to `plugins/<name>.wasm`. The first call of
+    /// a test process compiles it into the shared cache, so that tests running in
+    /// parallel do not each compile the same large component.
+    pub fn install_built(&self, name: &str) {
+        let wasm = built_plugin(name);
+        std::fs::copy(&wasm, self.path().join(format!("plugins/{name}.wasm")))
+            .expect("copy plugin");
+        static COMPILED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+        if !compiled.iter().any(|n| n == name) {
+            let warm = ConfigDir::new("");
+            std::fs::copy(&wasm, warm.path().join(format!("plugins/{name}.wasm"))).unwrap();
+            warm.check(name, &format!("plugin = {name:?}\n"));
+            let out = warm.vitals(&["validate"]);
+            assert!(matches!(out.code, 0 | 78), "{name} does not load: {out:?}");
+            compiled.push(name.to_string());
+        }
+    }
+
     /// Write `checks.d/<name>.toml`.
     pub fn check(&self, name: &str, toml: &str) -> &Self {
         std::fs::write(self.path().join(format!("checks.d/{name}.toml")), toml)
@@ -116,6 +148,62 @@ impl ConfigDir {
         let out = self.vitals_with_env(&["run", "--check", check, "--format", "json"], env);
         let result = out.result(check);
         (out, result)
+    }
+
+    /// [`ConfigDir::run_check`] with `--record`, then the recorded cassette replayed
+    /// offline by `vitals test` (plugin `plugins/<plugin>.wasm`), which must give
+    /// the same status and findings: the outcome, the result and the cassette's
+    /// text. With `VITALS_UPDATE_CASSETTES=1` the cassette is also saved as
+    /// `plugins/<crate>/cassettes/<scenario>.json`, where `tests/cassettes.rs`
+    /// replays it in every test run.
+    pub fn record_check(
+        &self,
+        check: &str,
+        plugin: &str,
+        scenario: &str,
+        env: &[(&str, &str)],
+    ) -> (Outcome, Value, String) {
+        let dir = self.path().join("cassettes");
+        let _ = std::fs::remove_dir_all(&dir);
+        let record = dir.to_str().expect("utf-8 path");
+        let out = self.vitals_with_env(
+            &[
+                "run", "--check", check, "--format", "json", "--record", record,
+            ],
+            env,
+        );
+        let result = out.result(check);
+        let cassette = dir.join(format!(
+            "{check}@{}.json",
+            result["cluster"].as_str().unwrap()
+        ));
+        let text = std::fs::read_to_string(&cassette)
+            .unwrap_or_else(|e| panic!("no cassette {}: {e}\n{out:?}", cassette.display()));
+        let wasm = self.path().join(format!("plugins/{plugin}.wasm"));
+        let replay = run(
+            &[
+                "test",
+                wasm.to_str().unwrap(),
+                "--cassette",
+                cassette.to_str().unwrap(),
+                "--same-findings",
+                "--cache-dir",
+                target_dir().join("test-cache").to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(
+            replay.code, 0,
+            "replaying {scenario} did not give the recorded result:\n{replay:?}\nrecorded:\n{}",
+            out.stdout
+        );
+        let crate_dir = root().join("plugins").join(plugin.replace('_', "-"));
+        if std::env::var_os("VITALS_UPDATE_CASSETTES").is_some() && crate_dir.is_dir() {
+            let keep = crate_dir.join(format!("cassettes/{scenario}.json"));
+            std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
+            std::fs::write(&keep, &text).unwrap();
+        }
+        (out, result, text)
     }
 
     /// [`ConfigDir::run_check`] until `ok` holds for the result (every 300 ms, for

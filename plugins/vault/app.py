@@ -1,0 +1,169 @@
+"""vault: seal, initialisation and HA leadership of a Vault or OpenBao cluster.
+
+A vitals check plugin in Python, built with componentize-py (scripts/build-plugins):
+
+    componentize-py -d wit -w check componentize app -p plugins/vault -p sdk/python -o vault.wasm
+
+Every URL of the granted `http` endpoint is one server of the cluster. Each is
+asked, without a token (these paths are unauthenticated):
+  /v1/sys/health       initialized, sealed, standby, version
+  /v1/sys/seal-status  unseal progress (t of n) when sealed
+  /v1/sys/leader       HA: whether there is an active node, and its address
+
+Critical: a server uninitialised or sealed; a standby that knows no active
+leader; no active server at all, or more than one. Warning: a server unreachable
+while an active one serves; servers reporting different leaders.
+"""
+import json
+
+from wit_world import exports
+from wit_world.imports.vitals_check_types import ParamSpec, PluginInfo
+
+from vitals_sdk import HttpError, ReportBuilder, RunInput, Status, find_endpoint, http_get, params
+
+VERSION = "0.1.0"
+
+
+def _json(url: str, timeout: float):
+    """(HTTP status, parsed body) of a GET; Vault answers JSON with every status."""
+    r = http_get(url, timeout=timeout)
+    try:
+        return r.status, json.loads(r.body)
+    except ValueError:
+        raise ValueError(f"{url}: HTTP {r.status}, not JSON: {r.text()[:120]!r}") from None
+
+
+class Server:
+    """What one server said about itself."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.health = None
+        self.seal = None
+        self.leader = None
+        self.error = None  # why it could not be read
+
+    @property
+    def active(self) -> bool:
+        h = self.health or {}
+        return h.get("initialized") is True and h.get("sealed") is False and h.get("standby") is False
+
+
+class Plugin(exports.Plugin):
+    def describe(self) -> PluginInfo:
+        return PluginInfo(
+            name="vault",
+            version=VERSION,
+            description="Vault/OpenBao: every server initialised and unsealed, exactly one active node, standbys following it",
+            params=[
+                ParamSpec(name="endpoint", kind="string",
+                          description="the http endpoint whose URLs are the servers",
+                          default_value=json.dumps("vault"), required=False),
+                ParamSpec(name="timeout_seconds", kind="number",
+                          description="connect and first-byte timeout of each request",
+                          default_value="3", required=False),
+                ParamSpec(name="ha", kind="boolean",
+                          description="expect an HA cluster: exactly one active server, standbys following it",
+                          default_value="true", required=False),
+            ],
+        )
+
+    def run(self, input: RunInput):
+        try:
+            return self._run(input)
+        except Exception as e:  # never trap: an unexpected answer is unknown
+            return ReportBuilder().build(f"plugin error: {type(e).__name__}: {e}", Status.UNKNOWN)
+
+    def _run(self, input: RunInput):
+        p = params(input)
+        name = p.get("endpoint", "vault")
+        timeout = float(p.get("timeout_seconds", 3))
+        ha = bool(p.get("ha", True))
+        ep = find_endpoint(input, name)
+        if ep is None or not ep.urls:
+            return ReportBuilder().build(f"no endpoint {name!r} granted to this check", Status.UNKNOWN)
+
+        servers = [self._read(Server(url.rstrip("/")), timeout) for url in ep.urls]
+        r = ReportBuilder()
+        reachable = [s for s in servers if s.error is None]
+        active = [s for s in reachable if s.active]
+        uninit = [s for s in reachable if (s.health or {}).get("initialized") is False]
+        sealed = [s for s in reachable if (s.health or {}).get("sealed") is True and s not in uninit]
+
+        for s in servers:
+            self._judge(r, s, active, ha)
+        if not reachable:
+            return r.build(f"no Vault server reachable ({len(servers)} configured)", Status.CRITICAL)
+        if ha and not active:
+            r.finding("cluster", Status.CRITICAL, "no active server: requests cannot be served")
+        if len(active) > 1:
+            r.finding("cluster", Status.CRITICAL,
+                      f"{len(active)} servers claim to be active: {', '.join(s.url for s in active)}")
+        leaders = {(s.leader or {}).get("leader_address") for s in reachable
+                   if (s.leader or {}).get("leader_address")}
+        if len(leaders) > 1:
+            r.finding("cluster", Status.WARNING,
+                      f"servers name different leaders: {', '.join(sorted(leaders))}")
+
+        r.sample("servers_reachable", "Servers that answered", len(reachable))
+        r.sample("servers_active", "Servers that are active (unsealed, not standby)", len(active))
+        r.sample("servers_sealed", "Servers that are sealed", len(sealed))
+        r.sample("servers_uninitialized", "Servers that are not initialised", len(uninit))
+        for s in reachable:
+            r.sample("sealed", "1 when the server is sealed", 1 if s in sealed else 0, server=s.url)
+
+        version = next((s.health.get("version") for s in reachable if (s.health or {}).get("version")), None)
+        parts = [f"{len(active)} active", f"{len(reachable) - len(active) - len(sealed) - len(uninit)} standby"]
+        if sealed:
+            parts.append(f"{len(sealed)} sealed")
+        if uninit:
+            parts.append(f"{len(uninit)} uninitialised")
+        if len(reachable) < len(servers):
+            parts.append(f"{len(servers) - len(reachable)} unreachable")
+        summary = ", ".join(parts) + (f" (Vault {version})" if version else "")
+        return r.build(summary)
+
+    def _read(self, s: Server, timeout: float) -> Server:
+        try:
+            _, s.health = _json(s.url + "/v1/sys/health", timeout)
+            if s.health.get("sealed"):
+                _, s.seal = _json(s.url + "/v1/sys/seal-status", timeout)
+            if s.health.get("initialized") and not s.health.get("sealed"):
+                status, leader = _json(s.url + "/v1/sys/leader", timeout)
+                s.leader = leader if status == 200 else None
+        except HttpError as e:
+            s.error = e
+        return s
+
+    def _judge(self, r: ReportBuilder, s: Server, active, ha: bool) -> None:
+        if s.error is not None:
+            e = s.error
+            if e.kind == "HTTP-request-denied":
+                r.finding(s.url, Status.UNKNOWN, f"denied by the host: {e}")
+            elif e.kind.startswith("TLS"):
+                r.finding(s.url, Status.UNKNOWN, f"TLS: {e}")
+            else:
+                # One server down is survivable while another is active.
+                r.finding(s.url, Status.WARNING if active else Status.CRITICAL, f"unreachable: {e}")
+            return
+        h = s.health or {}
+        if h.get("initialized") is False:
+            r.finding(s.url, Status.CRITICAL, "not initialised: run `vault operator init`")
+            return
+        if h.get("sealed"):
+            seal = s.seal or {}
+            progress = f" (unseal progress {seal.get('progress', 0)}/{seal.get('t', '?')} of {seal.get('n', '?')} key shares)" if seal else ""
+            r.finding(s.url, Status.CRITICAL, f"sealed{progress}: it serves no requests until unsealed")
+            return
+        leader = s.leader or {}
+        if not h.get("standby"):
+            r.finding(s.url, Status.OK, "active" + (f", leader {leader['leader_address']}" if leader.get("leader_address") else ""))
+            return
+        if not ha:
+            r.finding(s.url, Status.OK, "standby")
+            return
+        address = leader.get("leader_address") or ""
+        if not address:
+            r.finding(s.url, Status.CRITICAL, "standby without an active leader: it cannot forward requests")
+        else:
+            r.finding(s.url, Status.OK, f"standby, following {address}")
