@@ -224,10 +224,12 @@ Examples:
   vitals plugin new queue_depth --lang rust     # needs: rustup target add wasm32-wasip2
   vitals plugin new vault_seal --lang python    # needs: pip install componentize-py==0.25.1
   vitals plugin new cert_expiry --lang js       # needs: npm install @bytecodealliance/componentize-js
+  vitals plugin new pod_check --lang c          # needs: clang-19, wasi-libc, wit-bindgen, wasm-tools
   cd queue_depth && ./test.sh                   # build, then test offline
 
-The example plugin GETs /healthz on every URL of an http endpoint; its cassettes
-(cassettes/*.json) hold a healthy and a refused answer. Record real ones with
+The example plugin GETs /healthz on every URL of an http endpoint (in C: lists
+the Kubernetes nodes); its cassettes (cassettes/*.json) hold a healthy and a
+failing answer. Record real ones with
 `vitals run --record DIR` and replay them with `vitals test`.")]
     New {
         /// Plugin name: lowercase letters, digits and `_` (it names the metrics).
@@ -268,7 +270,7 @@ struct TestArgs {
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: std::time::Duration,
     /// Compile cache (default: $XDG_CACHE_HOME/vitals or ~/.cache/vitals).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, env = "VITALS_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// Also list the findings when the status is ok.
     #[arg(long, short = 'v')]

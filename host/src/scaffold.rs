@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, include_dir};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cassette::{Call, Cassette, EndpointRef, FORMAT, PluginRef, RecordedResult};
 use crate::contract;
@@ -15,6 +15,9 @@ static WIT: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../wit");
 static RUST_SDK: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../plugins/sdk/src");
 static PYTHON_SDK: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../sdk/python");
 static JS_SDK: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../sdk/js");
+static C_SDK: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../sdk/c");
+/// The versions the project's own plugins build with, for a Rust plugin's lock.
+static RUST_LOCK: &str = include_str!("../../plugins/Cargo.lock");
 
 /// The languages a plugin can be made in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,6 +25,7 @@ pub enum Lang {
     Rust,
     Python,
     Js,
+    C,
 }
 
 impl Lang {
@@ -30,7 +34,14 @@ impl Lang {
             Lang::Rust => "rust",
             Lang::Python => "python",
             Lang::Js => "js",
+            Lang::C => "c",
         }
+    }
+
+    /// The example plugin probes an http endpoint (C's lists Kubernetes nodes:
+    /// wasi:http is a long way round from C).
+    fn http_example(self) -> bool {
+        self != Lang::C
     }
 }
 
@@ -69,9 +80,14 @@ pub fn new_plugin(name: &str, lang: Lang, dir: &Path) -> Result<Vec<PathBuf>, Sc
             &format!("{}@{}", contract::PACKAGE, contract::VERSION),
         )
     };
-    for template in [TEMPLATES.get_dir("common"), TEMPLATES.get_dir(lang.dir())]
-        .into_iter()
-        .flatten()
+    let example = if lang.http_example() { "http" } else { "c" };
+    for template in [
+        TEMPLATES.get_dir("common"),
+        TEMPLATES.get_dir(example).filter(|_| lang.http_example()),
+        TEMPLATES.get_dir(lang.dir()),
+    ]
+    .into_iter()
+    .flatten()
     {
         for (path, text) in text_files(template) {
             let path = path
@@ -88,12 +104,16 @@ pub fn new_plugin(name: &str, lang: Lang, dir: &Path) -> Result<Vec<PathBuf>, Sc
     );
     match lang {
         // The generated bindings find the contract from the SDK crate's root.
-        Lang::Rust => files.extend(text_files(&RUST_SDK).into_iter().map(|(p, t)| {
-            (
-                Path::new("vitals-plugin/src").join(p),
-                t.replace("path: \"../../wit\"", "path: \"../wit\""),
-            )
-        })),
+        Lang::Rust => {
+            files.extend(text_files(&RUST_SDK).into_iter().map(|(p, t)| {
+                (
+                    Path::new("vitals-plugin/src").join(p),
+                    t.replace("path: \"../../wit\"", "path: \"../wit\""),
+                )
+            }));
+            // Cargo drops the entries of the project's own plugins and adds this one.
+            files.push((PathBuf::from("Cargo.lock"), RUST_LOCK.to_string()));
+        }
         Lang::Python => files.extend(
             text_files(&PYTHON_SDK)
                 .into_iter()
@@ -104,8 +124,13 @@ pub fn new_plugin(name: &str, lang: Lang, dir: &Path) -> Result<Vec<PathBuf>, Sc
                 .into_iter()
                 .map(|(p, t)| (Path::new("sdk").join(p), t)),
         ),
+        Lang::C => files.extend(
+            text_files(&C_SDK)
+                .into_iter()
+                .map(|(p, t)| (Path::new("sdk").join(p), t)),
+        ),
     }
-    for (scenario, cassette) in cassettes(name) {
+    for (scenario, cassette) in cassettes(name, lang) {
         files.push((
             PathBuf::from(format!("cassettes/{scenario}.json")),
             cassette.to_text(&[]),
@@ -113,6 +138,19 @@ pub fn new_plugin(name: &str, lang: Lang, dir: &Path) -> Result<Vec<PathBuf>, Sc
     }
 
     let mut written = Vec::new();
+    if lang == Lang::C {
+        let rel = PathBuf::from("wasi_snapshot_preview1.reactor.wasm");
+        let path = dir.join(&rel);
+        std::fs::create_dir_all(dir)
+            .and_then(|()| {
+                std::fs::write(
+                    &path,
+                    wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+                )
+            })
+            .map_err(|source| ScaffoldError::Write { path, source })?;
+        written.push(rel);
+    }
     for (rel, text) in files {
         let path = dir.join(&rel);
         let write = || -> std::io::Result<()> {
@@ -149,10 +187,63 @@ fn text_files(dir: &Dir<'_>) -> Vec<(PathBuf, String)> {
     out
 }
 
-/// The example's cassettes: the service answering, and refusing connections.
-fn cassettes(name: &str) -> Vec<(&'static str, Cassette)> {
+/// The example's cassettes: healthy, and down (the service refusing
+/// connections; for C, a node NotReady).
+fn cassettes(name: &str, lang: Lang) -> Vec<(&'static str, Cassette)> {
     let url = "http://127.0.0.1:8080";
-    let cassette = |status: &str, summary: &str, answer| Cassette {
+    let (endpoint, call, request) = if lang.http_example() {
+        (
+            EndpointRef {
+                name: "service".into(),
+                kind: "http".into(),
+                urls: vec![url.into()],
+            },
+            "http",
+            json!({"method": "GET", "url": format!("{url}/healthz")}),
+        )
+    } else {
+        (
+            EndpointRef {
+                name: "kubernetes".into(),
+                kind: "kubernetes".into(),
+                urls: vec!["https://127.0.0.1:6443".into()],
+            },
+            "kubernetes.list",
+            json!({"endpoint": "kubernetes", "path": "/api/v1/nodes", "query": "limit=500"}),
+        )
+    };
+    let node = |name: &str, ready: &str, reason: &str| {
+        json!({"metadata": {"name": name}, "status": {"conditions": [
+            {"type": "Ready", "status": ready, "reason": reason}]}})
+    };
+    let nodes = |second: Value| {
+        json!({"ok": {"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1042"},
+            "items": [node("node-1", "True", "KubeletReady"), second]}})
+    };
+    let (healthy, down) = if lang.http_example() {
+        (
+            (
+                "1/1 URLs answered",
+                json!({"ok": {"status": 200, "headers": {"content-type": "text/plain"}, "body": {"$text": "ok\n"}}}),
+            ),
+            (
+                "0/1 URLs answered",
+                json!({"error": {"kind": "ConnectionRefused", "message": "connection refused"}}),
+            ),
+        )
+    } else {
+        (
+            (
+                "2/2 nodes Ready",
+                nodes(node("node-2", "True", "KubeletReady")),
+            ),
+            (
+                "1/2 nodes Ready",
+                nodes(node("node-2", "Unknown", "NodeStatusUnknown")),
+            ),
+        )
+    };
+    let cassette = |status: &str, (summary, answer): (&str, Value)| Cassette {
         vitals_cassette: FORMAT,
         contract: format!("{}@{}", contract::PACKAGE, contract::VERSION),
         recorded_at: std::time::SystemTime::now()
@@ -166,39 +257,21 @@ fn cassettes(name: &str) -> Vec<(&'static str, Cassette)> {
             file: format!("{name}.wasm"),
         },
         params: serde_json::Map::new(),
-        endpoints: vec![EndpointRef {
-            name: "service".into(),
-            kind: "http".into(),
-            urls: vec![url.into()],
-        }],
+        endpoints: vec![endpoint.clone()],
         result: Some(RecordedResult {
             status: status.into(),
             summary: summary.into(),
             findings: vec![],
         }),
         calls: vec![Call {
-            call: "http".into(),
-            request: json!({"method": "GET", "url": format!("{url}/healthz")}),
+            call: call.into(),
+            request: request.clone(),
             answer,
         }],
     };
     vec![
-        (
-            "healthy",
-            cassette(
-                "ok",
-                "1/1 URLs answered",
-                json!({"ok": {"status": 200, "headers": {"content-type": "text/plain"}, "body": {"$text": "ok\n"}}}),
-            ),
-        ),
-        (
-            "down",
-            cassette(
-                "critical",
-                "0/1 URLs answered",
-                json!({"error": {"kind": "ConnectionRefused", "message": "connection refused"}}),
-            ),
-        ),
+        ("healthy", cassette("ok", healthy)),
+        ("down", cassette("critical", down)),
     ]
 }
 
