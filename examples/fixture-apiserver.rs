@@ -1,17 +1,21 @@
 //! The tests' fixture Kubernetes API server as a program, for the local demo
-//! (`scripts/demo`): it serves the recorded RKE2 + Cilium objects over HTTPS on a
-//! free loopback port, writes a kubeconfig for it to the path given, prints the
-//! URL, and renews the Leases every two seconds as live kubelets and Cilium agents
-//! do, until it is stopped.
+//! (`scripts/demo`): it serves the recorded RKE2 + Cilium objects and the
+//! workloads (Pods, PersistentVolumeClaims, cert-manager Certificates issued 30
+//! days ago for 90) over HTTPS on a free loopback port, writes a kubeconfig for it
+//! to the path given, prints the URL, and renews the Leases every two seconds as
+//! live kubelets and Cilium agents do, until it is stopped. With VAULT_URLS, it
+//! also serves a Vault HA cluster's recorded answers (one active server, two
+//! standbys) and writes their URLs there, as a TOML list.
 //!
-//! `cargo run --example fixture-apiserver -- KUBECONFIG`
+//! `cargo run --example fixture-apiserver -- KUBECONFIG [VAULT_URLS]`
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::Duration;
 
-use support::kubernetes::{ApiServer, ago_micro};
+use support::http_fixture::HttpFixture;
+use support::kubernetes::{ApiServer, ago, ago_micro};
 
 fn main() {
     let Some(out) = std::env::args_os().nth(1) else {
@@ -20,7 +24,29 @@ fn main() {
         );
         std::process::exit(2);
     };
-    let api = ApiServer::start(ApiServer::rke2_cilium());
+    let api = ApiServer::start(ApiServer::with_workloads());
+    api.update(|objects| {
+        for c in objects.iter_mut().filter(|o| o["kind"] == "Certificate") {
+            c["status"]["notBefore"] = serde_json::json!(ago(30 * 86400));
+            c["status"]["notAfter"] = serde_json::json!(ago(-60 * 86400));
+            c["status"]["renewalTime"] = serde_json::json!(ago(-30 * 86400));
+        }
+    });
+    let _vault: Vec<HttpFixture> = match std::env::args_os().nth(2) {
+        Some(file) => {
+            let servers: Vec<HttpFixture> = ["active", "standby", "standby"]
+                .iter()
+                .map(|s| HttpFixture::start(vault_state(s)))
+                .collect();
+            let urls: Vec<String> = servers.iter().map(|s| format!("{:?}", s.url())).collect();
+            if let Err(e) = std::fs::write(&file, format!("[{}]\n", urls.join(", "))) {
+                eprintln!("fixture-apiserver: writing {}: {e}", file.to_string_lossy());
+                std::process::exit(1);
+            }
+            servers
+        }
+        None => Vec::new(),
+    };
     if let Err(e) = std::fs::copy(api.kubeconfig(), &out) {
         eprintln!("fixture-apiserver: writing {}: {e}", out.to_string_lossy());
         std::process::exit(1);
@@ -34,4 +60,26 @@ fn main() {
             }
         });
     }
+}
+
+/// The recorded answers of a Vault server in `state` (tests/fixtures/vault).
+fn vault_state(state: &str) -> std::collections::HashMap<String, (u16, serde_json::Value)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vault/responses.json"
+    );
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read the Vault fixture"))
+            .expect("parse the Vault fixture");
+    all[state]
+        .as_object()
+        .expect("a Vault state")
+        .iter()
+        .map(|(path, a)| {
+            (
+                path.clone(),
+                (a[0].as_u64().unwrap_or(500) as u16, a[1].clone()),
+            )
+        })
+        .collect()
 }

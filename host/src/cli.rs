@@ -223,8 +223,10 @@ enum PluginCommand {
 Examples:
   vitals plugin new queue_depth --lang rust     # needs: rustup target add wasm32-wasip2
   vitals plugin new vault_seal --lang python    # needs: pip install componentize-py==0.25.1
-  vitals plugin new cert_expiry --lang js       # needs: npm install @bytecodealliance/componentize-js
+  vitals plugin new cert_expiry --lang js       # needs: npm install @bytecodealliance/componentize-js@0.23.0
+                                                #   @bytecodealliance/preview2-shim@0.25.0
   vitals plugin new pod_check --lang c          # needs: clang-19, wasi-libc, wit-bindgen, wasm-tools
+                                                #   (each build.sh says how to install them)
   cd queue_depth && ./test.sh                   # build, then test offline
 
 The example plugin GETs /healthz on every URL of an http endpoint (in C: lists
@@ -269,6 +271,9 @@ struct TestArgs {
     /// Stop the plugin after this long.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: std::time::Duration,
+    /// The plugin's memory cap, as in a check's `memory_limit` (same default).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE")]
+    memory_limit: bytesize::ByteSize,
     /// Compile cache (default: $XDG_CACHE_HOME/vitals or ~/.cache/vitals).
     #[arg(long, env = "VITALS_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
@@ -564,7 +569,7 @@ async fn test(args: TestArgs) -> u8 {
         expect_findings: args.expect_findings,
         same_findings: args.same_findings,
         timeout: args.timeout,
-        memory_limit: 256 << 20,
+        memory_limit: args.memory_limit.as_u64(),
         cache_dir: args.cache_dir,
     };
     let outcome = match replay::run(&spec).await {
@@ -587,6 +592,9 @@ async fn test(args: TestArgs) -> u8 {
         spec.cassette.display(),
         outcome.calls
     );
+    for note in &outcome.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
     if !outcome.unused.is_empty() {
         out.push_str(&format!(
             "note: {} recorded calls were not asked for: {}\n",

@@ -53,6 +53,9 @@ pub struct TestOutcome {
     pub mismatches: Vec<String>,
     /// Recorded calls the replay did not ask for (informational).
     pub unused: Vec<String>,
+    /// Differences between the recording and this test that may explain a
+    /// mismatch: another plugin or version, another contract (informational).
+    pub notes: Vec<String>,
     pub calls: usize,
 }
 
@@ -133,9 +136,25 @@ pub async fn run(spec: &TestSpec) -> Result<TestOutcome, TestError> {
             ));
         }
     }
+    let mut notes = Vec::new();
+    let recorded = &cassette.plugin;
+    if recorded.name != plugin.info.name || recorded.version != plugin.info.version {
+        notes.push(format!(
+            "recorded with plugin {} {}, replayed through {} {}",
+            recorded.name, recorded.version, plugin.info.name, plugin.info.version
+        ));
+    }
+    let contract = format!("{}@{}", crate::contract::PACKAGE, plugin.contract_version);
+    if cassette.contract != contract {
+        notes.push(format!(
+            "recorded by a host speaking {}, the plugin speaks {contract}",
+            cassette.contract
+        ));
+    }
     Ok(TestOutcome {
         result,
         mismatches,
+        notes,
         unused: replayer.unused(),
         calls: cassette.calls.len(),
     })

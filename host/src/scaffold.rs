@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use include_dir::{Dir, include_dir};
 use serde_json::{Value, json};
 
-use crate::cassette::{Call, Cassette, EndpointRef, FORMAT, PluginRef, RecordedResult};
+use crate::cassette::{
+    Call, Cassette, EndpointRef, FORMAT, PluginRef, RecordedFinding, RecordedResult,
+};
 use crate::contract;
 
 static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
@@ -220,15 +222,22 @@ fn cassettes(name: &str, lang: Lang) -> Vec<(&'static str, Cassette)> {
         json!({"ok": {"apiVersion": "v1", "kind": "NodeList", "metadata": {"resourceVersion": "1042"},
             "items": [node("node-1", "True", "KubeletReady"), second]}})
     };
+    let finding = |subject: &str, status: &str, message: &str| RecordedFinding {
+        subject: subject.into(),
+        status: status.into(),
+        message: message.into(),
+    };
     let (healthy, down) = if lang.http_example() {
         (
             (
                 "1/1 URLs answered",
                 json!({"ok": {"status": 200, "headers": {"content-type": "text/plain"}, "body": {"$text": "ok\n"}}}),
+                vec![finding(url, "ok", "HTTP 200")],
             ),
             (
                 "0/1 URLs answered",
                 json!({"error": {"kind": "ConnectionRefused", "message": "connection refused"}}),
+                vec![finding(url, "critical", "unreachable: connection refused")],
             ),
         )
     } else {
@@ -236,39 +245,46 @@ fn cassettes(name: &str, lang: Lang) -> Vec<(&'static str, Cassette)> {
             (
                 "2/2 nodes Ready",
                 nodes(node("node-2", "True", "KubeletReady")),
+                vec![],
             ),
             (
                 "1/2 nodes Ready",
                 nodes(node("node-2", "Unknown", "NodeStatusUnknown")),
+                vec![finding(
+                    "node-2",
+                    "critical",
+                    "not Ready: NodeStatusUnknown",
+                )],
             ),
         )
     };
-    let cassette = |status: &str, (summary, answer): (&str, Value)| Cassette {
-        vitals_cassette: FORMAT,
-        contract: format!("{}@{}", contract::PACKAGE, contract::VERSION),
-        recorded_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64().floor()),
-        check: name.into(),
-        cluster: "example".into(),
-        plugin: PluginRef {
-            name: name.into(),
-            version: "0.1.0".into(),
-            file: format!("{name}.wasm"),
-        },
-        params: serde_json::Map::new(),
-        endpoints: vec![endpoint.clone()],
-        result: Some(RecordedResult {
-            status: status.into(),
-            summary: summary.into(),
-            findings: vec![],
-        }),
-        calls: vec![Call {
-            call: call.into(),
-            request: request.clone(),
-            answer,
-        }],
-    };
+    let cassette =
+        |status: &str, (summary, answer, findings): (&str, Value, Vec<RecordedFinding>)| Cassette {
+            vitals_cassette: FORMAT,
+            contract: format!("{}@{}", contract::PACKAGE, contract::VERSION),
+            recorded_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64().floor()),
+            check: name.into(),
+            cluster: "example".into(),
+            plugin: PluginRef {
+                name: name.into(),
+                version: "0.1.0".into(),
+                file: format!("{name}.wasm"),
+            },
+            params: serde_json::Map::new(),
+            endpoints: vec![endpoint.clone()],
+            result: Some(RecordedResult {
+                status: status.into(),
+                summary: summary.into(),
+                findings,
+            }),
+            calls: vec![Call {
+                call: call.into(),
+                request: request.clone(),
+                answer,
+            }],
+        };
     vec![
         ("healthy", cassette("ok", healthy)),
         ("down", cassette("critical", down)),

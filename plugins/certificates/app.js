@@ -3,7 +3,7 @@
 // A vitals check plugin in JavaScript, built with componentize-js
 // (scripts/build-plugins):
 //
-//   componentize-js app.js --wit ../../wit --world-name check -o certificates.wasm
+//   componentize-js app.js --wit ../../wit --world-name check -d fetch-event -o certificates.wasm
 //
 // Reads `cert-manager.io/v1` Certificates over the kubernetes capability (grant
 // `kubernetes = ["cert-manager.io/certificates"]`) and judges each:

@@ -79,7 +79,7 @@ class Plugin(exports.Plugin):
         name = p.get("endpoint", "vault")
         timeout = float(p.get("timeout_seconds", 3))
         ha = bool(p.get("ha", True))
-        ep = find_endpoint(input, name)
+        ep = find_endpoint(input, name, "http")
         if ep is None or not ep.urls:
             return ReportBuilder().build(f"no endpoint {name!r} granted to this check", Status.UNKNOWN)
 

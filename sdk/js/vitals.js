@@ -29,11 +29,12 @@ export function params(input) {
   return input.params ? JSON.parse(input.params) : {};
 }
 
-/** The granted endpoint named `name`, or the first of `kind`; throws if none. */
+/** The granted endpoint named `name` (of `kind`, when given); throws if none. */
 export function endpoint(input, name, kind) {
-  const ep = input.endpoints.find((e) => e.name === name) ??
-    (kind ? input.endpoints.find((e) => e.kind === kind) : undefined);
-  if (!ep) throw new Error(`no ${kind ?? ''} endpoint ${JSON.stringify(name)} is granted to this check`);
+  const ep = input.endpoints.find((e) => e.name === name && (!kind || e.kind === kind));
+  if (!ep) {
+    throw new Error(`no ${kind ? kind + ' ' : ''}endpoint ${JSON.stringify(name)} is granted to this check; grant it in grants.endpoints`);
+  }
   return ep;
 }
 

@@ -40,9 +40,11 @@ def log(message: str, level: str = "info") -> None:
 
 
 # ---------------------------------------------------------------- run input
-def find_endpoint(inp: RunInput, name: str) -> Optional[Endpoint]:
+def find_endpoint(inp: RunInput, name: str, kind: Optional[str] = None) -> Optional[Endpoint]:
+    """The granted endpoint `name` (of `kind`, when given: `http`, `redis`, `mysql`,
+    `kubernetes`), or None."""
     for ep in inp.endpoints:
-        if ep.name == name:
+        if ep.name == name and (kind is None or ep.kind == kind):
             return ep
     return None
 

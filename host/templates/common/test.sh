@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 VITALS="${VITALS:-vitals}"
 ./build.sh
-"$VITALS" test {{name}}.wasm --cassette cassettes/healthy.json --expect ok
-"$VITALS" test {{name}}.wasm --cassette cassettes/down.json --expect critical
+"$VITALS" test {{name}}.wasm --cassette cassettes/healthy.json --expect ok --same-findings
+"$VITALS" test {{name}}.wasm --cassette cassettes/down.json --expect critical --same-findings

@@ -35,7 +35,7 @@ class Plugin(exports.Plugin):
     def _run(self, input: RunInput):
         p = params(input)
         name = p.get("endpoint", "service")
-        ep = find_endpoint(input, name)
+        ep = find_endpoint(input, name, "http")
         if ep is None:
             return ReportBuilder().build(f"no endpoint {name!r} granted to this check", Status.UNKNOWN)
         r = ReportBuilder()

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use crate::bindings::vitals::check::kubernetes::{ApiStatus, Error, ListOptions};
@@ -86,6 +87,36 @@ pub fn list_all(
             _ => return Ok(items),
         }
     }
+}
+
+/// GET one object into a type of the plugin's own: a serde struct with just the
+/// fields the check reads (`#[serde(rename_all = "camelCase")]`, `Option` for
+/// fields that may be absent).
+pub fn get_as<T: DeserializeOwned>(endpoint: &str, path: &str) -> Result<T, Error> {
+    typed(path, get(endpoint, path)?)
+}
+
+/// LIST every object of a collection (all pages) into the plugin's own type.
+pub fn list_as<T: DeserializeOwned>(
+    endpoint: &str,
+    path: &str,
+    label_selector: Option<&str>,
+) -> Result<Vec<T>, Error> {
+    list_all(endpoint, path, label_selector)?
+        .into_iter()
+        .map(|v| typed(path, v))
+        .collect()
+}
+
+/// An object as `T`; a shape that does not fit is an `api` error naming the path.
+pub fn typed<T: DeserializeOwned>(path: &str, v: Value) -> Result<T, Error> {
+    serde_json::from_value(v).map_err(|e| {
+        Error::Api(ApiStatus {
+            code: 0,
+            reason: "UnexpectedObject".into(),
+            message: format!("{path}: {e}"),
+        })
+    })
 }
 
 /// A string at a JSON pointer (`/metadata/name`), or "".
@@ -193,6 +224,38 @@ pub fn now() -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Pvc {
+        metadata: Meta,
+        status: Option<PvcStatus>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        name: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct PvcStatus {
+        phase: String,
+    }
+
+    #[test]
+    fn objects_become_the_plugins_types() {
+        let v = serde_json::json!({"metadata": {"name": "data-0", "uid": "x"}, "status": {"phase": "Lost"}});
+        let pvc: Pvc = typed("/api/v1/persistentvolumeclaims", v).unwrap();
+        assert_eq!(pvc.metadata.name, "data-0");
+        assert_eq!(pvc.status.unwrap().phase, "Lost");
+        let e = typed::<Pvc>("/api/v1/x", serde_json::json!({"status": {}}))
+            .err()
+            .unwrap();
+        assert!(
+            e.message().contains("/api/v1/x: missing field"),
+            "{}",
+            e.message()
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

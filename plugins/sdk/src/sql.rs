@@ -12,6 +12,21 @@ pub fn query(endpoint: &str, url: &str, statement: &str) -> Result<Rows, Error> 
     crate::bindings::vitals::check::sql::query(endpoint, url, statement)
 }
 
+/// Each row as a map from column name to value (`None` is SQL NULL), for
+/// results read by name (`SELECT ... FROM information_schema...`).
+pub fn records(rows: &Rows) -> Vec<BTreeMap<String, Option<String>>> {
+    rows.rows
+        .iter()
+        .map(|row| {
+            rows.columns
+                .iter()
+                .cloned()
+                .zip(row.iter().cloned())
+                .collect()
+        })
+        .collect()
+}
+
 /// The rows of a two-column result (`SHOW STATUS`, `SHOW VARIABLES`) as a map from
 /// the first column to the second.
 pub fn name_values(rows: &Rows) -> BTreeMap<String, String> {
@@ -22,4 +37,23 @@ pub fn name_values(rows: &Rows) -> BTreeMap<String, String> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_become_records_by_column() {
+        let rows = Rows {
+            columns: vec!["host".into(), "state".into()],
+            rows: vec![
+                vec![Some("db-1".into()), Some("Synced".into())],
+                vec![Some("db-2".into()), None],
+            ],
+        };
+        let r = records(&rows);
+        assert_eq!(r[0]["host"].as_deref(), Some("db-1"));
+        assert_eq!(r[1]["state"], None);
+    }
 }
