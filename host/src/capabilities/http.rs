@@ -66,17 +66,11 @@ impl HttpGate {
     }
 }
 
-type SendFuture = Box<
-    dyn Future<
-            Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), Error>> + Send>,
-                ),
-                Error,
-            >,
-        > + Send,
->;
+/// The I/O that keeps a connection going while the plugin reads the body.
+type Driver = Box<dyn Future<Output = Result<(), Error>> + Send>;
+/// A response, or why there is none.
+type Sent = Result<(http::Response<WasiBody>, Driver), Error>;
+type SendFuture = Box<dyn Future<Output = Sent> + Send>;
 
 impl WasiHttpHooks for HttpGate {
     fn forbidden_header_filter(&mut self) -> wasmtime_wasi_http::ForbiddenHeaderFilter {
@@ -90,7 +84,7 @@ impl WasiHttpHooks for HttpGate {
         &mut self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+        _fut: Driver,
     ) -> SendFuture {
         let route = self.route(request.uri());
         let tape = self.tape.clone();
@@ -114,14 +108,6 @@ impl WasiHttpHooks for HttpGate {
         tls_error_code(err)
     }
 }
-
-type Sent = Result<
-    (
-        http::Response<WasiBody>,
-        Box<dyn Future<Output = Result<(), Error>> + Send>,
-    ),
-    Error,
->;
 
 /// Record or replay one request. Both read the request body first; recording
 /// also reads the whole response body before the plugin sees it.
@@ -172,8 +158,7 @@ where
                         "headers": headers,
                         "body": body_to_tape(&body),
                     }});
-                    let done: Box<dyn Future<Output = Result<(), Error>> + Send> =
-                        Box::new(async { Ok(()) });
+                    let done: Driver = Box::new(async { Ok(()) });
                     (
                         answer,
                         Ok((http::Response::from_parts(parts, full(body)), done)),
@@ -264,7 +249,7 @@ fn replayed(answer: Value) -> Result<Sent, String> {
     }
     let body = body_from_tape(ok.get("body").unwrap_or(&Value::Null))?;
     let response = response.body(full(body)).map_err(|e| e.to_string())?;
-    let done: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(async { Ok(()) });
+    let done: Driver = Box::new(async { Ok(()) });
     Ok(Ok((response, done)))
 }
 
@@ -294,13 +279,7 @@ async fn send(
     authority: String,
     mut req: http::Request<WasiBody>,
     options: Option<RequestOptions>,
-) -> Result<
-    (
-        http::Response<WasiBody>,
-        Box<dyn Future<Output = Result<(), Error>> + Send>,
-    ),
-    Error,
-> {
+) -> Sent {
     let connect_timeout = options
         .and_then(|o| o.connect_timeout)
         .map_or(endpoint.connect_timeout, |t| {
@@ -412,10 +391,7 @@ async fn send(
             None => Ok(()),
         }
     };
-    Ok((
-        res,
-        Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
-    ))
+    Ok((res, Box::new(io) as Driver))
 }
 
 /// A response body that fails with `connection-read-timeout` when no frame arrives
