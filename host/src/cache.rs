@@ -36,7 +36,10 @@ pub fn compile(
             // still checks its header and refuses an incompatible or corrupt file,
             // which is then recompiled.
             Ok(()) => match unsafe { Component::deserialize_file(engine, &file) } {
-                Ok(c) => return Ok((c, true)),
+                Ok(c) => {
+                    touch(&file);
+                    return Ok((c, true));
+                }
                 Err(e) => {
                     tracing::warn!(file = %file.display(), "ignoring unusable cache entry: {e}")
                 }
@@ -48,6 +51,7 @@ pub fn compile(
     if let Err(e) = store(dir, &file, &component) {
         tracing::warn!(dir = %dir.display(), "cannot write the compile cache: {e:#}");
     }
+    prune(dir, MAX_UNUSED, MAX_BYTES);
     Ok((component, false))
 }
 
@@ -55,6 +59,51 @@ fn entry(engine: &wasmtime::Engine, dir: &Path, digest: &str) -> PathBuf {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
     dir.join(format!("{digest}-{:016x}.cwasm", h.finish()))
+}
+
+/// Entries not used for this long are removed when a new one is written.
+const MAX_UNUSED: std::time::Duration = std::time::Duration::from_secs(30 * 86400);
+/// Past this total the least recently used entries are removed (a Python or
+/// JavaScript plugin compiles to some 35 MB, and every rebuild is a new entry).
+const MAX_BYTES: u64 = 2 << 30;
+
+/// Mark an entry as used (its modification time orders [`prune`]).
+fn touch(file: &Path) {
+    let _ = std::fs::File::options()
+        .write(true)
+        .open(file)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+}
+
+/// Remove the cache entries (`*.cwasm`) unused for longer than `max_unused`,
+/// then the least recently used ones until the rest fit in `max_bytes`.
+fn prune(dir: &Path, max_unused: std::time::Duration, max_bytes: u64) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = read
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((meta.modified().ok()?, meta.len(), e.path()))
+        })
+        .collect();
+    entries.sort();
+    let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+    for (modified, len, path) in entries {
+        let stale = now
+            .duration_since(modified)
+            .is_ok_and(|age| age > max_unused);
+        if !stale && total <= max_bytes {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            tracing::info!(file = %path.display(), "removed from the compile cache");
+            total = total.saturating_sub(len);
+        }
+    }
 }
 
 /// Owned by the current user and not writable by group or others.
@@ -85,4 +134,38 @@ fn store(dir: &Path, file: &Path, component: &Component) -> anyhow::Result<()> {
     std::io::Write::write_all(&mut tmp, &component.serialize()?)?;
     tmp.persist(file)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn entry(dir: &Path, name: &str, len: usize, age: Duration) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, vec![0u8; len]).unwrap();
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(SystemTime::now() - age).unwrap();
+        path
+    }
+
+    #[test]
+    fn prune_removes_the_unused_then_the_least_recently_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = Duration::from_secs(86400);
+        let ancient = entry(dir.path(), "a.cwasm", 10, 40 * day);
+        let old = entry(dir.path(), "b.cwasm", 100, 3 * day);
+        let recent = entry(dir.path(), "c.cwasm", 100, day);
+        let fresh = entry(dir.path(), "d.cwasm", 100, Duration::from_secs(3600));
+        let other = entry(dir.path(), "notes.txt", 1000, 40 * day);
+        prune(dir.path(), 30 * day, 250);
+        assert!(!ancient.exists(), "unused for 40 days");
+        assert!(!old.exists(), "least recently used, over the size cap");
+        assert!(recent.exists() && fresh.exists());
+        assert!(other.exists(), "only cache entries are touched");
+        // Using an entry makes it the most recently used.
+        touch(&recent);
+        prune(dir.path(), 30 * day, 100);
+        assert!(recent.exists() && !fresh.exists());
+    }
 }
