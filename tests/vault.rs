@@ -90,6 +90,51 @@ fn an_uninitialised_server_is_critical() {
 }
 
 #[test]
+fn a_server_that_cannot_be_observed_is_noted_and_the_others_decide() {
+    // The third server is configured as https but speaks plain HTTP: the TLS
+    // handshake fails, so nothing about it is known.
+    let servers: Vec<HttpFixture> = ["active", "standby", "standby"]
+        .iter()
+        .map(|s| HttpFixture::start(state(s)))
+        .collect();
+    let mut urls: Vec<String> = servers.iter().map(|s| s.url().to_string()).collect();
+    urls[2] = urls[2].replace("http://", "https://");
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.secrets.endpoints.vault]\nkind = \"http\"\nurls = {}\n",
+        toml_list(&urls)
+    ));
+    cfg.install_built("vault");
+    cfg.check(
+        "vault",
+        "plugin = \"vault\"\ntimeout = \"30s\"\n[grants]\nendpoints = [\"vault\"]\n",
+    );
+    let (_, r) = cfg.run_check("vault", &[]);
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
+    assert!(
+        findings(&r).contains(&format!("\"unknown\" \"{}\": \"not observed: TLS", urls[2])),
+        "{}",
+        findings(&r)
+    );
+
+    // None observed at all: unknown, not critical.
+    let only = ConfigDir::new(&format!(
+        "[clusters.secrets.endpoints.vault]\nkind = \"http\"\nurls = [{:?}]\n",
+        urls[2]
+    ));
+    only.install_built("vault");
+    only.check(
+        "vault",
+        "plugin = \"vault\"\ntimeout = \"30s\"\n[grants]\nendpoints = [\"vault\"]\n",
+    );
+    let (_, r) = only.run_check("vault", &[]);
+    assert_eq!(r["status"], "unknown", "{}", findings(&r));
+    assert!(
+        summary(&r).starts_with("no Vault server could be observed: TLS"),
+        "{r}"
+    );
+}
+
+#[test]
 fn one_server_down_warns_while_another_is_active() {
     let (mut servers, cfg) = cluster(&["active", "standby", "standby"]);
     drop(servers.pop());

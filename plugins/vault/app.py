@@ -93,7 +93,10 @@ class Plugin(exports.Plugin):
         for s in servers:
             self._judge(r, s, active, ha)
         if not reachable:
-            return r.build(f"no Vault server reachable ({len(servers)} configured)", Status.CRITICAL)
+            if all(s.error.unreachable for s in servers):
+                return r.build(f"no Vault server reachable ({len(servers)} configured)", Status.CRITICAL)
+            # TLS or the host refused: nothing was observed.
+            return r.build(f"no Vault server could be observed: {servers[0].error}", Status.UNKNOWN)
         if ha and not active:
             r.finding("cluster", Status.CRITICAL, "no active server: requests cannot be served")
         if len(active) > 1:
@@ -138,10 +141,11 @@ class Plugin(exports.Plugin):
     def _judge(self, r: ReportBuilder, s: Server, active, ha: bool) -> None:
         if s.error is not None:
             e = s.error
+            # Not observed: noted, and the servers that were observed decide.
             if e.kind == "HTTP-request-denied":
-                r.finding(s.url, Status.UNKNOWN, f"denied by the host: {e}")
-            elif e.kind.startswith("TLS"):
-                r.finding(s.url, Status.UNKNOWN, f"TLS: {e}")
+                r.note(s.url, Status.UNKNOWN, f"denied by the host: {e}")
+            elif not e.unreachable:
+                r.note(s.url, Status.UNKNOWN, f"not observed: {e}")
             else:
                 # One server down is survivable while another is active.
                 r.finding(s.url, Status.WARNING if active else Status.CRITICAL, f"unreachable: {e}")

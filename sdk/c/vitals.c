@@ -46,12 +46,8 @@ void vitals_report_init(vitals_report_t *r, exports_vitals_check_plugin_report_t
     r->samples_cap = 0;
 }
 
-void vitals_finding(vitals_report_t *r, const char *subject, vitals_status_t status,
-                    const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char *message = vformat(fmt, ap);
-    va_end(ap);
+static void add_finding(vitals_report_t *r, const char *subject, vitals_status_t status,
+                        char *message) {
     vitals_check_types_list_finding_t *list = &r->out->findings;
     list->ptr = grow(list->ptr, &r->findings_cap, list->len, sizeof *list->ptr);
     vitals_check_types_finding_t *f = &list->ptr[list->len++];
@@ -59,7 +55,23 @@ void vitals_finding(vitals_report_t *r, const char *subject, vitals_status_t sta
     f->status = status;
     set_str(&f->message, message);
     free(message);
+}
+
+void vitals_finding(vitals_report_t *r, const char *subject, vitals_status_t status,
+                    const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    add_finding(r, subject, status, vformat(fmt, ap));
+    va_end(ap);
     r->out->status = vitals_worse(r->out->status, status);
+}
+
+void vitals_note(vitals_report_t *r, const char *subject, vitals_status_t status,
+                 const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    add_finding(r, subject, status, vformat(fmt, ap));
+    va_end(ap);
 }
 
 void vitals_sample(vitals_report_t *r, const char *name, const char *help, double value,

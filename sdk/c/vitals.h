@@ -36,6 +36,10 @@ void vitals_report_init(vitals_report_t *r, exports_vitals_check_plugin_report_t
 // Add a finding (printf-style message); the status becomes at least `status`.
 void vitals_finding(vitals_report_t *r, const char *subject, vitals_status_t status,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+// Add a finding that does not raise the overall status by itself: a member that
+// could not be observed (unknown) while the others speak for the cluster.
+void vitals_note(vitals_report_t *r, const char *subject, vitals_status_t status,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 // Add a sample with up to two labels (NULL names are skipped).
 void vitals_sample(vitals_report_t *r, const char *name, const char *help, double value,
                    const char *label1, const char *value1, const char *label2,

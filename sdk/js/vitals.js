@@ -71,9 +71,19 @@ export class ReportBuilder {
   constructor() {
     this.findings = [];
     this.samples = [];
+    this.counted = 'ok';
   }
 
+  /** A finding; the overall status becomes at least `status`. */
   finding(subject, status, message) {
+    this.findings.push({ subject, status, message });
+    this.counted = worse(this.counted, status);
+    return this;
+  }
+
+  /** A finding that does not raise the overall status by itself: a member that
+   *  could not be observed ('unknown') while the others speak for the cluster. */
+  note(subject, status, message) {
     this.findings.push({ subject, status, message });
     return this;
   }
@@ -84,7 +94,7 @@ export class ReportBuilder {
   }
 
   status() {
-    return this.findings.reduce((s, f) => worse(s, f.status), 'ok');
+    return this.counted;
   }
 
   build(summary, status) {

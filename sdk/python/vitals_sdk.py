@@ -216,8 +216,17 @@ class ReportBuilder:
     def __init__(self):
         self.findings: List[Finding] = []
         self.samples: List[Sample] = []
+        self._counted: List[Status] = []
 
     def finding(self, subject: str, status: Status, message: str) -> "ReportBuilder":
+        """A finding; the overall status becomes at least `status`."""
+        self.findings.append(Finding(subject=subject, status=status, message=message))
+        self._counted.append(status)
+        return self
+
+    def note(self, subject: str, status: Status, message: str) -> "ReportBuilder":
+        """A finding that does not raise the overall status by itself: a member
+        that could not be observed (`unknown`) while the others speak for the cluster."""
         self.findings.append(Finding(subject=subject, status=status, message=message))
         return self
 
@@ -227,7 +236,7 @@ class ReportBuilder:
         return self
 
     def status(self) -> Status:
-        return worst(f.status for f in self.findings)
+        return worst(self._counted)
 
     def build(self, summary: str, status: Optional[Status] = None) -> Report:
         return report(self.status() if status is None else status, summary,
