@@ -111,7 +111,7 @@ impl RedisGate {
         })?;
         let json = to_json(reply).to_string();
         if json.len() > MAX_REPLY {
-            return Err(Error::Server(format!(
+            return Err(Error::Denied(format!(
                 "reply of {} bytes is larger than the {MAX_REPLY} bytes a plugin may receive",
                 json.len()
             )));

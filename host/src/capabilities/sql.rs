@@ -143,10 +143,16 @@ async fn run(
             Err(Error::Timeout(format!("no answer within {timeout:?}"))),
         ),
         Ok(Err(e)) => (Some(conn), Err(classify(&e))),
+        Ok(Ok((_, rows))) if rows.len() > MAX_ROWS => (
+            Some(conn),
+            Err(Error::Denied(format!(
+                "result of {} rows is larger than the {MAX_ROWS} rows a plugin may receive; add a WHERE or a LIMIT",
+                rows.len()
+            ))),
+        ),
         Ok(Ok((columns, rows))) => {
             let rows = rows
                 .into_iter()
-                .take(MAX_ROWS)
                 .map(|row| row.unwrap().into_iter().map(text).collect())
                 .collect();
             (Some(conn), Ok(Rows { columns, rows }))
