@@ -7,6 +7,26 @@ use serde_json::Value;
 use vitals_plugin::kubernetes::{parse_time, str_at};
 use vitals_plugin::{Report, ReportBuilder, Status};
 
+/// What the heartbeat check reads of a node's `coordination.k8s.io/v1` Lease.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Lease {
+    pub metadata: LeaseMeta,
+    #[serde(default)]
+    pub spec: LeaseSpec,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LeaseMeta {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseSpec {
+    pub lease_duration_seconds: Option<f64>,
+    pub renew_time: Option<String>,
+}
+
 /// The check's parameters.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -89,13 +109,13 @@ fn minor_of(v: &str) -> Option<(u32, u32)> {
 
 /// Judge the nodes. `leases` are the Leases of `kube-node-lease`, or why they
 /// could not be read; `now` is seconds since the Unix epoch.
-pub fn assess(p: &Params, nodes: &[Value], leases: Result<Vec<Value>, String>, now: f64) -> Report {
+pub fn assess(p: &Params, nodes: &[Value], leases: Result<Vec<Lease>, String>, now: f64) -> Report {
     let mut r = ReportBuilder::new();
     let mut nodes: Vec<&Value> = nodes.iter().collect();
     nodes.sort_by_key(|n| str_at(n, "/metadata/name"));
-    let leases: Result<BTreeMap<&str, &Value>, &String> = leases
+    let leases: Result<BTreeMap<&str, &Lease>, &String> = leases
         .as_ref()
-        .map(|l| l.iter().map(|l| (str_at(l, "/metadata/name"), l)).collect());
+        .map(|l| l.iter().map(|l| (l.metadata.name.as_str(), l)).collect());
     if let Err(e) = &leases {
         r.note(
             "node leases",
@@ -206,11 +226,11 @@ pub fn assess(p: &Params, nodes: &[Value], leases: Result<Vec<Value>, String>, n
             ),
             Some(lease) => {
                 let duration = lease
-                    .pointer("/spec/leaseDurationSeconds")
-                    .and_then(Value::as_f64)
+                    .spec
+                    .lease_duration_seconds
                     .unwrap_or(DEFAULT_LEASE_SECONDS);
                 let stale_after = p.lease_stale_seconds.map_or(duration, |s| s as f64);
-                match parse_time(str_at(lease, "/spec/renewTime")) {
+                match lease.spec.renew_time.as_deref().and_then(parse_time) {
                     None => r.finding(
                         &subject,
                         Status::Warning,
@@ -351,12 +371,13 @@ mod tests {
         })
     }
 
-    fn lease(name: &str, renewed_ago: f64) -> Value {
-        json!({"metadata": {"name": name, "namespace": "kube-node-lease"},
-               "spec": {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": at(renewed_ago)}})
+    fn lease(name: &str, renewed_ago: f64) -> Lease {
+        serde_json::from_value(json!({"metadata": {"name": name, "namespace": "kube-node-lease"},
+               "spec": {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": at(renewed_ago)}}))
+        .unwrap()
     }
 
-    fn cluster() -> (Vec<Value>, Vec<Value>) {
+    fn cluster() -> (Vec<Value>, Vec<Lease>) {
         let names = ["rke2-server-1", "rke2-agent-1", "rke2-agent-2"];
         (
             names.iter().map(|n| node(n, "True", 86_400.0)).collect(),
@@ -364,7 +385,7 @@ mod tests {
         )
     }
 
-    fn judge(p: &Params, nodes: &[Value], leases: Vec<Value>) -> Report {
+    fn judge(p: &Params, nodes: &[Value], leases: Vec<Lease>) -> Report {
         assess(p, nodes, Ok(leases), NOW)
     }
 

@@ -91,7 +91,7 @@ impl Plugin for Node {
             }
         };
         // Without the Leases the heartbeat cannot be judged; the rest still can.
-        let leases = kubernetes::list_all(
+        let leases = kubernetes::list_as::<assess::Lease>(
             &params.endpoint,
             "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
             None,
