@@ -163,7 +163,20 @@ fn params_expectations_and_unexpected_calls() {
         "{out:?}"
     );
 
-    // Bad input: a cassette that is not one, parameters of the wrong kind.
+    // Bad input: a plugin that is not there, a cassette that is not one,
+    // parameters of the wrong kind.
+    let missing = dir.path().join("missing.wasm");
+    let out = run(
+        &[
+            "test",
+            missing.to_str().unwrap(),
+            "--cassette",
+            healthy.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 65, "{out:?}");
+    assert!(out.stderr.contains("missing.wasm: not found"), "{out:?}");
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"vitals_cassette\": 1,\n").unwrap();
     let out = vitals_test("node", &bad, &[]);
