@@ -234,6 +234,8 @@ fn help_teaches_with_examples() {
         vec!["list", "--help"],
         vec!["validate", "--help"],
         vec!["serve", "--help"],
+        vec!["test", "--help"],
+        vec!["plugin", "new", "--help"],
     ] {
         let out = run(&cmd, None);
         assert_eq!(out.code, 0, "{cmd:?}");

@@ -38,17 +38,19 @@ pub mod exit {
 const ABOUT: &str = "Sandboxed WebAssembly health checks for platform clusters";
 
 const LONG_ABOUT: &str = "\
-vitals runs health checks (WebAssembly components) against live clusters: etcd, and
-more to come. Each check runs sandboxed: it reaches only the endpoints its check grants
-and never sees a credential.
+vitals runs health checks (WebAssembly components) against live clusters: etcd, Redis
+Sentinel, Galera, Kubernetes nodes, Cilium L2, Vault, cert-manager Certificates,
+workloads, and plugins of your own in Rust, Python, JavaScript or C. Each check runs
+sandboxed: it reaches only the endpoints its check grants and never sees a credential.
 
 Configuration lives in one directory:
   vitals.toml      plugin_dir, cache_dir, concurrency, [defaults], [clusters.*]
   checks.d/*.toml  one check per file: plugin, clusters, timeout, [grants], [params]
 
 Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown (the worst result; see --fail-on),
-64 usage error, 65 plugin load error, 69 --pushgateway failed, 70 internal error,
-71 serve cannot listen, 73 cannot write --textfile, 78 configuration error.";
+64 usage error, 65 plugin load error, 66 unreadable cassette (test), 69 --pushgateway
+failed, 70 internal error, 71 serve cannot listen, 73 cannot write --textfile or
+--record, 78 configuration error.";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -57,7 +59,10 @@ Examples:
   vitals run --config /etc/vitals --fail-on critical      # warnings do not fail CI
   vitals serve --config /etc/vitals --listen 0.0.0.0:9927 # for Prometheus
   vitals validate --config /etc/vitals                    # no network
-  vitals list --config /etc/vitals";
+  vitals list --config /etc/vitals
+  vitals run --config /etc/vitals --check etcd --record ./cassettes
+  vitals test etcd.wasm --cassette ./cassettes/etcd@prod.json   # offline replay
+  vitals plugin new my_check --lang python                # rust, python, js, c";
 
 #[derive(Parser, Debug)]
 #[command(name = "vitals", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
@@ -221,18 +226,22 @@ enum PluginCommand {
     /// checks.d entry, and test.sh, which builds it and replays recorded cassettes.
     #[command(after_help = "\
 Examples:
-  vitals plugin new queue_depth --lang rust     # needs: rustup target add wasm32-wasip2
-  vitals plugin new vault_seal --lang python    # needs: pip install componentize-py==0.25.1
-  vitals plugin new cert_expiry --lang js       # needs: npm install @bytecodealliance/componentize-js@0.23.0
-                                                #   @bytecodealliance/preview2-shim@0.25.0
-  vitals plugin new pod_check --lang c          # needs: clang-19, wasi-libc, wit-bindgen, wasm-tools
-                                                #   (each build.sh says how to install them)
-  cd queue_depth && ./test.sh                   # build, then test offline
+  vitals plugin new queue_depth --lang rust
+  vitals plugin new vault_seal --lang python
+  vitals plugin new cert_expiry --lang js
+  vitals plugin new pod_check --lang c
+  cd queue_depth && ./test.sh          # build, then test offline
 
 The example plugin GETs /healthz on every URL of an http endpoint (in C: lists
 the Kubernetes nodes); its cassettes (cassettes/*.json) hold a healthy and a
-failing answer. Record real ones with
-`vitals run --record DIR` and replay them with `vitals test`.")]
+failing answer. Record real ones with `vitals run --record DIR` and replay them
+with `vitals test`.
+
+Toolchains (each build.sh says so too): rust `rustup target add wasm32-wasip2`;
+python componentize-py 0.25.1 (pip); js @bytecodealliance/componentize-js 0.23.0
+with @bytecodealliance/preview2-shim 0.25.0 (npm); c clang-19, lld-19, wasi-libc
+and libclang-rt-19-dev-wasm32 (apt), wit-bindgen-cli 0.63.0 and wasm-tools 1.263.0
+(cargo install). See docs/plugin-authoring.md.")]
     New {
         /// Plugin name: lowercase letters, digits and `_` (it names the metrics).
         name: String,
