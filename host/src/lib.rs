@@ -8,7 +8,8 @@
 //! and the sinks [`textfile`] and [`pushgateway`]. [`serve`] runs the same
 //! pipeline on each check's interval and serves the latest results over HTTP.
 //! Every capability call passes the [`tape`], which can record it into a
-//! [`cassette`] (`vitals run --record`) or answer it from one (`vitals test`).
+//! [`cassette`] (`vitals run --record`) or answer it from one (`vitals test`,
+//! [`replay`]). [`scaffold`] makes new plugins (`vitals plugin new`).
 
 pub mod cache;
 pub mod capabilities;
