@@ -11,10 +11,7 @@ use support::vitals::{ConfigDir, findings, summary};
 const DAY: i64 = 86400;
 
 fn config(api: &ApiServer, params: &str) -> ConfigDir {
-    let cfg = ConfigDir::new(&format!(
-        "[clusters.rke2.endpoints.kubernetes]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n",
-        api.kubeconfig().display().to_string()
-    ));
+    let cfg = ConfigDir::new(&api.endpoint_toml("rke2"));
     cfg.install_built("certificates");
     cfg.check(
         "certs",

@@ -10,10 +10,7 @@ use support::vitals::{ConfigDir, findings, summary};
 #[test]
 fn kubernetes_helpers_page_get_and_raise_capability_errors() {
     let api = ApiServer::start(ApiServer::rke2_cilium());
-    let cfg = ConfigDir::new(&format!(
-        "[clusters.rke2.endpoints.kubernetes]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n",
-        api.kubeconfig().display().to_string()
-    ));
+    let cfg = ConfigDir::new(&api.endpoint_toml("rke2"));
     cfg.install_built("test_py_sdk");
     cfg.check(
         "sdk",

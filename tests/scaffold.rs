@@ -69,10 +69,7 @@ fn new_plugin_passes_its_test(lang: &str) {
         HttpFixture::start([("/healthz".to_string(), (200, serde_json::json!("ok")))].into());
     let api = ApiServer::start(ApiServer::rke2_cilium());
     let endpoint = if lang == "c" {
-        format!(
-            "[clusters.example.endpoints.kubernetes]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n",
-            api.kubeconfig().display().to_string()
-        )
+        api.endpoint_toml("example")
     } else {
         format!(
             "[clusters.example.endpoints.service]\nkind = \"http\"\nurls = [{:?}]\n",

@@ -25,22 +25,33 @@ fn state(state: &str) -> HashMap<String, (u16, Value)> {
         .collect()
 }
 
-/// Servers in these states, and a configuration granting them as endpoint `vault`.
-fn cluster(states: &[&str]) -> (Vec<HttpFixture>, ConfigDir) {
-    let servers: Vec<HttpFixture> = states
+/// Servers answering as Vault servers in these states.
+fn servers(states: &[&str]) -> Vec<HttpFixture> {
+    states
         .iter()
         .map(|s| HttpFixture::start(state(s)))
-        .collect();
-    let urls: Vec<String> = servers.iter().map(|s| s.url().to_string()).collect();
+        .collect()
+}
+
+/// A configuration whose endpoint `vault` has these URLs, and the vault check.
+fn config(urls: &[String]) -> ConfigDir {
     let cfg = ConfigDir::new(&format!(
         "[clusters.secrets.endpoints.vault]\nkind = \"http\"\nurls = {}\n",
-        toml_list(&urls)
+        toml_list(urls)
     ));
     cfg.install_built("vault");
     cfg.check(
         "vault",
         "plugin = \"vault\"\ntimeout = \"30s\"\n[grants]\nendpoints = [\"vault\"]\n",
     );
+    cfg
+}
+
+/// Servers in these states, and a configuration granting them as endpoint `vault`.
+fn cluster(states: &[&str]) -> (Vec<HttpFixture>, ConfigDir) {
+    let servers = servers(states);
+    let urls: Vec<String> = servers.iter().map(|s| s.url().to_string()).collect();
+    let cfg = config(&urls);
     (servers, cfg)
 }
 
@@ -93,21 +104,10 @@ fn an_uninitialised_server_is_critical() {
 fn a_server_that_cannot_be_observed_is_noted_and_the_others_decide() {
     // The third server is configured as https but speaks plain HTTP: the TLS
     // handshake fails, so nothing about it is known.
-    let servers: Vec<HttpFixture> = ["active", "standby", "standby"]
-        .iter()
-        .map(|s| HttpFixture::start(state(s)))
-        .collect();
+    let servers = servers(&["active", "standby", "standby"]);
     let mut urls: Vec<String> = servers.iter().map(|s| s.url().to_string()).collect();
     urls[2] = urls[2].replace("http://", "https://");
-    let cfg = ConfigDir::new(&format!(
-        "[clusters.secrets.endpoints.vault]\nkind = \"http\"\nurls = {}\n",
-        toml_list(&urls)
-    ));
-    cfg.install_built("vault");
-    cfg.check(
-        "vault",
-        "plugin = \"vault\"\ntimeout = \"30s\"\n[grants]\nendpoints = [\"vault\"]\n",
-    );
+    let cfg = config(&urls);
     let (_, r) = cfg.run_check("vault", &[]);
     assert_eq!(r["status"], "ok", "{}", findings(&r));
     assert!(
@@ -117,15 +117,7 @@ fn a_server_that_cannot_be_observed_is_noted_and_the_others_decide() {
     );
 
     // None observed at all: unknown, not critical.
-    let only = ConfigDir::new(&format!(
-        "[clusters.secrets.endpoints.vault]\nkind = \"http\"\nurls = [{:?}]\n",
-        urls[2]
-    ));
-    only.install_built("vault");
-    only.check(
-        "vault",
-        "plugin = \"vault\"\ntimeout = \"30s\"\n[grants]\nendpoints = [\"vault\"]\n",
-    );
+    let only = config(&urls[2..]);
     let (_, r) = only.run_check("vault", &[]);
     assert_eq!(r["status"], "unknown", "{}", findings(&r));
     assert!(

@@ -9,10 +9,7 @@ use support::kubernetes::{ApiServer, ago};
 use support::vitals::{ConfigDir, findings, summary};
 
 fn config(api: &ApiServer, params: &str) -> ConfigDir {
-    let cfg = ConfigDir::new(&format!(
-        "[clusters.rke2.endpoints.kubernetes]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n",
-        api.kubeconfig().display().to_string()
-    ));
+    let cfg = ConfigDir::new(&api.endpoint_toml("rke2"));
     cfg.install_built("workloads");
     cfg.check(
         "workloads",

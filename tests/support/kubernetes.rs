@@ -247,6 +247,15 @@ impl ApiServer {
         self.dir.path()
     }
 
+    /// The `vitals.toml` table of an endpoint `kubernetes` of `cluster` that reaches
+    /// this server through [`ApiServer::kubeconfig`].
+    pub fn endpoint_toml(&self, cluster: &str) -> String {
+        format!(
+            "[clusters.{cluster}.endpoints.kubernetes]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n",
+            self.kubeconfig().display().to_string()
+        )
+    }
+
     /// A kubeconfig (`<dir>/kubeconfig`) whose current context
     /// `rke2-fixture` reaches this server with the right token.
     pub fn kubeconfig(&self) -> PathBuf {
