@@ -25,14 +25,18 @@ characters: a DNS label).
 
 {{/* Standard labels of every object. */}}
 {{- define "vitals.labels" -}}
-helm.sh/chart: {{ include "vitals.chart" . }}
-{{ include "vitals.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: vitals
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
+{{- $labels := dict
+  "helm.sh/chart" (include "vitals.chart" .)
+  "app.kubernetes.io/version" (.Values.image.tag | default .Chart.AppVersion | toString | trunc 63 | trimSuffix "-")
+  "app.kubernetes.io/managed-by" .Release.Service
+  "app.kubernetes.io/part-of" "vitals" }}
+{{- /* The chart's own labels win over commonLabels. */}}
+{{- toYaml (merge (include "vitals.selectorLabels" . | fromYaml) $labels .Values.commonLabels) }}
 {{- end }}
+
+{{/* The standard labels plus `extra` (a dict); the selector labels always win. */}}
+{{- define "vitals.labelsWith" -}}
+{{- toYaml (merge (include "vitals.selectorLabels" .root | fromYaml) (.extra | default dict) (include "vitals.labels" .root | fromYaml)) }}
 {{- end }}
 
 {{/* The labels that select the pods (never change them after an install). */}}
@@ -186,7 +190,7 @@ The job label the ServiceMonitor gives /metrics: the value of the Service's labe
 serviceMonitor.jobLabel, else (as the operator does) the Service's name.
 */}}
 {{- define "vitals.jobName" -}}
-{{- $labels := merge (dict) .Values.service.labels (include "vitals.labels" . | fromYaml) }}
+{{- $labels := include "vitals.labelsWith" (dict "root" . "extra" .Values.service.labels) | fromYaml }}
 {{- $job := "" }}
 {{- with .Values.serviceMonitor.jobLabel }}{{ $job = index $labels . | default "" }}{{ end }}
 {{- $job | default (include "vitals.fullname" .) }}
@@ -199,7 +203,8 @@ serviceMonitor.jobLabel, else (as the operator does) the Service's name.
 
 {{/*
 The pod spec of both modes. Arguments: root (the chart's context), args (the
-vitals command line after the binary), restartPolicy, ports (bool).
+vitals command line after the binary), restartPolicy, ports (bool: serve's
+port, probes and the reloader), output (bool: the report volume).
 */}}
 {{- define "vitals.podSpec" -}}
 {{- $root := .root }}
@@ -219,6 +224,7 @@ restartPolicy: {{ .restartPolicy }}
 priorityClassName: {{ . }}
 {{- end }}
 terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
+enableServiceLinks: false
 {{- if $arp }}
 hostNetwork: true
 dnsPolicy: ClusterFirstWithHostNet
