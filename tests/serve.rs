@@ -61,7 +61,10 @@ fn prometheus_scrapes_serve_and_sees_a_member_go_down() {
         "plugin = \"chaos\"\nclusters = [\"staging\"]\nretries = 1\nretry_delay = \"100ms\"\n[params]\nmode = \"panic\"\n",
     );
     let mut served = cfg.serve();
-    let prometheus = Prometheus::start(std::slice::from_ref(&served.addr));
+    let prometheus = Prometheus::start_with_rules(
+        std::slice::from_ref(&served.addr),
+        &[support::monitoring::rules_file()],
+    );
 
     // Every check and cluster, with its status, as Prometheus stores it.
     for (check, cluster, status) in [
@@ -98,6 +101,35 @@ fn prometheus_scrapes_serve_and_sees_a_member_go_down() {
         "vitals_runner_instantiate_seconds_count{plugin=\"etcd\"}",
         WAIT,
         |got| got.len() == 1 && got[0].1 >= 2.0,
+    );
+
+    // Every query of the shipped Grafana dashboard finds data, and every shipped
+    // alert rule evaluates without error against these real series.
+    for (panel, expr) in support::monitoring::dashboard_queries() {
+        let got = eventually(WAIT, POLL, || match prometheus.query(&expr) {
+            got if !got.is_empty() => Ok(got),
+            _ => Err(format!("dashboard panel {panel:?}: no data for {expr}")),
+        });
+        assert!(!got.is_empty());
+    }
+    eventually(WAIT, POLL, || {
+        let groups = prometheus.rules();
+        let rules: Vec<&Value> = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["rules"].as_array().unwrap())
+            .collect();
+        match rules.iter().find(|r| r["health"] != "ok") {
+            _ if rules.len() < 9 => Err(format!("the shipped rules are not loaded: {groups}")),
+            Some(bad) => Err(format!("a rule does not evaluate: {bad}")),
+            None => Ok(()),
+        }
+    });
+    prometheus.wait_for_value(
+        "vitals_check_interval_seconds{check=\"etcd\",cluster=\"prod\"}",
+        1.0,
+        WAIT,
     );
 
     // A member goes down: prod turns to warning, staging stays ok.
@@ -244,6 +276,45 @@ fn sighup_reloads_keeps_unchanged_results_and_refuses_a_broken_configuration() {
         "an unchanged check keeps its last result"
     );
     assert_ne!(result(&reloaded, "other")["started_at"], other_started);
+    assert_eq!(result(&reloaded, "added")["status"], "ok");
+}
+
+#[test]
+fn post_reload_reloads_like_sighup_and_answers_with_the_outcome() {
+    let cfg = ConfigDir::new("[defaults]\ninterval = \"1h\"\n[clusters.local]\n");
+    let quick = "plugin = \"chaos\"\nclusters = [\"local\"]\n[params]\nmode = \"ok\"\n";
+    cfg.check("quick", quick);
+    let served = cfg.serve();
+    wait_ready(&served);
+    let started = result(&results(&served), "quick")["started_at"].clone();
+
+    // Only POST (or PUT) reloads: a GET changes nothing and says how.
+    let (code, body) = served.get("/-/reload");
+    assert_eq!(code, 405, "{body}");
+    assert!(body.contains("POST /-/reload"), "{body}");
+
+    // A broken check file: 500 with the file, line and key; the old configuration
+    // keeps serving.
+    cfg.check("quick", &format!("timeout = \"soon\"\n{quick}"));
+    let (code, body) = served.post("/-/reload");
+    assert_eq!(code, 500, "{body}");
+    assert!(
+        body.contains("quick.toml:1") && body.contains("`timeout`: invalid duration"),
+        "{body}"
+    );
+    wait_for_metric(&served, "vitals_config_last_reload_successful 0");
+    assert!(served.log().contains("reload failed (POST /-/reload)"));
+
+    // A good one: 200 once it is in force; the unchanged check keeps its result.
+    cfg.check("quick", quick);
+    cfg.check("added", quick);
+    let (code, body) = served.post("/-/reload");
+    assert_eq!((code, body.as_str()), (200, "reloaded the configuration\n"));
+    wait_for_metric(&served, "vitals_config_last_reload_successful 1");
+    wait_ready(&served);
+    let reloaded = results(&served);
+    assert_eq!(reloaded.len(), 2, "{reloaded:?}");
+    assert_eq!(result(&reloaded, "quick")["started_at"], started);
     assert_eq!(result(&reloaded, "added")["status"], "ok");
 }
 

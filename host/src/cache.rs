@@ -2,6 +2,10 @@
 //! component and the engine's compatibility hash, written atomically, and loaded
 //! only from a directory and files that the current user owns and nobody else can
 //! write (deserialising runs native code).
+//!
+//! A read-only directory of precompiled plugins (`vitals precompile`, named by
+//! `VITALS_PRECOMPILED_DIR`, e.g. in a container image) is consulted first; its
+//! directory and files may also be owned by root, who alone can write them.
 
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -16,43 +20,114 @@ pub fn digest(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-/// Compile `bytes` (whose [`digest`] is `digest`), through the cache in `dir` when
-/// there is one. Returns the component and whether it came from the cache.
+/// The environment variable naming the read-only directory of precompiled plugins.
+pub const PRECOMPILED_ENV: &str = "VITALS_PRECOMPILED_DIR";
+
+/// Where compiled plugins are looked up and kept.
+#[derive(Debug, Clone, Default)]
+pub struct Dirs {
+    /// The writable cache (`cache_dir`); `None` disables it.
+    pub cache: Option<PathBuf>,
+    /// Read-only precompiled plugins, looked up first.
+    pub precompiled: Option<PathBuf>,
+}
+
+impl Dirs {
+    /// `cache` and the precompiled directory named by [`PRECOMPILED_ENV`].
+    pub fn new(cache: Option<PathBuf>) -> Dirs {
+        let precompiled = std::env::var_os(PRECOMPILED_ENV)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from);
+        Dirs { cache, precompiled }
+    }
+}
+
+/// Who may own a directory or file that compiled code is loaded from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// The current user only (the writable cache).
+    Me,
+    /// The current user or root (a read-only precompiled directory).
+    MeOrRoot,
+}
+
+/// Compile `bytes` (whose [`digest`] is `digest`), through the precompiled
+/// directory and the cache in `dirs` when there are any. Returns the component
+/// and whether it came from one of them.
 pub fn compile(
     engine: &wasmtime::Engine,
-    dir: Option<&Path>,
+    dirs: &Dirs,
     bytes: &[u8],
     digest: &str,
 ) -> anyhow::Result<(Component, bool)> {
-    let Some(dir) = dir else {
+    if let Some(dir) = &dirs.precompiled
+        && let Some(c) = lookup(engine, dir, digest, Owner::MeOrRoot)
+    {
+        return Ok((c, true));
+    }
+    let Some(dir) = dirs.cache.as_deref() else {
         return Ok((Component::new(engine, bytes)?, false));
     };
-    let file = entry(engine, dir, digest);
-    if file.exists() {
-        match trusted(dir).and_then(|()| trusted(&file)) {
-            // SAFETY: the artifact sits in a directory that only the current user can
-            // write, was written there by this host (`store`) from a component it
-            // compiled, and is keyed by the engine's compatibility hash; wasmtime
-            // still checks its header and refuses an incompatible or corrupt file,
-            // which is then recompiled.
-            Ok(()) => match unsafe { Component::deserialize_file(engine, &file) } {
-                Ok(c) => {
-                    touch(&file);
-                    return Ok((c, true));
-                }
-                Err(e) => {
-                    tracing::warn!(file = %file.display(), "ignoring unusable cache entry: {e}")
-                }
-            },
-            Err(e) => tracing::warn!(file = %file.display(), "not using the compile cache: {e:#}"),
-        }
+    if let Some(c) = lookup(engine, dir, digest, Owner::Me) {
+        touch(&entry(engine, dir, digest));
+        return Ok((c, true));
     }
+    let file = entry(engine, dir, digest);
     let component = Component::new(engine, bytes)?;
     if let Err(e) = store(dir, &file, &component) {
         tracing::warn!(dir = %dir.display(), "cannot write the compile cache: {e:#}");
     }
     prune(dir, MAX_UNUSED, MAX_BYTES);
     Ok((component, false))
+}
+
+/// The compiled component for `digest` in `dir`, if there is a usable one.
+fn lookup(engine: &wasmtime::Engine, dir: &Path, digest: &str, owner: Owner) -> Option<Component> {
+    let file = entry(engine, dir, digest);
+    if !file.exists() {
+        return None;
+    }
+    if let Err(e) = trusted(dir, owner).and_then(|()| trusted(&file, owner)) {
+        tracing::warn!(file = %file.display(), "not using the compiled plugin: {e:#}");
+        return None;
+    }
+    // SAFETY: the artifact sits in a directory that only the current user (or
+    // root, for a precompiled directory) can write, was written there by this
+    // host (`store`, `vitals precompile`) from a component it compiled, and is
+    // keyed by the component's digest and the engine's compatibility hash;
+    // wasmtime still checks its header and refuses an incompatible or corrupt
+    // file, which is then recompiled.
+    match unsafe { Component::deserialize_file(engine, &file) } {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(file = %file.display(), "ignoring unusable compiled plugin: {e}");
+            None
+        }
+    }
+}
+
+/// Write `component` (compiled from the plugin whose digest is `digest`) into
+/// `dir` for `$VITALS_PRECOMPILED_DIR` (`vitals precompile`): the directory
+/// readable by everyone (the user a container runs as), the file too, both
+/// writable by their owner alone. Returns the file written.
+pub fn export(
+    engine: &wasmtime::Engine,
+    dir: &Path,
+    digest: &str,
+    component: &Component,
+) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("chmod 755 {}", dir.display()))?;
+    let file = entry(engine, dir, digest);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, &component.serialize()?)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.persist(&file)
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(file)
 }
 
 fn entry(engine: &wasmtime::Engine, dir: &Path, digest: &str) -> PathBuf {
@@ -106,14 +181,20 @@ fn prune(dir: &Path, max_unused: std::time::Duration, max_bytes: u64) {
     }
 }
 
-/// Owned by the current user and not writable by group or others.
-fn trusted(path: &Path) -> anyhow::Result<()> {
+/// Owned by the current user (or root, when `owner` allows it) and not
+/// writable by group or others.
+fn trusted(path: &Path, owner: Owner) -> anyhow::Result<()> {
     let meta = std::fs::symlink_metadata(path).with_context(|| format!("{}", path.display()))?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
+    let by_root = owner == Owner::MeOrRoot && meta.uid() == 0;
+    if meta.uid() != me && !by_root {
+        let allowed = match owner {
+            Owner::Me => "the current user",
+            Owner::MeOrRoot => "root or the current user",
+        };
         anyhow::bail!(
-            "{} is owned by uid {}, not by the current user ({me})",
+            "{} is owned by uid {}, not by {allowed} ({me})",
             path.display(),
             meta.uid()
         );
@@ -129,7 +210,7 @@ fn store(dir: &Path, file: &Path, component: &Component) -> anyhow::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    trusted(dir)?;
+    trusted(dir, Owner::Me)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut tmp, &component.serialize()?)?;
     tmp.persist(file)?;

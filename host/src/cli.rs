@@ -1,6 +1,6 @@
 //! The command line: `vitals run`, `vitals serve`, `vitals list`, `vitals validate`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -171,6 +171,68 @@ be loaded, 66 the cassette cannot be read, 78 bad --params.")]
     /// Make and develop plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Print the least-privilege Kubernetes RBAC for the configuration: get and
+    /// list on exactly the resources the checks' `[grants] kubernetes` name.
+    #[command(after_help = "\
+A ClusterRole and ClusterRoleBinding hold the cluster-wide grants (`nodes`,
+`cilium.io/*`), and a Role and RoleBinding per namespace the `resource@namespace`
+grants (`coordination.k8s.io/leases@kube-node-lease`) that the cluster-wide rules
+do not already cover. Verbs are only get and list; Secrets cannot be granted. A
+grant added to a check changes the output: apply it again.
+
+Examples:
+  vitals rbac --config /etc/vitals | kubectl apply -f -
+  vitals rbac --config /etc/vitals --namespace monitoring --service-account vitals
+  vitals rbac --config /etc/vitals --check node --name vitals-node
+
+Exit codes: 0 printed, 64 unknown --check, 78 configuration error.")]
+    Rbac {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Namespace of the service account vitals runs as.
+        #[arg(long, default_value = "vitals", value_name = "NAMESPACE")]
+        namespace: String,
+        /// The service account vitals runs as.
+        #[arg(long, default_value = "vitals", value_name = "NAME")]
+        service_account: String,
+        /// Name of the roles and bindings.
+        #[arg(long, default_value = "vitals", value_name = "NAME")]
+        name: String,
+        /// Only the grants of this check (repeatable; default: every check,
+        /// disabled ones too, since `serve` can probe them).
+        #[arg(long = "check", value_name = "NAME")]
+        checks: Vec<String>,
+    },
+    /// Compile plugins ahead of time into a directory that `VITALS_PRECOMPILED_DIR`
+    /// names, so that the first run loads them warm (container images).
+    #[command(after_help = "\
+Each plugin is compiled for this host's wasmtime and CPU and checked like `vitals
+validate` checks it (contract version, describe). The directory is written
+readable by everyone and writable by its owner only; vitals loads an entry from it
+only when the directory and the file are owned by root or by the user running
+vitals and nobody else can write them, and only for the very plugin file it was
+compiled from (the key is the plugin's SHA-256 and the engine's compatibility
+hash). A plugin changed since, or a host on another CPU, compiles into the
+ordinary cache (`cache_dir`) instead.
+
+Examples:
+  vitals precompile --out /usr/lib/vitals/precompiled /usr/lib/vitals/plugins/*.wasm
+  VITALS_PRECOMPILED_DIR=/usr/lib/vitals/precompiled vitals run --config /etc/vitals
+
+Exit codes: 0 compiled, 65 a plugin cannot be loaded, 73 the directory cannot be
+written.")]
+    Precompile {
+        /// Directory to write the compiled plugins to (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Compile cache to compile through (default: $XDG_CACHE_HOME/vitals or
+        /// ~/.cache/vitals).
+        #[arg(long, env = "VITALS_CACHE_DIR", value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Plugin components to compile.
+        #[arg(value_name = "PLUGIN.wasm", required = true)]
+        plugins: Vec<PathBuf>,
+    },
     /// Check the configuration and that every plugin loads and matches the contract
     /// and its check's parameters. Makes no network connection.
     #[command(
@@ -210,6 +272,10 @@ struct RunArgs {
     /// (job="vitals", instance=<host>, cluster=<cluster>).
     #[arg(long, value_name = "URL")]
     pushgateway: Option<String>,
+    /// Write the report (in --format) to this file, atomically, instead of
+    /// stdout: JUnit or JSON into a CI artefact or a volume.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    output: Option<PathBuf>,
     /// The `instance` grouping label of --pushgateway (default: the hostname).
     #[arg(long, value_name = "NAME", requires = "pushgateway")]
     instance: Option<String>,
@@ -450,6 +516,51 @@ async fn dispatch(command: Command) -> u8 {
             list(&p.cfg, &p.plugins, format);
             report_problems(&p).unwrap_or(0)
         }
+        Command::Rbac {
+            config,
+            namespace,
+            service_account,
+            name,
+            checks,
+        } => {
+            let cfg = match Config::load(&config.config) {
+                Ok(cfg) => cfg,
+                Err(e) => return error(exit::CONFIG, e),
+            };
+            if let Some(unknown) = checks
+                .iter()
+                .find(|n| !cfg.checks.iter().any(|c| &&c.name == n))
+            {
+                let known: Vec<&str> = cfg.checks.iter().map(|c| c.name.as_str()).collect();
+                return error(
+                    exit::USAGE,
+                    format!("no check named {unknown:?} (checks: {})", known.join(", ")),
+                );
+            }
+            let selected: Vec<&Check> = cfg
+                .checks
+                .iter()
+                .filter(|c| checks.is_empty() || checks.contains(&c.name))
+                .map(|c| c.as_ref())
+                .collect();
+            let who = crate::rbac::Identity {
+                name,
+                namespace,
+                service_account,
+            };
+            match crate::rbac::render(&selected, &who) {
+                Ok(yaml) => {
+                    print!("{yaml}");
+                    0
+                }
+                Err(e) => error(exit::SOFTWARE, e),
+            }
+        }
+        Command::Precompile {
+            out,
+            cache_dir,
+            plugins,
+        } => precompile(&out, cache_dir, &plugins).await,
         Command::Validate { config } => {
             let p = match prepare(&config, &[], &[], true).await {
                 Ok(p) => p,
@@ -489,6 +600,7 @@ async fn run(args: RunArgs) -> u8 {
         pushgateway,
         instance,
         record,
+        output,
     } = args;
     if let Some(dir) = &record
         && let Err(e) = std::fs::create_dir_all(dir)
@@ -527,11 +639,23 @@ async fn run(args: RunArgs) -> u8 {
         }
         Format::Prometheus => render::prometheus::render(&results, &metrics),
     };
-    {
-        use std::io::Write;
-        let mut stdout = anstream::stdout();
-        let _ = stdout.write_all(out.as_bytes());
-        let _ = stdout.flush();
+    match &output {
+        Some(path) => {
+            // A file gets no terminal colours.
+            let plain = anstream::adapter::strip_str(&out).to_string();
+            if let Err(e) = crate::textfile::write_atomic(path, &plain) {
+                return error(
+                    exit::CANTCREAT,
+                    format!("--output {}: {e:#}", path.display()),
+                );
+            }
+        }
+        None => {
+            use std::io::Write;
+            let mut stdout = anstream::stdout();
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+        }
     }
     if let Some(path) = &textfile {
         let exposition = render::prometheus::render(&results, &metrics);
@@ -565,6 +689,38 @@ async fn run(args: RunArgs) -> u8 {
         Some(level) if worst < level.status() => 0,
         _ => worst.code(),
     }
+}
+
+/// `vitals precompile`: compile and check each plugin, and write its compiled
+/// code into `out`, readable by all.
+async fn precompile(out: &Path, cache_dir: Option<PathBuf>, plugins: &[PathBuf]) -> u8 {
+    let cache_dir = cache_dir.or_else(crate::config::default_cache_dir);
+    let engine = match Engine::new(cache_dir) {
+        Ok(e) => e,
+        Err(e) => return error(exit::SOFTWARE, format!("cannot start the engine: {e:#}")),
+    };
+    let mut code = 0;
+    for path in plugins {
+        let plugin = match engine.load(path).await {
+            Ok(p) => p,
+            Err(e) => {
+                code = error(exit::PLUGIN, e);
+                continue;
+            }
+        };
+        match engine.export(&plugin, out) {
+            Ok(file) => println!(
+                "{} ({} {}, contract {}): {}",
+                path.display(),
+                plugin.info.name,
+                plugin.info.version,
+                plugin.contract_version,
+                file.display()
+            ),
+            Err(e) => return error(exit::CANTCREAT, format!("--out {}: {e:#}", out.display())),
+        }
+    }
+    code
 }
 
 /// `vitals test`: replay a cassette through a plugin and compare.

@@ -68,7 +68,7 @@ pub struct RunFailure {
 pub struct Engine {
     engine: wasmtime::Engine,
     linker: Linker<RunState>,
-    cache_dir: Option<PathBuf>,
+    dirs: crate::cache::Dirs,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -79,7 +79,8 @@ impl Drop for Engine {
 }
 
 impl Engine {
-    /// Build the engine and its linker. `cache_dir`: where compiled plugins are kept.
+    /// Build the engine and its linker. `cache_dir`: where compiled plugins are
+    /// kept; precompiled ones are also looked up in `$VITALS_PRECOMPILED_DIR`.
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Engine> {
         let mut config = Config::new();
         config.epoch_interruption(true);
@@ -124,9 +125,16 @@ impl Engine {
         Ok(Engine {
             engine,
             linker,
-            cache_dir,
+            dirs: crate::cache::Dirs::new(cache_dir),
             stop_ticker: stop,
         })
+    }
+
+    /// Write a loaded plugin's compiled code into `dir` for
+    /// `$VITALS_PRECOMPILED_DIR` (see [`crate::cache::export`]).
+    pub fn export(&self, plugin: &Plugin, dir: &Path) -> anyhow::Result<PathBuf> {
+        let component = plugin.pre.instance_pre().component();
+        crate::cache::export(&self.engine, dir, &plugin.digest, component)
     }
 
     /// Compile (or load from the cache), check the contract version, link, and
@@ -138,7 +146,7 @@ impl Engine {
         };
         // Reading and compiling block: keep them off the async executor.
         let started = Instant::now();
-        let (engine, dir, file) = (self.engine.clone(), self.cache_dir.clone(), path.to_owned());
+        let (engine, dirs, file) = (self.engine.clone(), self.dirs.clone(), path.to_owned());
         let compiled = tokio::task::spawn_blocking(move || {
             let bytes = std::fs::read(&file).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
@@ -148,7 +156,7 @@ impl Engine {
                 }
             })?;
             let digest = crate::cache::digest(&bytes);
-            crate::cache::compile(&engine, dir.as_deref(), &bytes, &digest)
+            crate::cache::compile(&engine, &dirs, &bytes, &digest)
                 .map(|(component, cached)| (component, cached, digest))
                 .map_err(|e| {
                     // One line: some parse errors print byte arrays over many lines.

@@ -9,7 +9,8 @@
 //! pipeline on each check's interval and serves the latest results over HTTP.
 //! Every capability call passes the [`tape`], which can record it into a
 //! [`cassette`] (`vitals run --record`) or answer it from one (`vitals test`,
-//! [`replay`]). [`scaffold`] makes new plugins (`vitals plugin new`).
+//! [`replay`]). [`scaffold`] makes new plugins (`vitals plugin new`); [`rbac`] derives the
+//! Kubernetes RBAC that the checks' grants need (`vitals rbac`).
 
 pub mod cache;
 pub mod capabilities;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod output;
 pub mod plan;
 pub mod pushgateway;
+pub mod rbac;
 pub mod render;
 pub mod replay;
 pub mod report;

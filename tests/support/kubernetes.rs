@@ -74,6 +74,86 @@ struct State {
     /// (path prefix, delay) pairs set by `stall`.
     stalls: Mutex<Vec<(String, std::time::Duration)>>,
     requests: Mutex<Vec<String>>,
+    /// RBAC in force (`enforce_rbac`): requests outside it get 403.
+    rbac: Mutex<Option<Vec<RbacRule>>>,
+    /// `verb path` of every request refused by `rbac`.
+    forbidden: Mutex<Vec<String>>,
+}
+
+/// One rule of a ClusterRole (`namespace` None: every namespace and the cluster
+/// scope) or of a Role (its namespace only).
+#[derive(Debug, Clone)]
+struct RbacRule {
+    namespace: Option<String>,
+    groups: Vec<String>,
+    resources: Vec<String>,
+    verbs: Vec<String>,
+}
+
+impl RbacRule {
+    fn allows(&self, r: &ResourceAccess) -> bool {
+        let any = |list: &[String], want: &str| list.iter().any(|x| x == "*" || x == want);
+        (self.namespace.is_none() || self.namespace == r.namespace)
+            && any(&self.groups, &r.group)
+            && any(&self.resources, &r.resource)
+            && any(&self.verbs, r.verb)
+    }
+}
+
+/// What a request asks of the authorizer, as Kubernetes' RBAC sees it.
+#[derive(Debug)]
+struct ResourceAccess {
+    verb: &'static str,
+    group: String,
+    /// With its subresource, `pods/log`.
+    resource: String,
+    namespace: Option<String>,
+}
+
+impl ResourceAccess {
+    /// A resource request (`/api/v1/...`, `/apis/G/V/...`); `None` for discovery
+    /// and other non-resource paths (readable by every authenticated user).
+    fn of(path: &str, params: &HashMap<String, String>) -> Option<ResourceAccess> {
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let (group, rest) = match segs.as_slice() {
+            ["api", "v1", rest @ ..] => ("", rest),
+            ["apis", g, _, rest @ ..] => (*g, rest),
+            _ => return None,
+        };
+        let (namespace, rest) = match rest {
+            ["namespaces", ns, r @ ..] if !r.is_empty() => (Some(ns.to_string()), r),
+            r => (None, r),
+        };
+        let (resource, named) = match rest {
+            [] => return None,
+            [r] => (r.to_string(), false),
+            [r, _] => (r.to_string(), true),
+            [r, _, sub, ..] => (format!("{r}/{sub}"), true),
+        };
+        let verb = match (named, params.get("watch").map(String::as_str)) {
+            (_, Some("true" | "1")) => "watch",
+            (true, _) => "get",
+            (false, _) => "list",
+        };
+        Some(ResourceAccess {
+            verb,
+            group: group.to_string(),
+            resource,
+            namespace,
+        })
+    }
+
+    /// The real API server's words for a refusal.
+    fn forbidden_message(&self) -> String {
+        let scope = match &self.namespace {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".to_string(),
+        };
+        format!(
+            "{} is forbidden: User \"system:serviceaccount:vitals:vitals\" cannot {} resource \"{}\" in API group \"{}\" {scope}",
+            self.resource, self.verb, self.resource, self.group
+        )
+    }
 }
 
 struct Store {
@@ -155,6 +235,8 @@ impl ApiServer {
             failures: Mutex::new(Vec::new()),
             stalls: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
+            rbac: Mutex::new(None),
+            forbidden: Mutex::new(Vec::new()),
         });
 
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -370,6 +452,51 @@ preferences: {{}}
         self.state
             .aggregated_discovery
             .store(enabled, AtomicOrdering::Relaxed);
+    }
+
+    /// Enforce RBAC from now on: the ClusterRoles and Roles in `manifests` (a YAML
+    /// stream, e.g. from `vitals rbac`) are the only permissions, as if bound to
+    /// the token's user; any other resource request gets 403 Forbidden. Discovery
+    /// stays open, as for every authenticated user.
+    pub fn enforce_rbac(&self, manifests: &str) {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(manifests)
+            .unwrap_or_else(|e| panic!("parsing RBAC manifests: {e}\n{manifests}"));
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut rules = Vec::new();
+        for doc in &docs {
+            let namespace = match doc["kind"].as_str() {
+                Some("ClusterRole") => None,
+                Some("Role") => Some(
+                    doc["metadata"]["namespace"]
+                        .as_str()
+                        .expect("a Role has a namespace")
+                        .to_string(),
+                ),
+                _ => continue,
+            };
+            for rule in doc["rules"].as_array().into_iter().flatten() {
+                rules.push(RbacRule {
+                    namespace: namespace.clone(),
+                    groups: strings(&rule["apiGroups"]),
+                    resources: strings(&rule["resources"]),
+                    verbs: strings(&rule["verbs"]),
+                });
+            }
+        }
+        *lock(&self.state.rbac) = Some(rules);
+    }
+
+    /// `verb path` of every request that the enforced RBAC refused.
+    pub fn forbidden(&self) -> Vec<String> {
+        lock(&self.state.forbidden).clone()
     }
 
     /// Paths (with `?query` when there is one) requested so far, in order.
@@ -801,6 +928,13 @@ fn handle(state: &State, req: &Request<Incoming>) -> Resp {
     let params: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
+    if let Some(rules) = lock(&state.rbac).as_ref()
+        && let Some(access) = ResourceAccess::of(&path, &params)
+        && !rules.iter().any(|r| r.allows(&access))
+    {
+        lock(&state.forbidden).push(format!("{} {path}", access.verb));
+        return status_response(403, "Forbidden", &access.forbidden_message(), None);
+    }
     let mut resp = route(state, &path, &params, req.headers());
     if head {
         *resp.body_mut() = Full::new(Bytes::new());

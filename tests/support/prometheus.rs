@@ -18,13 +18,20 @@ pub struct Prometheus {
 impl Prometheus {
     /// Start Prometheus scraping `targets` (host:port) as job `vitals` every second.
     pub fn start(targets: &[String]) -> Prometheus {
+        Self::start_with_rules(targets, &[])
+    }
+
+    /// [`Prometheus::start`], also evaluating these rule files every second.
+    pub fn start_with_rules(targets: &[String], rule_files: &[std::path::PathBuf]) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+                 rule_files: {}\n\
                  scrape_configs:\n  - job_name: vitals\n    static_configs:\n      - targets: {}\n",
+                serde_json::to_string(rule_files).unwrap(),
                 serde_json::to_string(targets).unwrap()
             ),
         )
@@ -46,6 +53,16 @@ impl Prometheus {
             _child: child,
             _dir: dir,
         }
+    }
+
+    /// The rule groups as `/api/v1/rules` reports them (health, lastError).
+    pub fn rules(&self) -> Value {
+        let mut resp = ureq::get(&format!("{}/api/v1/rules", self.url))
+            .call()
+            .unwrap_or_else(|e| panic!("rules: {e}"));
+        let body: Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(body["status"], "success", "{body}");
+        body["data"]["groups"].clone()
     }
 
     /// An instant query: each series' labels and value.

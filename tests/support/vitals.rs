@@ -295,6 +295,22 @@ impl Served {
         )
     }
 
+    /// POST to a path with an empty body: status and body.
+    pub fn post(&self, path: &str) -> (u16, String) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let mut resp = agent
+            .post(&self.url(path))
+            .send_empty()
+            .unwrap_or_else(|e| panic!("POST {path}: {e}\n{}", self.log()));
+        (
+            resp.status().as_u16(),
+            resp.body_mut().read_to_string().unwrap(),
+        )
+    }
+
     /// Send a signal (`HUP`, `TERM`, ...).
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")

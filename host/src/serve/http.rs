@@ -28,6 +28,7 @@ vitals serve
   /api/v1/results   latest results as the JSON document of `vitals run --format json`
   /healthz          200 while the process serves
   /readyz           200 once every scheduled check has a result
+  POST /-/reload    reload the configuration, as SIGHUP does (200, or 500 with the reason)
 ";
 
 fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Reply {
@@ -68,6 +69,9 @@ fn exposition(registry: &Registry, format: Exposition) -> Reply {
 
 /// Route one request.
 pub async fn handle<B>(service: Arc<Service>, req: Request<B>) -> Result<Reply, Infallible> {
+    if req.uri().path() == "/-/reload" {
+        return Ok(reload(&service, req.method()).await);
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
         r.headers_mut()
@@ -92,6 +96,28 @@ pub async fn handle<B>(service: Arc<Service>, req: Request<B>) -> Result<Reply, 
     })
 }
 
+/// `POST /-/reload` (as Prometheus and blackbox_exporter have it, for
+/// configuration reloaders that cannot send signals): the same as SIGHUP, and the
+/// answer says whether the new configuration is in force.
+async fn reload(service: &Arc<Service>, method: &Method) -> Reply {
+    if method != Method::POST && method != Method::PUT {
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "reload with POST /-/reload\n",
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, http::HeaderValue::from_static("POST, PUT"));
+        return r;
+    }
+    match super::reload(service, "POST /-/reload").await {
+        Ok(()) => text(StatusCode::OK, "reloaded the configuration\n"),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload failed, still serving the previous configuration: {e}\n"),
+        ),
+    }
+}
+
 fn metrics(service: &Service, format: Exposition) -> Reply {
     let generation = service.current();
     let mut registry = Registry::default();
@@ -101,10 +127,19 @@ fn metrics(service: &Service, format: Exposition) -> Reply {
         "vitals_check_consecutive_failures",
         "Results worse than ok in a row, up to the check's latest",
     );
+    let interval = prom::gauge(
+        &mut registry,
+        "vitals_check_interval_seconds",
+        "Seconds between two scheduled runs of the check (alerts on stale results use it)",
+    );
     for slot in generation.slots.iter().filter(|s| s.latest().is_some()) {
+        let labels = prom::labels(&slot.run.check.name, &slot.run.cluster.name);
         consecutive
-            .get_or_create(&prom::labels(&slot.run.check.name, &slot.run.cluster.name))
+            .get_or_create(&labels)
             .set(slot.consecutive_failures() as f64);
+        interval
+            .get_or_create(&labels)
+            .set(slot.run.check.interval.as_secs_f64());
     }
     service.runner.register(&mut registry);
     let status = service

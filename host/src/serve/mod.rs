@@ -23,6 +23,19 @@ use state::Service;
 /// How long open connections get to finish on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Reload the configuration (on SIGHUP or `POST /-/reload`, named by `cause`),
+/// logging the outcome.
+pub(crate) async fn reload(service: &Arc<Service>, cause: &str) -> Result<(), state::LoadProblem> {
+    let outcome = service.reload().await;
+    match &outcome {
+        Ok(()) => tracing::info!("reloaded the configuration ({cause})"),
+        Err(e) => tracing::error!(
+            "reload failed ({cause}), still serving the previous configuration: {e}"
+        ),
+    }
+    outcome
+}
+
 /// Serve until SIGTERM or SIGINT; returns the exit code.
 pub async fn serve(config: &Path, listen: SocketAddr) -> u8 {
     let fail = |code: u8, message: String| {
@@ -54,7 +67,9 @@ pub async fn serve(config: &Path, listen: SocketAddr) -> u8 {
         _ => return fail(exit::SOFTWARE, "cannot install signal handlers".into()),
     };
     let addr = listener.local_addr().unwrap_or(listen);
-    tracing::info!("serving on http://{addr}/metrics (SIGHUP reloads, SIGTERM stops)");
+    tracing::info!(
+        "serving on http://{addr}/metrics (SIGHUP or POST /-/reload reloads, SIGTERM stops)"
+    );
 
     let graceful = GracefulShutdown::new();
     loop {
@@ -82,14 +97,7 @@ pub async fn serve(config: &Path, listen: SocketAddr) -> u8 {
             }
             _ = hup.recv() => {
                 let service = service.clone();
-                tokio::spawn(async move {
-                    match service.reload().await {
-                        Ok(()) => tracing::info!("reloaded the configuration"),
-                        Err(e) => tracing::error!(
-                            "reload failed, still serving the previous configuration: {e}"
-                        ),
-                    }
-                });
+                tokio::spawn(async move { reload(&service, "SIGHUP").await });
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
