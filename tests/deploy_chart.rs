@@ -26,6 +26,8 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
+mod support;
+
 const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/helm/vitals");
 /// The chart's kubeVersion floor.
 const OLDEST_KUBERNETES: &str = "1.28.0";
@@ -892,6 +894,82 @@ fn rbac_rules_come_from_values_and_match_the_default_checks_grants() {
             }
         }
     }
+}
+
+/// The configuration directory that the chart's ConfigMap mounts at /etc/vitals.
+fn config_dir_of(objects: &[Value]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("checks.d")).unwrap();
+    let cm = find(objects, "ConfigMap")[0];
+    for (key, value) in cm["data"].as_object().unwrap() {
+        let file = match key.strip_prefix("checks.d_") {
+            Some(check) => format!("checks.d/{check}"),
+            None => key.clone(),
+        };
+        std::fs::write(dir.path().join(file), value.as_str().unwrap()).unwrap();
+    }
+    dir
+}
+
+/// The rules of the ClusterRole, and of each Role by namespace.
+fn rbac_rules(objects: &[Value]) -> Vec<(String, Value)> {
+    let mut rules: Vec<(String, Value)> = objects
+        .iter()
+        .filter(|o| matches!(kind_of(o), "ClusterRole" | "Role"))
+        .map(|o| {
+            let scope = o["metadata"]["namespace"].as_str().unwrap_or("(cluster)");
+            (format!("{} {scope}", kind_of(o)), o["rules"].clone())
+        })
+        .collect();
+    rules.sort_by(|a, b| a.0.cmp(&b.0));
+    rules
+}
+
+#[test]
+fn the_charts_rbac_is_what_vitals_rbac_prints_for_the_charts_configuration() {
+    for args in [vec![], vec!["-f".to_string(), ci("in-cluster")]] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let objects = render(&args);
+        let config = config_dir_of(&objects);
+        let sa = one(&objects, "ServiceAccount")["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // in_cluster endpoints read where the API server is from the pod's environment.
+        let out = support::vitals::run_with_env(
+            &["rbac", "--namespace", "monitoring", "--service-account", &sa],
+            Some(config.path()),
+            &[("KUBERNETES_SERVICE_HOST", "10.43.0.1"), ("KUBERNETES_SERVICE_PORT", "443")],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        let printed = parse(&out.stdout);
+        assert_eq!(
+            rbac_rules(&objects),
+            rbac_rules(&printed),
+            "{args:?}: the chart's rules differ from `vitals rbac`:\n{}",
+            out.stdout
+        );
+        for binding in printed.iter().filter(|o| kind_of(o).ends_with("Binding")) {
+            assert_eq!(binding["subjects"][0]["name"], sa.as_str());
+            assert_eq!(binding["subjects"][0]["namespace"], "monitoring");
+        }
+    }
+    // A grant the values' rules do not cover: the two differ, and the test says so.
+    let tmp = tempfile::tempdir().unwrap();
+    let values = write_temp(
+        tmp.path(),
+        "events-values.yaml",
+        "config:\n  checks:\n    workloads.toml: |\n      plugin = \"workloads\"\n      [grants]\n      endpoints = [\"kubernetes\"]\n      kubernetes = [\"pods\", \"events\"]\n",
+    );
+    let objects = render(&["-f", &values]);
+    let config = config_dir_of(&objects);
+    let out = support::vitals::run_with_env(
+        &["rbac", "--namespace", "monitoring"],
+        Some(config.path()),
+        &[("KUBERNETES_SERVICE_HOST", "10.43.0.1")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_ne!(rbac_rules(&objects), rbac_rules(&parse(&out.stdout)));
 }
 
 #[test]
