@@ -627,8 +627,8 @@ fn pods_are_locked_down() {
         }
     }
 
-    // ARP probes: NET_RAW and the node's network; as non-root through the binary's
-    // file capability, which needs privilege escalation allowed.
+    // ARP probes: NET_RAW and the node's network, as uid 0 with that capability
+    // alone (the image has no file capability), still without escalation.
     let objects = render(&["--set", "arpProbe.enabled=true"]);
     let pod = &one(&objects, "Deployment")["spec"]["template"]["spec"];
     assert_eq!(pod["hostNetwork"], true);
@@ -636,8 +636,10 @@ fn pods_are_locked_down() {
     let sc = &vitals_container(pod)["securityContext"];
     assert_eq!(sc["capabilities"]["add"], json!(["NET_RAW"]), "{sc:#}");
     assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]), "{sc:#}");
-    assert_eq!(sc["allowPrivilegeEscalation"], true, "{sc:#}");
-    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], false, "{sc:#}");
+    assert_eq!(sc["readOnlyRootFilesystem"], true, "{sc:#}");
+    assert_eq!(pod["securityContext"]["runAsUser"], 0);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], false);
 }
 
 #[test]

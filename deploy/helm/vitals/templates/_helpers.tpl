@@ -210,7 +210,10 @@ port, probes and the reloader), output (bool: the report volume).
 {{- $root := .root }}
 {{- $v := $root.Values }}
 {{- $arp := $v.arpProbe.enabled }}
-{{- $asRoot := and $arp $v.arpProbe.runAsRoot }}
+{{- /* ARP needs CAP_NET_RAW, which only uid 0 gets from the capabilities added here
+     (the image has no file capability: exec would fail wherever NET_RAW is not
+     in the bounding set, that is in every locked-down pod). */}}
+{{- $asRoot := $arp }}
 serviceAccountName: {{ include "vitals.serviceAccountName" $root }}
 automountServiceAccountToken: {{ include "vitals.automountToken" $root }}
 {{- with $v.imagePullSecrets }}
@@ -278,9 +281,6 @@ containers:
     {{- $caps := deepCopy ($sc.capabilities | default dict) }}
     {{- $_ := set $caps "add" (append ($caps.add | default list) "NET_RAW" | uniq) }}
     {{- $_ := set $sc "capabilities" $caps }}
-    {{- if not $asRoot }}
-    {{- $_ := set $sc "allowPrivilegeEscalation" true }}
-    {{- end }}
     {{- end }}
     securityContext:
       {{- toYaml $sc | nindent 6 }}
