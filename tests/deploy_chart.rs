@@ -724,7 +724,7 @@ fn checksum_config_follows_the_configuration() {
     // Something that is not configuration does not roll the pods.
     assert_eq!(
         base,
-        config_checksum(&render(&["--set", "resources.limits.memory=1Gi"]))
+        config_checksum(&render(&["--set", "resources.limits.memory=2Gi"]))
     );
     // The cluster's name (templated into vitals.toml) and a check's TOML do.
     let renamed = config_checksum(&render(&["--set", "config.clusterName=prod"]));
