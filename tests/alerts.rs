@@ -9,16 +9,11 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use support::monitoring::{dashboard, dashboard_queries, rules_file, rules_test_file};
+use support::process::outcome;
 
+/// promtool, from Debian's package prometheus.
 fn promtool(args: &[&str]) -> (bool, String) {
-    let out = Command::new("promtool")
-        .args(args)
-        .output()
-        .expect("promtool (Debian package prometheus)");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
-    )
+    outcome(Command::new("promtool").args(args))
 }
 
 #[test]

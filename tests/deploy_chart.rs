@@ -939,9 +939,18 @@ fn the_charts_rbac_is_what_vitals_rbac_prints_for_the_charts_configuration() {
             .to_string();
         // in_cluster endpoints read where the API server is from the pod's environment.
         let out = support::vitals::run_with_env(
-            &["rbac", "--namespace", "monitoring", "--service-account", &sa],
+            &[
+                "rbac",
+                "--namespace",
+                "monitoring",
+                "--service-account",
+                &sa,
+            ],
             Some(config.path()),
-            &[("KUBERNETES_SERVICE_HOST", "10.43.0.1"), ("KUBERNETES_SERVICE_PORT", "443")],
+            &[
+                ("KUBERNETES_SERVICE_HOST", "10.43.0.1"),
+                ("KUBERNETES_SERVICE_PORT", "443"),
+            ],
         );
         assert_eq!(out.code, 0, "{out:?}");
         let printed = parse(&out.stdout);

@@ -373,6 +373,21 @@ fn the_image_is_minimal_non_root_and_runs_checks_warm_on_a_read_only_root() {
         "--format",
         "junit",
         "--output",
+        "/var/cache/vitals/r.xml",
+    ])
+    .mount(cfg.path(), "/etc/vitals")
+    .run();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "the report went to the file: {}",
+        text(&out)
+    );
+    let out = Container::new(&[
+        "run",
+        "--format",
+        "junit",
+        "--output",
         "/usr/lib/vitals/r.xml",
     ])
     .mount(cfg.path(), "/etc/vitals")

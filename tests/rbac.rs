@@ -5,6 +5,7 @@
 mod support;
 
 use support::kubernetes::ApiServer;
+use support::process::outcome;
 use support::vitals::{ConfigDir, findings, root};
 
 /// The shipped Kubernetes checks, their `checks.d/` files as they are, and the
@@ -87,14 +88,7 @@ fn every_shipped_kubernetes_check_passes_under_the_generated_rbac_and_nothing_el
 
     // The rules really bind: real kubectl may read nodes and the node Leases,
     // and is refused Secrets, other namespaces' Leases and anything written.
-    let get = |args: &[&str]| {
-        let out = api.kubectl().args(args).output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).to_string()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let get = |args: &[&str]| outcome(api.kubectl().args(args));
     let (ok, text) = get(&["get", "nodes"]);
     assert!(ok, "{text}");
     let (ok, text) = get(&["get", "leases", "-n", "kube-node-lease"]);

@@ -7,6 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use support::process::outcome;
 use support::vitals::{root, vitals_bin};
 
 /// Exposure that a service may not exceed, in tenths as `--threshold` takes it
@@ -37,15 +38,7 @@ fn units() -> (tempfile::TempDir, Vec<PathBuf>) {
 }
 
 fn analyze(args: &[&str], units: &[&Path]) -> (bool, String) {
-    let out = Command::new("systemd-analyze")
-        .args(args)
-        .args(units)
-        .output()
-        .expect("systemd-analyze");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
-    )
+    outcome(Command::new("systemd-analyze").args(args).args(units))
 }
 
 #[test]

@@ -90,6 +90,17 @@ pub fn get(url: &str) -> String {
     })
 }
 
+/// Run a tool to completion: whether it succeeded, and its stdout then stderr.
+pub fn outcome(cmd: &mut Command) -> (bool, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
 /// Assert that `promtool check metrics` accepts an exposition.
 pub fn promtool_check(exposition: &str) {
     let mut child = Command::new("promtool")
