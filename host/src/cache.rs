@@ -231,6 +231,28 @@ mod tests {
     }
 
     #[test]
+    fn compiled_code_loads_only_from_places_nobody_else_can_write() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = entry(dir.path(), "x.cwasm", 10, Duration::ZERO);
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        mode(dir.path(), 0o755);
+        mode(&file, 0o644);
+        for owner in [Owner::Me, Owner::MeOrRoot] {
+            assert!(trusted(dir.path(), owner).is_ok());
+            assert!(trusted(&file, owner).is_ok());
+        }
+        mode(&file, 0o664);
+        let e = trusted(&file, Owner::MeOrRoot).unwrap_err();
+        assert!(e.to_string().contains("writable by group or others"), "{e}");
+        mode(&file, 0o644);
+        mode(dir.path(), 0o777);
+        assert!(trusted(dir.path(), Owner::MeOrRoot).is_err());
+    }
+
+    #[test]
     fn prune_removes_the_unused_then_the_least_recently_used() {
         let dir = tempfile::tempdir().unwrap();
         let day = Duration::from_secs(86400);

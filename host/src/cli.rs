@@ -49,8 +49,8 @@ Configuration lives in one directory:
 
 Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown (the worst result; see --fail-on),
 64 usage error, 65 plugin load error, 66 unreadable cassette (test), 69 --pushgateway
-failed, 70 internal error, 71 serve cannot listen, 73 cannot write --textfile or
---record, 78 configuration error.";
+failed, 70 internal error, 71 serve cannot listen, 73 cannot write --textfile,
+--output or --record, 78 configuration error.";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -60,6 +60,7 @@ Examples:
   vitals serve --config /etc/vitals --listen 0.0.0.0:9927 # for Prometheus
   vitals validate --config /etc/vitals                    # no network
   vitals list --config /etc/vitals
+  vitals rbac --config /etc/vitals | kubectl apply -f -   # least-privilege RBAC
   vitals run --config /etc/vitals --check etcd --record ./cassettes
   vitals test etcd.wasm --cassette ./cassettes/etcd@prod.json   # offline replay
   vitals plugin new my_check --lang python                # rust, python, js, c";
@@ -99,6 +100,7 @@ Examples:
   vitals run --config /etc/vitals --format json | jq '.results[] | select(.status != \"ok\")'
   vitals run --config /etc/vitals --fail-on warning      # CI: fail on warning or worse
   vitals run --config /etc/vitals --format junit --fail-on critical > vitals.xml
+  vitals run --config /etc/vitals --format json --output /results/vitals.json
   vitals run --config /etc/vitals --textfile /var/lib/node_exporter/textfile/vitals.prom  # cron
   vitals run --config /etc/vitals --pushgateway http://pushgateway:9091
 
@@ -106,7 +108,7 @@ Exit codes: the worst status of the runs, 0 ok, 1 warning, 2 critical, 3 unknown
 With --fail-on LEVEL the exit is 0 unless the worst status is at or above LEVEL.
 A configuration error exits 78, a plugin that cannot be loaded 65 (after reporting
 the other checks), a bad --check or --cluster 64, a failed --pushgateway 69, an
-unwritable --textfile 73.")]
+unwritable --textfile or --output 73.")]
     Run(RunArgs),
     /// Run every enabled check on its interval and serve the latest results to
     /// Prometheus.
@@ -117,6 +119,7 @@ Endpoints:
   /probe?check=NAME&cluster=NAME   run one check now and return its metrics
   /api/v1/results                  latest results, as `vitals run --format json`
   /healthz, /readyz                liveness; ready once every check has a result
+  POST /-/reload                   reload the configuration, as SIGHUP does
 
 Each check runs every `interval` (±5 %), the first run within a tenth of it; a
 check never overlaps itself, and scrapes never wait on a run. With `retries` a
@@ -130,6 +133,7 @@ Examples:
   vitals serve --config /etc/vitals --listen 0.0.0.0:9927
   curl -s localhost:9927/probe?check=etcd\\&cluster=prod
   kill -HUP $(pidof vitals)                              # reload
+  curl -X POST localhost:9927/-/reload                   # reload, answering 200 or 500
 
 Prometheus:
   scrape_configs:
