@@ -369,3 +369,50 @@ fn output_beyond_the_limit_is_cut_not_fatal() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.result("chatty")["status"], "ok");
 }
+
+#[test]
+fn plugin_dir_and_cache_dir_default_to_the_environment_and_yield_to_vitals_toml() {
+    // vitals.toml without plugin_dir: $VITALS_PLUGIN_DIR (as the container image
+    // sets it), else `plugins` beside vitals.toml.
+    let cfg = ConfigDir::new("[clusters.local]\n");
+    cfg.check("quick", "plugin = \"chaos\"\n[params]\nmode = \"ok\"\n");
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::rename(
+        cfg.path().join("plugins/chaos.wasm"),
+        elsewhere.path().join("chaos.wasm"),
+    )
+    .unwrap();
+    let out = cfg.vitals(&["validate"]);
+    assert_eq!(out.code, 65, "{out:?}");
+    assert!(out.stderr.contains("plugins/chaos.wasm"), "{}", out.stderr);
+    let dir = elsewhere.path().to_str().unwrap();
+    let out = cfg.vitals_with_env(&["validate"], &[("VITALS_PLUGIN_DIR", dir)]);
+    assert_eq!(out.code, 0, "{out:?}");
+
+    // A cache_dir left out: $VITALS_CACHE_DIR, created private to the user.
+    let main = std::fs::read_to_string(cfg.path().join("vitals.toml")).unwrap();
+    let main: String = main
+        .lines()
+        .filter(|l| !l.starts_with("cache_dir"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        cfg.path().join("vitals.toml"),
+        format!("plugin_dir = {dir:?}\n{main}"),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let compiled = cache.path().join("compiled");
+    let out = cfg.vitals_with_env(
+        &["validate"],
+        &[
+            ("VITALS_CACHE_DIR", compiled.to_str().unwrap()),
+            ("VITALS_PLUGIN_DIR", "/nonexistent"),
+        ],
+    );
+    assert_eq!(out.code, 0, "plugin_dir in vitals.toml wins: {out:?}");
+    assert_eq!(std::fs::read_dir(&compiled).unwrap().count(), 1);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&compiled).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}

@@ -20,13 +20,15 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
 mod support;
+
+use support::tools::{helm_path, tools_dir, venv_bin};
 
 const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/helm/vitals");
 /// The chart's kubeVersion floor.
@@ -41,33 +43,6 @@ const YAMLLINT_CONFIG: &str = "{extends: default, rules: {line-length: disable, 
 
 // ---------------------------------------------------------------------------
 // Tools
-
-/// `${XDG_CACHE_HOME:-~/.cache}/vitals-tools`, where scripts/install-deps puts them.
-fn tools_dir() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .expect("XDG_CACHE_HOME or HOME");
-    cache.join("vitals-tools")
-}
-
-/// `$VITALS_HELM`, else the one scripts/install-deps installs, else `helm` on PATH.
-fn helm_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("VITALS_HELM") {
-        return PathBuf::from(p);
-    }
-    let p = tools_dir().join("bin/helm");
-    if p.is_file() {
-        p
-    } else {
-        PathBuf::from("helm")
-    }
-}
-
-fn venv_bin(name: &str) -> PathBuf {
-    tools_dir().join("venv/bin").join(name)
-}
 
 /// Runs `cmd` (with `stdin`), panicking with a hint when the tool is missing.
 fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
@@ -684,8 +659,7 @@ fn service_account_token_only_for_an_in_cluster_endpoint() {
         ),
     ] {
         let values = format!(
-            "config:\n  vitalsToml: |\n    plugin_dir = \"/usr/lib/vitals/plugins\"\n    \
-             cache_dir = \"/var/cache/vitals\"\n    [clusters.c.endpoints.kubernetes]\n{}",
+            "config:\n  vitalsToml: |\n    [clusters.c.endpoints.kubernetes]\n{}",
             toml.lines()
                 .map(|l| format!("    {l}\n"))
                 .collect::<String>()
@@ -744,11 +718,11 @@ fn checksum_config_follows_the_configuration() {
     let objects = render(&[]);
     let cm = find(&objects, "ConfigMap")[0];
     let toml = cm["data"]["vitals.toml"].as_str().unwrap();
+    // The image's plugin_dir and cache_dir apply (tests/image.rs runs the pods).
     assert!(
-        toml.contains("plugin_dir = \"/usr/lib/vitals/plugins\""),
+        !toml.contains("plugin_dir") && !toml.contains("cache_dir"),
         "{toml}"
     );
-    assert!(toml.contains("cache_dir = \"/var/cache/vitals\""), "{toml}");
     assert!(
         toml.contains("[clusters.in-cluster.endpoints.kubernetes]"),
         "{toml}"

@@ -6,6 +6,11 @@
 //! Kubernetes API with a service-account token mounted where pods have it,
 //! under the RBAC that `vitals rbac` prints.
 //!
+//! The Helm chart's pods run too, as `helm template` renders them (args, user,
+//! ConfigMap, emptyDirs with the kubelet's modes, hostPath): `serve` answers its
+//! probes and `/metrics`, compiles a plugin of its own into the emptyDir's cache,
+//! and the CronJob's `vitals run` pushes to a real Pushgateway.
+//!
 //! Needs root, buildah, skopeo, umoci and runc (scripts/install-deps installs
 //! them); where they cannot run, the test says so and does nothing.
 
@@ -19,8 +24,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::etcd::EtcdCluster;
 use support::kubernetes::ApiServer;
-use support::process::{eventually, free_port};
-use support::vitals::{root, target_dir, toml_list, vitals_bin};
+use support::process::{eventually, free_port, get, spawn_quiet};
+use support::tools::helm_path;
+use support::vitals::{plugin_wasm, root, target_dir, toml_list, vitals_bin};
 
 /// Why containers cannot run here, if they cannot.
 fn unavailable() -> Option<String> {
@@ -131,11 +137,23 @@ impl Container {
     }
 
     /// Bind-mount a host path read-only.
-    fn mount(mut self, host: &Path, at: &str) -> Self {
-        self.config["mounts"].as_array_mut().unwrap().push(json!({
+    fn mount(self, host: &Path, at: &str) -> Self {
+        self.bind(host, at, true)
+    }
+
+    fn bind(mut self, host: &Path, at: &str, read_only: bool) -> Self {
+        let mounts = self.config["mounts"].as_array_mut().unwrap();
+        mounts.retain(|m| m["destination"] != at);
+        mounts.push(json!({
             "destination": at, "type": "bind", "source": host,
-            "options": ["rbind", "ro"]
+            "options": ["rbind", if read_only { "ro" } else { "rw" }]
         }));
+        self
+    }
+
+    fn user(mut self, uid: u64, gid: u64, additional: &[u64]) -> Self {
+        self.config["process"]["user"] =
+            json!({"uid": uid, "gid": gid, "additionalGids": additional});
         self
     }
 
@@ -490,4 +508,241 @@ fn in_cluster_the_node_check_passes_with_the_mounted_service_account_under_gener
         "{:?}",
         api.requests()
     );
+}
+
+// ---------------------------------------------------------------------------
+// The chart's pods
+
+const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/helm/vitals");
+
+/// `helm template` of the chart: its objects.
+fn chart(args: &[&str]) -> Vec<Value> {
+    let out = Command::new(helm_path())
+        .args(["template", "vitals", CHART, "--namespace", "monitoring"])
+        .args(args)
+        .output()
+        .expect("helm (scripts/install-deps)");
+    assert!(out.status.success(), "helm template: {}", text(&out));
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    docs.into_iter().filter(Value::is_object).collect()
+}
+
+fn object<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} rendered"))
+}
+
+/// The `vitals` container of a rendered workload's pod, as the kubelet would
+/// start it here: its args and user, read-only root when it says so, each volume
+/// laid out under `volumes` (a ConfigMap's items as files of mode 0644, an
+/// emptyDir as the kubelet makes one: root's, mode 2777, group fsGroup, a
+/// hostPath as it is). Returns the container and its port by name.
+fn pod_container(objects: &[Value], pod: &Value, volumes: &Path) -> (Container, Option<u16>) {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    let c = pod["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "vitals")
+        .expect("the vitals container");
+    assert!(c["command"].is_null(), "the image's entrypoint runs");
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let psc = &pod["securityContext"];
+    let sc = &c["securityContext"];
+    let id = |field: &str| sc[field].as_u64().or(psc[field].as_u64());
+    let (uid, gid) = (id("runAsUser").unwrap(), id("runAsGroup").unwrap());
+    let fs_group = psc["fsGroup"].as_u64();
+    assert_eq!(sc["readOnlyRootFilesystem"], true);
+    let mut container =
+        Container::new(&args).user(uid, gid, &fs_group.into_iter().collect::<Vec<_>>());
+    for m in c["volumeMounts"].as_array().unwrap() {
+        let name = m["name"].as_str().unwrap();
+        let volume = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no volume {name}"));
+        let dir = volumes.join(name);
+        let source = if let Some(cm) = volume.get("configMap") {
+            let data = &objects
+                .iter()
+                .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == cm["name"])
+                .expect("the ConfigMap")["data"];
+            for item in cm["items"].as_array().unwrap() {
+                let file = dir.join(item["path"].as_str().unwrap());
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(&file, data[item["key"].as_str().unwrap()].as_str().unwrap())
+                    .unwrap();
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+            for d in [dir.clone(), dir.join("checks.d")] {
+                if d.exists() {
+                    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+                }
+            }
+            dir
+        } else if volume.get("emptyDir").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            chown(&dir, Some(0), fs_group.map(|g| g as u32)).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o2777)).unwrap();
+            dir
+        } else if let Some(path) = volume["hostPath"]["path"].as_str() {
+            PathBuf::from(path)
+        } else {
+            panic!("volume kind not emulated: {volume}");
+        };
+        container = container.bind(
+            &source,
+            m["mountPath"].as_str().unwrap(),
+            m["readOnly"] == true,
+        );
+    }
+    for e in c["env"].as_array().into_iter().flatten() {
+        if let Some(v) = e["value"].as_str() {
+            container = container.env(e["name"].as_str().unwrap(), v);
+        }
+    }
+    let port = c["ports"]
+        .as_array()
+        .and_then(|p| p.first())
+        .and_then(|p| p["containerPort"].as_u64())
+        .map(|p| p as u16);
+    (container, port)
+}
+
+#[test]
+fn the_charts_serve_and_cronjob_pods_run_in_the_image_as_rendered() {
+    require_containers!();
+    image();
+    let etcd = EtcdCluster::start(1, None, None).unwrap();
+    let gw_port = free_port();
+    let _gw = spawn_quiet(
+        Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address=127.0.0.1:{gw_port}")),
+    );
+    let gw = format!("http://127.0.0.1:{gw_port}");
+    get(&format!("{gw}/-/ready"));
+    // A plugin of the operator's own, not precompiled in the image, on a hostPath.
+    let extra = tempfile::tempdir().unwrap();
+    std::fs::copy(plugin_wasm("test_chaos"), extra.path().join("chaos.wasm")).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(extra.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            extra.path().join("chaos.wasm"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    let port = free_port();
+    let values_dir = tempfile::tempdir().unwrap();
+    let values = values_dir.path().join("values.yaml");
+    std::fs::write(
+        &values,
+        format!(
+            "serve:\n  port: {port}\n\
+             config:\n  clusterName: local\n  vitalsToml: |\n    [clusters.local.endpoints.etcd]\n    kind = \"http\"\n    urls = {urls}\n\
+             \x20 checks:\n    node.toml: null\n    workloads.toml: null\n\
+             \x20   etcd.toml: |\n      plugin = \"etcd\"\n      [grants]\n      endpoints = [\"etcd\"]\n\
+             \x20   chaos.toml: |\n      plugin = \"/opt/vitals-extra/chaos.wasm\"\n      [params]\n      mode = \"ok\"\n\
+             extraVolumes:\n  - name: extra\n    hostPath: {{path: {extra}, type: Directory}}\n\
+             extraVolumeMounts:\n  - name: extra\n    mountPath: /opt/vitals-extra\n    readOnly: true\n\
+             cronjob:\n  pushgateway:\n    url: {gw}\n",
+            urls = toml_list(&etcd.client_urls()),
+            extra = extra.path().display(),
+        ),
+    )
+    .unwrap();
+    let values = values.to_str().unwrap();
+
+    // serve: the Deployment's pod answers its probes and /metrics.
+    let objects = chart(&["-f", values]);
+    let pod = &object(&objects, "Deployment")["spec"]["template"]["spec"];
+    let volumes = tempfile::tempdir().unwrap();
+    let (container, container_port) = pod_container(&objects, pod, volumes.path());
+    assert_eq!(container_port, Some(port));
+    let mut served = container.start();
+    let http = |path: &str| {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        agent
+            .get(&format!("http://127.0.0.1:{port}{path}"))
+            .call()
+            .ok()
+            .map(|mut r| {
+                (
+                    r.status().as_u16(),
+                    r.body_mut().read_to_string().unwrap_or_default(),
+                )
+            })
+    };
+    let vitals = &pod["containers"][0];
+    for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+        let path = vitals[probe]["httpGet"]["path"].as_str().unwrap();
+        assert_eq!(vitals[probe]["httpGet"]["port"], "http-metrics");
+        eventually(
+            Duration::from_secs(60),
+            Duration::from_millis(200),
+            || match http(path) {
+                Some((200, _)) => Ok(()),
+                other => Err(format!("{probe} {path}: {other:?}\n{}", served.log())),
+            },
+        );
+    }
+    let (_, metrics) = http("/metrics").unwrap();
+    for check in ["etcd", "chaos"] {
+        assert!(
+            metrics.contains(&format!(
+                "vitals_check_status{{check=\"{check}\",cluster=\"local\"}} 0"
+            )),
+            "{check}: {metrics}"
+        );
+    }
+    assert_eq!(served.stop(), Some(0), "{}", served.log());
+    // The plugin of its own was compiled into a private cache inside the emptyDir
+    // (which is group-writable, so never a cache itself).
+    let cache = volumes.path().join("cache/compiled");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", cache.display(), served.log()))
+        .flatten()
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&cache).unwrap();
+        assert_eq!((meta.uid(), meta.mode() & 0o777), (65532, 0o700));
+    }
+    assert!(!served.log().contains("WARN"), "{}", served.log());
+
+    // cronjob: the CronJob's pod runs once and pushes to the Pushgateway.
+    let objects = chart(&["-f", values, "--set", "mode=cronjob"]);
+    let pod = &object(&objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let volumes = tempfile::tempdir().unwrap();
+    let (container, _) = pod_container(&objects, pod, volumes.path());
+    let out = container.run();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let pushed = get(&format!("{gw}/metrics"));
+    for check in ["etcd", "chaos"] {
+        let line = pushed
+            .lines()
+            .find(|l| l.starts_with(&format!("vitals_check_status{{check=\"{check}\"")))
+            .unwrap_or_else(|| panic!("{check} not pushed:\n{pushed}"));
+        assert!(
+            line.contains("instance=\"vitals\"")
+                && line.contains("job=\"vitals\"")
+                && line.ends_with(" 0"),
+            "{line}"
+        );
+    }
 }

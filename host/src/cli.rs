@@ -45,6 +45,8 @@ sandboxed: it reaches only the endpoints its check grants and never sees a crede
 
 Configuration lives in one directory:
   vitals.toml      plugin_dir, cache_dir, concurrency, [defaults], [clusters.*]
+                   (plugin_dir and cache_dir default to $VITALS_PLUGIN_DIR and
+                   $VITALS_CACHE_DIR when set, as in the container image)
   checks.d/*.toml  one check per file: plugin, clusters, timeout, [grants], [params]
 
 Exit codes: 0 ok, 1 warning, 2 critical, 3 unknown (the worst result; see --fail-on),

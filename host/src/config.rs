@@ -529,9 +529,15 @@ impl Config {
             Some(c) => *c.get_ref(),
             None => 16,
         };
+        // vitals.toml, else the environment (a container image's defaults).
+        let env_plugin_dir = std::env::var(PLUGIN_DIR_ENV).ok().filter(|d| !d.is_empty());
         let plugin_dir = resolve_path(
             &dir,
-            raw.plugin_dir.as_ref().map_or("plugins", |s| s.get_ref()),
+            raw.plugin_dir
+                .as_ref()
+                .map(|s| s.get_ref().as_str())
+                .or(env_plugin_dir.as_deref())
+                .unwrap_or("plugins"),
         );
         let cache_dir = match &raw.cache_dir {
             Some(s) if s.get_ref().is_empty() => None,
@@ -824,8 +830,16 @@ struct CheckDefaults {
     output_limit: u64,
 }
 
-/// `$XDG_CACHE_HOME/vitals`, else `~/.cache/vitals`.
+/// Where `<plugin>.wasm` files are when vitals.toml has no `plugin_dir`.
+pub const PLUGIN_DIR_ENV: &str = "VITALS_PLUGIN_DIR";
+/// The compile cache when vitals.toml has no `cache_dir`.
+pub const CACHE_DIR_ENV: &str = "VITALS_CACHE_DIR";
+
+/// `$VITALS_CACHE_DIR`, else `$XDG_CACHE_HOME/vitals`, else `~/.cache/vitals`.
 pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(CACHE_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;

