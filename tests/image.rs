@@ -725,13 +725,29 @@ fn the_charts_serve_and_cronjob_pods_run_in_the_image_as_rendered() {
     }
     assert!(!served.log().contains("WARN"), "{}", served.log());
 
-    // cronjob: the CronJob's pod runs once and pushes to the Pushgateway.
-    let objects = chart(&["-f", values, "--set", "mode=cronjob"]);
+    // cronjob: the CronJob's pod runs once, pushes to the Pushgateway and writes
+    // its JUnit report to the output volume.
+    let objects = chart(&[
+        "-f",
+        values,
+        "--set",
+        "mode=cronjob",
+        "--set",
+        "cronjob.format=junit",
+        "--set",
+        "cronjob.output.enabled=true",
+    ]);
     let pod = &object(&objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"];
     let volumes = tempfile::tempdir().unwrap();
     let (container, _) = pod_container(&objects, pod, volumes.path());
     let out = container.run();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = std::fs::read_to_string(volumes.path().join("output/vitals-report.xml"))
+        .unwrap_or_else(|e| panic!("the JUnit report: {e}\n{}", text(&out)));
+    assert!(
+        report.contains("<testsuite name=\"local\"") && report.contains("name=\"etcd\""),
+        "{report}"
+    );
     let pushed = get(&format!("{gw}/metrics"));
     for check in ["etcd", "chaos"] {
         let line = pushed
