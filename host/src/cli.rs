@@ -1,4 +1,5 @@
-//! The command line: `vitals run`, `vitals serve`, `vitals list`, `vitals validate`.
+//! The command line: `vitals run`, `serve`, `list`, `validate`, `rbac`, `precompile`,
+//! `test` and `plugin new`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -529,38 +530,12 @@ async fn dispatch(command: Command) -> u8 {
             name,
             checks,
         } => {
-            let cfg = match Config::load(&config.config) {
-                Ok(cfg) => cfg,
-                Err(e) => return error(exit::CONFIG, e),
-            };
-            if let Some(unknown) = checks
-                .iter()
-                .find(|n| !cfg.checks.iter().any(|c| &&c.name == n))
-            {
-                let known: Vec<&str> = cfg.checks.iter().map(|c| c.name.as_str()).collect();
-                return error(
-                    exit::USAGE,
-                    format!("no check named {unknown:?} (checks: {})", known.join(", ")),
-                );
-            }
-            let selected: Vec<&Check> = cfg
-                .checks
-                .iter()
-                .filter(|c| checks.is_empty() || checks.contains(&c.name))
-                .map(|c| c.as_ref())
-                .collect();
             let who = crate::rbac::Identity {
                 name,
                 namespace,
                 service_account,
             };
-            match crate::rbac::render(&selected, &who) {
-                Ok(yaml) => {
-                    print!("{yaml}");
-                    0
-                }
-                Err(e) => error(exit::SOFTWARE, e),
-            }
+            rbac(&config, &checks, &who)
         }
         Command::Precompile {
             out,
@@ -694,6 +669,37 @@ async fn run(args: RunArgs) -> u8 {
     match fail_on {
         Some(level) if worst < level.status() => 0,
         _ => worst.code(),
+    }
+}
+
+/// `vitals rbac`: print the RBAC of the selected checks' grants.
+fn rbac(config: &ConfigArg, checks: &[String], who: &crate::rbac::Identity) -> u8 {
+    let cfg = match Config::load(&config.config) {
+        Ok(cfg) => cfg,
+        Err(e) => return error(exit::CONFIG, e),
+    };
+    if let Some(unknown) = checks
+        .iter()
+        .find(|n| !cfg.checks.iter().any(|c| &&c.name == n))
+    {
+        let known: Vec<&str> = cfg.checks.iter().map(|c| c.name.as_str()).collect();
+        return error(
+            exit::USAGE,
+            format!("no check named {unknown:?} (checks: {})", known.join(", ")),
+        );
+    }
+    let selected: Vec<&Check> = cfg
+        .checks
+        .iter()
+        .filter(|c| checks.is_empty() || checks.contains(&c.name))
+        .map(|c| c.as_ref())
+        .collect();
+    match crate::rbac::render(&selected, who) {
+        Ok(yaml) => {
+            print!("{yaml}");
+            0
+        }
+        Err(e) => error(exit::SOFTWARE, e),
     }
 }
 
