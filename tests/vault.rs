@@ -120,8 +120,10 @@ fn a_server_that_cannot_be_observed_is_noted_and_the_others_decide() {
     let only = config(&urls[2..]);
     let (_, r) = only.run_check("vault", &[]);
     assert_eq!(r["status"], "unknown", "{}", findings(&r));
+    // The summary names the server first, then what it means.
     assert!(
-        summary(&r).starts_with("no Vault server could be observed: TLS"),
+        summary(&r).starts_with(&format!("{}: not observed: TLS", urls[2]))
+            && summary(&r).contains("; no Vault server could be observed: TLS"),
         "{r}"
     );
 }

@@ -67,9 +67,12 @@ fn running_pods_and_bound_claims_are_ok_and_a_crash_loop_is_critical() {
         "{}",
         findings(&r)
     );
-    assert_eq!(
-        summary(&r),
-        "5 Pods: 3 Running, 1 Succeeded, 1 not running; 2/2 PersistentVolumeClaims Bound",
+    // The summary names the worst problem first, then the context.
+    assert!(
+        summary(&r).starts_with(
+            "pod apps/orders-api-5f6d8b7c9-t8r6q: Running container orders-api CrashLoopBackOff (7 restarts)"
+        ) && summary(&r)
+            .ends_with("; 5 Pods: 3 Running, 1 Succeeded, 1 not running; 2/2 PersistentVolumeClaims Bound"),
         "{r}"
     );
 }

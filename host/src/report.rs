@@ -191,9 +191,52 @@ pub struct CheckResult {
     pub output: String,
 }
 
+/// How much of the worst finding's message the summary repeats.
+const HEADLINE_MESSAGE: usize = 160;
+
+/// The summary a person reads first, the JUnit message and the alert text: a
+/// result worse than ok names its worst problem first. When the plugin's summary
+/// does not mention the subject of the first finding at the overall status, that
+/// finding (`subject: message`, and how many more share its status) leads, then
+/// the plugin's summary as the context.
+pub fn headline(status: Status, summary: &str, findings: &[Finding]) -> String {
+    if status == Status::Ok {
+        return summary.to_string();
+    }
+    let worst: Vec<&Finding> = findings.iter().filter(|f| f.status == status).collect();
+    let Some(first) = worst.first() else {
+        return summary.to_string();
+    };
+    if first.subject.is_empty() || summary.contains(&first.subject) {
+        return summary.to_string();
+    }
+    let mut lead = format!(
+        "{}: {}",
+        first.subject,
+        clean(&first.message, HEADLINE_MESSAGE)
+    );
+    if worst.len() > 1 {
+        lead += &format!(" (and {} more {status})", worst.len() - 1);
+    }
+    if summary.is_empty() {
+        lead
+    } else {
+        format!("{lead}; {summary}")
+    }
+}
+
 impl CheckResult {
-    /// Convert a plugin's report.
+    /// Convert a plugin's report; the summary gets its [`headline`].
     pub fn from_report(check: &str, cluster: &str, plugin: &str, r: contract::Report) -> Self {
+        let mut result = CheckResult::from_report_as_is(check, cluster, plugin, r);
+        result.summary = clean(
+            &headline(result.status, &result.summary, &result.findings),
+            MAX_TEXT,
+        );
+        result
+    }
+
+    fn from_report_as_is(check: &str, cluster: &str, plugin: &str, r: contract::Report) -> Self {
         CheckResult {
             check: check.into(),
             cluster: cluster.into(),
@@ -291,5 +334,47 @@ mod tests {
         assert_eq!(clean("ééé", 3), "é…");
         assert!(is_label_name("member_1") && !is_label_name("1x") && !is_label_name("a-b"));
         assert_eq!(metric_name("db size.bytes"), "db_size_bytes");
+    }
+
+    fn finding(subject: &str, status: Status, message: &str) -> Finding {
+        Finding {
+            subject: subject.into(),
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn a_summary_worse_than_ok_names_the_worst_problem_first() {
+        let findings = [
+            finding("rke2-agent-1", Status::Warning, "cordoned"),
+            finding(
+                "rke2-agent-2",
+                Status::Critical,
+                "kubelet heartbeat stale: Lease not renewed for 10m",
+            ),
+            finding("rke2-agent-3", Status::Critical, "NetworkUnavailable"),
+        ];
+        assert_eq!(
+            headline(Status::Critical, "5/5 nodes Ready", &findings),
+            "rke2-agent-2: kubelet heartbeat stale: Lease not renewed for 10m (and 1 more critical); 5/5 nodes Ready"
+        );
+        // The warning is the worst when the criticals are gone.
+        assert_eq!(
+            headline(Status::Warning, "5/5 nodes Ready", &findings[..1]),
+            "rke2-agent-1: cordoned; 5/5 nodes Ready"
+        );
+        // A summary that already names it, an ok result, or no finding at the
+        // overall status (a plugin that raised without one) stay as they are.
+        let named = "unreachable: rke2-agent-2; 4/5 nodes Ready";
+        assert_eq!(headline(Status::Critical, named, &findings), named);
+        assert_eq!(headline(Status::Ok, "fine", &findings), "fine");
+        assert_eq!(
+            headline(Status::Unknown, "cannot observe", &findings),
+            "cannot observe"
+        );
+        // Long messages are cut.
+        let long = [finding("m1", Status::Warning, &"x".repeat(500))];
+        assert!(headline(Status::Warning, "ctx", &long).len() < 200);
     }
 }

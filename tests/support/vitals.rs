@@ -366,14 +366,40 @@ impl Outcome {
     }
 
     /// The result of `check` (first cluster) in the JSON document.
+    /// The (first) result of `check`; every result a test reads this way must
+    /// keep the rule that a summary worse than ok names its worst problem.
     pub fn result(&self, check: &str) -> Value {
-        self.json()["results"]
+        let result = self.json()["results"]
             .as_array()
             .expect("results array")
             .iter()
             .find(|r| r["check"] == check)
             .cloned()
-            .unwrap_or_else(|| panic!("no result for {check}: {}", self.stdout))
+            .unwrap_or_else(|| panic!("no result for {check}: {}", self.stdout));
+        assert_summary_names_the_worst_finding(&result);
+        result
+    }
+}
+
+/// A result worse than ok whose findings include one at its status: the summary
+/// mentions that finding's subject (the first at the status, the one the host
+/// puts first).
+pub fn assert_summary_names_the_worst_finding(result: &Value) {
+    let status = &result["status"];
+    if status == "ok" {
+        return;
+    }
+    let worst = result["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| &f["status"] == status);
+    if let Some(f) = worst {
+        let subject = f["subject"].as_str().unwrap_or_default();
+        assert!(
+            summary(result).contains(subject),
+            "the {status} summary does not name its worst finding's subject {subject:?}: {result:#}"
+        );
     }
 }
 
