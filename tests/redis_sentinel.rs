@@ -159,6 +159,68 @@ fn master_shut_down_fails_over_to_a_replica() {
     assert!(sample(&r, "config_epoch") >= 1.0, "{r}");
 }
 
+/// Run the check every 300 ms until `done` holds (at most 45 s): every result.
+fn watch(cfg: &ConfigDir, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        let (_, r) = check(cfg, &[]);
+        let finished = done(&r);
+        seen.push(r);
+        if finished {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!(
+        "not done after {WAIT:?}; last result: {}",
+        seen.last().map(findings).unwrap_or_default()
+    );
+}
+
+/// How many results had each status, e.g. `ok 3, warning 12`.
+fn tally(results: &[Value]) -> String {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in results {
+        *counts.entry(r["status"].as_str().unwrap_or("?").to_string()).or_insert(0) += 1;
+    }
+    counts
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[test]
+fn a_planned_failover_warns_and_never_pages() {
+    let t = Topology::start(None);
+    let cfg = config(&t);
+    let old = format!("127.0.0.1:{}", t.node_ports[0]);
+    assert_eq!(check(&cfg, &[]).1["status"], "ok");
+
+    // An operator moves the master (maintenance of its host): Sentinel promotes a
+    // replica, reconfigures the others and the old master, and the sentinels
+    // learn the new configuration from each other.
+    assert!(t.cli(t.sentinel_ports[0], &["SENTINEL", "FAILOVER", MASTER]).contains("OK"));
+    let seen = watch(&cfg, |r| {
+        r["status"] == "ok" && !summary(r).contains(&format!("master {old} "))
+    });
+    eprintln!("planned failover: {} results: {}", seen.len(), tally(&seen));
+    for r in &seen {
+        assert!(
+            r["status"] == "ok" || r["status"] == "warning",
+            "a planned failover paged: {}\n{}",
+            summary(r),
+            findings(r)
+        );
+    }
+    assert!(
+        seen.iter().any(|r| r["status"] == "warning"),
+        "the failover was not seen at all: {}",
+        tally(&seen)
+    );
+}
+
 #[test]
 fn a_replica_promoted_by_hand_is_a_split_brain() {
     let mut t = Topology::start(None);

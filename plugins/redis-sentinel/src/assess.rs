@@ -54,9 +54,22 @@ pub struct MasterView {
     pub failover_state: Option<String>,
     /// Milliseconds since the master was objectively down, when it is.
     pub o_down_ms: Option<u64>,
+    /// Milliseconds since the sentinel saw the master report its role: recent
+    /// after a failover promoted it.
+    pub role_reported_ms: Option<u64>,
     /// `SENTINEL CKQUORUM`: Ok(message) or Err(the NOQUORUM message).
     pub ckquorum: Result<String, String>,
+    /// Replicas of the master (`SENTINEL REPLICAS`) that still report role
+    /// master, with the milliseconds since they began to: a demoted master that
+    /// Sentinel reconfigures as a replica (`+convert-to-slave`) once it has
+    /// reported so for 8 s.
+    pub demoting: BTreeMap<String, u64>,
 }
+
+/// How long a demoted master may go on reporting role master beyond the
+/// failover timeout before it is no longer a transition: Sentinel converts it
+/// 8 s after it reports so, and reads its role again within 10 s.
+const DEMOTION_GRACE_MS: u64 = 20_000;
 
 /// What one sentinel answered.
 #[derive(Debug, Clone, Default)]
@@ -205,6 +218,24 @@ pub fn assess(p: &Params, obs: &Observation) -> Report {
 }
 
 /// Judge one master; returns its part of the summary.
+/// When the sentinels disagree because some have not yet learnt of a completed
+/// failover, the address the newest configuration names: every sentinel naming it
+/// has a higher config epoch than every sentinel naming another address.
+fn converging(views: &[(&String, &MasterView)]) -> Option<String> {
+    let newest = views.iter().max_by_key(|(_, m)| m.config_epoch)?.1;
+    let lowest_newest = views
+        .iter()
+        .filter(|(_, m)| m.addr == newest.addr)
+        .map(|(_, m)| m.config_epoch)
+        .min()?;
+    let highest_other = views
+        .iter()
+        .filter(|(_, m)| m.addr != newest.addr)
+        .map(|(_, m)| m.config_epoch)
+        .max()?;
+    (lowest_newest > highest_other).then(|| newest.addr.clone())
+}
+
 fn assess_master(
     p: &Params,
     obs: &Observation,
@@ -240,22 +271,77 @@ fn assess_master(
         );
         return format!("{name}: not monitored");
     };
+    // A failover a sentinel reports, and whether it is still within Sentinel's
+    // own bound, `failover-timeout` (from when the master went objectively down;
+    // a failover asked for with SENTINEL FAILOVER has no such start).
+    let failing_over: Vec<_> = views
+        .iter()
+        .filter(|(_, m)| m.flags.contains("failover_in_progress") || m.failover_state.is_some())
+        .collect();
+    let failover_within_bound = failing_over.first().map(|(leader, m)| {
+        let elapsed = m.o_down_ms.unwrap_or(0);
+        let within = m.failover_timeout_ms == 0 || elapsed <= m.failover_timeout_ms;
+        (*leader, *m, elapsed, within)
+    });
+    // A transition Sentinel is carrying out within its own bound: the status is
+    // at most a warning while it lasts, and says which transition.
+    let mut transition: Option<String> = None;
     let master_addr = if by_addr.len() > 1 {
         let sides: Vec<String> = by_addr
             .iter()
-            .map(|(a, s)| format!("{a} (according to {})", join(s)))
+            .map(|(a, s)| {
+                let epochs: BTreeSet<u64> = views
+                    .iter()
+                    .filter(|(_, m)| m.addr == *a)
+                    .map(|(_, m)| m.config_epoch)
+                    .collect();
+                let epochs: Vec<String> = epochs.iter().map(u64::to_string).collect();
+                format!("{a} (according to {}, epoch {})", join(s), epochs.join("/"))
+            })
             .collect();
-        r.finding(
-            &subject,
-            Status::Critical,
-            format!("sentinels disagree on the master: {}", sides.join(" vs ")),
-        );
-        // The address most sentinels report.
-        by_addr
-            .iter()
-            .max_by_key(|(_, s)| s.len())
-            .map(|(a, _)| a.to_string())
-            .unwrap_or_default()
+        // The sentinel carrying out a failover already names the promoted
+        // replica; the others learn it when it is done.
+        let leading = failover_within_bound
+            .filter(|(_, _, _, within)| *within)
+            .map(|(leader, m, _, _)| (leader, m.addr.clone()));
+        match (converging(&views), leading) {
+            (_, Some((leader, promoted))) => {
+                r.finding(
+                    &subject,
+                    Status::Warning,
+                    format!(
+                        "sentinels disagree on the master while {leader} carries out a failover to {promoted}: {}",
+                        sides.join(" vs ")
+                    ),
+                );
+                promoted
+            }
+            // Some sentinels have not yet heard of the failover that the others
+            // carried out: they learn it from the others' hello messages within
+            // seconds.
+            (Some(newest), None) => {
+                let what = format!(
+                    "sentinels converging on the master chosen by the latest failover: {}; the others learn it within seconds",
+                    sides.join(" vs ")
+                );
+                r.finding(&subject, Status::Warning, &what);
+                transition = Some("the sentinels converge after a failover".into());
+                newest
+            }
+            (None, None) => {
+                r.finding(
+                    &subject,
+                    Status::Critical,
+                    format!("sentinels disagree on the master: {}", sides.join(" vs ")),
+                );
+                // The address most sentinels report.
+                by_addr
+                    .iter()
+                    .max_by_key(|(_, s)| s.len())
+                    .map(|(a, _)| a.to_string())
+                    .unwrap_or_default()
+            }
+        }
     } else {
         first.addr.clone()
     };
@@ -305,10 +391,6 @@ fn assess_master(
 
     // Flags: down, failing over.
     let mut state = "ok";
-    let failing_over: Vec<_> = views
-        .iter()
-        .filter(|(_, m)| m.flags.contains("failover_in_progress") || m.failover_state.is_some())
-        .collect();
     let down: Vec<String> = views
         .iter()
         .filter(|(_, m)| m.flags.contains("s_down") || m.flags.contains("o_down"))
@@ -322,9 +404,8 @@ fn assess_master(
             format!("{a} ({})", f.join(","))
         })
         .collect();
-    if let Some((a, m)) = failing_over.first() {
-        let elapsed = m.o_down_ms.unwrap_or(0);
-        let over = m.failover_timeout_ms > 0 && elapsed > m.failover_timeout_ms;
+    if let Some((a, m, elapsed, within)) = failover_within_bound {
+        let over = !within;
         let what = format!(
             "failover in progress ({}, reported by {a}), master down for {:.1} s, failover timeout {:.1} s",
             m.failover_state.as_deref().unwrap_or("started"),
@@ -340,6 +421,11 @@ fn assess_master(
             );
         } else {
             r.finding(&subject, Status::Warning, what);
+            transition = Some(format!(
+                "a failover is in progress ({}, failover timeout {:.0} s)",
+                m.failover_state.as_deref().unwrap_or("started"),
+                m.failover_timeout_ms as f64 / 1000.0
+            ));
         }
     } else if !down.is_empty() {
         state = "down";
@@ -361,7 +447,33 @@ fn assess_master(
     let replicas = if obs.nodes.is_empty() {
         first.replicas
     } else {
-        assess_nodes(p, obs, name, &master_addr, r)
+        // Demoted masters the sentinels reconfigure, with the longest time any
+        // sentinel has seen each of them still reporting role master.
+        let mut demoting: BTreeMap<&str, u64> = BTreeMap::new();
+        for (_, m) in views.iter().filter(|(_, m)| m.addr == master_addr) {
+            for (addr, ms) in &m.demoting {
+                let e = demoting.entry(addr.as_str()).or_default();
+                *e = (*e).max(*ms);
+            }
+        }
+        // Only right after a failover (the configuration has an epoch, and the
+        // master began reporting its role within the bound): a replica promoted
+        // by hand while no failover happened is a split-brain at once.
+        let bound = first.failover_timeout_ms + DEMOTION_GRACE_MS;
+        let just_promoted = views
+            .iter()
+            .filter(|(_, m)| m.addr == master_addr)
+            .all(|(_, m)| m.config_epoch > 0 && m.role_reported_ms.is_some_and(|t| t <= bound));
+        demoting.retain(|_, ms| just_promoted && *ms <= bound);
+        assess_nodes(
+            p,
+            obs,
+            name,
+            &master_addr,
+            transition.as_deref(),
+            &demoting,
+            r,
+        )
     };
     r.sample(
         "replicas_connected",
@@ -387,6 +499,8 @@ fn assess_nodes(
     obs: &Observation,
     name: &str,
     master_addr: &str,
+    transition: Option<&str>,
+    demoting: &BTreeMap<&str, u64>,
     r: &mut ReportBuilder,
 ) -> u32 {
     let mut masters = Vec::new();
@@ -453,36 +567,55 @@ fn assess_nodes(
         }
     }
     let subject = format!("master {name}");
-    match masters.as_slice() {
-        [] => r.finding(
-            &subject,
-            Status::Critical,
-            "no reachable data node reports role master",
-        ),
-        [one] if *one != master_addr => r.finding(
-            &subject,
-            Status::Critical,
-            format!(
-                "node {one} reports role master, but the sentinels say the master is {master_addr}"
-            ),
-        ),
-        [_] => {}
-        many => r.finding(
-            &subject,
-            Status::Critical,
-            format!(
+    // What a failover does on its way (promote a replica, then reconfigure the
+    // others and the old master) only warns while Sentinel carries it out; two
+    // masters of which the sentinels know neither are a split-brain whatever
+    // happens.
+    let during = |what: String| match transition {
+        Some(t) => (Status::Warning, format!("{what} while {t}")),
+        None => (Status::Critical, what),
+    };
+    let (status, what) = match masters.as_slice() {
+        [] => during("no reachable data node reports role master".into()),
+        [one] if *one != master_addr => during(format!(
+            "node {one} reports role master, but the sentinels say the master is {master_addr}"
+        )),
+        [_] => (Status::Ok, String::new()),
+        many => {
+            let what = format!(
                 "split-brain: {} nodes report role master: {}",
                 many.len(),
                 join(many)
-            ),
-        ),
+            );
+            let others: Vec<&&str> = many.iter().filter(|a| **a != master_addr).collect();
+            if !many.contains(&master_addr) {
+                (Status::Critical, what)
+            } else if others.iter().all(|a| demoting.contains_key(**a)) {
+                let since: Vec<String> = others
+                    .iter()
+                    .map(|a| format!("{a} for {:.0} s", demoting[**a] as f64 / 1000.0))
+                    .collect();
+                (
+                    Status::Warning,
+                    format!(
+                        "demoted master still reports role master ({}): the sentinels list it as a replica of {master_addr} and reconfigure it (+convert-to-slave) within seconds",
+                        since.join(", ")
+                    ),
+                )
+            } else {
+                during(what)
+            }
+        }
+    };
+    if status != Status::Ok {
+        r.finding(&subject, status, what);
     }
     if !replicas_down.is_empty() && replicas_up == 0 {
-        r.finding(
-            &subject,
-            Status::Critical,
-            format!("every replica's link is down: {}", join(&replicas_down)),
-        );
+        let (status, what) = during(format!(
+            "every replica's link is down: {}",
+            join(&replicas_down)
+        ));
+        r.finding(&subject, status, what);
     }
     let expected = p
         .expected_replicas
@@ -512,7 +645,9 @@ mod tests {
             failover_timeout_ms: 10_000,
             failover_state: None,
             o_down_ms: None,
+            role_reported_ms: Some(600_000),
             ckquorum: Ok("OK 3 usable Sentinels".into()),
+            demoting: BTreeMap::new(),
         }
     }
 
@@ -637,6 +772,130 @@ mod tests {
                 .get_mut("mymaster")
                 .unwrap()
                 .o_down_ms = Some(60_000);
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+    }
+
+    fn failing_over(o: &mut Observation, state: &str) {
+        for (_, s) in &mut o.sentinels {
+            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+            m.flags.insert("failover_in_progress".to_string());
+            m.failover_state = Some(state.into());
+        }
+    }
+
+    #[test]
+    fn a_failovers_steps_warn_while_sentinel_carries_it_out() {
+        // Promoted, the old master not yet reconfigured, the replica's link down
+        // while it is pointed at the new master: all steps of a failover.
+        let mut o = healthy();
+        failing_over(&mut o, "reconf_slaves");
+        o.nodes[1].1 = node_master(&[]);
+        o.nodes[2].1 = node_replica("10.0.0.2:6379", false);
+        for (_, s) in &mut o.sentinels {
+            s.as_mut()
+                .unwrap()
+                .masters
+                .get_mut("mymaster")
+                .unwrap()
+                .addr = "10.0.0.2:6379".into();
+        }
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.message.contains("split-brain")
+                && f.message
+                    .contains("while a failover is in progress (reconf_slaves")),
+            "{:?}",
+            r.findings
+        );
+        // The same two masters with no failover under way: critical.
+        for (_, s) in &mut o.sentinels {
+            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+            m.flags.remove("failover_in_progress");
+            m.failover_state = None;
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+        // Two masters the sentinels know neither of: critical even mid-failover.
+        let mut o = healthy();
+        failing_over(&mut o, "wait_promotion");
+        o.nodes[0].1 = node_replica("10.0.0.9:6379", true);
+        o.nodes[1].1 = node_master(&[]);
+        o.nodes[2].1 = node_master(&[]);
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Critical, "{:?}", r.findings);
+    }
+
+    #[test]
+    fn a_demoted_master_the_sentinels_reconfigure_warns_until_its_bound() {
+        // After the failover: the sentinels agree on 10.0.0.2 and list the old
+        // master as its replica, which still reports role master for 5 s.
+        let mut o = healthy();
+        for (_, s) in &mut o.sentinels {
+            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+            m.addr = "10.0.0.2:6379".into();
+            m.config_epoch = 1;
+            m.role_reported_ms = Some(6_000);
+            m.demoting = [("10.0.0.1:6379".to_string(), 5_000)].into();
+        }
+        o.nodes[1].1 = node_master(&["10.0.0.3:6379"]);
+        o.nodes[2].1 = node_replica("10.0.0.2:6379", true);
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f
+                .message
+                .contains("demoted master still reports role master (10.0.0.1:6379 for 5 s)")),
+            "{:?}",
+            r.findings
+        );
+        // Past the failover timeout and the grace: a split-brain.
+        for (_, s) in &mut o.sentinels {
+            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+            m.demoting = [("10.0.0.1:6379".to_string(), 31_000)].into();
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+        // No failover behind it (epoch 0, a master of long standing): a replica
+        // promoted by hand, which the sentinels list as a replica: a split-brain.
+        for (_, s) in &mut o.sentinels {
+            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+            m.demoting = [("10.0.0.1:6379".to_string(), 1_000)].into();
+            m.config_epoch = 0;
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+    }
+
+    #[test]
+    fn sentinels_that_have_not_yet_heard_of_a_failover_converge_with_a_warning() {
+        // Two sentinels know the failover (epoch 1), one still names the old
+        // master (epoch 0): a warning, and the new master is the one judged.
+        let mut o = healthy();
+        for (i, (_, s)) in o.sentinels.iter_mut().enumerate() {
+            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+            if i < 2 {
+                m.addr = "10.0.0.2:6379".into();
+                m.config_epoch = 1;
+            }
+        }
+        o.nodes[0].1 = node_replica("10.0.0.2:6379", true);
+        o.nodes[1].1 = node_master(&["10.0.0.1:6379", "10.0.0.3:6379"]);
+        o.nodes[2].1 = node_replica("10.0.0.2:6379", true);
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(r.summary.contains("master 10.0.0.2:6379"), "{}", r.summary);
+        assert!(
+            r.findings.iter().any(|f| f.message.contains("converging")),
+            "{:?}",
+            r.findings
+        );
+        // The same disagreement within one epoch is no transition: critical.
+        for (_, s) in &mut o.sentinels {
+            s.as_mut()
+                .unwrap()
+                .masters
+                .get_mut("mymaster")
+                .unwrap()
+                .config_epoch = 1;
         }
         assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
     }

@@ -127,6 +127,26 @@ fn ask_sentinel(ep: &Endpoint, url: &str, only: &[String]) -> Result<SentinelVie
             Ok(v) => Ok(text(&v)),
             Err(e) => Err(e.message().to_string()),
         };
+        // Replicas of this master, as the sentinel knows them, that still report
+        // role master: a demoted master it has yet to reconfigure.
+        let mut demoting = std::collections::BTreeMap::new();
+        if let Ok(replicas) = redis::command(&ep.name, url, &["SENTINEL", "REPLICAS", &name]) {
+            for r in replicas.as_array().into_iter().flatten() {
+                let r = parse_fields(r);
+                if r.get("role-reported").is_some_and(|v| v == "master") {
+                    let at = format!(
+                        "{}:{}",
+                        r.get("ip").map_or("", String::as_str),
+                        r.get("port").map_or("", String::as_str)
+                    );
+                    let ms = r
+                        .get("role-reported-time")
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0);
+                    demoting.insert(at, ms);
+                }
+            }
+        }
         view.masters.insert(
             name,
             MasterView {
@@ -146,7 +166,9 @@ fn ask_sentinel(ep: &Endpoint, url: &str, only: &[String]) -> Result<SentinelVie
                 failover_timeout_ms: num("failover-timeout").unwrap_or(0),
                 failover_state: f.get("failover-state").cloned(),
                 o_down_ms: num("o-down-time"),
+                role_reported_ms: num("role-reported-time"),
                 ckquorum,
+                demoting,
             },
         );
     }
