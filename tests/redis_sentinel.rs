@@ -182,7 +182,9 @@ fn watch(cfg: &ConfigDir, done: impl Fn(&Value) -> bool) -> Vec<Value> {
 fn tally(results: &[Value]) -> String {
     let mut counts = std::collections::BTreeMap::new();
     for r in results {
-        *counts.entry(r["status"].as_str().unwrap_or("?").to_string()).or_insert(0) += 1;
+        *counts
+            .entry(r["status"].as_str().unwrap_or("?").to_string())
+            .or_insert(0) += 1;
     }
     counts
         .iter()
@@ -201,7 +203,10 @@ fn a_planned_failover_warns_and_never_pages() {
     // An operator moves the master (maintenance of its host): Sentinel promotes a
     // replica, reconfigures the others and the old master, and the sentinels
     // learn the new configuration from each other.
-    assert!(t.cli(t.sentinel_ports[0], &["SENTINEL", "FAILOVER", MASTER]).contains("OK"));
+    assert!(
+        t.cli(t.sentinel_ports[0], &["SENTINEL", "FAILOVER", MASTER])
+            .contains("OK")
+    );
     let seen = watch(&cfg, |r| {
         r["status"] == "ok" && !summary(r).contains(&format!("master {old} "))
     });

@@ -207,7 +207,7 @@ pub fn headline(status: Status, summary: &str, findings: &[Finding]) -> String {
     let Some(first) = worst.first() else {
         return summary.to_string();
     };
-    if first.subject.is_empty() || summary.contains(&first.subject) {
+    if first.subject.is_empty() || names(summary, &first.subject) {
         return summary.to_string();
     }
     let mut lead = format!(
@@ -223,6 +223,15 @@ pub fn headline(status: Status, summary: &str, findings: &[Finding]) -> String {
     } else {
         format!("{lead}; {summary}")
     }
+}
+
+/// Whether `summary` names `subject`: the whole of it, or its name before a
+/// parenthesised address (`m3` of `m3 (https://10.0.0.13:2379)`).
+pub fn names(summary: &str, subject: &str) -> bool {
+    summary.contains(subject)
+        || subject
+            .split_once(" (")
+            .is_some_and(|(name, _)| !name.is_empty() && summary.contains(name))
 }
 
 impl CheckResult {
@@ -368,6 +377,13 @@ mod tests {
         // overall status (a plugin that raised without one) stay as they are.
         let named = "unreachable: rke2-agent-2; 4/5 nodes Ready";
         assert_eq!(headline(Status::Critical, named, &findings), named);
+        let etcd = [finding(
+            "m3 (http://10.0.0.13:2379)",
+            Status::Warning,
+            "unreachable",
+        )];
+        let named = "unreachable: m3; 2/3 voting members healthy";
+        assert_eq!(headline(Status::Warning, named, &etcd), named);
         assert_eq!(headline(Status::Ok, "fine", &findings), "fine");
         assert_eq!(
             headline(Status::Unknown, "cannot observe", &findings),
