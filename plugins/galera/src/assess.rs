@@ -59,9 +59,18 @@ impl State<'_> {
     fn primary(&self) -> bool {
         self.get("wsrep_cluster_status") == "Primary"
     }
+    /// The component's size and configuration, as people read them.
+    fn shape(&self) -> String {
+        format!(
+            "size {}, conf {}",
+            self.get("wsrep_cluster_size"),
+            self.get("wsrep_cluster_conf_id")
+        )
+    }
     /// What identifies the component a node belongs to: its membership as the node
     /// sees it. The conf id alone is not enough: separately bootstrapped
-    /// components can have equal ids.
+    /// components can have equal ids. (The addresses read `AUTO` where
+    /// `wsrep_node_incoming_address` is not set: people are shown node names.)
     fn component(&self) -> String {
         let mut addrs: Vec<&str> = self.get("wsrep_incoming_addresses").split(',').collect();
         addrs.sort_unstable();
@@ -179,6 +188,7 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let mut members_named = None;
     let summary = match components.len() {
         0 => {
             r.finding(
@@ -192,7 +202,7 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
             format!("no Primary component; bootstrap from {bootstrap}")
         }
         1 => {
-            let (component, members) = components.iter().next().expect("one component");
+            let (_, members) = components.iter().next().expect("one component");
             for s in states.iter().filter(|s| !s.primary()) {
                 r.finding(
                     &s.name,
@@ -217,12 +227,18 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
                     ),
                 );
             }
-            format!("Primary component of {size}/{expected} ({component})")
+            // The members are named when all is well; otherwise the host puts
+            // the worst finding first, and a list of every node would hide it.
+            members_named = Some(names(members));
+            format!(
+                "Primary component of {size}/{expected} ({})",
+                members[0].shape()
+            )
         }
         n => {
             let sides: Vec<String> = components
                 .iter()
-                .map(|(c, members)| format!("{{{}}} ({c})", names(members)))
+                .map(|(_, members)| format!("{{{}}} ({})", names(members), members[0].shape()))
                 .collect();
             r.finding(
                 "cluster",
@@ -291,6 +307,10 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
             );
         }
     }
+    let summary = match members_named {
+        Some(names) if r.status() == Status::Ok => format!("{}: {names}", summary),
+        _ => summary,
+    };
     r.finish(summary)
 }
 
@@ -348,6 +368,38 @@ mod tests {
     fn healthy_is_ok() {
         let r = assess(&Params::default(), &healthy());
         assert_eq!(r.status, Status::Ok, "{:?}", r.findings);
+        assert_eq!(
+            r.summary,
+            "Primary component of 3/3 (size 3, conf 3): a (a:3306), b (b:3306), c (c:3306)"
+        );
+    }
+
+    #[test]
+    fn members_are_named_even_without_incoming_addresses() {
+        // wsrep_node_incoming_address unset: every node reports AUTO.
+        let nodes: Vec<Node> = ["a", "b", "c"]
+            .iter()
+            .map(|n| node(n, 3, 3, "Primary", "AUTO,AUTO,AUTO", 10))
+            .collect();
+        let r = assess(&Params::default(), &nodes);
+        assert_eq!(r.status, Status::Ok, "{:?}", r.findings);
+        assert!(!r.summary.contains("AUTO"), "{}", r.summary);
+        assert!(
+            r.summary.contains("a (a:3306), b (b:3306), c (c:3306)"),
+            "{}",
+            r.summary
+        );
+    }
+
+    #[test]
+    fn a_summary_not_ok_leaves_the_problem_to_the_host_headline() {
+        // A desynced node: the members are not listed, so that the host's
+        // headline (the worst finding first) applies.
+        let mut nodes = healthy();
+        set(&mut nodes[1], "wsrep_local_state_comment", "Donor/Desynced");
+        let r = assess(&Params::default(), &nodes);
+        assert_eq!(r.status, Status::Warning);
+        assert_eq!(r.summary, "Primary component of 3/3 (size 3, conf 3)");
     }
 
     #[test]
