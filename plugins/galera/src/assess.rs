@@ -237,8 +237,8 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
         }
         n => {
             let sides: Vec<String> = components
-                .iter()
-                .map(|(_, members)| format!("{{{}}} ({})", names(members), members[0].shape()))
+                .values()
+                .map(|members| format!("{{{}}} ({})", names(members), members[0].shape()))
                 .collect();
             r.finding(
                 "cluster",
