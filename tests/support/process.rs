@@ -7,11 +7,35 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 /// Ports handed out so far in this process; never handed out twice, so
 /// clusters started by parallel tests cannot pick the same port.
 static USED_PORTS: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+
+/// Where test servers listen: below Linux's ephemeral range (32768 and up), from
+/// which the kernel picks the source ports of outgoing connections. A port taken
+/// from that range (`bind(:0)`) could be grabbed by some client connection (an
+/// SST, a scrape) before the server that was to listen on it starts.
+const PORTS: std::ops::Range<u16> = 20_000..32_768;
+
+/// A pseudo-random candidate port in [`PORTS`] (xorshift, seeded per process).
+fn candidate() -> u16 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let mut x = STATE.load(Ordering::Relaxed);
+    if x == 0 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
+        x = nanos ^ (u64::from(std::process::id()) << 32) | 1;
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    STATE.store(x, Ordering::Relaxed);
+    PORTS.start + (x % u64::from(PORTS.end - PORTS.start)) as u16
+}
 
 /// `count` distinct free loopback ports: bind them all at once, then release.
 pub fn free_ports(count: usize) -> Result<Vec<u16>> {
@@ -22,12 +46,14 @@ pub fn free_ports(count: usize) -> Result<Vec<u16>> {
     let mut tries = 0;
     while ports.len() < count {
         tries += 1;
-        if tries > count * 50 {
-            bail!("could not find {count} free loopback ports");
+        if tries > count * 200 {
+            bail!("could not find {count} free loopback ports in {PORTS:?}");
         }
-        let l = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
-        let port = l.local_addr()?.port();
-        // Keep rejected listeners bound too so the kernel does not return them again.
+        let port = candidate();
+        let Ok(l) = TcpListener::bind(("127.0.0.1", port)) else {
+            continue;
+        };
+        // Keep them all bound until enough are found.
         listeners.push(l);
         if used.insert(port) {
             ports.push(port);
