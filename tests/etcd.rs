@@ -259,3 +259,52 @@ fn plugins_reach_only_granted_endpoints_and_see_no_host_state() {
     assert_eq!(snoop["findings"][0]["message"], "env=0 args=0 files=0");
     assert!(!out.stdout.contains("s3cret-token") && !out.stderr.contains("s3cret-token"));
 }
+
+#[test]
+fn a_rolling_restart_of_every_member_never_pages() {
+    // Planned maintenance: each member stopped (SIGTERM) and started again, one
+    // at a time, each healthy before the next, with the shipped check file.
+    let mut cluster = EtcdCluster::start(3, None, None).unwrap();
+    let cfg = config_for(&cluster, "");
+    let shipped =
+        std::fs::read_to_string(support::vitals::root().join("checks.d/etcd.toml")).unwrap();
+    cfg.check("etcd", &shipped);
+    let mut seen = Vec::new();
+    let run = |seen: &mut Vec<serde_json::Value>| {
+        let out = cfg.vitals(&["run", "--format", "json"]);
+        seen.push(out.result("etcd"));
+    };
+    run(&mut seen);
+    for i in 0..3 {
+        cluster.stop(i);
+        for _ in 0..3 {
+            run(&mut seen);
+        }
+        cluster.restart(i).unwrap();
+        run(&mut seen);
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for r in &seen {
+        *counts
+            .entry(r["status"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    eprintln!("etcd rolling restart: {} results: {counts:?}", seen.len());
+    for r in &seen {
+        assert!(
+            r["status"] == "ok" || r["status"] == "warning",
+            "a rolling restart paged: {}",
+            r
+        );
+    }
+    assert!(
+        counts.contains_key("warning"),
+        "no member was seen down: {counts:?}"
+    );
+    assert_eq!(
+        seen.last().unwrap()["status"],
+        "ok",
+        "{:#}",
+        seen.last().unwrap()
+    );
+}

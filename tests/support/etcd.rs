@@ -113,7 +113,20 @@ struct Member {
     name: String,
     client_url: String,
     log_file: PathBuf,
+    /// The command line it was started with, to start it again.
+    args: Vec<std::ffi::OsString>,
     child: Option<Child>,
+}
+
+/// Start one etcd member with `args`, its output to `log`.
+fn spawn_member(args: &[std::ffi::OsString], log: File) -> Result<Child> {
+    let mut cmd = Command::new(ETCD_BIN);
+    scrub_env(&mut cmd);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    cmd.spawn().with_context(|| format!("spawning {ETCD_BIN}"))
 }
 
 /// A running etcd cluster; all members are killed when it is dropped.
@@ -186,7 +199,6 @@ impl EtcdCluster {
             let log_file = cluster.dir.path().join(format!("{}.log", names[i]));
             let log = File::create(&log_file)?;
             let mut cmd = Command::new(ETCD_BIN);
-            scrub_env(&mut cmd);
             cmd.arg("--name")
                 .arg(&names[i])
                 .arg("--data-dir")
@@ -225,16 +237,13 @@ impl EtcdCluster {
             if let Some(q) = quota_backend_bytes {
                 cmd.arg("--quota-backend-bytes").arg(q.to_string());
             }
-            cmd.stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log);
-            let child = cmd
-                .spawn()
-                .with_context(|| format!("spawning {ETCD_BIN}"))?;
+            let args: Vec<std::ffi::OsString> = cmd.get_args().map(|a| a.to_owned()).collect();
+            let child = spawn_member(&args, log)?;
             cluster.members.push(Member {
                 name: names[i].clone(),
                 client_url: client_urls[i].clone(),
                 log_file,
+                args,
                 child: Some(child),
             });
         }
@@ -318,6 +327,27 @@ impl EtcdCluster {
     /// Directory holding data dirs and logs (`mK.log`) of the members.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Stop member `i` (0-based) as an operator would, with SIGTERM, and wait for
+    /// it to exit. No-op if it is not running.
+    pub fn stop(&mut self, i: usize) {
+        if let Some(mut child) = self.members[i].child.take() {
+            // SAFETY: kill(2) on our own child's pid, which it still is (not reaped).
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+    }
+
+    /// Start member `i` again with its data directory and flags, and wait until
+    /// every member is healthy.
+    pub fn restart(&mut self, i: usize) -> Result<()> {
+        let m = &mut self.members[i];
+        if m.child.is_none() {
+            let log = File::options().append(true).open(&m.log_file)?;
+            m.child = Some(spawn_member(&m.args, log)?);
+        }
+        self.wait_healthy(START_TIMEOUT)
     }
 
     /// SIGKILL member `i` (0-based) and reap it. No-op if already killed.
