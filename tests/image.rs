@@ -131,7 +131,7 @@ impl Container {
         let id = format!(
             "vitals-test-{}-{}",
             std::process::id(),
-            fastrand_id(bundle.path())
+            bundle_id(bundle.path())
         );
         Container { id, bundle, config }
     }
@@ -212,7 +212,7 @@ impl Container {
 }
 
 /// A distinct suffix per container (its bundle's temp name).
-fn fastrand_id(p: &Path) -> String {
+fn bundle_id(p: &Path) -> String {
     p.file_name()
         .unwrap()
         .to_string_lossy()
@@ -277,6 +277,19 @@ fn config_dir(main: &str, checks: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     dir
+}
+
+/// GET a URL: its status and body, or `None` while nothing answers.
+fn http_get(url: &str) -> Option<(u16, String)> {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut r = agent.get(url).call().ok()?;
+    Some((
+        r.status().as_u16(),
+        r.body_mut().read_to_string().unwrap_or_default(),
+    ))
 }
 
 const ETCD_CHECK: &str = "plugin = \"etcd\"\n[grants]\nendpoints = [\"etcd\"]\n";
@@ -408,22 +421,7 @@ fn the_image_is_minimal_non_root_and_runs_checks_warm_on_a_read_only_root() {
     let mut served = Container::new(&["serve", "--listen", &listen])
         .mount(cfg.path(), "/etc/vitals")
         .start();
-    let get = |path: &str| {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        agent
-            .get(&format!("http://{listen}{path}"))
-            .call()
-            .ok()
-            .map(|mut r| {
-                (
-                    r.status().as_u16(),
-                    r.body_mut().read_to_string().unwrap_or_default(),
-                )
-            })
-    };
+    let get = |path: &str| http_get(&format!("http://{listen}{path}"));
     eventually(
         Duration::from_secs(60),
         Duration::from_millis(200),
@@ -656,22 +654,7 @@ fn the_charts_serve_and_cronjob_pods_run_in_the_image_as_rendered() {
     let (container, container_port) = pod_container(&objects, pod, volumes.path());
     assert_eq!(container_port, Some(port));
     let mut served = container.start();
-    let http = |path: &str| {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        agent
-            .get(&format!("http://127.0.0.1:{port}{path}"))
-            .call()
-            .ok()
-            .map(|mut r| {
-                (
-                    r.status().as_u16(),
-                    r.body_mut().read_to_string().unwrap_or_default(),
-                )
-            })
-    };
+    let http = |path: &str| http_get(&format!("http://127.0.0.1:{port}{path}"));
     let vitals = &pod["containers"][0];
     for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
         let path = vitals[probe]["httpGet"]["path"].as_str().unwrap();

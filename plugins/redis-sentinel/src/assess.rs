@@ -651,6 +651,13 @@ mod tests {
         }
     }
 
+    /// Every sentinel's view of `mymaster`, to change them all.
+    fn views(o: &mut Observation) -> impl Iterator<Item = &mut MasterView> {
+        o.sentinels
+            .iter_mut()
+            .map(|(_, s)| s.as_mut().unwrap().masters.get_mut("mymaster").unwrap())
+    }
+
     fn sentinel(m: MasterView) -> Result<SentinelView, Failure> {
         Ok(SentinelView {
             tilt: false,
@@ -757,28 +764,21 @@ mod tests {
     #[test]
     fn failover_warns_then_is_critical_past_its_timeout() {
         let mut o = healthy();
-        for (_, s) in &mut o.sentinels {
-            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+        for m in views(&mut o) {
             m.flags
                 .extend(["o_down".to_string(), "failover_in_progress".to_string()]);
             m.failover_state = Some("wait_promotion".into());
             m.o_down_ms = Some(2_000);
         }
         assert_eq!(assess(&Params::default(), &o).status, Status::Warning);
-        for (_, s) in &mut o.sentinels {
-            s.as_mut()
-                .unwrap()
-                .masters
-                .get_mut("mymaster")
-                .unwrap()
-                .o_down_ms = Some(60_000);
+        for m in views(&mut o) {
+            m.o_down_ms = Some(60_000);
         }
         assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
     }
 
     fn failing_over(o: &mut Observation, state: &str) {
-        for (_, s) in &mut o.sentinels {
-            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+        for m in views(o) {
             m.flags.insert("failover_in_progress".to_string());
             m.failover_state = Some(state.into());
         }
@@ -792,13 +792,8 @@ mod tests {
         failing_over(&mut o, "reconf_slaves");
         o.nodes[1].1 = node_master(&[]);
         o.nodes[2].1 = node_replica("10.0.0.2:6379", false);
-        for (_, s) in &mut o.sentinels {
-            s.as_mut()
-                .unwrap()
-                .masters
-                .get_mut("mymaster")
-                .unwrap()
-                .addr = "10.0.0.2:6379".into();
+        for m in views(&mut o) {
+            m.addr = "10.0.0.2:6379".into();
         }
         let r = assess(&Params::default(), &o);
         assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
@@ -810,8 +805,7 @@ mod tests {
             r.findings
         );
         // The same two masters with no failover under way: critical.
-        for (_, s) in &mut o.sentinels {
-            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+        for m in views(&mut o) {
             m.flags.remove("failover_in_progress");
             m.failover_state = None;
         }
@@ -831,8 +825,7 @@ mod tests {
         // After the failover: the sentinels agree on 10.0.0.2 and list the old
         // master as its replica, which still reports role master for 5 s.
         let mut o = healthy();
-        for (_, s) in &mut o.sentinels {
-            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+        for m in views(&mut o) {
             m.addr = "10.0.0.2:6379".into();
             m.config_epoch = 1;
             m.role_reported_ms = Some(6_000);
@@ -850,15 +843,13 @@ mod tests {
             r.findings
         );
         // Past the failover timeout and the grace: a split-brain.
-        for (_, s) in &mut o.sentinels {
-            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+        for m in views(&mut o) {
             m.demoting = [("10.0.0.1:6379".to_string(), 31_000)].into();
         }
         assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
         // No failover behind it (epoch 0, a master of long standing): a replica
         // promoted by hand, which the sentinels list as a replica: a split-brain.
-        for (_, s) in &mut o.sentinels {
-            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+        for m in views(&mut o) {
             m.demoting = [("10.0.0.1:6379".to_string(), 1_000)].into();
             m.config_epoch = 0;
         }
@@ -870,12 +861,9 @@ mod tests {
         // Two sentinels know the failover (epoch 1), one still names the old
         // master (epoch 0): a warning, and the new master is the one judged.
         let mut o = healthy();
-        for (i, (_, s)) in o.sentinels.iter_mut().enumerate() {
-            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
-            if i < 2 {
-                m.addr = "10.0.0.2:6379".into();
-                m.config_epoch = 1;
-            }
+        for m in views(&mut o).take(2) {
+            m.addr = "10.0.0.2:6379".into();
+            m.config_epoch = 1;
         }
         o.nodes[0].1 = node_replica("10.0.0.2:6379", true);
         o.nodes[1].1 = node_master(&["10.0.0.1:6379", "10.0.0.3:6379"]);
@@ -889,13 +877,8 @@ mod tests {
             r.findings
         );
         // The same disagreement within one epoch is no transition: critical.
-        for (_, s) in &mut o.sentinels {
-            s.as_mut()
-                .unwrap()
-                .masters
-                .get_mut("mymaster")
-                .unwrap()
-                .config_epoch = 1;
+        for m in views(&mut o) {
+            m.config_epoch = 1;
         }
         assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
     }
@@ -903,8 +886,7 @@ mod tests {
     #[test]
     fn master_down_without_failover_is_critical() {
         let mut o = healthy();
-        for (_, s) in &mut o.sentinels {
-            let m = s.as_mut().unwrap().masters.get_mut("mymaster").unwrap();
+        for m in views(&mut o) {
             m.flags.insert("s_down".to_string());
         }
         assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
