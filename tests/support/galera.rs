@@ -168,9 +168,14 @@ impl Galera {
         );
     }
 
+    /// Node `i`'s whole error log.
+    pub fn log_text(&self, i: usize) -> String {
+        std::fs::read_to_string(self.nodes[i].dir.join("err.log")).unwrap_or_default()
+    }
+
     /// The tail of node `i`'s error log.
     pub fn log(&self, i: usize) -> String {
-        let text = std::fs::read_to_string(self.nodes[i].dir.join("err.log")).unwrap_or_default();
+        let text = self.log_text(i);
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
@@ -208,6 +213,16 @@ impl Galera {
                 ))
             }
         })
+    }
+
+    /// Stop node `i` as an operator does (SIGTERM: it leaves the cluster
+    /// cleanly) and wait for it to exit.
+    pub fn stop(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            // SAFETY: kill(2) on our own child's pid, which it still is (not reaped).
+            unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGTERM) };
+            let _ = c.wait();
+        }
     }
 
     /// Kill node `i` (SIGKILL: no clean leave).

@@ -5,6 +5,7 @@ pub mod etcd;
 pub mod galera;
 pub mod http_fixture;
 pub mod kubernetes;
+pub mod maintenance;
 pub mod monitoring;
 pub mod netns;
 pub mod pki;

@@ -252,6 +252,14 @@ impl Topology {
         self.sentinels[i] = Some(child);
     }
 
+    /// Start data node `i` again as it was first started: node 0 comes back as
+    /// a master, as a rebooted master does until Sentinel reconfigures it.
+    pub fn restart_node(&mut self, i: usize) {
+        self.stop_node(i);
+        let child = self.spawn_node(i);
+        self.nodes[i] = Some(child);
+    }
+
     /// Kill data node `i` (0 is the master at start).
     pub fn stop_node(&mut self, i: usize) {
         if let Some(mut c) = self.nodes[i].take() {

@@ -22,6 +22,9 @@ pub struct Params {
     pub require_policy: bool,
     /// ARP-probe each LoadBalancer IP from the host (needs `[grants.net] arp`).
     pub arp_probe: bool,
+    /// Seconds after a Lease expired or was released in which it is a hand-over
+    /// to another node (they try every `l2-announcements-retry-period`, 2 s).
+    pub handover_seconds: f64,
 }
 
 impl Default for Params {
@@ -33,6 +36,7 @@ impl Default for Params {
             ignore: Vec::new(),
             require_policy: true,
             arp_probe: false,
+            handover_seconds: 5.0,
         }
     }
 }
@@ -320,31 +324,69 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
                             })
                         })
                         .collect();
+                    // A hand-over: the holder released the Lease (its agent
+                    // stopped) or it expired (its agent died), and the other
+                    // nodes' agents take it within their retry period.
+                    let handover = p.handover_seconds;
                     let problem = if holder.is_empty() {
-                        Some("its Lease has no holder: no node announces it".to_string())
+                        Some(match age {
+                            Some(a) if a <= handover => (
+                                Status::Warning,
+                                format!(
+                                    "its Lease was released {a:.0}s ago: hand-over under way, another node takes it within {handover:.0}s"
+                                ),
+                            ),
+                            _ => (
+                                Status::Critical,
+                                "its Lease has no holder: no node announces it".to_string(),
+                            ),
+                        })
                     } else if age.is_none_or(|a| a > duration) {
-                        Some(format!(
-                            "its Lease expired: {holder} last renewed it {} ago (duration {duration}s); no node announces {}",
+                        let expired = format!(
+                            "its Lease expired: {holder} last renewed it {} ago (duration {duration}s)",
                             age.map_or("never".into(), |a| format!("{a:.0}s")),
-                            ips.join(", ")
-                        ))
+                        );
+                        Some(match age {
+                            Some(a) if a - duration <= handover => (
+                                Status::Warning,
+                                format!(
+                                    "{expired}: hand-over under way, another node takes it within {handover:.0}s of the expiry"
+                                ),
+                            ),
+                            _ => (
+                                Status::Critical,
+                                format!("{expired}; no node announces {}", ips.join(", ")),
+                            ),
+                        })
                     } else if node.is_none() {
-                        Some(format!(
-                            "announced by {holder}, which is not a node of the cluster"
+                        Some((
+                            Status::Critical,
+                            format!("announced by {holder}, which is not a node of the cluster"),
                         ))
                     } else if !node_ready {
-                        Some(format!("announced by {holder}, which is not Ready"))
+                        // Its agent still renews the Lease, so it still
+                        // announces; if the agent is gone, the Lease expires
+                        // and another node takes it.
+                        Some((
+                            Status::Warning,
+                            format!(
+                                "announced by {holder}, which is not Ready; its Cilium agent still renews the Lease, and if it stops, another node takes it within {duration}s + {handover:.0}s"
+                            ),
+                        ))
                     } else if allowed.is_empty() {
-                        Some(format!(
-                            "announced by {holder}, which the nodeSelector of its policies does not allow"
+                        Some((
+                            Status::Critical,
+                            format!(
+                                "announced by {holder}, which the nodeSelector of its policies does not allow"
+                            ),
                         ))
                     } else {
                         None
                     };
                     match problem {
-                        Some(m) => {
+                        Some((status, m)) => {
                             ok = false;
-                            r.finding(&subject, Status::Critical, m);
+                            r.finding(&subject, status, m);
                         }
                         None if enabled => r.note(
                             &subject,
@@ -583,6 +625,27 @@ mod tests {
         );
         assert_eq!(r.status, Status::Critical);
 
+        // Expired moments ago: the other agents take it over (a hand-over).
+        let renewed = parse_time(str_at(
+            lease(&mut objects(), NGINX_LEASE),
+            "/spec/renewTime",
+        ))
+        .unwrap();
+        let r = assess(&Params::default(), &objects(), renewed + 15.0 + 3.0);
+        assert_eq!(r.status, Status::Warning, "{}", text(&r));
+        assert!(text(&r).contains("hand-over under way"), "{}", text(&r));
+        let mut o = objects();
+        lease(&mut o, NGINX_LEASE)["spec"]["holderIdentity"] = json!("");
+        let r = assess(&Params::default(), &o, renewed + 2.0);
+        assert_eq!(r.status, Status::Warning, "{}", text(&r));
+        assert!(
+            text(&r).contains("its Lease was released 2s ago: hand-over under way"),
+            "{}",
+            text(&r)
+        );
+        // Released or expired for longer: nobody announces it.
+        let r = assess(&Params::default(), &o, renewed + 10.0);
+        assert_eq!(r.status, Status::Critical, "{}", text(&r));
         let r = assess(&Params::default(), &objects(), NOW + 60.0);
         assert_eq!(r.status, Status::Critical);
         assert!(
@@ -612,6 +675,7 @@ mod tests {
             }
         }
         let r = assess(&Params::default(), &o, NOW);
+        assert_eq!(r.status, Status::Warning, "{}", text(&r));
         assert!(
             text(&r).contains("announced by rke2-agent-1, which is not Ready"),
             "{}",

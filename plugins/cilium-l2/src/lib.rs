@@ -67,6 +67,12 @@ impl Plugin for CiliumL2 {
                     "ARP-probe each LoadBalancer IP from the host: no answer or answers from several MACs is critical (grant the networks in `[grants.net] arp`)",
                     Some("false"),
                 ),
+                param(
+                    "handover_seconds",
+                    "number",
+                    "After a Lease expired or was released, how long another node taking it over is a hand-over (warning) rather than nobody announcing (critical); Cilium's agents retry every l2-announcements-retry-period (2 s)",
+                    Some("5.0"),
+                ),
             ],
         }
     }

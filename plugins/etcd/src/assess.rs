@@ -23,6 +23,9 @@ pub struct Params {
     pub request_timeout_seconds: f64,
     /// Warn when the number of voting members differs.
     pub expected_members: Option<usize>,
+    /// The cluster's `--election-timeout`: a member that knows no leader is
+    /// looked at again after twice this.
+    pub election_timeout_ms: u64,
 }
 
 impl Default for Params {
@@ -34,6 +37,7 @@ impl Default for Params {
             quota_backend_bytes: None,
             request_timeout_seconds: 3.0,
             expected_members: None,
+            election_timeout_ms: 1000,
         }
     }
 }
@@ -96,6 +100,78 @@ fn human_bytes(b: f64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[i])
     }
+}
+
+/// Some member answers but knows no leader: an election under way, or a member
+/// that has just started and not yet heard from the leader. Either ends within
+/// the election timeout, so the check looks again after it ([`after_election`]).
+pub fn electing(probes: &[Probe]) -> bool {
+    probes
+        .iter()
+        .any(|p| p.status.as_ref().is_ok_and(|s| s.leader == 0))
+}
+
+/// The verdict on a second look, taken `waited_ms` after a first one in which
+/// some members knew no leader: the second look's verdict, with a warning for
+/// each such member that knows the leader now (the transition, and its bound),
+/// and the wait named where one still knows none.
+pub fn after_election(
+    params: &Params,
+    first: &[Probe],
+    again: &[Probe],
+    waited_ms: u64,
+    election_timeout_ms: u64,
+) -> Report {
+    let mut report = assess(params, again);
+    let name = |id: u64| {
+        again
+            .iter()
+            .chain(first)
+            .filter_map(|p| p.members.as_ref())
+            .flat_map(|l| l.members.iter())
+            .find(|m| m.id == id && !m.name.is_empty())
+            .map_or_else(|| format!("{id:x}"), |m| m.name.clone())
+    };
+    let now: BTreeMap<u64, (&str, &gateway::Status)> = again
+        .iter()
+        .filter_map(|p| {
+            p.status
+                .as_ref()
+                .ok()
+                .map(|s| (s.header.member_id, (p.url.as_str(), s)))
+        })
+        .collect();
+    let waited = waited_ms as f64 / 1000.0;
+    for p in first {
+        let Ok(s) = &p.status else { continue };
+        if s.leader != 0 {
+            continue;
+        }
+        let id = s.header.member_id;
+        let subject = format!("{} ({})", name(id), p.url);
+        match now.get(&id) {
+            Some((_, s)) if s.leader != 0 => {
+                report.status = report.status.max(Status::Warning);
+                report.findings.push(vitals_plugin::Finding {
+                    subject,
+                    status: Status::Warning,
+                    message: format!(
+                        "knew no leader {waited:.1} s ago and follows {} in term {} now: a leader election, or the member had just started; either ends within the election timeout ({election_timeout_ms} ms)",
+                        name(s.leader),
+                        s.raft_term
+                    ),
+                });
+            }
+            _ => {
+                for f in report.findings.iter_mut().filter(|f| f.subject == subject) {
+                    f.message.push_str(&format!(
+                        "; also {waited:.1} s earlier, longer than an election takes (election timeout {election_timeout_ms} ms)"
+                    ));
+                }
+            }
+        }
+    }
+    report
 }
 
 /// Assess the cluster from the probes of every configured member URL.
@@ -711,6 +787,41 @@ mod tests {
             alarms: Some(Alarms::default()),
             metrics: None,
         }
+    }
+
+    #[test]
+    fn a_member_without_a_leader_warns_if_it_has_one_a_moment_later() {
+        // m3 just started (or an election ran): no leader at the first look.
+        let first = vec![up(1, 1, 3), up(2, 1, 3), up(3, 0, 3)];
+        assert!(electing(&first));
+        assert_eq!(assess(&Params::default(), &first).status, Status::Critical);
+        let again = vec![up(1, 1, 3), up(2, 1, 3), up(3, 1, 3)];
+        assert!(!electing(&again));
+        let r = after_election(&Params::default(), &first, &again, 2000, 1000);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.status == Status::Warning)
+            .unwrap();
+        assert_eq!(f.subject, "m3 (http://h3)");
+        assert!(
+            f.message
+                .contains("knew no leader 2.0 s ago and follows m1 in term 2 now")
+                && f.message.contains("election timeout (1000 ms)"),
+            "{}",
+            f.message
+        );
+        // Still none: critical, and the finding says it lasted.
+        let r = after_election(&Params::default(), &first, &first, 2000, 1000);
+        assert_eq!(r.status, Status::Critical, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.subject == "m3 (http://h3)"
+                && f.message.contains("has no leader")
+                && f.message.contains("also 2.0 s earlier")),
+            "{:?}",
+            r.findings
+        );
     }
 
     fn down(i: u64, kind: ErrorKind) -> Probe {

@@ -62,6 +62,12 @@ impl Plugin for Etcd {
                     "integer",
                     "Warn when the number of voting members differs",
                 ),
+                param(
+                    "election_timeout_ms",
+                    "integer",
+                    "The cluster's --election-timeout: a member that knows no leader is looked at again after twice this, and warns if it then knows one",
+                    Some("1000"),
+                ),
             ],
         }
     }
@@ -89,8 +95,16 @@ impl Plugin for Etcd {
         let opts = Options {
             timeout: Duration::from_secs_f64(params.request_timeout_seconds.clamp(0.05, 300.0)),
         };
-        let probes: Vec<Probe> = endpoint.urls.iter().map(|u| probe(u, opts)).collect();
-        assess::assess(&params, &probes)
+        let probe_all = || -> Vec<Probe> { endpoint.urls.iter().map(|u| probe(u, opts)).collect() };
+        let probes = probe_all();
+        if !assess::electing(&probes) {
+            return assess::assess(&params, &probes);
+        }
+        // A member knows no leader: an election, or a member just started.
+        // Look again once an election would have ended.
+        let timeout = params.election_timeout_ms.clamp(10, 60_000);
+        std::thread::sleep(Duration::from_millis(2 * timeout));
+        assess::after_election(&params, &probes, &probe_all(), 2 * timeout, timeout)
     }
 }
 

@@ -283,7 +283,26 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
         }
         let state = s.get("wsrep_local_state_comment");
         if s.primary() && state != "Synced" {
-            r.finding(&s.name, Status::Warning, format!("not Synced: {state}"));
+            // The steps of a node (re)joining: which transition, and when it ends.
+            let why = match state {
+                "Joining" | "Joiner" => {
+                    " (receiving a state transfer: IST, or SST when the donor's gcache no longer \
+                     holds what it missed; Synced once applied)"
+                }
+                "Joined" => {
+                    " (applying the write-sets queued during its state transfer; Synced next)"
+                }
+                "Donor/Desynced" => {
+                    " (sending a state transfer to a joining node, or desynced by wsrep_desync; \
+                     Synced again when that ends)"
+                }
+                _ => "",
+            };
+            r.finding(
+                &s.name,
+                Status::Warning,
+                format!("not Synced: {state}{why}"),
+            );
         }
         let paused = s.num("wsrep_flow_control_paused");
         if paused > p.flow_control_warning {

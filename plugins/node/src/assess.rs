@@ -39,6 +39,9 @@ pub struct Params {
     pub min_ready: u32,
     /// A node NotReady for less than this is a warning, not yet critical.
     pub not_ready_grace_seconds: u64,
+    /// A node created less than this ago that is not yet Ready is joining the
+    /// cluster (its CNI starting, images pulled): a warning.
+    pub join_grace_seconds: u64,
     /// A Lease older than this is a stale heartbeat; default: its leaseDurationSeconds.
     pub lease_stale_seconds: Option<u64>,
     /// `minor`, `patch` or `off`: which kubelet version differences warn.
@@ -52,6 +55,7 @@ impl Default for Params {
             label_selector: None,
             min_ready: 1,
             not_ready_grace_seconds: 0,
+            join_grace_seconds: 600,
             lease_stale_seconds: None,
             version_skew: "minor".into(),
         }
@@ -180,15 +184,23 @@ pub fn assess(p: &Params, nodes: &[Value], leases: Result<Vec<Lease>, String>, n
                         .map(|s| format!(" for {}", ago(s)))
                         .unwrap_or_default();
                     let within_grace = since.is_some_and(|s| s < p.not_ready_grace_seconds as f64);
-                    let status = if within_grace {
+                    let age = parse_time(str_at(node, "/metadata/creationTimestamp"))
+                        .map(|t| now - t)
+                        .filter(|a| *a < p.join_grace_seconds as f64);
+                    let status = if within_grace || age.is_some() {
                         Status::Warning
                     } else {
                         severe
                     };
-                    let note = match (within_grace, cordoned) {
-                        (true, _) => " (within the grace period)",
-                        (false, true) => " (cordoned: treated as maintenance)",
-                        _ => "",
+                    let note = match (age, within_grace, cordoned) {
+                        (Some(a), _, _) => format!(
+                            " (joining: created {} ago, ready within join_grace_seconds {}s)",
+                            ago(a),
+                            p.join_grace_seconds
+                        ),
+                        (_, true, _) => " (within the grace period)".into(),
+                        (_, false, true) => " (cordoned: treated as maintenance)".into(),
+                        _ => String::new(),
                     };
                     r.finding(
                         &subject,
@@ -422,6 +434,29 @@ mod tests {
         let r = judge(&p, &nodes, leases);
         assert_eq!(r.status, Status::Warning, "{}", text(&r));
         assert!(text(&r).contains("within the grace period"), "{}", text(&r));
+    }
+
+    #[test]
+    fn a_new_node_not_yet_ready_is_joining_within_its_grace() {
+        let (mut nodes, leases) = cluster();
+        let mut new = node("rke2-agent-3", "False", 90.0);
+        new["metadata"]["creationTimestamp"] = json!(at(120.0));
+        nodes.push(new);
+        let r = judge(&Params::default(), &nodes, leases.clone());
+        assert_eq!(r.status, Status::Warning, "{}", text(&r));
+        assert!(
+            text(&r).contains("NotReady for 1m30s")
+                && text(&r)
+                    .contains("(joining: created 2m0s ago, ready within join_grace_seconds 600s)"),
+            "{}",
+            text(&r)
+        );
+        // Still not Ready long after it was created: critical.
+        nodes[3]["metadata"]["creationTimestamp"] = json!(at(3_600.0));
+        assert_eq!(
+            judge(&Params::default(), &nodes, leases).status,
+            Status::Critical
+        );
     }
 
     #[test]

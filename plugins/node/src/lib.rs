@@ -50,6 +50,12 @@ impl Plugin for Node {
                     "A node NotReady for less than this is a warning, not yet critical",
                     Some("0"),
                 ),
+                param(
+                    "join_grace_seconds",
+                    "integer",
+                    "A node created less than this ago and not yet Ready is joining the cluster: a warning",
+                    Some("600"),
+                ),
                 optional_param(
                     "lease_stale_seconds",
                     "integer",

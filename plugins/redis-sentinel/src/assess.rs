@@ -54,6 +54,12 @@ pub struct MasterView {
     pub failover_state: Option<String>,
     /// Milliseconds since the master was objectively down, when it is.
     pub o_down_ms: Option<u64>,
+    /// Milliseconds since this sentinel marked the master subjectively down.
+    pub s_down_ms: Option<u64>,
+    /// Milliseconds since the master last answered this sentinel's PING.
+    pub last_ok_ping_ms: Option<u64>,
+    /// `down-after-milliseconds`: how long without a reply before `s_down`.
+    pub down_after_ms: u64,
     /// Milliseconds since the sentinel saw the master report its role: recent
     /// after a failover promoted it.
     pub role_reported_ms: Option<u64>,
@@ -64,12 +70,20 @@ pub struct MasterView {
     /// Sentinel reconfigures as a replica (`+convert-to-slave`) once it has
     /// reported so for 8 s.
     pub demoting: BTreeMap<String, u64>,
+    /// The master's replicas (`SENTINEL REPLICAS`, when it answered): address,
+    /// and why Sentinel would not promote it (`None`: it could).
+    pub candidates: Option<BTreeMap<String, Option<String>>>,
 }
 
-/// How long a demoted master may go on reporting role master beyond the
-/// failover timeout before it is no longer a transition: Sentinel converts it
-/// 8 s after it reports so, and reads its role again within 10 s.
+/// How long a demoted master may go on reporting role master (beyond the
+/// failover timeout, or since it started again) before it is no longer a
+/// transition: Sentinel converts it 8 s after it reports so, and reads a
+/// replica's role every 10 s.
 const DEMOTION_GRACE_MS: u64 = 20_000;
+
+/// Redis's default `repl-timeout`: a full sync that transfers nothing for this
+/// long is aborted.
+const REPL_TIMEOUT_S: u64 = 60;
 
 /// What one sentinel answered.
 #[derive(Debug, Clone, Default)]
@@ -96,8 +110,13 @@ pub struct NodeView {
     /// For a replica: `up` or `down`.
     pub link_up: bool,
     pub link_down_seconds: Option<u64>,
+    /// For a replica in a full sync from its master (`master_sync_in_progress`):
+    /// seconds since the sync last transferred data.
+    pub sync_io_seconds: Option<u64>,
     /// For a master: its replicas.
     pub replicas: Vec<ReplicaLink>,
+    /// For a master: seconds since the server started (`INFO server`), when read.
+    pub uptime_seconds: Option<u64>,
 }
 
 /// Everything gathered for one run.
@@ -234,6 +253,39 @@ fn converging(views: &[(&String, &MasterView)]) -> Option<String> {
         .map(|(_, m)| m.config_epoch)
         .max()?;
     (lowest_newest > highest_other).then(|| newest.addr.clone())
+}
+
+/// Why no replica can take over a master that is down, when every sentinel
+/// that listed its replicas would promote none (`None`: one could, or no
+/// sentinel answered `SENTINEL REPLICAS`).
+fn no_candidate(views: &[&MasterView]) -> Option<String> {
+    let mut why: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut read = false;
+    for m in views {
+        let Some(candidates) = &m.candidates else {
+            continue;
+        };
+        read = true;
+        for (addr, reason) in candidates {
+            match reason {
+                None => return None,
+                Some(r) => {
+                    why.entry(addr).or_insert(r);
+                }
+            }
+        }
+    }
+    if !read {
+        return None;
+    }
+    Some(if why.is_empty() {
+        "the sentinels know no replica".into()
+    } else {
+        why.iter()
+            .map(|(a, r)| format!("{a} ({r})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 fn assess_master(
@@ -404,13 +456,44 @@ fn assess_master(
             format!("{a} ({})", f.join(","))
         })
         .collect();
+    // The master gone: the sentinels' flags, or, before they flag it, no answer
+    // to vitals, confirmed by its replicas (their link down) or the sentinels
+    // (no PING reply for a second: they PING every second). How long: the
+    // longest either has gone without it.
+    let ours: Vec<&MasterView> = views
+        .iter()
+        .filter(|(_, m)| m.addr == master_addr)
+        .map(|(_, m)| *m)
+        .collect();
+    let no_ping_ms = ours
+        .iter()
+        .filter_map(|m| m.last_ok_ping_ms)
+        .min()
+        .unwrap_or(0);
+    let link_down_ms = obs
+        .nodes
+        .iter()
+        .filter_map(|(_, n)| n.as_ref().ok())
+        .filter(|v| {
+            v.role != "master" && !v.link_up && v.master_addr.as_deref() == Some(&master_addr)
+        })
+        .map(|v| v.link_down_seconds.unwrap_or(0).saturating_mul(1000))
+        .max();
+    let silent_ms = no_ping_ms.max(link_down_ms.unwrap_or(0));
+    let unanswered = obs
+        .nodes
+        .iter()
+        .any(|(a, n)| *a == master_addr && n.as_ref().is_err_and(|f| f.kind != "auth"))
+        && (link_down_ms.is_some() || (!ours.is_empty() && no_ping_ms >= 1000));
+    let timeout_ms = first.failover_timeout_ms;
+    let seconds = |ms: u64| ms as f64 / 1000.0;
     if let Some((a, m, elapsed, within)) = failover_within_bound {
         let over = !within;
         let what = format!(
             "failover in progress ({}, reported by {a}), master down for {:.1} s, failover timeout {:.1} s",
             m.failover_state.as_deref().unwrap_or("started"),
-            elapsed as f64 / 1000.0,
-            m.failover_timeout_ms as f64 / 1000.0
+            seconds(elapsed),
+            seconds(m.failover_timeout_ms)
         );
         state = "failing over";
         if over {
@@ -424,16 +507,73 @@ fn assess_master(
             transition = Some(format!(
                 "a failover is in progress ({}, failover timeout {:.0} s)",
                 m.failover_state.as_deref().unwrap_or("started"),
-                m.failover_timeout_ms as f64 / 1000.0
+                seconds(m.failover_timeout_ms)
             ));
         }
-    } else if !down.is_empty() {
+    } else if !down.is_empty() || unanswered {
         state = "down";
-        r.finding(
-            &subject,
-            Status::Critical,
-            format!("master {master_addr} is down according to {}", join(&down)),
-        );
+        let down_for = ours.iter().filter_map(|m| m.s_down_ms).max().unwrap_or(0);
+        let down_after = ours.iter().map(|m| m.down_after_ms).max().unwrap_or(0);
+        let what = if down.is_empty() {
+            format!(
+                "master {master_addr} does not answer (for {:.1} s, by its replicas' links and the sentinels' PING)",
+                seconds(silent_ms)
+            )
+        } else {
+            format!(
+                "master {master_addr} is down according to {}, for {:.1} s",
+                join(&down),
+                seconds(down_for)
+            )
+        };
+        // Sentinel starts a failover once a quorum agrees; a leader election
+        // that fails is retried after 2 x failover-timeout.
+        let bound = 2 * timeout_ms;
+        if let Some(why) = no_candidate(&ours) {
+            r.finding(
+                &subject,
+                Status::Critical,
+                format!("{what}, and no replica can be promoted: {why}"),
+            );
+        } else if down.is_empty() && silent_ms <= down_after + bound {
+            r.finding(
+                &subject,
+                Status::Warning,
+                format!(
+                    "{what}: the sentinels mark it down after down-after-milliseconds ({:.1} s) and fail over",
+                    seconds(down_after)
+                ),
+            );
+            transition = Some("the sentinels are about to fail over a master that is down".into());
+        } else if down.is_empty() {
+            r.finding(
+                &subject,
+                Status::Critical,
+                format!(
+                    "{what}, and the sentinels have not marked it down (down-after-milliseconds {:.1} s)",
+                    seconds(down_after)
+                ),
+            );
+        } else if down_for <= bound {
+            r.finding(
+                &subject,
+                Status::Warning,
+                format!(
+                    "{what}: the sentinels start a failover once a quorum agrees (a failed leader election is retried within 2 x failover-timeout, {:.0} s)",
+                    seconds(bound)
+                ),
+            );
+            transition = Some("the sentinels fail over a master that is down".into());
+        } else {
+            r.finding(
+                &subject,
+                Status::Critical,
+                format!(
+                    "{what}, and no failover started within 2 x failover-timeout ({:.0} s)",
+                    seconds(bound)
+                ),
+            );
+        }
     }
     let epoch = views.iter().map(|(_, m)| m.config_epoch).max().unwrap_or(0);
     r.sample(
@@ -465,6 +605,22 @@ fn assess_master(
             .filter(|(_, m)| m.addr == master_addr)
             .all(|(_, m)| m.config_epoch > 0 && m.role_reported_ms.is_some_and(|t| t <= bound));
         demoting.retain(|_, ms| just_promoted && *ms <= bound);
+        // Or it has just started again (its host rebooted after the failover)
+        // and the sentinels list it as a replica, whatever role they last read
+        // from it: it comes back as a master until Sentinel reconfigures it.
+        for (addr, n) in &obs.nodes {
+            let Ok(v) = n else { continue };
+            let listed = ours
+                .iter()
+                .any(|m| m.candidates.as_ref().is_some_and(|c| c.contains_key(addr)));
+            if let Some(up) = v.uptime_seconds.map(|u| u.saturating_mul(1000))
+                && v.role == "master"
+                && listed
+                && up <= DEMOTION_GRACE_MS
+            {
+                demoting.entry(addr.as_str()).or_insert(up);
+            }
+        }
         assess_nodes(
             p,
             obs,
@@ -505,6 +661,8 @@ fn assess_nodes(
 ) -> u32 {
     let mut masters = Vec::new();
     let mut replicas_up = 0;
+    let mut following_up = 0;
+    let mut syncing = 0;
     let mut replicas_down = Vec::new();
     let mut connected = 0;
     for (addr, n) in &obs.nodes {
@@ -557,6 +715,18 @@ fn assess_nodes(
         }
         if view.link_up {
             replicas_up += 1;
+            if follows == master_addr {
+                following_up += 1;
+            }
+        } else if let Some(io) = view.sync_io_seconds.filter(|s| *s <= REPL_TIMEOUT_S) {
+            syncing += 1;
+            r.finding(
+                &subject,
+                Status::Warning,
+                format!(
+                    "resynchronising from {follows}: a full sync in progress, last transfer {io} s ago (Redis aborts a sync idle for repl-timeout, {REPL_TIMEOUT_S} s by default)"
+                ),
+            );
         } else {
             replicas_down.push(addr.as_str());
             r.finding(
@@ -576,6 +746,8 @@ fn assess_nodes(
         None => (Status::Critical, what),
     };
     let (status, what) = match masters.as_slice() {
+        // Its replicas replicate from it: only vitals cannot reach it.
+        [] if following_up > 0 => (Status::Ok, String::new()),
         [] => during("no reachable data node reports role master".into()),
         [one] if *one != master_addr => during(format!(
             "node {one} reports role master, but the sentinels say the master is {master_addr}"
@@ -610,7 +782,7 @@ fn assess_nodes(
     if status != Status::Ok {
         r.finding(&subject, status, what);
     }
-    if !replicas_down.is_empty() && replicas_up == 0 {
+    if !replicas_down.is_empty() && replicas_up == 0 && syncing == 0 {
         let (status, what) = during(format!(
             "every replica's link is down: {}",
             join(&replicas_down)
@@ -645,9 +817,19 @@ mod tests {
             failover_timeout_ms: 10_000,
             failover_state: None,
             o_down_ms: None,
+            s_down_ms: None,
+            last_ok_ping_ms: Some(300),
+            down_after_ms: 5_000,
             role_reported_ms: Some(600_000),
             ckquorum: Ok("OK 3 usable Sentinels".into()),
             demoting: BTreeMap::new(),
+            candidates: Some(
+                [
+                    ("10.0.0.2:6379".to_string(), None),
+                    ("10.0.0.3:6379".to_string(), None),
+                ]
+                .into(),
+            ),
         }
     }
 
@@ -854,6 +1036,29 @@ mod tests {
             m.config_epoch = 0;
         }
         assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+        // The old master back from a restart long after the failover: it
+        // started seconds ago, and Sentinel reconfigures it.
+        for m in views(&mut o) {
+            m.config_epoch = 1;
+            m.role_reported_ms = Some(3_600_000);
+            m.demoting.clear();
+            m.candidates = Some(
+                [
+                    ("10.0.0.1:6379".to_string(), None),
+                    ("10.0.0.3:6379".to_string(), None),
+                ]
+                .into(),
+            );
+        }
+        let restarted = |uptime| {
+            let mut n = node_master(&[]);
+            n.as_mut().unwrap().uptime_seconds = Some(uptime);
+            n
+        };
+        o.nodes[0].1 = restarted(4);
+        assert_eq!(assess(&Params::default(), &o).status, Status::Warning);
+        o.nodes[0].1 = restarted(3_600);
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
     }
 
     #[test]
@@ -883,13 +1088,153 @@ mod tests {
         assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
     }
 
-    #[test]
-    fn master_down_without_failover_is_critical() {
-        let mut o = healthy();
-        for m in views(&mut o) {
+    /// The master killed: the sentinels see it down, the replicas lose their link.
+    fn master_killed(o: &mut Observation, down_ms: u64) {
+        for m in views(o) {
             m.flags.insert("s_down".to_string());
+            m.s_down_ms = Some(down_ms);
+            m.last_ok_ping_ms = Some(down_ms + 5_000);
+        }
+        o.nodes[0].1 = Err(down());
+        o.nodes[1].1 = node_replica("10.0.0.1:6379", false);
+        o.nodes[2].1 = node_replica("10.0.0.1:6379", false);
+    }
+
+    #[test]
+    fn master_down_warns_while_the_sentinels_can_fail_it_over() {
+        // Not yet flagged: no answer to vitals nor to the sentinels for 2 s.
+        let mut o = healthy();
+        o.nodes[0].1 = Err(down());
+        o.nodes[1].1 = node_replica("10.0.0.1:6379", false);
+        o.nodes[2].1 = node_replica("10.0.0.1:6379", false);
+        for m in views(&mut o) {
+            m.last_ok_ping_ms = Some(2_000);
+        }
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.message.contains(
+                "does not answer (for 7.0 s, by its replicas' links and the sentinels' PING): the sentinels mark it down after down-after-milliseconds (5.0 s)"
+            )),
+            "{:?}",
+            r.findings
+        );
+        // Unanswered for longer than down-after-milliseconds + 2 x
+        // failover-timeout and never flagged: critical.
+        o.nodes[1].1 = node_replica("10.0.0.1:6379", false);
+        if let Ok(v) = &mut o.nodes[1].1 {
+            v.link_down_seconds = Some(40);
+        }
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Critical, "{:?}", r.findings);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.message.contains("the sentinels have not marked it down")),
+            "{:?}",
+            r.findings
+        );
+        // Only vitals cannot reach it (its replicas and the sentinels can): no
+        // master-down transition.
+        let mut o = healthy();
+        o.nodes[0].1 = Err(down());
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            !r.findings
+                .iter()
+                .any(|f| f.message.contains("does not answer")),
+            "{:?}",
+            r.findings
+        );
+
+        // Flagged down, within 2 x failover-timeout: the sentinels fail over.
+        let mut o = healthy();
+        master_killed(&mut o, 3_000);
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.message.contains("is down according to")
+                    && f.message.contains("for 3.0 s")
+                    && f.message.contains("2 x failover-timeout, 20 s")),
+            "{:?}",
+            r.findings
+        );
+    }
+
+    #[test]
+    fn a_replica_in_a_full_sync_warns_and_is_no_broken_link() {
+        let mut o = healthy();
+        o.nodes[0].1 = node_master(&[]);
+        for i in 1..3 {
+            o.nodes[i].1 = node_replica("10.0.0.1:6379", false);
         }
         assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+        if let Ok(v) = &mut o.nodes[1].1 {
+            v.sync_io_seconds = Some(0);
+        }
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.subject == "node 10.0.0.2:6379"
+                && f.message
+                    .contains("resynchronising from 10.0.0.1:6379: a full sync in progress")),
+            "{:?}",
+            r.findings
+        );
+        // A sync idle for longer than repl-timeout is no progress.
+        if let Ok(v) = &mut o.nodes[1].1 {
+            v.sync_io_seconds = Some(61);
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+    }
+
+    #[test]
+    fn master_down_without_failover_past_its_bound_is_critical() {
+        let mut o = healthy();
+        master_killed(&mut o, 25_000);
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Critical, "{:?}", r.findings);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.message.contains("no failover started within")),
+            "{:?}",
+            r.findings
+        );
+    }
+
+    #[test]
+    fn master_down_with_no_replica_to_promote_is_critical_at_once() {
+        let mut o = healthy();
+        master_killed(&mut o, 1_000);
+        for m in views(&mut o) {
+            m.candidates = Some(
+                [
+                    (
+                        "10.0.0.2:6379".to_string(),
+                        Some("replica-priority 0".into()),
+                    ),
+                    ("10.0.0.3:6379".to_string(), Some("s_down".into())),
+                ]
+                .into(),
+            );
+        }
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Critical, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.message.contains(
+                "no replica can be promoted: 10.0.0.2:6379 (replica-priority 0), 10.0.0.3:6379 (s_down)"
+            )),
+            "{:?}",
+            r.findings
+        );
+        // One sentinel would promote one: the failover can still succeed.
+        views(&mut o).next().unwrap().candidates =
+            Some([("10.0.0.2:6379".to_string(), None)].into());
+        assert_eq!(assess(&Params::default(), &o).status, Status::Warning);
     }
 
     #[test]

@@ -127,18 +127,22 @@ fn ask_sentinel(ep: &Endpoint, url: &str, only: &[String]) -> Result<SentinelVie
             Ok(v) => Ok(text(&v)),
             Err(e) => Err(e.message().to_string()),
         };
-        // Replicas of this master, as the sentinel knows them, that still report
-        // role master: a demoted master it has yet to reconfigure.
+        // The master's replicas as the sentinel knows them: whether it would
+        // promote each, and those that still report role master (a demoted
+        // master it has yet to reconfigure).
         let mut demoting = std::collections::BTreeMap::new();
+        let mut candidates = None;
         if let Ok(replicas) = redis::command(&ep.name, url, &["SENTINEL", "REPLICAS", &name]) {
+            let known = candidates.insert(std::collections::BTreeMap::new());
             for r in replicas.as_array().into_iter().flatten() {
                 let r = parse_fields(r);
+                let at = format!(
+                    "{}:{}",
+                    r.get("ip").map_or("", String::as_str),
+                    r.get("port").map_or("", String::as_str)
+                );
+                known.insert(at.clone(), unpromotable(&r));
                 if r.get("role-reported").is_some_and(|v| v == "master") {
-                    let at = format!(
-                        "{}:{}",
-                        r.get("ip").map_or("", String::as_str),
-                        r.get("port").map_or("", String::as_str)
-                    );
                     let ms = r
                         .get("role-reported-time")
                         .and_then(|v| v.parse::<u64>().ok())
@@ -166,13 +170,34 @@ fn ask_sentinel(ep: &Endpoint, url: &str, only: &[String]) -> Result<SentinelVie
                 failover_timeout_ms: num("failover-timeout").unwrap_or(0),
                 failover_state: f.get("failover-state").cloned(),
                 o_down_ms: num("o-down-time"),
+                s_down_ms: num("s-down-time"),
+                last_ok_ping_ms: num("last-ok-ping-reply"),
+                down_after_ms: num("down-after-milliseconds").unwrap_or(0),
                 role_reported_ms: num("role-reported-time"),
                 ckquorum,
                 demoting,
+                candidates,
             },
         );
     }
     Ok(view)
+}
+
+/// Why Sentinel would not promote this replica (`SENTINEL REPLICAS` fields), as
+/// its leader's replica selection rules it out; `None` when it could.
+fn unpromotable(r: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let flags = r.get("flags").map_or("", String::as_str);
+    let flagged: Vec<&str> = flags
+        .split(',')
+        .filter(|f| ["s_down", "o_down", "disconnected"].contains(f))
+        .collect();
+    if !flagged.is_empty() {
+        return Some(flagged.join(","));
+    }
+    let priority = r
+        .get("slave-priority")
+        .or_else(|| r.get("replica-priority"));
+    (priority.map(String::as_str) == Some("0")).then(|| "replica-priority 0".to_string())
 }
 
 fn ask_node(ep: &Endpoint, url: &str) -> Result<NodeView, Failure> {
@@ -184,12 +209,26 @@ fn ask_node(ep: &Endpoint, url: &str) -> Result<NodeView, Failure> {
         link_down_seconds: info
             .get("master_link_down_since_seconds")
             .and_then(|s| s.parse().ok()),
+        sync_io_seconds: (info.get("master_sync_in_progress").map(String::as_str) == Some("1"))
+            .then(|| {
+                info.get("master_sync_last_io_seconds_ago")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0)
+            }),
         master_addr: info
             .get("master_host")
             .map(|h| format!("{h}:{}", info.get("master_port").map_or("", String::as_str))),
         role,
         replicas: Vec::new(),
+        uptime_seconds: None,
     };
+    // A master that started moments ago may be a demoted master back from a
+    // restart, which Sentinel reconfigures as a replica.
+    if view.role == "master" {
+        view.uptime_seconds = redis::command(&ep.name, url, &["INFO", "server"])
+            .ok()
+            .and_then(|v| parse_info(&text(&v)).get("uptime_in_seconds")?.parse().ok());
+    }
     // slave0:ip=127.0.0.1,port=6380,state=online,offset=123,lag=0
     for (k, v) in &info {
         if !(k.starts_with("slave") && k[5..].chars().all(|c| c.is_ascii_digit())) {
