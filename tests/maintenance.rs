@@ -39,6 +39,7 @@ fn etcd_rolling_restart_never_pages() {
         "etcd rolling restart",
         PAUSE,
         || {
+            std::thread::sleep(Duration::from_secs(1));
             for i in 0..3 {
                 cluster.stop(i);
                 std::thread::sleep(Duration::from_secs(2));
@@ -203,6 +204,7 @@ fn galera_rolling_restart_never_pages() {
         "galera rolling restart (IST)",
         PAUSE,
         || {
+            std::thread::sleep(Duration::from_secs(1));
             for i in 0..3 {
                 g.stop(i);
                 let other = (i + 1) % 3;

@@ -117,6 +117,10 @@ pub struct NodeView {
     pub replicas: Vec<ReplicaLink>,
     /// For a master: seconds since the server started (`INFO server`), when read.
     pub uptime_seconds: Option<u64>,
+    /// For a master: it was a replica before (`second_repl_offset` set: it
+    /// keeps its former master's replication id), as a promoted one is and a
+    /// freshly started one is not.
+    pub was_replica: bool,
 }
 
 /// Everything gathered for one run.
@@ -615,6 +619,7 @@ fn assess_master(
                 .any(|m| m.candidates.as_ref().is_some_and(|c| c.contains_key(addr)));
             if let Some(up) = v.uptime_seconds.map(|u| u.saturating_mul(1000))
                 && v.role == "master"
+                && !v.was_replica
                 && listed
                 && up <= DEMOTION_GRACE_MS
             {
@@ -1058,6 +1063,11 @@ mod tests {
         o.nodes[0].1 = restarted(4);
         assert_eq!(assess(&Params::default(), &o).status, Status::Warning);
         o.nodes[0].1 = restarted(3_600);
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+        // Up for seconds but a replica promoted by hand (it keeps its former
+        // master's replication id): a split-brain.
+        o.nodes[0].1 = restarted(4);
+        o.nodes[0].1.as_mut().unwrap().was_replica = true;
         assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
     }
 

@@ -221,6 +221,9 @@ fn ask_node(ep: &Endpoint, url: &str) -> Result<NodeView, Failure> {
         role,
         replicas: Vec::new(),
         uptime_seconds: None,
+        was_replica: info
+            .get("second_repl_offset")
+            .is_some_and(|o| o.trim() != "-1"),
     };
     // A master that started moments ago may be a demoted master back from a
     // restart, which Sentinel reconfigures as a replica.
