@@ -181,12 +181,9 @@ fn redis_failover_with_no_replica_to_promote_is_critical_within_one_run() {
     );
 }
 
-#[test]
-fn galera_rolling_restart_never_pages() {
-    // Each node stopped cleanly, written to while it is away, started again
-    // (it catches up by IST) and Synced before the next.
-    let mut g = Galera::start(3);
-    let secret = tempfile::NamedTempFile::new().unwrap();
+/// The cluster as `db`, endpoint `galera` as the shipped check file grants it
+/// (password from a file), with a table `app.t` to write to.
+fn galera_config(g: &Galera, secret: &tempfile::NamedTempFile) -> ConfigDir {
     std::fs::write(secret.path(), PASSWORD).unwrap();
     let cfg = ConfigDir::new(&format!(
         "[clusters.db.endpoints.galera]\nkind = \"mysql\"\nurls = {}\nusername = \"{USER}\"\npassword_file = {}\n",
@@ -199,6 +196,23 @@ fn galera_rolling_restart_never_pages() {
         0,
         "CREATE DATABASE app; CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)",
     );
+    cfg
+}
+
+/// Write rows on node `i`.
+fn galera_writes(g: &Galera, i: usize) {
+    for _ in 0..20 {
+        g.sql(i, "INSERT INTO app.t (v) VALUES (REPEAT('x', 1000))");
+    }
+}
+
+#[test]
+fn galera_rolling_restart_never_pages() {
+    // Each node stopped cleanly, written to while it is away, started again
+    // (it catches up by IST) and Synced before the next.
+    let mut g = Galera::start(3);
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    let cfg = galera_config(&g, &secret);
     let (_, seen) = watch(
         &cfg,
         "galera rolling restart (IST)",
@@ -206,14 +220,13 @@ fn galera_rolling_restart_never_pages() {
         || {
             std::thread::sleep(Duration::from_secs(1));
             for i in 0..3 {
+                let transfers = |g: &Galera| g.log_text(i).matches("IST received").count();
+                let before = transfers(&g);
                 g.stop(i);
-                let other = (i + 1) % 3;
-                for _ in 0..20 {
-                    g.sql(other, "INSERT INTO app.t (v) VALUES (REPEAT('x', 1000))");
-                }
+                galera_writes(&g, (i + 1) % 3);
                 g.start_node(i, false);
                 assert!(
-                    g.log_text(i).contains("IST received"),
+                    transfers(&g) > before,
                     "node {} did not rejoin by IST:\n{}",
                     i + 1,
                     g.log(i)
@@ -368,6 +381,38 @@ fn node_drain_reboot_and_l2_handover_never_page() {
                 n["spec"]["taints"] = json!([]);
             });
             renew(None);
+        },
+        all_ok,
+        SETTLE,
+    );
+    seen.assert_never_paged();
+    seen.assert_seen();
+}
+
+#[test]
+fn galera_node_rebuilt_by_sst_never_pages() {
+    // A node replaced (its state forgotten, as a rebuilt one): it rejoins by a
+    // full state transfer (rsync SST) from a donor.
+    let mut g = Galera::start(3);
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    let cfg = galera_config(&g, &secret);
+    let (_, seen) = watch(
+        &cfg,
+        "galera node rebuilt (SST)",
+        PAUSE,
+        || {
+            std::thread::sleep(Duration::from_secs(1));
+            let transfers = |g: &Galera| g.log_text(2).matches("SST succeeded").count();
+            let before = transfers(&g);
+            g.stop(2);
+            g.forget_state(2);
+            galera_writes(&g, 0);
+            g.start_node(2, false);
+            assert!(
+                transfers(&g) > before,
+                "node 3 did not rejoin by SST:\n{}",
+                g.log(2)
+            );
         },
         all_ok,
         SETTLE,

@@ -225,6 +225,14 @@ impl Galera {
         }
     }
 
+    /// Make stopped node `i` forget its position in the cluster's history (its
+    /// `grastate.dat`), as a rebuilt node has: it then rejoins by a full state
+    /// transfer (SST) instead of IST.
+    pub fn forget_state(&self, i: usize) {
+        assert!(self.nodes[i].child.is_none(), "node {} is running", i + 1);
+        std::fs::remove_file(self.nodes[i].dir.join("data/grastate.dat")).unwrap();
+    }
+
     /// Kill node `i` (SIGKILL: no clean leave).
     pub fn kill(&mut self, i: usize) {
         if let Some(mut c) = self.nodes[i].child.take() {

@@ -80,9 +80,14 @@ pub fn watch<T>(
                 std::thread::sleep(pause);
             }
         });
-        let out = scenario();
+        // Stop the watcher whatever happens to the scenario.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(scenario));
         done.store(true, Ordering::SeqCst);
-        (out, watcher.join().expect("watcher thread"))
+        let runs = watcher.join().expect("watcher thread");
+        match out {
+            Ok(out) => (out, runs),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     });
     let settled_at_last = runs.last().is_some_and(|(_, r)| settled(r));
     let seen = Seen {
