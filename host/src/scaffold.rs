@@ -183,7 +183,7 @@ fn text_files(dir: &Dir<'_>) -> Vec<(PathBuf, String)> {
             out.push((file.path().to_owned(), text.to_string()));
         }
     }
-    for sub in dir.dirs() {
+    for sub in dir.dirs().filter(|d| !d.path().ends_with("__pycache__")) {
         out.extend(text_files(sub));
     }
     out
