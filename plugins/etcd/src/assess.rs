@@ -196,23 +196,76 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         })
         .and_then(|p| p.members.as_ref());
     let members = build_members(list, probes);
+    let names = Names(members.iter().map(|m| (m.id, m.name.as_str())).collect());
+    let lead = leadership(&members);
+    let quorum = Quorum::of(&members, lead.agreed.is_some());
 
-    let voting: Vec<&Member> = members.iter().filter(|m| !m.learner && !m.stray).collect();
-    let quorum = voting.len() / 2 + 1;
-    let healthy_voting = voting.iter().filter(|m| m.healthy()).count();
-    let unprobed_voting = voting.iter().filter(|m| m.probe.is_none()).count();
-    let quorum_kept = healthy_voting >= quorum;
-    let names: BTreeMap<u64, &str> = members.iter().map(|m| (m.id, m.name.as_str())).collect();
-    let name_of = |id: u64| {
-        names
+    let mut headline = leader_headline(&lead, &names, &mut r);
+    let quota = responsive
+        .iter()
+        .find_map(|p| p.metrics.and_then(|m| m.quota_backend_bytes))
+        .map_or(DEFAULT_QUOTA_BYTES as f64, |q| q);
+    let quota = params.quota_backend_bytes.map_or(quota, |q| q as f64);
+    let unreachable = member_findings(params, &members, &lead, &quorum, &names, quota, &mut r);
+    if !unreachable.is_empty() {
+        headline.push(format!("unreachable: {}", unreachable.join(", ")));
+    }
+    if let Some((status, what)) = quorum.verdict() {
+        r.raise(status);
+        headline.insert(0, what);
+    }
+    let alarms = alarm_findings(&responsive, &names, &mut r, &mut headline);
+    membership_findings(params, &responsive, quorum.voting, &mut r, &mut headline);
+    samples(&members, &lead, &quorum, quota, alarms, &mut r);
+
+    let leader = match lead.agreed {
+        Some(one) => format!("leader {}", names.of(one)),
+        _ => "no agreed leader".into(),
+    };
+    let counts = if quorum.ok() {
+        format!(
+            "{}/{} voting members healthy, {leader}",
+            quorum.healthy, quorum.voting
+        )
+    } else {
+        leader
+    };
+    let summary = if headline.is_empty() {
+        counts
+    } else {
+        format!("{}; {counts}", headline.join("; "))
+    };
+    r.finish(summary)
+}
+
+/// Member names by ID; an unknown ID reads as hex.
+struct Names<'a>(BTreeMap<u64, &'a str>);
+
+impl Names<'_> {
+    fn of(&self, id: u64) -> String {
+        self.0
             .get(&id)
             .map(|s| s.to_string())
             .unwrap_or_else(|| format!("{id:x}"))
-    };
+    }
+}
 
-    // Leader agreement. Raft terms tell a real split (different leaders in the same
-    // term) from an election in progress (a member still following the leader of an
-    // older term, e.g. one that just died).
+/// Who leads, as the members that answered see it. Raft terms tell a real
+/// split (different leaders in the same term) from an election in progress (a
+/// member still following the leader of an older term, e.g. one that just died).
+struct Leadership {
+    newest_term: u64,
+    /// The leaders named in the newest term.
+    current: BTreeSet<u64>,
+    /// The one leader of the newest term, when there is one.
+    agreed: Option<u64>,
+    /// Members following another leader than the agreed one, with the severity.
+    followers_of_old: BTreeMap<u64, Status>,
+    /// (member name, leader it names, its term), for members that know a leader.
+    claims: Vec<(String, u64, u64)>,
+}
+
+fn leadership(members: &[Member]) -> Leadership {
     let views: Vec<(&Member, &gateway::Status)> = members
         .iter()
         .filter_map(|m| m.status().map(|s| (m, s)))
@@ -224,13 +277,12 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         .filter(|(_, s)| s.raft_term == newest_term)
         .map(|(_, s)| s.leader)
         .collect();
-    let agreed_leader = match current.len() {
+    let agreed = match current.len() {
         1 => current.first().copied(),
         _ => None,
     };
-    // Members following another leader than the current one, with the severity of it.
     let mut followers_of_old: BTreeMap<u64, Status> = BTreeMap::new();
-    if let Some(leader) = agreed_leader {
+    if let Some(leader) = agreed {
         for (m, s) in views.iter().filter(|(_, s)| s.leader != leader) {
             // A deposed leader that still acts as one is dangerous; a follower that has
             // not yet heard of the new term is an election in progress.
@@ -246,57 +298,129 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             followers_of_old.insert(m.id, status);
         }
     }
-    // Members whose URL is not configured may well be healthy: with an agreed leader,
-    // quorum is then unverified rather than lost.
-    let quorum_unverified =
-        !quorum_kept && agreed_leader.is_some() && healthy_voting + unprobed_voting >= quorum;
-    let quorum_ok = quorum_kept || quorum_unverified;
-    let mut headline: Vec<String> = Vec::new();
-    match agreed_leader {
-        None if current.is_empty() => {
+    Leadership {
+        newest_term,
+        current,
+        agreed,
+        followers_of_old,
+        claims: views
+            .iter()
+            .map(|(m, s)| (m.name.clone(), s.leader, s.raft_term))
+            .collect(),
+    }
+}
+
+/// The headline parts about the leader (raising the status where it is wrong).
+fn leader_headline(lead: &Leadership, names: &Names, r: &mut ReportBuilder) -> Vec<String> {
+    let mut headline = Vec::new();
+    match lead.agreed {
+        None if lead.current.is_empty() => {
             r.raise(Status::Critical);
             headline.push("no leader".into());
         }
         None => {
             r.raise(Status::Critical);
-            let views: Vec<String> = current
+            let sides: Vec<String> = lead
+                .current
                 .iter()
                 .map(|l| {
-                    let who: Vec<&str> = views
+                    let who: Vec<&str> = lead
+                        .claims
                         .iter()
-                        .filter(|(_, s)| s.leader == *l && s.raft_term == newest_term)
-                        .map(|(m, _)| m.name.as_str())
+                        .filter(|(_, leader, term)| leader == l && *term == lead.newest_term)
+                        .map(|(name, _, _)| name.as_str())
                         .collect();
-                    format!("{} say {}", who.join(", "), name_of(*l))
+                    format!("{} say {}", who.join(", "), names.of(*l))
                 })
                 .collect();
             headline.push(format!(
-                "members disagree about the leader in term {newest_term}: {}",
-                views.join("; ")
+                "members disagree about the leader in term {}: {}",
+                lead.newest_term,
+                sides.join("; ")
             ));
         }
         Some(one) => {
-            if !names.contains_key(&one) {
+            if !names.0.contains_key(&one) {
                 r.raise(Status::Critical);
                 headline.push(format!("leader {one:x} is not in the member list"));
             }
-            if !followers_of_old.is_empty() {
+            if !lead.followers_of_old.is_empty() {
                 headline.push("leader election in progress".into());
             }
         }
     }
+    headline
+}
 
-    // Per-member findings.
-    let quota_from_metrics = responsive
-        .iter()
-        .find_map(|p| p.metrics.and_then(|m| m.quota_backend_bytes));
-    let quota = params
-        .quota_backend_bytes
-        .map(|q| q as f64)
-        .or(quota_from_metrics)
-        .unwrap_or(DEFAULT_QUOTA_BYTES as f64);
+/// Voting members and how many of them are healthy.
+struct Quorum {
+    voting: usize,
+    healthy: usize,
+    unprobed: usize,
+    /// Voting members needed for quorum.
+    needed: usize,
+    /// A leader is agreed on: members not probed may then well be healthy.
+    leader_agreed: bool,
+}
+
+impl Quorum {
+    fn of(members: &[Member], leader_agreed: bool) -> Quorum {
+        let voting: Vec<&Member> = members.iter().filter(|m| !m.learner && !m.stray).collect();
+        Quorum {
+            voting: voting.len(),
+            healthy: voting.iter().filter(|m| m.healthy()).count(),
+            unprobed: voting.iter().filter(|m| m.probe.is_none()).count(),
+            needed: voting.len() / 2 + 1,
+            leader_agreed,
+        }
+    }
+    fn kept(&self) -> bool {
+        self.healthy >= self.needed
+    }
+    /// Members whose URL is not configured may well be healthy: with an agreed
+    /// leader, quorum is then unverified rather than lost.
+    fn unverified(&self) -> bool {
+        !self.kept() && self.leader_agreed && self.healthy + self.unprobed >= self.needed
+    }
+    fn ok(&self) -> bool {
+        self.kept() || self.unverified()
+    }
+    /// The headline part and status when quorum is not known kept.
+    fn verdict(&self) -> Option<(Status, String)> {
+        if self.unverified() {
+            Some((
+                Status::Warning,
+                format!(
+                    "quorum not verified: {}/{} voting members probed healthy, {} not probed (add their URLs to the endpoint)",
+                    self.healthy, self.voting, self.unprobed
+                ),
+            ))
+        } else if !self.kept() {
+            Some((
+                Status::Critical,
+                format!(
+                    "quorum lost ({}/{} voting members healthy, need {})",
+                    self.healthy, self.voting, self.needed
+                ),
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// One finding per member; returns the names of the unreachable ones.
+fn member_findings(
+    params: &Params,
+    members: &[Member],
+    lead: &Leadership,
+    quorum: &Quorum,
+    names: &Names,
+    quota: f64,
+    r: &mut ReportBuilder,
+) -> Vec<String> {
     let mut unreachable = Vec::new();
-    for m in &members {
+    for m in members {
         let subject = m.subject();
         let role = if m.learner {
             "learner"
@@ -321,7 +445,7 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             ),
             (Some(p), None) => {
                 let err = p.status.as_ref().unwrap_err();
-                let status = if m.learner || quorum_ok {
+                let status = if m.learner || quorum.ok() {
                     Status::Warning
                 } else {
                     Status::Critical
@@ -329,70 +453,22 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
                 unreachable.push(m.name.clone());
                 let detail = if m.learner {
                     "learner, not counted toward quorum".to_string()
-                } else if quorum_ok {
+                } else if quorum.ok() {
                     format!(
-                        "quorum kept: {healthy_voting}/{} voting members healthy",
-                        voting.len()
+                        "quorum kept: {}/{} voting members healthy",
+                        quorum.healthy, quorum.voting
                     )
                 } else {
                     format!(
-                        "quorum lost: {healthy_voting}/{} voting members healthy, need {quorum}",
-                        voting.len()
+                        "quorum lost: {}/{} voting members healthy, need {}",
+                        quorum.healthy, quorum.voting, quorum.needed
                     )
                 };
                 r.finding(subject, status, format!("unreachable: {err} ({detail})"));
             }
             (Some(p), Some(s)) => {
-                let mut problems: Vec<(Status, String)> = Vec::new();
-                if s.leader == 0 {
-                    problems.push((Status::Critical, "has no leader".into()));
-                } else if agreed_leader.is_none() {
-                    problems.push((
-                        Status::Critical,
-                        format!("believes the leader is {}", name_of(s.leader)),
-                    ));
-                } else if let Some(status) = followers_of_old.get(&m.id) {
-                    let what = if s.leader == m.id {
-                        "deposed leader, still acts as leader".to_string()
-                    } else {
-                        format!("still follows {}", name_of(s.leader))
-                    };
-                    problems.push((
-                        *status,
-                        format!(
-                            "{what} from term {}; the cluster is at term {newest_term}",
-                            s.raft_term
-                        ),
-                    ));
-                }
-                if let Some(h) = &p.health
-                    && !h.health
-                {
-                    let reason = if h.reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", h.reason)
-                    };
-                    problems.push((
-                        Status::Critical,
-                        format!("/health reports unhealthy{reason}"),
-                    ));
-                }
-                if !s.errors.is_empty() {
-                    problems.push((Status::Warning, format!("errors: {}", s.errors.join("; "))));
-                }
-                let ratio = s.db_size as f64 / quota;
-                let db = format!(
-                    "database {} of {} quota ({:.0} %)",
-                    human_bytes(s.db_size as f64),
-                    human_bytes(quota),
-                    ratio * 100.0
-                );
-                if ratio >= params.db_size_critical_ratio {
-                    problems.push((Status::Critical, db.clone()));
-                } else if ratio >= params.db_size_warning_ratio {
-                    problems.push((Status::Warning, db.clone()));
-                }
+                let problems = member_problems(params, m, p, s, lead, names, quota);
+                let db = database(s, quota);
                 let leader_note = if s.leader == s.header.member_id {
                     ", leader"
                 } else {
@@ -416,30 +492,83 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             }
         }
     }
-    if !unreachable.is_empty() {
-        headline.push(format!("unreachable: {}", unreachable.join(", ")));
-    }
-    if quorum_unverified {
-        r.raise(Status::Warning);
-        headline.insert(
-            0,
-            format!(
-                "quorum not verified: {healthy_voting}/{} voting members probed healthy, {unprobed_voting} not probed (add their URLs to the endpoint)",
-                voting.len()
-            ),
-        );
-    } else if !quorum_kept {
-        r.raise(Status::Critical);
-        headline.insert(
-            0,
-            format!(
-                "quorum lost ({healthy_voting}/{} voting members healthy, need {quorum})",
-                voting.len()
-            ),
-        );
-    }
+    unreachable
+}
 
-    // Alarms, deduplicated across members.
+/// `database 20.0 KiB of 2.0 GiB quota (0 %)`.
+fn database(s: &gateway::Status, quota: f64) -> String {
+    format!(
+        "database {} of {} quota ({:.0} %)",
+        human_bytes(s.db_size as f64),
+        human_bytes(quota),
+        s.db_size as f64 / quota * 100.0
+    )
+}
+
+/// What is wrong with a member that answered its status.
+fn member_problems(
+    params: &Params,
+    m: &Member,
+    p: &Probe,
+    s: &gateway::Status,
+    lead: &Leadership,
+    names: &Names,
+    quota: f64,
+) -> Vec<(Status, String)> {
+    let mut problems: Vec<(Status, String)> = Vec::new();
+    if s.leader == 0 {
+        problems.push((Status::Critical, "has no leader".into()));
+    } else if lead.agreed.is_none() {
+        problems.push((
+            Status::Critical,
+            format!("believes the leader is {}", names.of(s.leader)),
+        ));
+    } else if let Some(status) = lead.followers_of_old.get(&m.id) {
+        let what = if s.leader == m.id {
+            "deposed leader, still acts as leader".to_string()
+        } else {
+            format!("still follows {}", names.of(s.leader))
+        };
+        problems.push((
+            *status,
+            format!(
+                "{what} from term {}; the cluster is at term {}",
+                s.raft_term, lead.newest_term
+            ),
+        ));
+    }
+    if let Some(h) = &p.health
+        && !h.health
+    {
+        let reason = if h.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", h.reason)
+        };
+        problems.push((
+            Status::Critical,
+            format!("/health reports unhealthy{reason}"),
+        ));
+    }
+    if !s.errors.is_empty() {
+        problems.push((Status::Warning, format!("errors: {}", s.errors.join("; "))));
+    }
+    let ratio = s.db_size as f64 / quota;
+    if ratio >= params.db_size_critical_ratio {
+        problems.push((Status::Critical, database(s, quota)));
+    } else if ratio >= params.db_size_warning_ratio {
+        problems.push((Status::Warning, database(s, quota)));
+    }
+    problems
+}
+
+/// Active alarms, deduplicated across members; returns how many.
+fn alarm_findings(
+    responsive: &[&Probe],
+    names: &Names,
+    r: &mut ReportBuilder,
+    headline: &mut Vec<String>,
+) -> usize {
     let alarms: BTreeSet<(u64, String)> = responsive
         .iter()
         .filter_map(|p| p.alarms.as_ref())
@@ -455,7 +584,7 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         let who = if *id == 0 {
             "cluster".to_string()
         } else {
-            name_of(*id)
+            names.of(*id)
         };
         let hint = match kind.as_str() {
             "NOSPACE" => {
@@ -471,7 +600,6 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         );
         headline.push(format!("alarm {kind} on {who}"));
     }
-
     if responsive.iter().all(|p| p.alarms.is_none()) {
         r.finding(
             "alarms",
@@ -479,6 +607,17 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             "could not read the alarm list from any member: a NOSPACE or CORRUPT alarm would go unseen",
         );
     }
+    alarms.len()
+}
+
+/// The URLs answer for one cluster, of the expected size.
+fn membership_findings(
+    params: &Params,
+    responsive: &[&Probe],
+    voting: usize,
+    r: &mut ReportBuilder,
+    headline: &mut Vec<String>,
+) {
     let cluster_ids: BTreeSet<u64> = responsive
         .iter()
         .filter_map(|p| p.status.as_ref().ok())
@@ -496,22 +635,27 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         );
         headline.push("URLs answer for different clusters".into());
     }
-
     if let Some(expected) = params.expected_members
-        && expected != voting.len()
+        && expected != voting
     {
         r.finding(
             "membership",
             Status::Warning,
-            format!("{} voting members, expected {expected}", voting.len()),
+            format!("{voting} voting members, expected {expected}"),
         );
-        headline.push(format!(
-            "{} voting members, expected {expected}",
-            voting.len()
-        ));
+        headline.push(format!("{voting} voting members, expected {expected}"));
     }
+}
 
-    // Samples.
+/// The cluster's and every member's samples.
+fn samples(
+    members: &[Member],
+    lead: &Leadership,
+    quorum: &Quorum,
+    quota: f64,
+    alarms: usize,
+    r: &mut ReportBuilder,
+) {
     r.sample(
         "members",
         "Members in the member list",
@@ -521,25 +665,25 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
     r.sample(
         "voting_members",
         "Voting (non-learner) members",
-        voting.len() as f64,
+        quorum.voting as f64,
         &[],
     );
     r.sample(
         "members_healthy",
         "Voting members that answered and know a leader",
-        healthy_voting as f64,
+        quorum.healthy as f64,
         &[],
     );
     r.sample(
         "quorum",
         "Voting members needed for quorum",
-        quorum as f64,
+        quorum.needed as f64,
         &[],
     );
     r.sample(
         "has_leader",
         "1 when the responsive members agree on one leader",
-        f64::from(agreed_leader.is_some()),
+        f64::from(lead.agreed.is_some()),
         &[],
     );
     r.sample(
@@ -548,8 +692,8 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
         quota,
         &[],
     );
-    r.sample("alarms_active", "Active alarms", alarms.len() as f64, &[]);
-    for m in &members {
+    r.sample("alarms_active", "Active alarms", alarms as f64, &[]);
+    for m in members {
         let labels = [("member", m.name.as_str())];
         r.sample(
             "member_up",
@@ -597,25 +741,6 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
             );
         }
     }
-
-    let leader = match agreed_leader {
-        Some(one) => format!("leader {}", name_of(one)),
-        _ => "no agreed leader".into(),
-    };
-    let counts = if quorum_ok {
-        format!(
-            "{healthy_voting}/{} voting members healthy, {leader}",
-            voting.len()
-        )
-    } else {
-        leader
-    };
-    let summary = if headline.is_empty() {
-        counts
-    } else {
-        format!("{}; {counts}", headline.join("; "))
-    };
-    r.finish(summary)
 }
 
 /// Pair members with the probes of the configured URLs: by member ID (from the status
@@ -787,6 +912,106 @@ mod tests {
             alarms: Some(Alarms::default()),
             metrics: None,
         }
+    }
+
+    /// Probe `i` of 3 following `leader` in `term`.
+    fn at_term(i: u64, leader: u64, term: u64) -> Probe {
+        let mut p = up(i, leader, 3);
+        if let Ok(s) = &mut p.status {
+            s.raft_term = term;
+        }
+        p
+    }
+
+    #[test]
+    fn leadership_tells_an_election_from_a_deposed_leader_and_a_split() {
+        let list = list(3);
+        // m3 still follows m1 of term 2; m1 and m2 follow m2 in term 3.
+        let probes = vec![at_term(1, 2, 3), at_term(2, 2, 3), at_term(3, 1, 2)];
+        let lead = leadership(&build_members(Some(&list), &probes));
+        assert_eq!((lead.agreed, lead.newest_term), (Some(2), 3));
+        assert_eq!(lead.followers_of_old, [(3, Status::Warning)].into());
+        // m1 still acts as leader of term 2: dangerous.
+        let probes = vec![at_term(1, 1, 2), at_term(2, 2, 3), at_term(3, 2, 3)];
+        let lead = leadership(&build_members(Some(&list), &probes));
+        assert_eq!(lead.followers_of_old, [(1, Status::Critical)].into());
+        // Two leaders in one term: no agreed leader.
+        let probes = vec![at_term(1, 1, 3), at_term(2, 2, 3), at_term(3, 2, 3)];
+        let lead = leadership(&build_members(Some(&list), &probes));
+        assert_eq!(lead.agreed, None);
+        assert_eq!(lead.current, [1, 2].into());
+    }
+
+    #[test]
+    fn quorum_is_kept_lost_or_unverified() {
+        let list = list(3);
+        let q =
+            |probes: Vec<Probe>, agreed| Quorum::of(&build_members(Some(&list), &probes), agreed);
+        let kept = q(
+            vec![up(1, 1, 3), up(2, 1, 3), down(3, ErrorKind::Unreachable)],
+            true,
+        );
+        assert!(kept.kept() && kept.verdict().is_none());
+        let lost = q(
+            vec![
+                up(1, 1, 3),
+                down(2, ErrorKind::Unreachable),
+                down(3, ErrorKind::Unreachable),
+            ],
+            true,
+        );
+        assert_eq!(lost.verdict().unwrap().0, Status::Critical);
+        // Only m1's URL configured: the others are not probed, not lost.
+        let unverified = q(vec![up(1, 1, 3)], true);
+        assert!(unverified.unverified() && unverified.ok());
+        assert_eq!(unverified.verdict().unwrap().0, Status::Warning);
+        assert!(!q(vec![up(1, 1, 3)], false).ok());
+    }
+
+    #[test]
+    fn alarms_are_deduplicated_and_named_and_unreadable_ones_warn() {
+        let alarm = |id: u64, kind: &str| {
+            serde_json::from_value::<Alarms>(serde_json::json!({
+                "alarms": [{"memberID": id, "alarm": kind}]
+            }))
+            .unwrap()
+        };
+        let mut a = up(1, 1, 3);
+        a.alarms = Some(alarm(2, "NOSPACE"));
+        let mut b = up(2, 1, 3);
+        b.alarms = Some(alarm(2, "NOSPACE"));
+        let names = Names([(2, "m2")].into());
+        let (mut r, mut headline) = (ReportBuilder::new(), Vec::new());
+        assert_eq!(alarm_findings(&[&a, &b], &names, &mut r, &mut headline), 1);
+        assert_eq!(headline, ["alarm NOSPACE on m2"]);
+        assert_eq!(r.status(), Status::Critical);
+        let (mut r, mut headline) = (ReportBuilder::new(), Vec::new());
+        a.alarms = None;
+        assert_eq!(alarm_findings(&[&a], &names, &mut r, &mut headline), 0);
+        assert_eq!(r.status(), Status::Warning);
+    }
+
+    #[test]
+    fn membership_is_one_cluster_of_the_expected_size() {
+        let a = up(1, 1, 3);
+        let mut b = up(2, 1, 3);
+        if let Ok(s) = &mut b.status {
+            s.header.cluster_id = 9;
+        }
+        let p = Params {
+            expected_members: Some(5),
+            ..Params::default()
+        };
+        let (mut r, mut headline) = (ReportBuilder::new(), Vec::new());
+        membership_findings(&p, &[&a, &b], 3, &mut r, &mut headline);
+        assert_eq!(
+            headline,
+            [
+                "URLs answer for different clusters",
+                "3 voting members, expected 5"
+            ]
+        );
+        assert_eq!(r.status(), Status::Critical);
     }
 
     #[test]
