@@ -300,18 +300,10 @@ fn assess_master(
     r: &mut ReportBuilder,
 ) -> String {
     let subject = format!("master {name}");
-    // Which address each sentinel reports.
-    let mut by_addr: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut views = Vec::new();
     for (addr, v) in reachable {
         match v.masters.get(name) {
-            Some(m) => {
-                by_addr
-                    .entry(m.addr.as_str())
-                    .or_default()
-                    .push(addr.as_str());
-                views.push((*addr, m));
-            }
+            Some(m) => views.push((*addr, m)),
             None => r.finding(
                 format!("sentinel {addr}"),
                 Status::Warning,
@@ -327,20 +319,98 @@ fn assess_master(
         );
         return format!("{name}: not monitored");
     };
-    // A failover a sentinel reports, and whether it is still within Sentinel's
-    // own bound, `failover-timeout` (from when the master went objectively down;
-    // a failover asked for with SENTINEL FAILOVER has no such start).
-    let failing_over: Vec<_> = views
+    // A transition Sentinel is carrying out within its own bound (a failover,
+    // the sentinels converging after one): the status is at most a warning
+    // while it lasts, and says which transition.
+    let failover = failover(&views);
+    let (master_addr, converging) = agreed_master(&views, failover.as_ref(), &subject, r);
+    let (quorum, known) = quorum_findings(&views, reachable.len(), name, &subject, r);
+    let (state, transition) =
+        master_state(obs, &views, &master_addr, failover.as_ref(), &subject, r);
+    let transition = transition.or(converging);
+    let epoch = views.iter().map(|(_, m)| m.config_epoch).max().unwrap_or(0);
+    r.sample(
+        "config_epoch",
+        "Config epoch of the master: it grows with every failover",
+        epoch as f64,
+        &[("master", name)],
+    );
+
+    // Data nodes.
+    let replicas = if obs.nodes.is_empty() {
+        first.replicas
+    } else {
+        let demoting = demoting(obs, &views, &master_addr);
+        assess_nodes(
+            p,
+            obs,
+            name,
+            &master_addr,
+            transition.as_deref(),
+            &demoting,
+            r,
+        )
+    };
+    r.sample(
+        "replicas_connected",
+        "Replicas connected to the master",
+        f64::from(replicas),
+        &[("master", name)],
+    );
+    if state == "ok" && r.status() == Status::Ok {
+        r.finding(
+            &subject,
+            Status::Ok,
+            format!(
+                "master {master_addr}, {replicas} replicas, quorum {quorum} of {known} sentinels"
+            ),
+        );
+    }
+    format!("{name}: master {master_addr} {state}, {replicas} replicas")
+}
+
+/// A failover a sentinel reports, and whether it is still within Sentinel's
+/// own bound, `failover-timeout` (from when the master went objectively down;
+/// a failover asked for with SENTINEL FAILOVER has no such start).
+struct Failover<'a> {
+    leader: &'a str,
+    view: &'a MasterView,
+    elapsed_ms: u64,
+    within: bool,
+}
+
+fn failover<'a>(views: &[(&'a String, &'a MasterView)]) -> Option<Failover<'a>> {
+    views
         .iter()
-        .filter(|(_, m)| m.flags.contains("failover_in_progress") || m.failover_state.is_some())
-        .collect();
-    let failover_within_bound = failing_over.first().map(|(leader, m)| {
-        let elapsed = m.o_down_ms.unwrap_or(0);
-        let within = m.failover_timeout_ms == 0 || elapsed <= m.failover_timeout_ms;
-        (*leader, *m, elapsed, within)
-    });
-    // A transition Sentinel is carrying out within its own bound: the status is
-    // at most a warning while it lasts, and says which transition.
+        .find(|(_, m)| m.flags.contains("failover_in_progress") || m.failover_state.is_some())
+        .map(|(leader, m)| {
+            let elapsed_ms = m.o_down_ms.unwrap_or(0);
+            Failover {
+                leader: leader.as_str(),
+                view: m,
+                elapsed_ms,
+                within: m.failover_timeout_ms == 0 || elapsed_ms <= m.failover_timeout_ms,
+            }
+        })
+}
+
+/// The master's address as the sentinels agree on it, or the one a transition
+/// leads to (a failover's promoted replica, the newest configuration), with
+/// that transition; disagreement without one is critical.
+fn agreed_master(
+    views: &[(&String, &MasterView)],
+    failover: Option<&Failover>,
+    subject: &str,
+    r: &mut ReportBuilder,
+) -> (String, Option<String>) {
+    // Which address each sentinel reports.
+    let mut by_addr: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (addr, m) in views {
+        by_addr
+            .entry(m.addr.as_str())
+            .or_default()
+            .push(addr.as_str());
+    }
     let mut transition: Option<String> = None;
     let master_addr = if by_addr.len() > 1 {
         let sides: Vec<String> = by_addr
@@ -357,13 +427,13 @@ fn assess_master(
             .collect();
         // The sentinel carrying out a failover already names the promoted
         // replica; the others learn it when it is done.
-        let leading = failover_within_bound
-            .filter(|(_, _, _, within)| *within)
-            .map(|(leader, m, _, _)| (leader, m.addr.clone()));
-        match (converging(&views), leading) {
+        let leading = failover
+            .filter(|f| f.within)
+            .map(|f| (f.leader, f.view.addr.clone()));
+        match (converging(views), leading) {
             (_, Some((leader, promoted))) => {
                 r.finding(
-                    &subject,
+                    subject,
                     Status::Warning,
                     format!(
                         "sentinels disagree on the master while {leader} carries out a failover to {promoted}: {}",
@@ -380,13 +450,13 @@ fn assess_master(
                     "sentinels converging on the master chosen by the latest failover: {}; the others learn it within seconds",
                     sides.join(" vs ")
                 );
-                r.finding(&subject, Status::Warning, &what);
+                r.finding(subject, Status::Warning, &what);
                 transition = Some("the sentinels converge after a failover".into());
                 newest
             }
             (None, None) => {
                 r.finding(
-                    &subject,
+                    subject,
                     Status::Critical,
                     format!("sentinels disagree on the master: {}", sides.join(" vs ")),
                 );
@@ -399,10 +469,20 @@ fn assess_master(
             }
         }
     } else {
-        first.addr.clone()
+        views[0].1.addr.clone()
     };
+    (master_addr, transition)
+}
 
-    // Quorum: CKQUORUM on every sentinel, and the sentinels we reach.
+/// Quorum: CKQUORUM on every sentinel, and the sentinels we reach; returns
+/// (quorum, sentinels known).
+fn quorum_findings(
+    views: &[(&String, &MasterView)],
+    reachable: usize,
+    name: &str,
+    subject: &str,
+    r: &mut ReportBuilder,
+) -> (u32, u32) {
     let quorum = views.iter().map(|(_, m)| m.quorum).max().unwrap_or(0);
     let known = views
         .iter()
@@ -427,26 +507,35 @@ fn assess_master(
         .collect();
     if !noquorum.is_empty() {
         r.finding(
-            &subject,
+            subject,
             Status::Critical,
             format!(
                 "CKQUORUM fails, no failover possible: {}",
                 noquorum.join("; ")
             ),
         );
-    } else if (reachable.len() as u32) < quorum {
+    } else if (reachable as u32) < quorum {
         r.finding(
-            &subject,
+            subject,
             Status::Critical,
-            format!(
-                "only {} sentinels reachable, quorum is {quorum}",
-                reachable.len()
-            ),
+            format!("only {} sentinels reachable, quorum is {quorum}", reachable),
         );
     }
+    (quorum, known)
+}
 
-    // Flags: down, failing over.
+/// Whether the master is down or failing over, and within which of Sentinel's
+/// bounds: its state for the summary and the transition under way, if any.
+fn master_state(
+    obs: &Observation,
+    views: &[(&String, &MasterView)],
+    master_addr: &str,
+    failover: Option<&Failover>,
+    subject: &str,
+    r: &mut ReportBuilder,
+) -> (&'static str, Option<String>) {
     let mut state = "ok";
+    let mut transition = None;
     let down: Vec<String> = views
         .iter()
         .filter(|(_, m)| m.flags.contains("s_down") || m.flags.contains("o_down"))
@@ -466,7 +555,7 @@ fn assess_master(
     // longest either has gone without it.
     let ours: Vec<&MasterView> = views
         .iter()
-        .filter(|(_, m)| m.addr == master_addr)
+        .filter(|(_, m)| m.addr == *master_addr)
         .map(|(_, m)| *m)
         .collect();
     let no_ping_ms = ours
@@ -479,7 +568,7 @@ fn assess_master(
         .iter()
         .filter_map(|(_, n)| n.as_ref().ok())
         .filter(|v| {
-            v.role != "master" && !v.link_up && v.master_addr.as_deref() == Some(&master_addr)
+            v.role != "master" && !v.link_up && v.master_addr.as_deref() == Some(master_addr)
         })
         .map(|v| v.link_down_seconds.unwrap_or(0).saturating_mul(1000))
         .max();
@@ -487,11 +576,17 @@ fn assess_master(
     let unanswered = obs
         .nodes
         .iter()
-        .any(|(a, n)| *a == master_addr && n.as_ref().is_err_and(|f| f.kind != "auth"))
+        .any(|(a, n)| a == master_addr && n.as_ref().is_err_and(|f| f.kind != "auth"))
         && (link_down_ms.is_some() || (!ours.is_empty() && no_ping_ms >= 1000));
-    let timeout_ms = first.failover_timeout_ms;
+    let timeout_ms = views[0].1.failover_timeout_ms;
     let seconds = |ms: u64| ms as f64 / 1000.0;
-    if let Some((a, m, elapsed, within)) = failover_within_bound {
+    if let Some(&Failover {
+        leader: a,
+        view: m,
+        elapsed_ms: elapsed,
+        within,
+    }) = failover
+    {
         let over = !within;
         let what = format!(
             "failover in progress ({}, reported by {a}), master down for {:.1} s, failover timeout {:.1} s",
@@ -502,12 +597,12 @@ fn assess_master(
         state = "failing over";
         if over {
             r.finding(
-                &subject,
+                subject,
                 Status::Critical,
                 format!("{what}: it is taking longer than the timeout"),
             );
         } else {
-            r.finding(&subject, Status::Warning, what);
+            r.finding(subject, Status::Warning, what);
             transition = Some(format!(
                 "a failover is in progress ({}, failover timeout {:.0} s)",
                 m.failover_state.as_deref().unwrap_or("started"),
@@ -535,13 +630,13 @@ fn assess_master(
         let bound = 2 * timeout_ms;
         if let Some(why) = no_candidate(&ours) {
             r.finding(
-                &subject,
+                subject,
                 Status::Critical,
                 format!("{what}, and no replica can be promoted: {why}"),
             );
         } else if down.is_empty() && silent_ms <= down_after + bound {
             r.finding(
-                &subject,
+                subject,
                 Status::Warning,
                 format!(
                     "{what}: the sentinels mark it down after down-after-milliseconds ({:.1} s) and fail over",
@@ -551,7 +646,7 @@ fn assess_master(
             transition = Some("the sentinels are about to fail over a master that is down".into());
         } else if down.is_empty() {
             r.finding(
-                &subject,
+                subject,
                 Status::Critical,
                 format!(
                     "{what}, and the sentinels have not marked it down (down-after-milliseconds {:.1} s)",
@@ -560,7 +655,7 @@ fn assess_master(
             );
         } else if down_for <= bound {
             r.finding(
-                &subject,
+                subject,
                 Status::Warning,
                 format!(
                     "{what}: the sentinels start a failover once a quorum agrees (a failed leader election is retried within 2 x failover-timeout, {:.0} s)",
@@ -570,7 +665,7 @@ fn assess_master(
             transition = Some("the sentinels fail over a master that is down".into());
         } else {
             r.finding(
-                &subject,
+                subject,
                 Status::Critical,
                 format!(
                     "{what}, and no failover started within 2 x failover-timeout ({:.0} s)",
@@ -579,79 +674,53 @@ fn assess_master(
             );
         }
     }
-    let epoch = views.iter().map(|(_, m)| m.config_epoch).max().unwrap_or(0);
-    r.sample(
-        "config_epoch",
-        "Config epoch of the master: it grows with every failover",
-        epoch as f64,
-        &[("master", name)],
-    );
+    (state, transition)
+}
 
-    // Data nodes.
-    let replicas = if obs.nodes.is_empty() {
-        first.replicas
-    } else {
-        // Demoted masters the sentinels reconfigure, with the longest time any
-        // sentinel has seen each of them still reporting role master.
-        let mut demoting: BTreeMap<&str, u64> = BTreeMap::new();
-        for (_, m) in views.iter().filter(|(_, m)| m.addr == master_addr) {
-            for (addr, ms) in &m.demoting {
-                let e = demoting.entry(addr.as_str()).or_default();
-                *e = (*e).max(*ms);
-            }
+/// Nodes that still report role master while the sentinels reconfigure them
+/// as replicas of `master_addr`, with how long they have (in ms).
+fn demoting<'a>(
+    obs: &'a Observation,
+    views: &[(&'a String, &'a MasterView)],
+    master_addr: &str,
+) -> BTreeMap<&'a str, u64> {
+    // Demoted masters the sentinels reconfigure, with the longest time any
+    // sentinel has seen each of them still reporting role master.
+    let mut demoting: BTreeMap<&str, u64> = BTreeMap::new();
+    for (_, m) in views.iter().filter(|(_, m)| m.addr == *master_addr) {
+        for (addr, ms) in &m.demoting {
+            let e = demoting.entry(addr.as_str()).or_default();
+            *e = (*e).max(*ms);
         }
-        // Only right after a failover (the configuration has an epoch, and the
-        // master began reporting its role within the bound): a replica promoted
-        // by hand while no failover happened is a split-brain at once.
-        let bound = first.failover_timeout_ms + DEMOTION_GRACE_MS;
-        let just_promoted = views
-            .iter()
-            .filter(|(_, m)| m.addr == master_addr)
-            .all(|(_, m)| m.config_epoch > 0 && m.role_reported_ms.is_some_and(|t| t <= bound));
-        demoting.retain(|_, ms| just_promoted && *ms <= bound);
-        // Or it has just started again (its host rebooted after the failover)
-        // and the sentinels list it as a replica, whatever role they last read
-        // from it: it comes back as a master until Sentinel reconfigures it.
-        for (addr, n) in &obs.nodes {
-            let Ok(v) = n else { continue };
-            let listed = ours
-                .iter()
-                .any(|m| m.candidates.as_ref().is_some_and(|c| c.contains_key(addr)));
-            if let Some(up) = v.uptime_seconds.map(|u| u.saturating_mul(1000))
-                && v.role == "master"
-                && !v.was_replica
-                && listed
-                && up <= DEMOTION_GRACE_MS
-            {
-                demoting.entry(addr.as_str()).or_insert(up);
-            }
-        }
-        assess_nodes(
-            p,
-            obs,
-            name,
-            &master_addr,
-            transition.as_deref(),
-            &demoting,
-            r,
-        )
-    };
-    r.sample(
-        "replicas_connected",
-        "Replicas connected to the master",
-        f64::from(replicas),
-        &[("master", name)],
-    );
-    if state == "ok" && r.status() == Status::Ok {
-        r.finding(
-            &subject,
-            Status::Ok,
-            format!(
-                "master {master_addr}, {replicas} replicas, quorum {quorum} of {known} sentinels"
-            ),
-        );
     }
-    format!("{name}: master {master_addr} {state}, {replicas} replicas")
+    // Only right after a failover (the configuration has an epoch, and the
+    // master began reporting its role within the bound): a replica promoted
+    // by hand while no failover happened is a split-brain at once.
+    let bound = views[0].1.failover_timeout_ms + DEMOTION_GRACE_MS;
+    let just_promoted = views
+        .iter()
+        .filter(|(_, m)| m.addr == *master_addr)
+        .all(|(_, m)| m.config_epoch > 0 && m.role_reported_ms.is_some_and(|t| t <= bound));
+    demoting.retain(|_, ms| just_promoted && *ms <= bound);
+    // Or it has just started again (its host rebooted after the failover)
+    // and the sentinels list it as a replica, whatever role they last read
+    // from it: it comes back as a master until Sentinel reconfigures it.
+    for (addr, n) in &obs.nodes {
+        let Ok(v) = n else { continue };
+        let listed = views
+            .iter()
+            .filter(|(_, m)| m.addr == *master_addr)
+            .any(|(_, m)| m.candidates.as_ref().is_some_and(|c| c.contains_key(addr)));
+        if let Some(up) = v.uptime_seconds.map(|u| u.saturating_mul(1000))
+            && v.role == "master"
+            && !v.was_replica
+            && listed
+            && up <= DEMOTION_GRACE_MS
+        {
+            demoting.entry(addr.as_str()).or_insert(up);
+        }
+    }
+    demoting
 }
 
 /// Judge the data nodes of master `name`; returns the replicas connected to it.
@@ -1171,6 +1240,59 @@ mod tests {
                     && f.message.contains("2 x failover-timeout, 20 s")),
             "{:?}",
             r.findings
+        );
+    }
+
+    #[test]
+    fn a_failover_is_within_its_bound_until_failover_timeout() {
+        let a = "10.0.0.1:26379".to_string();
+        let mut m = master("10.0.0.1:6379");
+        assert!(failover(&[(&a, &m)]).is_none());
+        m.failover_state = Some("select_slave".into());
+        m.o_down_ms = Some(9_000);
+        let f = failover(&[(&a, &m)]).unwrap();
+        assert!(f.within && f.leader == a && f.elapsed_ms == 9_000);
+        m.o_down_ms = Some(11_000);
+        assert!(!failover(&[(&a, &m)]).unwrap().within);
+    }
+
+    #[test]
+    fn quorum_needs_ckquorum_and_enough_sentinels() {
+        let a = "10.0.0.1:26379".to_string();
+        let m = master("10.0.0.1:6379");
+        let mut r = ReportBuilder::new();
+        assert_eq!(
+            quorum_findings(&[(&a, &m)], 3, "mymaster", "master mymaster", &mut r),
+            (2, 3)
+        );
+        assert_eq!(r.status(), Status::Ok);
+        quorum_findings(&[(&a, &m)], 1, "mymaster", "master mymaster", &mut r);
+        assert_eq!(r.status(), Status::Critical);
+    }
+
+    #[test]
+    fn demoting_lists_a_just_demoted_or_restarted_master() {
+        let a = "10.0.0.1:26379".to_string();
+        let mut m = master("10.0.0.2:6379");
+        m.config_epoch = 1;
+        m.role_reported_ms = Some(5_000);
+        m.demoting = [("10.0.0.1:6379".to_string(), 4_000)].into();
+        let o = healthy();
+        assert_eq!(
+            demoting(&o, &[(&a, &m)], "10.0.0.2:6379"),
+            [("10.0.0.1:6379", 4_000)].into()
+        );
+        // Long after the failover: only a master that has just started counts.
+        m.role_reported_ms = Some(3_600_000);
+        assert!(demoting(&o, &[(&a, &m)], "10.0.0.2:6379").is_empty());
+        m.candidates = Some([("10.0.0.1:6379".to_string(), None)].into());
+        let mut o = healthy();
+        if let Ok(v) = &mut o.nodes[0].1 {
+            v.uptime_seconds = Some(3);
+        }
+        assert_eq!(
+            demoting(&o, &[(&a, &m)], "10.0.0.2:6379"),
+            [("10.0.0.1:6379", 3_000)].into()
         );
     }
 
