@@ -108,36 +108,7 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
         .filter(|s| !p.ignore.contains(&object_ref(s)))
         .collect();
 
-    // Cilium itself.
-    let cfg_subject = format!("configmap {}/cilium-config", p.cilium_namespace);
-    let enabled = match &o.config {
-        None => {
-            r.finding(
-                &cfg_subject,
-                Status::Critical,
-                "not found: is Cilium installed in this namespace?",
-            );
-            false
-        }
-        Some(c) => match str_at(c, "/data/enable-l2-announcements") {
-            "true" => true,
-            v => {
-                r.finding(
-                    &cfg_subject,
-                    Status::Critical,
-                    format!(
-                        "enable-l2-announcements is {}: no LoadBalancer IP is announced",
-                        if v.is_empty() {
-                            "not set".to_string()
-                        } else {
-                            format!("{v:?}")
-                        }
-                    ),
-                );
-                false
-            }
-        },
-    };
+    let enabled = l2_enabled(p, o, &mut r);
     let policies = o.policies.as_deref().unwrap_or_default();
     if o.policies.is_none() {
         r.finding(
@@ -147,45 +118,7 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
         );
     }
 
-    // IP pools: conflicts and exhaustion.
-    let mut exhausted: Vec<&str> = Vec::new();
-    for pool in o.pools.as_deref().unwrap_or_default() {
-        let subject = format!("pool {}", name(pool));
-        if is_true(pool, "/spec/disabled") {
-            r.note(&subject, Status::Ok, "disabled: it allocates no new IPs");
-            continue;
-        }
-        if let Some(c) =
-            condition(pool, "cilium.io/PoolConflict").filter(|c| str_at(c, "/status") == "True")
-        {
-            r.finding(
-                &subject,
-                Status::Critical,
-                format!("conflict: {}", str_at(c, "/message")),
-            );
-        }
-        if let Some(c) = condition(pool, "cilium.io/IPsAvailable")
-            && let Ok(n) = str_at(c, "/message").trim().parse::<f64>()
-        {
-            r.sample(
-                "pool_ips_available",
-                "IPs a CiliumLoadBalancerIPPool can still allocate",
-                n,
-                &[("pool", name(pool))],
-            );
-            if n == 0.0 {
-                exhausted.push(name(pool));
-            }
-        }
-    }
-    if o.pools.is_none() {
-        r.note(
-            "CiliumLoadBalancerIPPool",
-            Status::Warning,
-            "the API does not serve ciliumloadbalancerippools (cilium.io v2 or v2alpha1)",
-        );
-    }
-
+    let exhausted = pool_findings(o, &mut r);
     let nodes: BTreeMap<&str, &Value> = o.nodes.iter().map(|n| (name(n), n)).collect();
     let leases: BTreeMap<&str, &Value> = o
         .leases
@@ -247,27 +180,7 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
 
         if ips.is_empty() {
             ok = false;
-            let matching: Vec<&str> = o
-                .pools
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .filter(|pool| !is_true(pool, "/spec/disabled"))
-                .filter(|pool| {
-                    selector_matches(pool.pointer("/spec/serviceSelector"), Some(&labels))
-                })
-                .map(name)
-                .collect();
-            let why = if matching.is_empty() {
-                "no enabled CiliumLoadBalancerIPPool selects it".to_string()
-            } else if matching.iter().all(|m| exhausted.contains(m)) {
-                format!("pool {} exhausted", matching.join(", "))
-            } else {
-                condition(svc, "cilium.io/IPAMRequestSatisfied")
-                    .filter(|c| str_at(c, "/status") == "False")
-                    .map(|c| format!("{}: {}", str_at(c, "/reason"), str_at(c, "/message")))
-                    .unwrap_or_else(|| "no IP assigned yet".into())
-            };
+            let why = pending_reason(o, svc, &labels, &exhausted);
             r.finding(
                 &subject,
                 Status::Critical,
@@ -295,12 +208,8 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
                     );
                 }
                 Some(lease) => {
-                    let holder = str_at(lease, "/spec/holderIdentity");
-                    let duration = lease
-                        .pointer("/spec/leaseDurationSeconds")
-                        .and_then(Value::as_f64)
-                        .unwrap_or(15.0);
-                    let age = parse_time(str_at(lease, "/spec/renewTime")).map(|t| now - t);
+                    let (holder, age, problem) =
+                        lease_problem(p, lease, &nodes, &announcing, &ips, now);
                     if let Some(age) = age {
                         r.sample(
                             "lease_age_seconds",
@@ -309,80 +218,6 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
                             &[("service", &svc_ref)],
                         );
                     }
-                    let node = nodes.get(holder);
-                    let node_ready = node
-                        .and_then(|n| condition(n, "Ready"))
-                        .is_some_and(|c| str_at(c, "/status") == "True");
-                    let allowed: Vec<&&Value> = announcing
-                        .iter()
-                        .filter(|pol| {
-                            node.is_some_and(|n| {
-                                selector_matches(
-                                    pol.pointer("/spec/nodeSelector"),
-                                    n.pointer("/metadata/labels"),
-                                )
-                            })
-                        })
-                        .collect();
-                    // A hand-over: the holder released the Lease (its agent
-                    // stopped) or it expired (its agent died), and the other
-                    // nodes' agents take it within their retry period.
-                    let handover = p.handover_seconds;
-                    let problem = if holder.is_empty() {
-                        Some(match age {
-                            Some(a) if a <= handover => (
-                                Status::Warning,
-                                format!(
-                                    "its Lease was released {a:.0}s ago: hand-over under way, another node takes it within {handover:.0}s"
-                                ),
-                            ),
-                            _ => (
-                                Status::Critical,
-                                "its Lease has no holder: no node announces it".to_string(),
-                            ),
-                        })
-                    } else if age.is_none_or(|a| a > duration) {
-                        let expired = format!(
-                            "its Lease expired: {holder} last renewed it {} ago (duration {duration}s)",
-                            age.map_or("never".into(), |a| format!("{a:.0}s")),
-                        );
-                        Some(match age {
-                            Some(a) if a - duration <= handover => (
-                                Status::Warning,
-                                format!(
-                                    "{expired}: hand-over under way, another node takes it within {handover:.0}s of the expiry"
-                                ),
-                            ),
-                            _ => (
-                                Status::Critical,
-                                format!("{expired}; no node announces {}", ips.join(", ")),
-                            ),
-                        })
-                    } else if node.is_none() {
-                        Some((
-                            Status::Critical,
-                            format!("announced by {holder}, which is not a node of the cluster"),
-                        ))
-                    } else if !node_ready {
-                        // Its agent still renews the Lease, so it still
-                        // announces; if the agent is gone, the Lease expires
-                        // and another node takes it.
-                        Some((
-                            Status::Warning,
-                            format!(
-                                "announced by {holder}, which is not Ready; its Cilium agent still renews the Lease, and if it stops, another node takes it within {duration}s + {handover:.0}s"
-                            ),
-                        ))
-                    } else if allowed.is_empty() {
-                        Some((
-                            Status::Critical,
-                            format!(
-                                "announced by {holder}, which the nodeSelector of its policies does not allow"
-                            ),
-                        ))
-                    } else {
-                        None
-                    };
                     match problem {
                         Some((status, m)) => {
                             ok = false;
@@ -398,41 +233,7 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
                 }
             }
         }
-        for ip in &ips {
-            match o.arp.get(*ip) {
-                None => {}
-                Some(Err(e)) => r.note(
-                    &subject,
-                    Status::Unknown,
-                    format!("ARP probe of {ip} failed: {e}"),
-                ),
-                Some(Ok(macs)) if macs.is_empty() => {
-                    ok = false;
-                    r.finding(
-                        &subject,
-                        Status::Critical,
-                        format!("no ARP answer for {ip}: nobody announces it on this network"),
-                    );
-                }
-                Some(Ok(macs)) if macs.len() > 1 => {
-                    ok = false;
-                    r.finding(
-                        &subject,
-                        Status::Critical,
-                        format!(
-                            "ARP conflict: {ip} answered by {} hosts ({})",
-                            macs.len(),
-                            macs.join(", ")
-                        ),
-                    );
-                }
-                Some(Ok(macs)) => r.note(
-                    &subject,
-                    Status::Ok,
-                    format!("ARP: {ip} answered by {}", macs[0]),
-                ),
-            }
-        }
+        ok &= arp_findings(o, &ips, &subject, &mut r);
         r.sample(
             "service_announced",
             "1 when the Service's LoadBalancer IP is announced by a live Lease on an allowed Ready node",
@@ -466,6 +267,238 @@ pub fn assess(p: &Params, o: &Objects, now: f64) -> Report {
         summary += &format!(" (not: {})", problems.join(", "));
     }
     r.finish(summary)
+}
+
+/// Whether cilium-config enables L2 announcements (a finding when not).
+fn l2_enabled(p: &Params, o: &Objects, r: &mut ReportBuilder) -> bool {
+    let cfg_subject = format!("configmap {}/cilium-config", p.cilium_namespace);
+    match &o.config {
+        None => {
+            r.finding(
+                &cfg_subject,
+                Status::Critical,
+                "not found: is Cilium installed in this namespace?",
+            );
+            false
+        }
+        Some(c) => match str_at(c, "/data/enable-l2-announcements") {
+            "true" => true,
+            v => {
+                r.finding(
+                    &cfg_subject,
+                    Status::Critical,
+                    format!(
+                        "enable-l2-announcements is {}: no LoadBalancer IP is announced",
+                        if v.is_empty() {
+                            "not set".to_string()
+                        } else {
+                            format!("{v:?}")
+                        }
+                    ),
+                );
+                false
+            }
+        },
+    }
+}
+
+/// IP pools: conflicts and exhaustion; returns the exhausted pools.
+fn pool_findings<'a>(o: &'a Objects, r: &mut ReportBuilder) -> Vec<&'a str> {
+    let mut exhausted: Vec<&str> = Vec::new();
+    for pool in o.pools.as_deref().unwrap_or_default() {
+        let subject = format!("pool {}", name(pool));
+        if is_true(pool, "/spec/disabled") {
+            r.note(&subject, Status::Ok, "disabled: it allocates no new IPs");
+            continue;
+        }
+        if let Some(c) =
+            condition(pool, "cilium.io/PoolConflict").filter(|c| str_at(c, "/status") == "True")
+        {
+            r.finding(
+                &subject,
+                Status::Critical,
+                format!("conflict: {}", str_at(c, "/message")),
+            );
+        }
+        if let Some(c) = condition(pool, "cilium.io/IPsAvailable")
+            && let Ok(n) = str_at(c, "/message").trim().parse::<f64>()
+        {
+            r.sample(
+                "pool_ips_available",
+                "IPs a CiliumLoadBalancerIPPool can still allocate",
+                n,
+                &[("pool", name(pool))],
+            );
+            if n == 0.0 {
+                exhausted.push(name(pool));
+            }
+        }
+    }
+    if o.pools.is_none() {
+        r.note(
+            "CiliumLoadBalancerIPPool",
+            Status::Warning,
+            "the API does not serve ciliumloadbalancerippools (cilium.io v2 or v2alpha1)",
+        );
+    }
+    exhausted
+}
+
+/// Why a Service has no ingress IP: no pool selects it, its pools are
+/// exhausted, or what Cilium's IPAM says.
+fn pending_reason(o: &Objects, svc: &Value, labels: &Value, exhausted: &[&str]) -> String {
+    let matching: Vec<&str> = o
+        .pools
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|pool| !is_true(pool, "/spec/disabled"))
+        .filter(|pool| selector_matches(pool.pointer("/spec/serviceSelector"), Some(labels)))
+        .map(name)
+        .collect();
+    if matching.is_empty() {
+        "no enabled CiliumLoadBalancerIPPool selects it".to_string()
+    } else if matching.iter().all(|m| exhausted.contains(m)) {
+        format!("pool {} exhausted", matching.join(", "))
+    } else {
+        condition(svc, "cilium.io/IPAMRequestSatisfied")
+            .filter(|c| str_at(c, "/status") == "False")
+            .map(|c| format!("{}: {}", str_at(c, "/reason"), str_at(c, "/message")))
+            .unwrap_or_else(|| "no IP assigned yet".into())
+    }
+}
+
+/// What is wrong with the Lease of a Service's L2 announcement, if anything:
+/// its holder, its age (renewTime), a hand-over under way.
+fn lease_problem(
+    p: &Params,
+    lease: &Value,
+    nodes: &BTreeMap<&str, &Value>,
+    announcing: &[&Value],
+    ips: &[&str],
+    now: f64,
+) -> (String, Option<f64>, Option<(Status, String)>) {
+    let holder = str_at(lease, "/spec/holderIdentity");
+    let duration = lease
+        .pointer("/spec/leaseDurationSeconds")
+        .and_then(Value::as_f64)
+        .unwrap_or(15.0);
+    let age = parse_time(str_at(lease, "/spec/renewTime")).map(|t| now - t);
+    let node = nodes.get(holder);
+    let node_ready = node
+        .and_then(|n| condition(n, "Ready"))
+        .is_some_and(|c| str_at(c, "/status") == "True");
+    let allowed: Vec<&&Value> = announcing
+        .iter()
+        .filter(|pol| {
+            node.is_some_and(|n| {
+                selector_matches(
+                    pol.pointer("/spec/nodeSelector"),
+                    n.pointer("/metadata/labels"),
+                )
+            })
+        })
+        .collect();
+    // A hand-over: the holder released the Lease (its agent
+    // stopped) or it expired (its agent died), and the other
+    // nodes' agents take it within their retry period.
+    let handover = p.handover_seconds;
+    let problem = if holder.is_empty() {
+        Some(match age {
+            Some(a) if a <= handover => (
+                Status::Warning,
+                format!(
+                    "its Lease was released {a:.0}s ago: hand-over under way, another node takes it within {handover:.0}s"
+                ),
+            ),
+            _ => (
+                Status::Critical,
+                "its Lease has no holder: no node announces it".to_string(),
+            ),
+        })
+    } else if age.is_none_or(|a| a > duration) {
+        let expired = format!(
+            "its Lease expired: {holder} last renewed it {} ago (duration {duration}s)",
+            age.map_or("never".into(), |a| format!("{a:.0}s")),
+        );
+        Some(match age {
+            Some(a) if a - duration <= handover => (
+                Status::Warning,
+                format!(
+                    "{expired}: hand-over under way, another node takes it within {handover:.0}s of the expiry"
+                ),
+            ),
+            _ => (
+                Status::Critical,
+                format!("{expired}; no node announces {}", ips.join(", ")),
+            ),
+        })
+    } else if node.is_none() {
+        Some((
+            Status::Critical,
+            format!("announced by {holder}, which is not a node of the cluster"),
+        ))
+    } else if !node_ready {
+        // Its agent still renews the Lease, so it still
+        // announces; if the agent is gone, the Lease expires
+        // and another node takes it.
+        Some((
+            Status::Warning,
+            format!(
+                "announced by {holder}, which is not Ready; its Cilium agent still renews the Lease, and if it stops, another node takes it within {duration}s + {handover:.0}s"
+            ),
+        ))
+    } else if allowed.is_empty() {
+        Some((
+            Status::Critical,
+            format!("announced by {holder}, which the nodeSelector of its policies does not allow"),
+        ))
+    } else {
+        None
+    };
+    (holder.to_string(), age, problem)
+}
+
+/// The ARP probe of each IP (when on): nobody or several hosts answering is
+/// critical. Returns whether the probes found nothing wrong.
+fn arp_findings(o: &Objects, ips: &[&str], subject: &str, r: &mut ReportBuilder) -> bool {
+    let mut ok = true;
+    for ip in ips {
+        match o.arp.get(*ip) {
+            None => {}
+            Some(Err(e)) => r.note(
+                subject,
+                Status::Unknown,
+                format!("ARP probe of {ip} failed: {e}"),
+            ),
+            Some(Ok(macs)) if macs.is_empty() => {
+                ok = false;
+                r.finding(
+                    subject,
+                    Status::Critical,
+                    format!("no ARP answer for {ip}: nobody announces it on this network"),
+                );
+            }
+            Some(Ok(macs)) if macs.len() > 1 => {
+                ok = false;
+                r.finding(
+                    subject,
+                    Status::Critical,
+                    format!(
+                        "ARP conflict: {ip} answered by {} hosts ({})",
+                        macs.len(),
+                        macs.join(", ")
+                    ),
+                );
+            }
+            Some(Ok(macs)) => r.note(
+                subject,
+                Status::Ok,
+                format!("ARP: {ip} answered by {}", macs[0]),
+            ),
+        }
+    }
+    ok
 }
 
 #[cfg(test)]
@@ -686,6 +719,42 @@ mod tests {
                 .contains("(not: ingress/ingress-nginx-controller)"),
             "{}",
             r.summary
+        );
+    }
+
+    #[test]
+    fn lease_problem_tells_a_hand_over_from_nobody_announcing() {
+        let o = objects();
+        let nodes: BTreeMap<&str, &Value> = o.nodes.iter().map(|n| (name(n), n)).collect();
+        let policies: Vec<&Value> = o.policies.as_deref().unwrap_or_default().iter().collect();
+        let mut l = o
+            .leases
+            .iter()
+            .find(|l| name(l) == NGINX_LEASE)
+            .unwrap()
+            .clone();
+        let renewed = parse_time(str_at(&l, "/spec/renewTime")).unwrap();
+        let judge = |l: &Value, now: f64| {
+            lease_problem(&Params::default(), l, &nodes, &policies, &["10.0.0.1"], now)
+        };
+        let (holder, age, problem) = judge(&l, renewed + 1.0);
+        assert_eq!(
+            (holder.as_str(), age, problem),
+            ("rke2-agent-1", Some(1.0), None)
+        );
+        // Released a moment ago: a hand-over; long ago: nobody announces.
+        l["spec"]["holderIdentity"] = json!("");
+        assert_eq!(judge(&l, renewed + 1.0).2.unwrap().0, Status::Warning);
+        assert_eq!(judge(&l, renewed + 30.0).2.unwrap().0, Status::Critical);
+        // Held by something that is not a node.
+        l["spec"]["holderIdentity"] = json!("ghost");
+        let (_, _, problem) = judge(&l, renewed + 1.0);
+        assert_eq!(
+            problem,
+            Some((
+                Status::Critical,
+                "announced by ghost, which is not a node of the cluster".to_string()
+            ))
         );
     }
 
