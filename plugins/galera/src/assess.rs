@@ -115,7 +115,29 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
         report.status = Status::Unknown;
         return report;
     }
-    for s in &states {
+    node_samples(&states, &mut r);
+    let bootstrap = bootstrap_node(&states);
+    let (summary, members_named) = component_findings(p, nodes.len(), &states, &bootstrap, &mut r);
+    node_findings(p, &states, &mut r);
+    if r.status() == Status::Ok {
+        for s in &states {
+            r.finding(
+                &s.name,
+                Status::Ok,
+                format!("Synced, Primary, size {}", s.get("wsrep_cluster_size")),
+            );
+        }
+    }
+    let summary = match members_named {
+        Some(names) if r.status() == Status::Ok => format!("{}: {names}", summary),
+        _ => summary,
+    };
+    r.finish(summary)
+}
+
+/// Per node: size, Primary, ready, state, history, flow control, queue.
+fn node_samples(states: &[State], r: &mut ReportBuilder) {
+    for s in states {
         let l = [("node", s.name.as_str())];
         r.sample(
             "cluster_size",
@@ -160,8 +182,12 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
             &l,
         );
     }
-    // The node to bootstrap from: the highest last committed among reachable nodes.
-    let bootstrap = states
+}
+
+/// The node to bootstrap from: the highest last committed among reachable
+/// nodes, as `name (wsrep_last_committed N)`.
+fn bootstrap_node(states: &[State]) -> String {
+    states
         .iter()
         .max_by(|a, b| {
             a.num("wsrep_last_committed")
@@ -174,9 +200,19 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
                 s.get("wsrep_last_committed")
             )
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
 
-    // Primary components by membership.
+/// Primary components by membership: none (quorum lost), one (non-Primary
+/// nodes, size), several (split-brain). Returns the summary and, with one
+/// component, its members' names.
+fn component_findings(
+    p: &Params,
+    configured: usize,
+    states: &[State],
+    bootstrap: &str,
+    r: &mut ReportBuilder,
+) -> (String, Option<String>) {
     let mut components: BTreeMap<String, Vec<&State>> = BTreeMap::new();
     for s in states.iter().filter(|s| s.primary()) {
         components.entry(s.component()).or_default().push(s);
@@ -216,7 +252,7 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
                 );
             }
             let size = members[0].num("wsrep_cluster_size") as u32;
-            let expected = p.expected_size.unwrap_or(nodes.len() as u32);
+            let expected = p.expected_size.unwrap_or(configured as u32);
             if size < expected {
                 r.finding(
                     "cluster",
@@ -252,8 +288,11 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
             format!("split-brain: {n} Primary components; most advanced node {bootstrap}")
         }
     };
+    (summary, members_named)
+}
 
-    // Per node: state, readiness, history, flow control.
+/// Per node: state, readiness, history, flow control.
+fn node_findings(p: &Params, states: &[State], r: &mut ReportBuilder) {
     let uuids: BTreeMap<&str, Vec<&str>> = states.iter().fold(BTreeMap::new(), |mut m, s| {
         m.entry(s.get("wsrep_cluster_state_uuid"))
             .or_default()
@@ -265,7 +304,7 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
         .max_by_key(|(_, v)| v.len())
         .map(|(u, _)| *u)
         .unwrap_or("");
-    for s in &states {
+    for s in states {
         let uuid = s.get("wsrep_cluster_state_uuid");
         if uuids.len() > 1 && uuid != majority_uuid {
             r.finding(
@@ -317,20 +356,6 @@ pub fn assess(p: &Params, nodes: &[Node]) -> Report {
             );
         }
     }
-    if r.status() == Status::Ok {
-        for s in &states {
-            r.finding(
-                &s.name,
-                Status::Ok,
-                format!("Synced, Primary, size {}", s.get("wsrep_cluster_size")),
-            );
-        }
-    }
-    let summary = match members_named {
-        Some(names) if r.status() == Status::Ok => format!("{}: {names}", summary),
-        _ => summary,
-    };
-    r.finish(summary)
 }
 
 #[cfg(test)]
@@ -381,6 +406,58 @@ mod tests {
 
     fn set(n: &mut Node, k: &str, v: &str) {
         n.answer.as_mut().unwrap().insert(k.into(), v.into());
+    }
+
+    /// The reachable nodes' states, named by address.
+    fn states(nodes: &[Node]) -> Vec<State<'_>> {
+        nodes
+            .iter()
+            .map(|n| State {
+                name: n.addr.clone(),
+                status: n.answer.as_ref().unwrap(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_node_to_bootstrap_from_is_the_most_advanced() {
+        let nodes = [
+            node("n1", 1, 5, "non-Primary", "a", 5),
+            node("n2", 1, 5, "non-Primary", "b", 9),
+        ];
+        assert_eq!(
+            bootstrap_node(&states(&nodes)),
+            "n2:3306 (wsrep_last_committed 9)"
+        );
+    }
+
+    #[test]
+    fn node_findings_name_the_state_transfer_step() {
+        let mut nodes = [node("n1", 2, 5, "Primary", "a,b", 9)];
+        for (state, says) in [
+            ("Joining", "receiving a state transfer: IST, or SST"),
+            ("Joined", "applying the write-sets queued"),
+            (
+                "Donor/Desynced",
+                "sending a state transfer to a joining node",
+            ),
+        ] {
+            if let Ok(kv) = &mut nodes[0].answer {
+                kv.insert("wsrep_local_state_comment".into(), state.into());
+            }
+            let mut r = ReportBuilder::new();
+            node_findings(&Params::default(), &states(&nodes), &mut r);
+            let report = r.finish("");
+            assert_eq!(report.status, Status::Warning);
+            assert!(
+                report.findings[0]
+                    .message
+                    .starts_with(&format!("not Synced: {state} ("))
+                    && report.findings[0].message.contains(says),
+                "{:?}",
+                report.findings
+            );
+        }
     }
 
     #[test]

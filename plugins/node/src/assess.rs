@@ -135,13 +135,8 @@ pub fn assess(p: &Params, nodes: &[Value], leases: Result<Vec<Lease>, String>, n
     for node in &nodes {
         let name = str_at(node, "/metadata/name");
         let subject = format!("node {name}");
-        let cordoned = node.pointer("/spec/unschedulable") == Some(&Value::Bool(true));
-        // A cordoned node is in maintenance: what is wrong with it warns, never more.
-        let severe = if cordoned {
-            Status::Warning
-        } else {
-            Status::Critical
-        };
+        let cordoned = is_cordoned(node);
+        let severe = severity(cordoned);
         if cordoned {
             cordoned_count += 1;
             r.note(
@@ -167,48 +162,7 @@ pub fn assess(p: &Params, nodes: &[Value], leases: Result<Vec<Lease>, String>, n
             ready_count += 1;
         } else {
             not_ready.push(name);
-            match ready {
-                None => r.finding(
-                    &subject,
-                    severe,
-                    "no Ready condition: the kubelet never reported",
-                ),
-                Some(c) => {
-                    let since = parse_time(str_at(c, "/lastTransitionTime")).map(|t| now - t);
-                    let state = if str_at(c, "/status") == "Unknown" {
-                        "Ready Unknown (the kubelet stopped posting node status)"
-                    } else {
-                        "NotReady"
-                    };
-                    let how_long = since
-                        .map(|s| format!(" for {}", ago(s)))
-                        .unwrap_or_default();
-                    let within_grace = since.is_some_and(|s| s < p.not_ready_grace_seconds as f64);
-                    let age = parse_time(str_at(node, "/metadata/creationTimestamp"))
-                        .map(|t| now - t)
-                        .filter(|a| *a < p.join_grace_seconds as f64);
-                    let status = if within_grace || age.is_some() {
-                        Status::Warning
-                    } else {
-                        severe
-                    };
-                    let note = match (age, within_grace, cordoned) {
-                        (Some(a), _, _) => format!(
-                            " (joining: created {} ago, ready within join_grace_seconds {}s)",
-                            ago(a),
-                            p.join_grace_seconds
-                        ),
-                        (_, true, _) => " (within the grace period)".into(),
-                        (_, false, true) => " (cordoned: treated as maintenance)".into(),
-                        _ => String::new(),
-                    };
-                    r.finding(
-                        &subject,
-                        status,
-                        format!("{state}{how_long}: {}{note}", explain(c)),
-                    );
-                }
-            }
+            not_ready_finding(p, node, now, &mut r);
         }
         let mut pressured = false;
         for kind in PRESSURES {
@@ -230,47 +184,7 @@ pub fn assess(p: &Params, nodes: &[Value], leases: Result<Vec<Lease>, String>, n
             );
         }
         let Ok(leases) = &leases else { continue };
-        match leases.get(name) {
-            None => r.finding(
-                &subject,
-                Status::Warning,
-                "no Lease in kube-node-lease: the kubelet heartbeat cannot be judged",
-            ),
-            Some(lease) => {
-                let duration = lease
-                    .spec
-                    .lease_duration_seconds
-                    .unwrap_or(DEFAULT_LEASE_SECONDS);
-                let stale_after = p.lease_stale_seconds.map_or(duration, |s| s as f64);
-                match lease.spec.renew_time.as_deref().and_then(parse_time) {
-                    None => r.finding(
-                        &subject,
-                        Status::Warning,
-                        "its Lease has no renewTime: the kubelet never renewed it",
-                    ),
-                    Some(renewed) => {
-                        let age = now - renewed;
-                        r.sample(
-                            "node_lease_age_seconds",
-                            "Seconds since the kubelet last renewed the node's Lease",
-                            age.max(0.0),
-                            &[("node", name)],
-                        );
-                        if age > stale_after {
-                            r.finding(
-                                &subject,
-                                severe,
-                                format!(
-                                    "kubelet heartbeat stale: its Lease was last renewed {} ago (allowed {})",
-                                    ago(age),
-                                    ago(stale_after)
-                                ),
-                            );
-                        }
-                    }
-                }
-            }
-        }
+        lease_finding(p, leases.get(name).copied(), severe, now, name, &mut r);
     }
 
     let total = nodes.len() as u32;
@@ -284,31 +198,7 @@ pub fn assess(p: &Params, nodes: &[Value], leases: Result<Vec<Lease>, String>, n
             ),
         );
     }
-    if p.version_skew != "off" && versions.len() > 1 {
-        let minors: std::collections::BTreeSet<_> = versions.keys().map(|v| minor_of(v)).collect();
-        let status = if p.version_skew == "patch" || minors.len() > 1 {
-            Status::Warning
-        } else {
-            Status::Ok
-        };
-        let list: Vec<String> = versions
-            .iter()
-            .map(|(v, names)| match names.len() {
-                1..=3 => format!(
-                    "{} on {}",
-                    if v.is_empty() { "unknown" } else { v },
-                    names.join(", ")
-                ),
-                n => format!("{v} on {n} nodes"),
-            })
-            .collect();
-        r.note(
-            "kubelet versions",
-            status,
-            format!("versions differ: {}", list.join("; ")),
-        );
-        r.raise(status);
-    }
+    version_skew(p, &versions, &mut r);
     let labels: &[(&str, &str)] = &[];
     r.sample("nodes_total", "Nodes selected", f64::from(total), labels);
     r.sample(
@@ -340,6 +230,156 @@ pub fn assess(p: &Params, nodes: &[Value], leases: Result<Vec<Lease>, String>, n
         summary += &format!(", {pressure_count} under pressure");
     }
     r.finish(summary)
+}
+
+/// Cordoned (`spec.unschedulable`): in maintenance.
+fn is_cordoned(node: &Value) -> bool {
+    node.pointer("/spec/unschedulable") == Some(&Value::Bool(true))
+}
+
+/// What a problem of a node is worth: a cordoned node is in maintenance, so
+/// what is wrong with it warns, never more.
+fn severity(cordoned: bool) -> Status {
+    if cordoned {
+        Status::Warning
+    } else {
+        Status::Critical
+    }
+}
+
+/// A node that is not Ready: how long, and whether it is critical (`severe`)
+/// or only warns (within `not_ready_grace_seconds`, joining, cordoned).
+fn not_ready_finding(p: &Params, node: &Value, now: f64, r: &mut ReportBuilder) {
+    let subject = format!("node {}", str_at(node, "/metadata/name"));
+    let subject = subject.as_str();
+    let cordoned = is_cordoned(node);
+    let severe = severity(cordoned);
+    match condition(node, "Ready") {
+        None => r.finding(
+            subject,
+            severe,
+            "no Ready condition: the kubelet never reported",
+        ),
+        Some(c) => {
+            let since = parse_time(str_at(c, "/lastTransitionTime")).map(|t| now - t);
+            let state = if str_at(c, "/status") == "Unknown" {
+                "Ready Unknown (the kubelet stopped posting node status)"
+            } else {
+                "NotReady"
+            };
+            let how_long = since
+                .map(|s| format!(" for {}", ago(s)))
+                .unwrap_or_default();
+            let within_grace = since.is_some_and(|s| s < p.not_ready_grace_seconds as f64);
+            let age = parse_time(str_at(node, "/metadata/creationTimestamp"))
+                .map(|t| now - t)
+                .filter(|a| *a < p.join_grace_seconds as f64);
+            let status = if within_grace || age.is_some() {
+                Status::Warning
+            } else {
+                severe
+            };
+            let note = match (age, within_grace, cordoned) {
+                (Some(a), _, _) => format!(
+                    " (joining: created {} ago, ready within join_grace_seconds {}s)",
+                    ago(a),
+                    p.join_grace_seconds
+                ),
+                (_, true, _) => " (within the grace period)".into(),
+                (_, false, true) => " (cordoned: treated as maintenance)".into(),
+                _ => String::new(),
+            };
+            r.finding(
+                subject,
+                status,
+                format!("{state}{how_long}: {}{note}", explain(c)),
+            );
+        }
+    }
+}
+
+/// The kubelet heartbeat: the node's Lease renewed within its duration (or
+/// `lease_stale_seconds`); stale is `severe`.
+fn lease_finding(
+    p: &Params,
+    lease: Option<&Lease>,
+    severe: Status,
+    now: f64,
+    name: &str,
+    r: &mut ReportBuilder,
+) {
+    let subject = format!("node {name}");
+    match lease {
+        None => r.finding(
+            &subject,
+            Status::Warning,
+            "no Lease in kube-node-lease: the kubelet heartbeat cannot be judged",
+        ),
+        Some(lease) => {
+            let duration = lease
+                .spec
+                .lease_duration_seconds
+                .unwrap_or(DEFAULT_LEASE_SECONDS);
+            let stale_after = p.lease_stale_seconds.map_or(duration, |s| s as f64);
+            match lease.spec.renew_time.as_deref().and_then(parse_time) {
+                None => r.finding(
+                    &subject,
+                    Status::Warning,
+                    "its Lease has no renewTime: the kubelet never renewed it",
+                ),
+                Some(renewed) => {
+                    let age = now - renewed;
+                    r.sample(
+                        "node_lease_age_seconds",
+                        "Seconds since the kubelet last renewed the node's Lease",
+                        age.max(0.0),
+                        &[("node", name)],
+                    );
+                    if age > stale_after {
+                        r.finding(
+                            &subject,
+                            severe,
+                            format!(
+                                "kubelet heartbeat stale: its Lease was last renewed {} ago (allowed {})",
+                                ago(age),
+                                ago(stale_after)
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Kubelet versions that differ (`version_skew`: by minor, by patch, or off).
+fn version_skew(p: &Params, versions: &BTreeMap<String, Vec<&str>>, r: &mut ReportBuilder) {
+    if p.version_skew == "off" || versions.len() < 2 {
+        return;
+    }
+    let minors: std::collections::BTreeSet<_> = versions.keys().map(|v| minor_of(v)).collect();
+    let status = if p.version_skew == "patch" || minors.len() > 1 {
+        Status::Warning
+    } else {
+        Status::Ok
+    };
+    let list: Vec<String> = versions
+        .iter()
+        .map(|(v, names)| match names.len() {
+            1..=3 => format!(
+                "{} on {}",
+                if v.is_empty() { "unknown" } else { v },
+                names.join(", ")
+            ),
+            n => format!("{v} on {n} nodes"),
+        })
+        .collect();
+    r.note(
+        "kubelet versions",
+        status,
+        format!("versions differ: {}", list.join("; ")),
+    );
+    r.raise(status);
 }
 
 #[cfg(test)]
@@ -457,6 +497,35 @@ mod tests {
             judge(&Params::default(), &nodes, leases).status,
             Status::Critical
         );
+    }
+
+    #[test]
+    fn a_lease_is_stale_past_its_duration_and_severe_as_asked() {
+        let judge = |renewed_ago: f64, severe: Status| {
+            let mut r = ReportBuilder::new();
+            let l = lease("n1", renewed_ago);
+            lease_finding(&Params::default(), Some(&l), severe, NOW, "n1", &mut r);
+            r.finish("")
+        };
+        assert_eq!(judge(30.0, Status::Critical).status, Status::Ok);
+        let stale = judge(50.0, Status::Critical);
+        assert_eq!(stale.status, Status::Critical);
+        assert!(
+            stale.findings[0]
+                .message
+                .contains("kubelet heartbeat stale")
+        );
+        assert_eq!(judge(50.0, severity(true)).status, Status::Warning);
+        let mut r = ReportBuilder::new();
+        lease_finding(
+            &Params::default(),
+            None,
+            Status::Critical,
+            NOW,
+            "n1",
+            &mut r,
+        );
+        assert_eq!(r.status(), Status::Warning);
     }
 
     #[test]
