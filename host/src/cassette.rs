@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::contract::{self, RunInput};
-use crate::engine::Plugin;
 use crate::report::CheckResult;
 
 /// The format version this host writes and reads.
@@ -108,7 +107,7 @@ pub enum CassetteError {
 impl Cassette {
     /// The cassette of a finished run.
     pub fn of_run(
-        plugin: &Plugin,
+        plugin: PluginRef,
         input: &RunInput,
         started_at: f64,
         result: &CheckResult,
@@ -120,15 +119,7 @@ impl Cassette {
             recorded_at: started_at,
             check: input.check.clone(),
             cluster: input.cluster.clone(),
-            plugin: PluginRef {
-                name: plugin.info.name.clone(),
-                version: plugin.info.version.clone(),
-                file: plugin
-                    .path
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            },
+            plugin,
             params: serde_json::from_str(&input.params).unwrap_or_default(),
             endpoints: input
                 .endpoints

@@ -9,32 +9,12 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Check, Config};
 use crate::engine::Engine;
+use crate::exit::Exit;
 use crate::metrics::RunnerMetrics;
 use crate::plan::{self, PlannedRun};
 use crate::render::{self, Format};
 use crate::report::{self, Status};
 use crate::runner::{self, Plugins};
-
-/// Exit codes beyond the Nagios range (0 ok, 1 warning, 2 critical, 3 unknown),
-/// after sysexits.h.
-pub mod exit {
-    /// Bad command line, or a `--check`/`--cluster` that does not exist.
-    pub const USAGE: u8 = 64;
-    /// A plugin could not be loaded (missing, invalid, incompatible contract).
-    pub const PLUGIN: u8 = 65;
-    /// Internal error (could not start the engine or the runtime).
-    pub const SOFTWARE: u8 = 70;
-    /// The Pushgateway could not be reached or refused the push.
-    pub const UNAVAILABLE: u8 = 69;
-    /// An input file could not be read (`vitals test --cassette`).
-    pub const NOINPUT: u8 = 66;
-    /// An output file could not be written (`--textfile`).
-    pub const CANTCREAT: u8 = 73;
-    /// `vitals serve` cannot listen on its address.
-    pub const OSERR: u8 = 71;
-    /// Invalid configuration.
-    pub const CONFIG: u8 = 78;
-}
 
 const ABOUT: &str = "Sandboxed WebAssembly health checks for platform clusters";
 
@@ -392,7 +372,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                0
+            });
         }
     };
     let level = cli.log_level.clone().unwrap_or_else(|| {
@@ -417,19 +401,19 @@ pub fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return fail(exit::SOFTWARE, format!("cannot start the runtime: {e}")),
+        Err(e) => return fail(Exit::Software, format!("cannot start the runtime: {e}")),
     };
     ExitCode::from(rt.block_on(dispatch(cli.command)))
 }
 
-fn fail(code: u8, message: String) -> ExitCode {
+fn fail(code: Exit, message: String) -> ExitCode {
     eprintln!("vitals: {message}");
-    ExitCode::from(code)
+    ExitCode::from(code.code())
 }
 
-fn error(code: u8, message: impl std::fmt::Display) -> u8 {
+fn error(code: Exit, message: impl std::fmt::Display) -> u8 {
     eprintln!("vitals: error: {message}");
-    code
+    code.code()
 }
 
 /// What a command works on, after loading the configuration.
@@ -450,8 +434,8 @@ async fn prepare(
     clusters: &[String],
     all: bool,
 ) -> Result<Prepared, u8> {
-    let cfg = Config::load(&config.config).map_err(|e| error(exit::CONFIG, e))?;
-    let runs = plan::plan(&cfg, checks, clusters).map_err(|e| error(exit::USAGE, e))?;
+    let cfg = Config::load(&config.config).map_err(|e| error(Exit::Config, e))?;
+    let runs = plan::plan(&cfg, checks, clusters).map_err(|e| error(Exit::Usage, e))?;
     let selected: Vec<Arc<Check>> = cfg
         .checks
         .iter()
@@ -459,7 +443,7 @@ async fn prepare(
         .cloned()
         .collect();
     let engine = Engine::new(cfg.cache_dir.clone())
-        .map_err(|e| error(exit::SOFTWARE, format!("cannot start the engine: {e:#}")))?;
+        .map_err(|e| error(Exit::Software, format!("cannot start the engine: {e:#}")))?;
     let engine = Arc::new(engine);
     let plugins = runner::load_plugins(&engine, &selected).await;
     Ok(Prepared {
@@ -475,13 +459,13 @@ async fn prepare(
 fn report_problems(p: &Prepared) -> Option<u8> {
     let mut code = None;
     for e in p.plugins.values().filter_map(|l| l.as_ref().err()) {
-        code = Some(error(exit::PLUGIN, e));
+        code = Some(error(Exit::Plugin, e));
     }
     for check in &p.checks {
         if let Some(Ok(plugin)) = p.plugins.get(&check.plugin)
             && let Err(e) = crate::schema::check_params(check, &plugin.info)
         {
-            code = Some(error(exit::CONFIG, e));
+            code = Some(error(Exit::Config, e));
         }
     }
     code
@@ -510,8 +494,8 @@ async fn dispatch(command: Command) -> u8 {
                     );
                     0
                 }
-                Err(e @ ScaffoldError::Write { .. }) => error(exit::CANTCREAT, e),
-                Err(e) => error(exit::USAGE, e),
+                Err(e @ ScaffoldError::Write { .. }) => error(Exit::CantCreat, e),
+                Err(e) => error(Exit::Usage, e),
             }
         }
         Command::Serve { config, listen } => crate::serve::serve(&config.config, listen).await,
@@ -586,7 +570,7 @@ async fn run(args: RunArgs) -> u8 {
     if let Some(dir) = &record
         && let Err(e) = std::fs::create_dir_all(dir)
     {
-        return error(exit::CANTCREAT, format!("--record {}: {e}", dir.display()));
+        return error(Exit::CantCreat, format!("--record {}: {e}", dir.display()));
     }
     let p = match prepare(&config, &checks, &clusters, false).await {
         Ok(p) => p,
@@ -594,13 +578,13 @@ async fn run(args: RunArgs) -> u8 {
     };
     if p.runs.is_empty() && !(checks.is_empty() && clusters.is_empty()) {
         return error(
-            exit::USAGE,
+            Exit::Usage,
             "the --check and --cluster filters select no run",
         );
     }
     let problem = report_problems(&p);
-    if problem == Some(exit::CONFIG) {
-        return exit::CONFIG;
+    if problem == Some(Exit::Config.code()) {
+        return Exit::Config.code();
     }
     let results = runner::run_all(
         &p.engine,
@@ -626,7 +610,7 @@ async fn run(args: RunArgs) -> u8 {
             let plain = anstream::adapter::strip_str(&out).to_string();
             if let Err(e) = crate::textfile::write_atomic(path, &plain) {
                 return error(
-                    exit::CANTCREAT,
+                    Exit::CantCreat,
                     format!("--output {}: {e:#}", path.display()),
                 );
             }
@@ -642,7 +626,7 @@ async fn run(args: RunArgs) -> u8 {
         let exposition = render::prometheus::render(&results, &metrics);
         if let Err(e) = crate::textfile::write_atomic(path, &exposition) {
             return error(
-                exit::CANTCREAT,
+                Exit::CantCreat,
                 format!("--textfile {}: {e:#}", path.display()),
             );
         }
@@ -658,8 +642,8 @@ async fn run(args: RunArgs) -> u8 {
         .await;
         match pushed {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return error(exit::UNAVAILABLE, format!("--pushgateway: {e:#}")),
-            Err(e) => return error(exit::SOFTWARE, format!("--pushgateway: {e}")),
+            Ok(Err(e)) => return error(Exit::Unavailable, format!("--pushgateway: {e:#}")),
+            Err(e) => return error(Exit::Software, format!("--pushgateway: {e}")),
         }
     }
     if let Some(code) = problem {
@@ -676,7 +660,7 @@ async fn run(args: RunArgs) -> u8 {
 fn rbac(config: &ConfigArg, checks: &[String], who: &crate::rbac::Identity) -> u8 {
     let cfg = match Config::load(&config.config) {
         Ok(cfg) => cfg,
-        Err(e) => return error(exit::CONFIG, e),
+        Err(e) => return error(Exit::Config, e),
     };
     if let Some(unknown) = checks
         .iter()
@@ -684,7 +668,7 @@ fn rbac(config: &ConfigArg, checks: &[String], who: &crate::rbac::Identity) -> u
     {
         let known: Vec<&str> = cfg.checks.iter().map(|c| c.name.as_str()).collect();
         return error(
-            exit::USAGE,
+            Exit::Usage,
             format!("no check named {unknown:?} (checks: {})", known.join(", ")),
         );
     }
@@ -699,7 +683,7 @@ fn rbac(config: &ConfigArg, checks: &[String], who: &crate::rbac::Identity) -> u
             print!("{yaml}");
             0
         }
-        Err(e) => error(exit::SOFTWARE, e),
+        Err(e) => error(Exit::Software, e),
     }
 }
 
@@ -709,14 +693,14 @@ async fn precompile(out: &Path, cache_dir: Option<PathBuf>, plugins: &[PathBuf])
     let cache_dir = cache_dir.or_else(crate::config::default_cache_dir);
     let engine = match Engine::new(cache_dir) {
         Ok(e) => e,
-        Err(e) => return error(exit::SOFTWARE, format!("cannot start the engine: {e:#}")),
+        Err(e) => return error(Exit::Software, format!("cannot start the engine: {e:#}")),
     };
     let mut code = 0;
     for path in plugins {
         let plugin = match engine.load(path).await {
             Ok(p) => p,
             Err(e) => {
-                code = error(exit::PLUGIN, e);
+                code = error(Exit::Plugin, e);
                 continue;
             }
         };
@@ -729,7 +713,7 @@ async fn precompile(out: &Path, cache_dir: Option<PathBuf>, plugins: &[PathBuf])
                 plugin.contract_version,
                 file.display()
             ),
-            Err(e) => return error(exit::CANTCREAT, format!("--out {}: {e:#}", out.display())),
+            Err(e) => return error(Exit::CantCreat, format!("--out {}: {e:#}", out.display())),
         }
     }
     code
@@ -753,11 +737,11 @@ async fn test(args: TestArgs) -> u8 {
         Ok(o) => o,
         Err(e) => {
             let code = match &e {
-                TestError::Cassette(_) => exit::NOINPUT,
-                TestError::Params(_) => exit::CONFIG,
-                TestError::Plugin(_) => exit::PLUGIN,
-                TestError::Engine(_) => exit::SOFTWARE,
-                TestError::Usage(_) => exit::USAGE,
+                TestError::Cassette(_) => Exit::NoInput,
+                TestError::Params(_) => Exit::Config,
+                TestError::Plugin(_) => Exit::Plugin,
+                TestError::Engine(_) => Exit::Software,
+                TestError::Usage(_) => Exit::Usage,
             };
             return error(code, e);
         }

@@ -227,7 +227,7 @@ impl Engine {
                 plugin.info.name
             )));
         }
-        if crate::render::prometheus::RESERVED_PLUGIN_NAMES.contains(&plugin.info.name.as_str()) {
+        if crate::report::RESERVED_PLUGIN_NAMES.contains(&plugin.info.name.as_str()) {
             return Err(err(format!(
                 "describe returned the reserved name {:?} (its metrics would collide with the host's vitals_{}_* families)",
                 plugin.info.name, plugin.info.name

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod contract;
 pub mod engine;
+pub mod exit;
 pub mod metrics;
 pub mod output;
 pub mod plan;

@@ -3,13 +3,28 @@
 //! (`vitals run`); each exposition registers it beside the results.
 
 use prometheus_client::metrics::counter::Counter;
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::render::prometheus::{GaugeFamily, Labels, labels};
 use crate::report::{CheckResult, Failure};
 use crate::runner::Plugins;
+
+/// Label pairs of one series.
+pub type Labels = Vec<(String, String)>;
+/// A family of float gauges.
+pub type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;
+
+/// The `check` and `cluster` labels of a result.
+pub fn labels(check: &str, cluster: &str) -> Labels {
+    vec![
+        ("check".into(), check.to_string()),
+        ("cluster".into(), cluster.to_string()),
+    ]
+}
 
 type HistogramFamily = Family<Labels, Histogram, fn() -> Histogram>;
 

@@ -105,6 +105,10 @@ impl Failure {
 }
 
 /// Caps on what a plugin's report may hold; beyond them text is cut and items dropped.
+/// Prefixes of the host's own metric families (`vitals_check_*`, ...): plugins
+/// may not use them as names.
+pub const RESERVED_PLUGIN_NAMES: [&str; 4] = ["check", "runner", "plugin", "config"];
+
 const MAX_TEXT: usize = 4096;
 const MAX_SUBJECT: usize = 256;
 const MAX_FINDINGS: usize = 1000;

@@ -236,7 +236,21 @@ pub async fn run_one(
             result.attempts[0].instantiate_seconds = outcome.instantiate_seconds;
             if let (Some(dir), Some(calls), Some(input)) = (record, calls, recorded_input) {
                 let calls = std::mem::take(&mut *calls.lock().expect("tape lock"));
-                let cassette = Cassette::of_run(&plugin, &input, started_at, &result, calls);
+                let cassette = Cassette::of_run(
+                    cassette::PluginRef {
+                        name: plugin.info.name.clone(),
+                        version: plugin.info.version.clone(),
+                        file: plugin
+                            .path
+                            .file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    },
+                    &input,
+                    started_at,
+                    &result,
+                    calls,
+                );
                 let secrets: Vec<&str> = granted.iter().flat_map(|e| e.secrets()).collect();
                 let path = dir.join(cassette::file_name(&check.name, &cluster.name));
                 if let Err(e) = std::fs::write(&path, cassette.to_text(&secrets)) {

@@ -13,22 +13,14 @@
 //! Pushgateway read, by naming counter metadata after their `_total` samples.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU64;
 
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::metrics::RunnerMetrics;
+use crate::metrics::{GaugeFamily, labels};
 use crate::report::{CheckResult, Status};
 
-/// Label pairs of one series.
-pub type Labels = Vec<(String, String)>;
-/// A family of float gauges.
-pub type GaugeFamily = Family<Labels, Gauge<f64, AtomicU64>>;
-
-/// Prefixes of the host's own families; plugins may not use them as names.
-pub const RESERVED_PLUGIN_NAMES: [&str; 4] = ["check", "runner", "plugin", "config"];
+use crate::report::RESERVED_PLUGIN_NAMES;
 
 /// Content type of [`Exposition::OpenMetrics`].
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -50,14 +42,6 @@ pub fn gauge(registry: &mut Registry, name: &str, help: &str) -> GaugeFamily {
     let family = GaugeFamily::default();
     registry.register(name, help, family.clone());
     family
-}
-
-/// The `check` and `cluster` labels of a result.
-pub fn labels(check: &str, cluster: &str) -> Labels {
-    vec![
-        ("check".into(), check.to_string()),
-        ("cluster".into(), cluster.to_string()),
-    ]
 }
 
 /// Register the families of the results: the `vitals_check_*` gauges and the

@@ -13,6 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::state::Service;
+use crate::metrics;
 use crate::plan::PlannedRun;
 use crate::render::prometheus::{self as prom, Exposition};
 
@@ -133,7 +134,7 @@ fn metrics(service: &Service, format: Exposition) -> Reply {
         "Seconds between two scheduled runs of the check (alerts on stale results use it)",
     );
     for slot in generation.slots.iter().filter(|s| s.latest().is_some()) {
-        let labels = prom::labels(&slot.run.check.name, &slot.run.cluster.name);
+        let labels = metrics::labels(&slot.run.check.name, &slot.run.cluster.name);
         consecutive
             .get_or_create(&labels)
             .set(slot.consecutive_failures() as f64);

@@ -15,9 +15,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cli::exit;
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::exit::Exit;
 use state::Service;
 
 /// How long open connections get to finish on shutdown.
@@ -38,25 +38,25 @@ pub(crate) async fn reload(service: &Arc<Service>, cause: &str) -> Result<(), st
 
 /// Serve until SIGTERM or SIGINT; returns the exit code.
 pub async fn serve(config: &Path, listen: SocketAddr) -> u8 {
-    let fail = |code: u8, message: String| {
+    let fail = |code: Exit, message: String| {
         eprintln!("vitals: error: {message}");
-        code
+        code.code()
     };
     let cfg = match Config::load(config) {
         Ok(cfg) => cfg,
-        Err(e) => return fail(exit::CONFIG, e.to_string()),
+        Err(e) => return fail(Exit::Config, e.to_string()),
     };
     let engine = match Engine::new(cfg.cache_dir.clone()) {
         Ok(e) => Arc::new(e),
-        Err(e) => return fail(exit::SOFTWARE, format!("cannot start the engine: {e:#}")),
+        Err(e) => return fail(Exit::Software, format!("cannot start the engine: {e:#}")),
     };
     let listener = match TcpListener::bind(listen).await {
         Ok(l) => l,
-        Err(e) => return fail(exit::OSERR, format!("cannot listen on {listen}: {e}")),
+        Err(e) => return fail(Exit::OsErr, format!("cannot listen on {listen}: {e}")),
     };
     let service = match Service::start(engine, config, cfg).await {
         Ok(s) => s,
-        Err(e) => return fail(exit::CONFIG, e.to_string()),
+        Err(e) => return fail(Exit::Config, e.to_string()),
     };
     let (mut hup, mut term, mut int) = match (
         signal(SignalKind::hangup()),
@@ -64,7 +64,7 @@ pub async fn serve(config: &Path, listen: SocketAddr) -> u8 {
         signal(SignalKind::interrupt()),
     ) {
         (Ok(h), Ok(t), Ok(i)) => (h, t, i),
-        _ => return fail(exit::SOFTWARE, "cannot install signal handlers".into()),
+        _ => return fail(Exit::Software, "cannot install signal handlers".into()),
     };
     let addr = listener.local_addr().unwrap_or(listen);
     tracing::info!(
