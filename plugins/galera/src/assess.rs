@@ -239,20 +239,35 @@ fn component_findings(
         }
         1 => {
             let (_, members) = components.iter().next().expect("one component");
-            for s in states.iter().filter(|s| !s.primary()) {
-                r.finding(
-                    &s.name,
-                    Status::Critical,
-                    format!(
-                        "{} (wsrep_connected {}) while {} form the Primary component",
-                        s.get("wsrep_cluster_status"),
-                        s.get("wsrep_connected"),
-                        names(members)
-                    ),
-                );
-            }
             let size = members[0].num("wsrep_cluster_size") as u32;
             let expected = p.expected_size.unwrap_or(configured as u32);
+            let outside: Vec<&State> = states.iter().filter(|s| !s.primary()).collect();
+            // A node belongs to one component: when the Primary counts more
+            // nodes than the cluster has besides the non-Primary ones, it
+            // still counts them: a view change is under way (a node just
+            // started and joining, or one cut off and about to be dropped).
+            let joining = size as usize + outside.len() > expected.max(configured as u32) as usize;
+            for s in outside {
+                let what = format!(
+                    "{} (wsrep_connected {}) while {} form the Primary component",
+                    s.get("wsrep_cluster_status"),
+                    s.get("wsrep_connected"),
+                    names(members)
+                );
+                if joining {
+                    r.finding(
+                        &s.name,
+                        Status::Warning,
+                        format!(
+                            "{what} of size {size}, which counts it: a view change in progress \
+                             (a node joining becomes Primary with the next view; one cut off is \
+                             dropped from it after Galera's suspect timeout)"
+                        ),
+                    );
+                } else {
+                    r.finding(&s.name, Status::Critical, what);
+                }
+            }
             if size < expected {
                 r.finding(
                     "cluster",
@@ -276,6 +291,31 @@ fn component_findings(
                 .values()
                 .map(|members| format!("{{{}}} ({})", names(members), members[0].shape()))
                 .collect();
+            // A node belongs to one component: components whose sizes add up
+            // to more nodes than the cluster has share nodes, so they are the
+            // views of one cluster before and after a view change that has
+            // not reached every node yet, not a split.
+            let sizes: u32 = components
+                .values()
+                .map(|members| members[0].num("wsrep_cluster_size") as u32)
+                .sum();
+            let nodes = p.expected_size.unwrap_or(0).max(configured as u32);
+            if sizes > nodes {
+                r.finding(
+                    "cluster",
+                    Status::Warning,
+                    format!(
+                        "view change in progress: {}: sizes adding up to {sizes}, more than the \
+                         cluster's {nodes} nodes, so these are one cluster's views before and after \
+                         a member left or joined; they agree within seconds",
+                        sides.join(" and ")
+                    ),
+                );
+                return (
+                    format!("view change in progress ({})", sides.join(" and ")),
+                    None,
+                );
+            }
             r.finding(
                 "cluster",
                 Status::Critical,
@@ -313,23 +353,26 @@ fn node_findings(p: &Params, states: &[State], r: &mut ReportBuilder) {
                 format!("cluster state UUID {uuid} differs from the others' {majority_uuid}: another cluster's history"),
             );
         }
-        if s.primary() && s.get("wsrep_ready") != "ON" {
+        let state = s.get("wsrep_local_state_comment");
+        // A node joining refuses queries until it is Synced: part of the join.
+        // `Joining`, `Joining: receiving State Transfer`, `Joiner`, `Joined`.
+        let joining = state.starts_with("Join");
+        if s.primary() && s.get("wsrep_ready") != "ON" && !joining {
             r.finding(
                 &s.name,
                 Status::Critical,
                 "wsrep_ready is OFF: the node refuses queries",
             );
         }
-        let state = s.get("wsrep_local_state_comment");
         if s.primary() && state != "Synced" {
             // The steps of a node (re)joining: which transition, and when it ends.
             let why = match state {
-                "Joining" | "Joiner" => {
-                    " (receiving a state transfer: IST, or SST when the donor's gcache no longer \
-                     holds what it missed; Synced once applied)"
-                }
                 "Joined" => {
                     " (applying the write-sets queued during its state transfer; Synced next)"
+                }
+                s if s.starts_with("Join") => {
+                    " (receiving a state transfer: IST, or SST when the donor's gcache no longer \
+                     holds what it missed; Synced once applied)"
                 }
                 "Donor/Desynced" => {
                     " (sending a state transfer to a joining node, or desynced by wsrep_desync; \
@@ -436,6 +479,10 @@ mod tests {
         let mut nodes = [node("n1", 2, 5, "Primary", "a,b", 9)];
         for (state, says) in [
             ("Joining", "receiving a state transfer: IST, or SST"),
+            (
+                "Joining: receiving State Transfer",
+                "receiving a state transfer: IST, or SST",
+            ),
             ("Joined", "applying the write-sets queued"),
             (
                 "Donor/Desynced",
@@ -535,6 +582,82 @@ mod tests {
             "{:?}",
             r.findings
         );
+    }
+
+    #[test]
+    fn a_view_change_not_yet_seen_by_every_node_is_no_split_brain() {
+        // c left cleanly: b already sees the new view (size 2), a not yet.
+        let nodes = vec![
+            node("a", 3, 3, "Primary", "a:3306,b:3306,c:3306", 7),
+            node("b", 2, 4, "Primary", "a:3306,b:3306", 7),
+        ];
+        let p = Params {
+            expected_size: Some(3),
+            ..Params::default()
+        };
+        let r = assess(&p, &nodes);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.message.starts_with("view change in progress")),
+            "{:?}",
+            r.findings
+        );
+        assert!(
+            r.summary.starts_with("view change in progress"),
+            "{}",
+            r.summary
+        );
+    }
+
+    #[test]
+    fn a_non_primary_node_the_primary_counts_is_joining_one_it_excludes_is_cut_off() {
+        // c just started: the Primary counts it (size 3), it is not Primary yet.
+        let mut nodes = vec![
+            node("a", 3, 6, "Primary", "a:3306,b:3306,c:3306", 9),
+            node("b", 3, 6, "Primary", "a:3306,b:3306,c:3306", 9),
+            node("c", 1, 0, "non-Primary", "", 0),
+        ];
+        let r = assess(&Params::default(), &nodes);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.message.contains("which counts it: a view change")),
+            "{:?}",
+            r.findings
+        );
+        // c cut off: the Primary (size 2) goes on without it.
+        for i in 0..2 {
+            nodes[i] = node(["a", "b"][i], 2, 7, "Primary", "a:3306,b:3306", 10);
+        }
+        assert_eq!(assess(&Params::default(), &nodes).status, Status::Critical);
+    }
+
+    #[test]
+    fn a_joined_node_refusing_queries_is_still_joining() {
+        let mut nodes = vec![
+            node("a", 2, 5, "Primary", "a:3306,b:3306", 9),
+            node("b", 2, 5, "Primary", "a:3306,b:3306", 9),
+        ];
+        if let Ok(kv) = &mut nodes[1].answer {
+            kv.insert("wsrep_ready".into(), "OFF".into());
+            kv.insert("wsrep_local_state_comment".into(), "Joined".into());
+        }
+        assert_eq!(assess(&Params::default(), &nodes).status, Status::Warning);
+        if let Ok(kv) = &mut nodes[1].answer {
+            kv.insert(
+                "wsrep_local_state_comment".into(),
+                "Joining: receiving State Transfer".into(),
+            );
+        }
+        assert_eq!(assess(&Params::default(), &nodes).status, Status::Warning);
+        // Synced yet refusing queries: critical.
+        if let Ok(kv) = &mut nodes[1].answer {
+            kv.insert("wsrep_local_state_comment".into(), "Synced".into());
+        }
+        assert_eq!(assess(&Params::default(), &nodes).status, Status::Critical);
     }
 
     #[test]
