@@ -24,6 +24,19 @@ const PAUSE: Duration = Duration::from_millis(300);
 /// How long the cluster may take to be ok again after the maintenance.
 const SETTLE: Duration = Duration::from_secs(60);
 
+/// Planned maintenance `name`: every check of `cfg` runs throughout `scenario`
+/// and until a run is `settled`; no result pages, and the maintenance was seen.
+fn never_pages(
+    cfg: &ConfigDir,
+    name: &str,
+    scenario: impl FnOnce(),
+    settled: impl Fn(&[Value]) -> bool + Sync,
+) {
+    let seen = watch(cfg, name, PAUSE, scenario, settled, SETTLE);
+    seen.assert_never_paged();
+    seen.assert_seen();
+}
+
 #[test]
 fn etcd_rolling_restart_never_pages() {
     // Each member stopped (SIGTERM: the leader among them, which forces an
@@ -34,10 +47,9 @@ fn etcd_rolling_restart_never_pages() {
         toml_list(&cluster.client_urls())
     ));
     shipped_check(&cfg, "etcd", "etcd");
-    let (_, seen) = watch(
+    never_pages(
         &cfg,
         "etcd rolling restart",
-        PAUSE,
         || {
             std::thread::sleep(Duration::from_secs(1));
             for i in 0..3 {
@@ -47,10 +59,7 @@ fn etcd_rolling_restart_never_pages() {
             }
         },
         all_ok,
-        SETTLE,
     );
-    seen.assert_never_paged();
-    seen.assert_seen();
 }
 
 /// The topology as cluster `cache`, endpoints `sentinels` and `redis` as the
@@ -92,10 +101,9 @@ fn redis_planned_failover_never_pages() {
                 .iter()
                 .all(|r| !summary(r).contains(&format!("master {old} ")))
     };
-    let (_, seen) = watch(
+    never_pages(
         &cfg,
         "redis planned failover",
-        PAUSE,
         || {
             std::thread::sleep(Duration::from_secs(1));
             assert!(
@@ -107,10 +115,7 @@ fn redis_planned_failover_never_pages() {
             });
         },
         moved,
-        SETTLE,
     );
-    seen.assert_never_paged();
-    seen.assert_seen();
 }
 
 #[test]
@@ -121,10 +126,9 @@ fn redis_automatic_failover_never_pages_while_within_its_timeout() {
     let mut t = Topology::start(None);
     let cfg = redis_config(&t);
     let old = format!("127.0.0.1:{}", t.node_ports[0]);
-    let (_, seen) = watch(
+    never_pages(
         &cfg,
         "redis automatic failover (master killed, back later)",
-        PAUSE,
         || {
             std::thread::sleep(Duration::from_secs(1));
             t.stop_node(0);
@@ -135,10 +139,7 @@ fn redis_automatic_failover_never_pages_while_within_its_timeout() {
             t.restart_node(0);
         },
         all_ok,
-        SETTLE,
     );
-    seen.assert_never_paged();
-    seen.assert_seen();
 }
 
 #[test]
@@ -199,11 +200,30 @@ fn galera_config(g: &Galera, secret: &tempfile::NamedTempFile) -> ConfigDir {
     cfg
 }
 
-/// Write rows on node `i`.
-fn galera_writes(g: &Galera, i: usize) {
-    for _ in 0..20 {
-        g.sql(i, "INSERT INTO app.t (v) VALUES (REPEAT('x', 1000))");
+/// Stop node `i` cleanly (`rebuilt`: and forget its state, as a rebuilt node
+/// has), write rows on another node while it is away, start it again and
+/// assert that its log gained a `transfer` line ("IST received", "SST
+/// succeeded"): how it rejoined.
+fn rejoin(g: &mut Galera, i: usize, rebuilt: bool, transfer: &str) {
+    let transfers = |g: &Galera| g.log_text(i).matches(transfer).count();
+    let before = transfers(g);
+    g.stop(i);
+    if rebuilt {
+        g.forget_state(i);
     }
+    for _ in 0..20 {
+        g.sql(
+            (i + 1) % 3,
+            "INSERT INTO app.t (v) VALUES (REPEAT('x', 1000))",
+        );
+    }
+    g.start_node(i, false);
+    assert!(
+        transfers(g) > before,
+        "node {} did not rejoin with {transfer:?}:\n{}",
+        i + 1,
+        g.log(i)
+    );
 }
 
 #[test]
@@ -213,31 +233,17 @@ fn galera_rolling_restart_never_pages() {
     let mut g = Galera::start(3);
     let secret = tempfile::NamedTempFile::new().unwrap();
     let cfg = galera_config(&g, &secret);
-    let (_, seen) = watch(
+    never_pages(
         &cfg,
         "galera rolling restart (IST)",
-        PAUSE,
         || {
             std::thread::sleep(Duration::from_secs(1));
             for i in 0..3 {
-                let transfers = |g: &Galera| g.log_text(i).matches("IST received").count();
-                let before = transfers(&g);
-                g.stop(i);
-                galera_writes(&g, (i + 1) % 3);
-                g.start_node(i, false);
-                assert!(
-                    transfers(&g) > before,
-                    "node {} did not rejoin by IST:\n{}",
-                    i + 1,
-                    g.log(i)
-                );
+                rejoin(&mut g, i, false, "IST received");
             }
         },
         all_ok,
-        SETTLE,
     );
-    seen.assert_never_paged();
-    seen.assert_seen();
 }
 
 /// The object of `kind` named `name` among `objects`.
@@ -290,10 +296,9 @@ fn node_drain_reboot_and_l2_handover_never_page() {
         })
     };
     let step = || std::thread::sleep(Duration::from_secs(2));
-    let (_, seen) = watch(
+    never_pages(
         &cfg,
         "node drain, reboot and uncordon",
-        PAUSE,
         || {
             renew(None);
             step();
@@ -383,10 +388,7 @@ fn node_drain_reboot_and_l2_handover_never_page() {
             renew(None);
         },
         all_ok,
-        SETTLE,
     );
-    seen.assert_never_paged();
-    seen.assert_seen();
 }
 
 #[test]
@@ -396,27 +398,13 @@ fn galera_node_rebuilt_by_sst_never_pages() {
     let mut g = Galera::start(3);
     let secret = tempfile::NamedTempFile::new().unwrap();
     let cfg = galera_config(&g, &secret);
-    let (_, seen) = watch(
+    never_pages(
         &cfg,
         "galera node rebuilt (SST)",
-        PAUSE,
         || {
             std::thread::sleep(Duration::from_secs(1));
-            let transfers = |g: &Galera| g.log_text(2).matches("SST succeeded").count();
-            let before = transfers(&g);
-            g.stop(2);
-            g.forget_state(2);
-            galera_writes(&g, 0);
-            g.start_node(2, false);
-            assert!(
-                transfers(&g) > before,
-                "node 3 did not rejoin by SST:\n{}",
-                g.log(2)
-            );
+            rejoin(&mut g, 2, true, "SST succeeded");
         },
         all_ok,
-        SETTLE,
     );
-    seen.assert_never_paged();
-    seen.assert_seen();
 }

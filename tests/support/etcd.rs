@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::pki::{new_ca, new_leaf};
-use super::process::free_ports;
+use super::process::{free_ports, terminate};
 use rcgen::ExtendedKeyUsagePurpose;
 
 const ETCD_BIN: &str = "/usr/bin/etcd";
@@ -332,10 +332,8 @@ impl EtcdCluster {
     /// Stop member `i` (0-based) as an operator would, with SIGTERM, and wait for
     /// it to exit. No-op if it is not running.
     pub fn stop(&mut self, i: usize) {
-        if let Some(mut child) = self.members[i].child.take() {
-            // SAFETY: kill(2) on our own child's pid, which it still is (not reaped).
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-            let _ = child.wait();
+        if let Some(child) = self.members[i].child.take() {
+            terminate(child);
         }
     }
 

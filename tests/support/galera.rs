@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use super::etcd::Tls;
-use super::process::{eventually, free_ports};
+use super::process::{eventually, free_ports, terminate};
 
 const PROVIDER: &str = "/usr/lib/galera/libgalera_smm.so";
 /// A user the checks log in as, allowed to read status (created on the cluster).
@@ -218,10 +218,8 @@ impl Galera {
     /// Stop node `i` as an operator does (SIGTERM: it leaves the cluster
     /// cleanly) and wait for it to exit.
     pub fn stop(&mut self, i: usize) {
-        if let Some(mut c) = self.nodes[i].child.take() {
-            // SAFETY: kill(2) on our own child's pid, which it still is (not reaped).
-            unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGTERM) };
-            let _ = c.wait();
+        if let Some(c) = self.nodes[i].child.take() {
+            terminate(c);
         }
     }
 

@@ -53,17 +53,17 @@ pub fn all_ok(results: &[Value]) -> bool {
 /// Run every check of `cfg` again and again (`pause` apart) on another thread
 /// while `scenario` runs on this one; after it returns, go on until a run's
 /// results satisfy `settled` (at most `settle_within`).
-pub fn watch<T>(
+pub fn watch(
     cfg: &ConfigDir,
     name: &str,
     pause: Duration,
-    scenario: impl FnOnce() -> T,
+    scenario: impl FnOnce(),
     settled: impl Fn(&[Value]) -> bool + Sync,
     settle_within: Duration,
-) -> (T, Seen) {
+) -> Seen {
     let start = Instant::now();
     let done = AtomicBool::new(false);
-    let (out, runs) = std::thread::scope(|s| {
+    let runs = std::thread::scope(|s| {
         let watcher = s.spawn(|| {
             let mut runs = Vec::new();
             let mut deadline = None;
@@ -85,7 +85,7 @@ pub fn watch<T>(
         done.store(true, Ordering::SeqCst);
         let runs = watcher.join().expect("watcher thread");
         match out {
-            Ok(out) => (out, runs),
+            Ok(()) => runs,
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
@@ -103,7 +103,7 @@ pub fn watch<T>(
         seen.line()
     );
     seen.report();
-    (out, seen)
+    seen
 }
 
 impl Seen {

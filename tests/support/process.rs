@@ -78,6 +78,13 @@ impl Drop for Killed {
     }
 }
 
+/// Stop `child` as an operator does, with SIGTERM, and wait for it to exit.
+pub fn terminate(mut child: Child) {
+    // SAFETY: kill(2) on our own child's pid, which it still is (not reaped).
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let _ = child.wait();
+}
+
 /// Start `cmd` with its output discarded; killed on drop.
 pub fn spawn_quiet(cmd: &mut Command) -> Killed {
     let program = cmd.get_program().to_string_lossy().into_owned();

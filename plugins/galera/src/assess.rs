@@ -213,6 +213,8 @@ fn component_findings(
     bootstrap: &str,
     r: &mut ReportBuilder,
 ) -> (String, Option<String>) {
+    // The most nodes the cluster can have: a node is in one component at most.
+    let nodes = p.expected_size.unwrap_or(0).max(configured as u32);
     let mut components: BTreeMap<String, Vec<&State>> = BTreeMap::new();
     for s in states.iter().filter(|s| s.primary()) {
         components.entry(s.component()).or_default().push(s);
@@ -246,7 +248,7 @@ fn component_findings(
             // nodes than the cluster has besides the non-Primary ones, it
             // still counts them: a view change is under way (a node just
             // started and joining, or one cut off and about to be dropped).
-            let joining = size as usize + outside.len() > expected.max(configured as u32) as usize;
+            let joining = size as usize + outside.len() > nodes as usize;
             for s in outside {
                 let what = format!(
                     "{} (wsrep_connected {}) while {} form the Primary component",
@@ -299,7 +301,6 @@ fn component_findings(
                 .values()
                 .map(|members| members[0].num("wsrep_cluster_size") as u32)
                 .sum();
-            let nodes = p.expected_size.unwrap_or(0).max(configured as u32);
             if sizes > nodes {
                 r.finding(
                     "cluster",
