@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use vitals::capabilities::{http::HttpGate, log::LogSink};
+use vitals::capabilities::Gates;
 use vitals::contract::RunInput;
 use vitals::engine::{Engine, RunLimits};
 use vitals::report::CheckResult;
@@ -39,12 +39,8 @@ fn host_overhead(c: &mut Criterion) {
         b.to_async(&rt).iter(|| {
             let (engine, plugin, input) = (&engine, &plugin, input.clone());
             async move {
-                let state = RunState::new(
-                    HttpGate::default(),
-                    LogSink::new("bench", "local"),
-                    limits.memory_limit,
-                    limits.output_limit,
-                );
+                let gates = Gates::none("bench", "local");
+                let state = RunState::new(gates, limits.memory_limit, limits.output_limit);
                 let report = engine
                     .run(plugin, state, limits, input)
                     .await

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::capabilities::{self, Clients};
 use crate::config::{Check, Config};
 use crate::engine::Engine;
 use crate::exit::Exit;
@@ -588,6 +589,7 @@ async fn run(args: RunArgs) -> u8 {
     }
     let results = runner::run_all(
         &p.engine,
+        &Clients::default(),
         &p.plugins,
         &p.runs,
         p.cfg.concurrency,
@@ -798,18 +800,15 @@ fn list(cfg: &Config, plugins: &Plugins, format: Format) {
                     Some(Err(e)) => serde_json::json!({"file": c.plugin, "error": e.to_string()}),
                     None => serde_json::json!({"file": c.plugin}),
                 };
+                let mut grants = serde_json::Map::new();
+                grants.insert("endpoints".into(), c.grants.clone().into());
+                for (capability, granted) in capabilities::describe(c) {
+                    grants.insert(capability.into(), granted);
+                }
                 serde_json::json!({
                     "check": c.name, "enabled": c.enabled, "clusters": c.clusters,
                     "timeout_seconds": c.timeout.as_secs_f64(), "interval_seconds": c.interval.as_secs_f64(),
-                    "grants": {
-                        "endpoints": c.grants,
-                        "kubernetes": c.kube_grants.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
-                        "net": {
-                            "tcp": c.net_grants.tcp.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
-                            "arp": c.net_grants.arp.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
-                        },
-                    },
-                    "params": c.params, "plugin": plugin,
+                    "grants": grants, "params": c.params, "plugin": plugin,
                 })
             })
             .collect();
@@ -837,15 +836,8 @@ fn list(cfg: &Config, plugins: &Plugins, format: Format) {
             c.interval,
             c.grants.join(", ")
         );
-        if !c.kube_grants.is_empty() {
-            let list: Vec<String> = c.kube_grants.iter().map(|g| g.to_string()).collect();
-            println!("  kubernetes: {}", list.join(", "));
-        }
-        for (what, networks) in [("tcp", &c.net_grants.tcp), ("arp", &c.net_grants.arp)] {
-            if !networks.is_empty() {
-                let list: Vec<String> = networks.iter().map(|n| n.to_string()).collect();
-                println!("  {what} probes: {}", list.join(", "));
-            }
+        for (capability, granted) in capabilities::describe(c) {
+            println!("  {capability}: {}", one_line(&granted));
         }
         match plugins.get(&c.plugin) {
             Some(Ok(p)) => {
@@ -878,5 +870,23 @@ fn list(cfg: &Config, plugins: &Plugins, format: Format) {
             Some(Err(e)) => println!("  plugin: {e}"),
             None => println!("  plugin: {}", c.plugin.display()),
         }
+    }
+}
+
+/// A grant description on one line: lists joined by ", ", objects as
+/// `key list; key list` (empty lists left out).
+fn one_line(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Array(items) => {
+            items.iter().map(one_line).collect::<Vec<_>>().join(", ")
+        }
+        serde_json::Value::Object(m) => m
+            .iter()
+            .filter(|(_, v)| !v.as_array().is_some_and(Vec::is_empty))
+            .map(|(k, v)| format!("{k} {}", one_line(v)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }

@@ -11,8 +11,7 @@ use bytesize::ByteSize;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::capabilities::kubernetes::{KubeSource, KubeTarget, ResourceGrant};
-use crate::capabilities::net::{DEFAULT_PROBE_TIMEOUT, NetGrants, parse_network};
+use crate::grants::{DEFAULT_PROBE_TIMEOUT, KubeSource, NetGrants, ResourceGrant, parse_network};
 use crate::secrets::{self, Secret};
 use crate::tls::{self, TlsMaterial};
 
@@ -304,8 +303,8 @@ pub struct Endpoint {
     pub connect_timeout: Duration,
     /// Per command or query (redis, mysql and kubernetes endpoints).
     pub query_timeout: Duration,
-    /// Where a `kubernetes` endpoint's configuration comes from, and its client.
-    pub kube: Option<KubeTarget>,
+    /// Where a `kubernetes` endpoint's configuration comes from (the runtime builds its client).
+    pub kube: Option<KubeSource>,
 }
 
 impl Endpoint {
@@ -1152,8 +1151,7 @@ fn kube_endpoint(
         .as_ref()
         .or(re.context.as_ref())
         .map_or(re.kind.span(), |v| v.span());
-    let target = KubeTarget::new(source);
-    let server = target
+    let server = source
         .server_url()
         .map_err(|m| err(span.clone(), format!("`{key}`: {m}")))?;
     let url: http::Uri = server
@@ -1174,7 +1172,7 @@ fn kube_endpoint(
             DEFAULT_CONNECT_TIMEOUT,
         )?,
         query_timeout: timeout("query_timeout", &re.query_timeout, DEFAULT_QUERY_TIMEOUT)?,
-        kube: Some(target),
+        kube: Some(source),
     })
 }
 
@@ -1184,4 +1182,28 @@ fn default_kubeconfig() -> Option<PathBuf> {
         return std::env::split_paths(&k).next();
     }
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube/config"))
+}
+
+/// Configurations written from text and loaded in-process, for unit tests.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use super::{Config, ConfigError};
+
+    /// Write `vitals.toml` (`main`) and `checks.d/<name>.toml` for each check
+    /// into a new directory and load it. The directory lives as long as the
+    /// returned guard.
+    pub fn load(
+        main: &str,
+        checks: &[(&str, &str)],
+    ) -> (tempfile::TempDir, Result<Config, ConfigError>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("vitals.toml"), main).expect("write vitals.toml");
+        std::fs::create_dir_all(dir.path().join("checks.d")).expect("checks.d");
+        for (name, text) in checks {
+            std::fs::write(dir.path().join(format!("checks.d/{name}.toml")), text)
+                .expect("write check");
+        }
+        let loaded = Config::load(dir.path());
+        (dir, loaded)
+    }
 }

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Store, Trap, UpdateDeadline};
 
+use crate::capabilities::{self, Gates};
 use crate::contract::{self, CheckPre, PluginInfo, Report, RunInput};
 use crate::report::Failure;
 use crate::sandbox::RunState;
@@ -89,27 +90,7 @@ impl Engine {
 
         let mut linker = Linker::<RunState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        contract::vitals::check::log::add_to_linker::<RunState, HasSelf<RunState>>(
-            &mut linker,
-            |s| s,
-        )?;
-        contract::vitals::check::redis::add_to_linker::<RunState, HasSelf<RunState>>(
-            &mut linker,
-            |s| s,
-        )?;
-        contract::vitals::check::sql::add_to_linker::<RunState, HasSelf<RunState>>(
-            &mut linker,
-            |s| s,
-        )?;
-        contract::vitals::check::kubernetes::add_to_linker::<RunState, HasSelf<RunState>>(
-            &mut linker,
-            |s| s,
-        )?;
-        contract::vitals::check::net::add_to_linker::<RunState, HasSelf<RunState>>(
-            &mut linker,
-            |s| s,
-        )?;
+        capabilities::add_to_linker(&mut linker)?;
 
         // The epoch ticker runs on its own thread, off the async executor.
         let stop = Arc::new(AtomicBool::new(false));
@@ -196,12 +177,8 @@ impl Engine {
             memory_limit: 256 << 20,
             output_limit: 64 << 10,
         };
-        let state = RunState::new(
-            Default::default(),
-            crate::capabilities::log::LogSink::new("describe", "-"),
-            limits.memory_limit,
-            limits.output_limit,
-        );
+        let gates = Gates::none("describe", "-");
+        let state = RunState::new(gates, limits.memory_limit, limits.output_limit);
         plugin.info = self
             .call(&plugin, state, limits, |check, store| {
                 Box::pin(async move { check.vitals_check_plugin().call_describe(store).await })

@@ -20,6 +20,7 @@ pub mod config;
 pub mod contract;
 pub mod engine;
 pub mod exit;
+pub mod grants;
 pub mod metrics;
 pub mod output;
 pub mod plan;

@@ -12,8 +12,8 @@ use k8s_openapi::api::rbac::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::capabilities::kubernetes::ResourceGrant;
 use crate::config::Check;
+use crate::grants::ResourceGrant;
 
 /// The only verbs vitals ever needs: the Kubernetes capability is read-only.
 pub const VERBS: [&str; 2] = ["get", "list"];

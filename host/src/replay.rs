@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::capabilities::log::LogSink;
+use crate::capabilities::Gates;
 use crate::cassette::Cassette;
 use crate::config::{self, ConfigError};
 use crate::contract::{RunInput, WitEndpoint};
@@ -200,12 +200,8 @@ async fn replay(
         memory_limit: spec.memory_limit,
         output_limit: 64 << 10,
     };
-    let mut state = RunState::new(
-        Default::default(),
-        LogSink::new(&cassette.check, &cassette.cluster),
-        limits.memory_limit,
-        limits.output_limit,
-    );
+    let gates = Gates::none(&cassette.check, &cassette.cluster);
+    let mut state = RunState::new(gates, limits.memory_limit, limits.output_limit);
     state.set_tape(Tape::Replay(replayer), Some(cassette.recorded_at));
     let outcome = engine.run(plugin, state, limits, input).await;
     match outcome.report {

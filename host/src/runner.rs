@@ -10,14 +10,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::capabilities::http::HttpGate;
-use crate::capabilities::kubernetes::KubeGate;
-use crate::capabilities::log::LogSink;
-use crate::capabilities::net::NetGate;
-use crate::capabilities::redis::RedisGate;
-use crate::capabilities::sql::SqlGate;
+use crate::capabilities::{Clients, Gates, RunGrants};
 use crate::cassette::{self, Cassette};
-use crate::config::{Check, EndpointKind};
+use crate::config::Check;
 use crate::contract::{RunInput, WitEndpoint};
 use crate::engine::{Engine, LoadError, Plugin, RunLimits};
 use crate::plan::PlannedRun;
@@ -55,6 +50,7 @@ pub async fn load_plugins(engine: &Arc<Engine>, checks: &[Arc<Check>]) -> Plugin
 /// cassette in that directory.
 pub async fn run_all(
     engine: &Arc<Engine>,
+    clients: &Clients,
     plugins: &Plugins,
     runs: &[PlannedRun],
     concurrency: usize,
@@ -63,7 +59,8 @@ pub async fn run_all(
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut set = JoinSet::new();
     for (i, run) in runs.iter().enumerate() {
-        let (engine, permits, run) = (engine.clone(), permits.clone(), run.clone());
+        let (engine, clients) = (engine.clone(), clients.clone());
+        let (permits, run) = (permits.clone(), run.clone());
         let plugin = plugins.get(&run.check.plugin).cloned();
         let record = record.map(Path::to_path_buf);
         set.spawn(async move {
@@ -73,7 +70,7 @@ pub async fn run_all(
                 .expect("semaphore never closed");
             (
                 i,
-                run_with_retries(&engine, plugin, &run, record.as_deref()).await,
+                run_with_retries(&engine, &clients, plugin, &run, record.as_deref()).await,
             )
         });
     }
@@ -106,12 +103,13 @@ pub async fn run_all(
 /// every attempt's outcome and the duration of all of them.
 pub async fn run_with_retries(
     engine: &Engine,
+    clients: &Clients,
     plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
     run: &PlannedRun,
     record: Option<&Path>,
 ) -> CheckResult {
     let started = Instant::now();
-    let mut result = run_one(engine, plugin.clone(), run, record).await;
+    let mut result = run_one(engine, clients, plugin.clone(), run, record).await;
     let first_started_at = result.started_at;
     let retryable = !matches!(plugin, None | Some(Err(_)));
     while retryable
@@ -124,7 +122,7 @@ pub async fn run_with_retries(
         );
         tokio::time::sleep(run.check.retry_delay).await;
         let mut attempts = std::mem::take(&mut result.attempts);
-        result = run_one(engine, plugin.clone(), run, record).await;
+        result = run_one(engine, clients, plugin.clone(), run, record).await;
         attempts.append(&mut result.attempts);
         result.attempts = attempts;
     }
@@ -137,6 +135,7 @@ pub async fn run_with_retries(
 /// its cassette into that directory.
 pub async fn run_one(
     engine: &Engine,
+    clients: &Clients,
     plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
     run: &PlannedRun,
     record: Option<&Path>,
@@ -190,21 +189,13 @@ pub async fn run_one(
                     })
                     .collect(),
             };
-            let http: Vec<_> = granted
-                .iter()
-                .filter(|e| e.kind == EndpointKind::Http)
-                .cloned()
-                .collect();
-            let mut state = RunState::new(
-                HttpGate::new(http),
-                LogSink::new(&check.name, &cluster.name),
-                check.memory_limit,
-                check.output_limit,
-            );
-            state.redis = RedisGate::new(granted.clone());
-            state.sql = SqlGate::new(granted.clone());
-            state.kube = KubeGate::new(granted.clone(), check.kube_grants.clone());
-            state.net = NetGate::new(check.net_grants.clone());
+            let gates = Gates::new(&RunGrants {
+                check,
+                cluster: &cluster.name,
+                endpoints: &granted,
+                clients,
+            });
+            let mut state = RunState::new(gates, check.memory_limit, check.output_limit);
             let calls = record.map(|_| Arc::new(Mutex::new(Vec::new())));
             if let Some(calls) = &calls {
                 state.set_tape(Tape::Record(calls.clone()), None);

@@ -9,12 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::capabilities::http::HttpGate;
-use crate::capabilities::kubernetes::KubeGate;
-use crate::capabilities::log::LogSink;
-use crate::capabilities::net::NetGate;
-use crate::capabilities::redis::RedisGate;
-use crate::capabilities::sql::SqlGate;
+use crate::capabilities::{Gates, StoreView};
 use crate::output::CappedOutput;
 use crate::tape::Tape;
 
@@ -70,26 +65,16 @@ pub struct RunState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    pub gate: HttpGate,
-    /// Redis connections of the run (none until granted, see the runner).
-    pub redis: RedisGate,
-    /// SQL connections of the run.
-    pub sql: SqlGate,
-    /// Kubernetes endpoints and resource grants of the run.
-    pub kube: KubeGate,
-    /// Network probes the run may send.
-    pub net: NetGate,
-    /// Live, recording or replaying (the HTTP gate holds a clone).
-    pub tape: Tape,
-    pub log: LogSink,
+    /// What the run may reach, one gate per capability.
+    pub gates: Gates,
     pub limiter: Limiter,
     pub stdout: CappedOutput,
     pub stderr: CappedOutput,
 }
 
 impl RunState {
-    /// A fresh sandbox for one run.
-    pub fn new(gate: HttpGate, log: LogSink, memory_limit: u64, output_limit: u64) -> Self {
+    /// A fresh sandbox for one run, granted what `gates` let through.
+    pub fn new(gates: Gates, memory_limit: u64, output_limit: u64) -> Self {
         let cap = usize::try_from(output_limit).unwrap_or(usize::MAX);
         let stdout = CappedOutput::new(cap);
         let stderr = CappedOutput::new(cap);
@@ -103,13 +88,7 @@ impl RunState {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            gate,
-            redis: RedisGate::default(),
-            sql: SqlGate::default(),
-            kube: KubeGate::default(),
-            net: NetGate::default(),
-            tape: Tape::Live,
-            log,
+            gates,
             limiter: Limiter {
                 memory_limit: usize::try_from(memory_limit).unwrap_or(usize::MAX),
                 hit_memory_limit: false,
@@ -133,8 +112,7 @@ impl RunState {
                 })
                 .build();
         }
-        self.gate.tape = tape.clone();
-        self.tape = tape;
+        self.gates.set_tape(&tape);
     }
 
     /// Captured stdout and stderr, lossily decoded.
@@ -173,7 +151,13 @@ impl WasiHttpView for RunState {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: &mut self.gate,
+            hooks: &mut self.gates.http,
         }
+    }
+}
+
+impl StoreView for RunState {
+    fn gates(&mut self) -> &mut Gates {
+        &mut self.gates
     }
 }

@@ -21,8 +21,11 @@ use tokio_rustls::rustls;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, TlsAlertReceivedPayload};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+use wasmtime::component::Linker;
+
+use super::{Capability, Granted, RunGrants, StoreView};
 use crate::cassette::Call;
-use crate::config::{Auth, Endpoint};
+use crate::config::{Auth, Endpoint, EndpointKind};
 use crate::tape::Tape;
 
 /// Longest the host waits for a response's first byte, whatever the plugin asks.
@@ -71,6 +74,31 @@ type Driver = Box<dyn Future<Output = Result<(), Error>> + Send>;
 /// A response, or why there is none.
 type Sent = Result<(http::Response<WasiBody>, Driver), Error>;
 type SendFuture = Box<dyn Future<Output = Sent> + Send>;
+
+impl Capability for HttpGate {
+    const NAME: &'static str = "http";
+
+    fn gate(run: &RunGrants<'_>) -> Self {
+        HttpGate::new(
+            Granted::new(run.endpoints, EndpointKind::Http)
+                .all()
+                .to_vec(),
+        )
+    }
+
+    fn set_tape(&mut self, tape: Tape) {
+        self.tape = tape;
+    }
+
+    /// `wasi:http/outgoing-handler`, whose hooks (the store's `WasiHttpView`)
+    /// are this gate.
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        _get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()> {
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
+    }
+}
 
 impl WasiHttpHooks for HttpGate {
     fn forbidden_header_filter(&mut self) -> wasmtime_wasi_http::ForbiddenHeaderFilter {

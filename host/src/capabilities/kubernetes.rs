@@ -3,238 +3,83 @@
 //! kubeconfig (or service account) applied by the host through the `kube` client.
 //! Deny by default: a path is served only if the check grants its resource.
 
-use std::fmt;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::OnceCell;
 
-use super::Granted;
-use crate::config::{Endpoint, EndpointKind};
-use crate::contract::vitals::check::kubernetes::{ApiStatus, Error, Host, ListOptions};
-use crate::sandbox::RunState;
-use crate::tape;
+use serde_json::Value;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, Granted, RunGrants, StoreView};
+use crate::config::{Check, EndpointKind};
+use crate::contract::vitals::check::kubernetes::{
+    self as wit, ApiStatus, Error, Host, ListOptions,
+};
+use crate::grants::{KubeSource, NEVER, ResourceGrant, is_name};
+use crate::tape::{self, Tape};
 
 /// Largest answer handed to a plugin; larger lists must be paginated.
 const MAX_ANSWER: usize = 16 << 20;
-/// Resources never served, whatever the grants say: plugins never see secrets.
-const NEVER: &[(&str, &str)] = &[("", "secrets")];
 
-/// Where a `kubernetes` endpoint's configuration comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KubeSource {
-    /// A kubeconfig file and, optionally, a context other than its current one.
-    Kubeconfig {
-        path: PathBuf,
-        context: Option<String>,
-    },
-    /// The pod's service account (`KUBERNETES_SERVICE_HOST`, the mounted token).
-    InCluster,
-}
+/// What a client is built from: the endpoint's source and timeouts.
+type ClientKey = (KubeSource, Duration, Duration);
 
-/// A `kubernetes` endpoint's source and its client, built on first use and then
-/// shared by every run against the endpoint (one connection pool).
-pub struct KubeTarget {
-    pub source: KubeSource,
-    client: OnceCell<kube::Client>,
-}
+/// The Kubernetes clients of one loaded configuration: one per endpoint source,
+/// built on first use and then shared by every run against it (one connection
+/// pool). A reloaded configuration gets new ones (kubeconfigs may have changed).
+#[derive(Clone, Default)]
+pub struct KubeClients(Arc<Mutex<HashMap<ClientKey, Arc<OnceCell<kube::Client>>>>>);
 
-impl fmt::Debug for KubeTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.source.fmt(f)
-    }
-}
-
-impl KubeTarget {
-    pub fn new(source: KubeSource) -> Self {
-        KubeTarget {
-            source,
-            client: OnceCell::new(),
-        }
-    }
-
-    /// The API server URL the source points at, read without connecting; an
-    /// error names what is missing (file, context, cluster, server).
-    pub fn server_url(&self) -> Result<String, String> {
-        match &self.source {
-            KubeSource::InCluster => {
-                let host = std::env::var("KUBERNETES_SERVICE_HOST").map_err(|_| {
-                    "in_cluster: KUBERNETES_SERVICE_HOST is not set (not running in a pod?)"
-                        .to_string()
-                })?;
-                let port =
-                    std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
-                let host = if host.contains(':') {
-                    format!("[{host}]")
-                } else {
-                    host
-                };
-                Ok(format!("https://{host}:{port}"))
-            }
-            KubeSource::Kubeconfig { path, context } => {
-                let kc = Kubeconfig::read_from(path)
-                    .map_err(|e| format!("kubeconfig {}: {e}", path.display()))?;
-                let name = context
-                    .clone()
-                    .or(kc.current_context.clone())
-                    .ok_or_else(|| {
-                        format!(
-                            "kubeconfig {}: no current-context; set `context`",
-                            path.display()
-                        )
-                    })?;
-                let ctx = kc
-                    .contexts
-                    .iter()
-                    .find(|c| c.name == name)
-                    .and_then(|c| c.context.as_ref())
-                    .ok_or_else(|| {
-                        let known: Vec<&str> =
-                            kc.contexts.iter().map(|c| c.name.as_str()).collect();
-                        format!(
-                            "kubeconfig {}: no context {name:?} (contexts: {})",
-                            path.display(),
-                            known.join(", ")
-                        )
-                    })?;
-                kc.clusters
-                    .iter()
-                    .find(|c| c.name == ctx.cluster)
-                    .and_then(|c| c.cluster.as_ref())
-                    .and_then(|c| c.server.clone())
-                    .ok_or_else(|| {
-                        format!(
-                            "kubeconfig {}: context {name:?} names cluster {:?}, which has no server",
-                            path.display(),
-                            ctx.cluster
-                        )
-                    })
-            }
-        }
-    }
-
-    /// The endpoint's client, built once.
+impl KubeClients {
+    /// The client of `source`, built once.
     async fn client(
         &self,
+        source: &KubeSource,
         connect_timeout: Duration,
         read_timeout: Duration,
     ) -> Result<kube::Client, Error> {
-        self.client
-            .get_or_try_init(|| async {
-                let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-                let mut config = match &self.source {
-                    KubeSource::InCluster => kube::Config::incluster().map_err(|e| {
-                        Error::Unreachable(format!("in-cluster configuration: {e}"))
-                    })?,
-                    KubeSource::Kubeconfig { path, context } => {
-                        let kc = Kubeconfig::read_from(path).map_err(|e| {
+        let cell = self
+            .0
+            .lock()
+            .expect("clients lock")
+            .entry((source.clone(), connect_timeout, read_timeout))
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async {
+            let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+            let mut config = match source {
+                KubeSource::InCluster => kube::Config::incluster()
+                    .map_err(|e| Error::Unreachable(format!("in-cluster configuration: {e}")))?,
+                KubeSource::Kubeconfig { path, context } => {
+                    let kc = Kubeconfig::read_from(path).map_err(|e| {
+                        Error::Unreachable(format!("kubeconfig {}: {e}", path.display()))
+                    })?;
+                    let options = KubeConfigOptions {
+                        context: context.clone(),
+                        ..Default::default()
+                    };
+                    kube::Config::from_custom_kubeconfig(kc, &options)
+                        .await
+                        .map_err(|e| {
                             Error::Unreachable(format!("kubeconfig {}: {e}", path.display()))
-                        })?;
-                        let options = KubeConfigOptions {
-                            context: context.clone(),
-                            ..Default::default()
-                        };
-                        kube::Config::from_custom_kubeconfig(kc, &options)
-                            .await
-                            .map_err(|e| {
-                                Error::Unreachable(format!("kubeconfig {}: {e}", path.display()))
-                            })?
-                    }
-                };
-                config.connect_timeout = Some(connect_timeout);
-                config.read_timeout = Some(read_timeout);
-                config.write_timeout = Some(read_timeout);
-                config.reset_reader_on_write = true;
-                // A health check reports what it sees; retrying is the runner's job.
-                config.default_retry = false;
-                kube::Client::try_from(config)
-                    .map_err(|e| Error::Unreachable(format!("building the client: {e}")))
-            })
-            .await
-            .cloned()
-    }
-}
-
-/// One `[grants] kubernetes` entry: `resource`, `group/resource` or `group/*`,
-/// optionally `@namespace` (only objects in that namespace).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ResourceGrant {
-    /// API group; empty for the core group.
-    pub group: String,
-    /// Plural resource name, or `*` for every resource of the group.
-    pub resource: String,
-    pub namespace: Option<String>,
-}
-
-impl ResourceGrant {
-    /// Parse a grant as written in a check file.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let (what, namespace) = match s.split_once('@') {
-            Some((w, ns)) if is_name(ns) => (w, Some(ns.to_string())),
-            Some((_, ns)) => return Err(format!("{s:?}: invalid namespace {ns:?}")),
-            None => (s, None),
-        };
-        let (group, resource) = match what.rsplit_once('/') {
-            Some((g, r)) => (g, r),
-            None => ("", what),
-        };
-        let group_ok = group.is_empty() || group.split('.').all(is_name);
-        if !group_ok || !(resource == "*" || is_name(resource)) {
-            return Err(format!(
-                "{s:?}: expected `resource`, `group/resource` or `group/*`, optionally `@namespace` (e.g. \"nodes\", \"coordination.k8s.io/leases\", \"cilium.io/*\", \"configmaps@kube-system\")"
-            ));
-        }
-        if resource == "*" && group.is_empty() {
-            return Err(format!(
-                "{s:?}: name the core resources one by one (\"nodes\", \"services\", ...); `*` is for API groups"
-            ));
-        }
-        if NEVER.contains(&(group, resource)) {
-            return Err(format!(
-                "{s:?}: plugins never read Secrets; the host keeps secrets out of the sandbox"
-            ));
-        }
-        Ok(ResourceGrant {
-            group: group.to_string(),
-            resource: resource.to_string(),
-            namespace,
+                        })?
+                }
+            };
+            config.connect_timeout = Some(connect_timeout);
+            config.read_timeout = Some(read_timeout);
+            config.write_timeout = Some(read_timeout);
+            config.reset_reader_on_write = true;
+            // A health check reports what it sees; retrying is the runner's job.
+            config.default_retry = false;
+            kube::Client::try_from(config)
+                .map_err(|e| Error::Unreachable(format!("building the client: {e}")))
         })
+        .await
+        .cloned()
     }
-
-    fn allows(&self, p: &ApiPath) -> bool {
-        self.group == p.group
-            && (self.resource == "*" || self.resource == p.resource)
-            && !NEVER.contains(&(p.group.as_str(), p.resource.as_str()))
-            && match (&self.namespace, &p.namespace) {
-                (None, _) => true,
-                (Some(g), Some(n)) => g == n,
-                (Some(_), None) => false,
-            }
-    }
-}
-
-impl fmt::Display for ResourceGrant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.group.is_empty() {
-            write!(f, "{}/", self.group)?;
-        }
-        f.write_str(&self.resource)?;
-        if let Some(ns) = &self.namespace {
-            write!(f, "@{ns}")?;
-        }
-        Ok(())
-    }
-}
-
-/// A DNS-1123 label or subdomain segment, as resource, namespace and object names are.
-fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && !s.starts_with(['-', '.'])
 }
 
 /// An API path taken apart: which resource (and object) it addresses.
@@ -306,17 +151,11 @@ fn parse_path(path: &str) -> Result<Parsed, String> {
 pub struct KubeGate {
     endpoints: Granted,
     grants: Arc<Vec<ResourceGrant>>,
+    clients: KubeClients,
+    tape: Tape,
 }
 
 impl KubeGate {
-    /// A gate for the granted endpoints (other kinds are ignored) and resources.
-    pub fn new(endpoints: Vec<Arc<Endpoint>>, grants: Arc<Vec<ResourceGrant>>) -> Self {
-        KubeGate {
-            endpoints: Granted::new(endpoints, EndpointKind::Kubernetes),
-            grants,
-        }
-    }
-
     /// Whether `path` may be read with `verb` (`get` or `list`).
     fn authorize(&self, path: &str, verb: &str) -> Result<(), Error> {
         let p = match parse_path(path).map_err(Error::Denied)? {
@@ -342,7 +181,11 @@ impl KubeGate {
                 "{verb} {path}: Secrets are never readable by plugins"
             )));
         }
-        if self.grants.iter().any(|g| g.allows(&p)) {
+        if self
+            .grants
+            .iter()
+            .any(|g| g.allows(&p.group, &p.resource, p.namespace.as_deref()))
+        {
             return Ok(());
         }
         let what = ResourceGrant {
@@ -363,12 +206,15 @@ impl KubeGate {
 
     async fn request(&self, endpoint: &str, path: &str, query: String) -> Result<String, Error> {
         let ep = self.endpoints.find(endpoint).map_err(Error::Denied)?;
-        let target = ep.kube.as_ref().ok_or_else(|| {
+        let source = ep.kube.as_ref().ok_or_else(|| {
             Error::Denied(format!(
                 "endpoint {endpoint:?} is not a kubernetes endpoint"
             ))
         })?;
-        let client = target.client(ep.connect_timeout, ep.query_timeout).await?;
+        let client = self
+            .clients
+            .client(source, ep.connect_timeout, ep.query_timeout)
+            .await?;
         let uri = if query.is_empty() {
             path.to_string()
         } else {
@@ -458,12 +304,46 @@ fn list_query(o: &ListOptions) -> String {
     q.finish()
 }
 
-impl Host for RunState {
+impl Capability for KubeGate {
+    const NAME: &'static str = "kubernetes";
+
+    fn gate(run: &RunGrants<'_>) -> Self {
+        KubeGate {
+            endpoints: Granted::new(run.endpoints, EndpointKind::Kubernetes),
+            grants: run.check.kube_grants.clone(),
+            clients: run.clients.kube.clone(),
+            tape: Tape::Live,
+        }
+    }
+
+    fn set_tape(&mut self, tape: Tape) {
+        self.tape = tape;
+    }
+
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()> {
+        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+
+    /// The granted resources (`[grants] kubernetes`).
+    fn describe(check: &Check) -> Option<Value> {
+        let list: Vec<String> = check.kube_grants.iter().map(|g| g.to_string()).collect();
+        (!list.is_empty()).then(|| list.into())
+    }
+
+    fn fingerprint(check: &Check) -> String {
+        format!("{:?}", check.kube_grants)
+    }
+}
+
+impl Host for KubeGate {
     async fn get(&mut self, endpoint: String, path: String) -> Result<String, Error> {
         let request = serde_json::json!({"endpoint": endpoint, "path": path});
         let live = async {
-            self.kube.authorize(&path, "get")?;
-            self.kube.request(&endpoint, &path, String::new()).await
+            self.authorize(&path, "get")?;
+            self.request(&endpoint, &path, String::new()).await
         };
         self.tape.call("kubernetes.get", request, live).await
     }
@@ -477,8 +357,8 @@ impl Host for RunState {
         let query = list_query(&options);
         let request = serde_json::json!({"endpoint": endpoint, "path": path, "query": query});
         let live = async {
-            self.kube.authorize(&path, "list")?;
-            self.kube.request(&endpoint, &path, query.clone()).await
+            self.authorize(&path, "list")?;
+            self.request(&endpoint, &path, query.clone()).await
         };
         self.tape.call("kubernetes.list", request, live).await
     }
@@ -499,6 +379,7 @@ mod tests {
                     .map(|g| ResourceGrant::parse(g).unwrap())
                     .collect(),
             ),
+            ..Default::default()
         }
     }
 

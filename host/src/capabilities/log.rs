@@ -1,7 +1,10 @@
 //! Capability `vitals:check/log`: plugin messages into the host's tracing log.
 
-use crate::contract::vitals::check::log::{Host, Level};
-use crate::sandbox::RunState;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, RunGrants, StoreView};
+use crate::contract::vitals::check::log::{self, Host, Level};
+use crate::tape::Tape;
 
 /// Largest message kept; longer ones are truncated.
 const MAX_MESSAGE: usize = 4096;
@@ -25,9 +28,33 @@ impl LogSink {
     }
 }
 
-impl Host for RunState {
+impl Default for LogSink {
+    fn default() -> Self {
+        LogSink::new("-", "-")
+    }
+}
+
+impl Capability for LogSink {
+    const NAME: &'static str = "log";
+
+    fn gate(run: &RunGrants<'_>) -> Self {
+        LogSink::new(&run.check.name, run.cluster)
+    }
+
+    /// Log messages are not recorded.
+    fn set_tape(&mut self, _tape: Tape) {}
+
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()> {
+        log::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+}
+
+impl Host for LogSink {
     fn log(&mut self, level: Level, message: String) {
-        let sink = &mut self.log;
+        let sink = self;
         sink.count += 1;
         if sink.count > MAX_MESSAGES {
             return;

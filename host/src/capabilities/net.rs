@@ -13,42 +13,14 @@ use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, ArpPacket, MutableArpPac
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
 use pnet_packet::{MutablePacket, Packet};
 
-use crate::contract::vitals::check::net::{ArpReply, Error, Host};
-use crate::sandbox::RunState;
-use crate::tape;
+use serde_json::{Value, json};
+use wasmtime::component::{HasSelf, Linker};
 
-/// How long a probe waits when `[grants.net]` does not say.
-pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// What a check may probe (`[grants.net]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetGrants {
-    /// Networks the plugin may open TCP connections to.
-    pub tcp: Vec<IpNetwork>,
-    /// IPv4 networks the plugin may ARP-probe.
-    pub arp: Vec<IpNetwork>,
-    /// Interface ARP probes go out of; default: the one whose network holds the address.
-    pub interface: Option<String>,
-    /// TCP connect timeout, and how long an ARP probe listens for replies.
-    pub timeout: Duration,
-}
-
-impl Default for NetGrants {
-    fn default() -> Self {
-        NetGrants {
-            tcp: Vec::new(),
-            arp: Vec::new(),
-            interface: None,
-            timeout: DEFAULT_PROBE_TIMEOUT,
-        }
-    }
-}
-
-/// Parse a granted network: a CIDR (`10.20.0.0/24`) or one address.
-pub fn parse_network(s: &str) -> Result<IpNetwork, String> {
-    s.parse::<IpNetwork>()
-        .map_err(|e| format!("{s:?}: expected an address or a CIDR such as 10.20.0.0/24: {e}"))
-}
+use super::{Capability, RunGrants, StoreView};
+use crate::config::Check;
+use crate::contract::vitals::check::net::{self as wit, ArpReply, Error, Host};
+use crate::grants::NetGrants;
+use crate::tape::{self, Tape};
 
 fn granted(networks: &[IpNetwork], ip: IpAddr, what: &str) -> Result<(), Error> {
     if networks.iter().any(|n| n.contains(ip)) {
@@ -69,14 +41,11 @@ fn granted(networks: &[IpNetwork], ip: IpAddr, what: &str) -> Result<(), Error> 
 #[derive(Default)]
 pub struct NetGate {
     grants: Arc<NetGrants>,
+    tape: Tape,
 }
 
 impl NetGate {
-    pub fn new(grants: Arc<NetGrants>) -> Self {
-        NetGate { grants }
-    }
-
-    async fn tcp_connect(&self, address: &str) -> Result<f64, Error> {
+    async fn probe_tcp(&self, address: &str) -> Result<f64, Error> {
         let addr: SocketAddr = address.parse().map_err(|_| {
             Error::Denied(format!(
                 "{address:?}: expected IP:PORT such as 10.20.0.200:443 or [fd00::1]:443 (no host names)"
@@ -100,7 +69,7 @@ impl NetGate {
         }
     }
 
-    async fn arp_probe(&self, address: &str) -> Result<Vec<ArpReply>, Error> {
+    async fn probe_arp(&self, address: &str) -> Result<Vec<ArpReply>, Error> {
         let ip: IpAddr = address.parse().map_err(|_| {
             Error::Denied(format!(
                 "{address:?}: expected an IPv4 address such as 10.20.0.200"
@@ -253,16 +222,50 @@ fn arp_probe(
     Ok(replies)
 }
 
-impl Host for RunState {
+impl Capability for NetGate {
+    const NAME: &'static str = "net";
+
+    fn gate(run: &RunGrants<'_>) -> Self {
+        NetGate {
+            grants: run.check.net_grants.clone(),
+            tape: Tape::Live,
+        }
+    }
+
+    fn set_tape(&mut self, tape: Tape) {
+        self.tape = tape;
+    }
+
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()> {
+        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+
+    /// The granted networks (`[grants.net]`), by probe.
+    fn describe(check: &Check) -> Option<Value> {
+        let g = &check.net_grants;
+        let list = |n: &[IpNetwork]| n.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        (!g.tcp.is_empty() || !g.arp.is_empty())
+            .then(|| json!({"tcp": list(&g.tcp), "arp": list(&g.arp)}))
+    }
+
+    fn fingerprint(check: &Check) -> String {
+        format!("{:?}", check.net_grants)
+    }
+}
+
+impl Host for NetGate {
     async fn tcp_connect(&mut self, address: String) -> Result<f64, Error> {
-        let request = serde_json::json!({ "address": address });
-        let live = self.net.tcp_connect(&address);
+        let request = json!({ "address": address });
+        let live = self.probe_tcp(&address);
         self.tape.call("net.tcp-connect", request, live).await
     }
 
     async fn arp_probe(&mut self, address: String) -> Result<Vec<ArpReply>, Error> {
-        let request = serde_json::json!({ "address": address });
-        let live = self.net.arp_probe(&address);
+        let request = json!({ "address": address });
+        let live = self.probe_arp(&address);
         self.tape.call("net.arp-probe", request, live).await
     }
 }
@@ -273,13 +276,17 @@ tape::answer!(Vec<ArpReply>, Error, tape::plain, tape::unplain);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grants::parse_network;
 
     fn gate(tcp: &[&str], arp: &[&str]) -> NetGate {
-        NetGate::new(Arc::new(NetGrants {
-            tcp: tcp.iter().map(|n| parse_network(n).unwrap()).collect(),
-            arp: arp.iter().map(|n| parse_network(n).unwrap()).collect(),
-            ..NetGrants::default()
-        }))
+        NetGate {
+            grants: Arc::new(NetGrants {
+                tcp: tcp.iter().map(|n| parse_network(n).unwrap()).collect(),
+                arp: arp.iter().map(|n| parse_network(n).unwrap()).collect(),
+                ..NetGrants::default()
+            }),
+            tape: Tape::Live,
+        }
     }
 
     #[tokio::test]
@@ -290,7 +297,7 @@ mod tests {
             ("localhost:80", "no host names"),
             ("127.0.0.1", "IP:PORT"),
         ] {
-            match g.tcp_connect(addr).await {
+            match g.probe_tcp(addr).await {
                 Err(Error::Denied(m)) => assert!(m.contains(why), "{addr}: {m}"),
                 other => panic!("{addr}: {other:?}"),
             }
@@ -300,7 +307,7 @@ mod tests {
             ("fd00::1", "IPv4"),
             ("10.20.0.200:80", "IPv4 address"),
         ] {
-            match g.arp_probe(addr).await {
+            match g.probe_arp(addr).await {
                 Err(Error::Denied(m)) => assert!(m.contains(why), "{addr}: {m}"),
                 other => panic!("{addr}: {other:?}"),
             }
@@ -318,9 +325,9 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let open = listener.local_addr().unwrap();
         let g = gate(&["127.0.0.1"], &[]);
-        assert!(g.tcp_connect(&open.to_string()).await.unwrap() >= 0.0);
+        assert!(g.probe_tcp(&open.to_string()).await.unwrap() >= 0.0);
         drop(listener);
-        match g.tcp_connect(&open.to_string()).await {
+        match g.probe_tcp(&open.to_string()).await {
             Err(Error::Refused(m)) => assert!(m.contains("refused"), "{m}"),
             other => panic!("{other:?}"),
         }

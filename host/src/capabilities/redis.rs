@@ -3,16 +3,16 @@
 //! connection per URL reused for the run.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, Value};
 
-use super::Granted;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, Granted, RunGrants, StoreView};
 use crate::config::{Auth, Endpoint, EndpointKind};
-use crate::contract::vitals::check::redis::{Error, Host};
-use crate::sandbox::RunState;
-use crate::tape;
+use crate::contract::vitals::check::redis::{self as wit, Error, Host};
+use crate::tape::{self, Tape};
 
 /// Commands a plugin may send: queries only.
 const ALLOWED: &[&str] = &["PING", "ECHO", "INFO", "ROLE", "TIME", "DBSIZE", "LASTSAVE"];
@@ -70,18 +70,11 @@ pub fn check_allowed(args: &[String]) -> Result<(), String> {
 pub struct RedisGate {
     endpoints: Granted,
     connections: HashMap<String, MultiplexedConnection>,
+    tape: Tape,
 }
 
 impl RedisGate {
-    /// A gate for the granted endpoints (others kinds are ignored).
-    pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
-        RedisGate {
-            endpoints: Granted::new(endpoints, EndpointKind::Redis),
-            connections: HashMap::new(),
-        }
-    }
-
-    async fn command(
+    async fn send(
         &mut self,
         endpoint: &str,
         url: &str,
@@ -235,7 +228,29 @@ fn to_json(v: Value) -> serde_json::Value {
     }
 }
 
-impl Host for RunState {
+impl Capability for RedisGate {
+    const NAME: &'static str = "redis";
+
+    fn gate(run: &RunGrants<'_>) -> Self {
+        RedisGate {
+            endpoints: Granted::new(run.endpoints, EndpointKind::Redis),
+            ..Default::default()
+        }
+    }
+
+    fn set_tape(&mut self, tape: Tape) {
+        self.tape = tape;
+    }
+
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()> {
+        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+}
+
+impl Host for RedisGate {
     async fn command(
         &mut self,
         endpoint: String,
@@ -244,7 +259,7 @@ impl Host for RunState {
     ) -> Result<String, Error> {
         let request = serde_json::json!({"endpoint": endpoint, "url": url, "args": args});
         let tape = self.tape.clone();
-        let live = self.redis.command(&endpoint, &url, args);
+        let live = self.send(&endpoint, &url, args);
         tape.call("redis.command", request, live).await
     }
 }

@@ -4,7 +4,6 @@
 //! session is READ ONLY as well.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
@@ -13,11 +12,12 @@ use sqlparser::ast::{Query, SetExpr, Statement};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
-use super::Granted;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, Granted, RunGrants, StoreView};
 use crate::config::{Auth, Endpoint, EndpointKind};
-use crate::contract::vitals::check::sql::{Error, Host, Rows};
-use crate::sandbox::RunState;
-use crate::tape;
+use crate::contract::vitals::check::sql::{self as wit, Error, Host, Rows};
+use crate::tape::{self, Tape};
 
 /// Longest statement accepted.
 const MAX_STATEMENT: usize = 16 << 10;
@@ -93,18 +93,11 @@ fn set_expr_read_only(e: &SetExpr) -> Result<(), String> {
 pub struct SqlGate {
     endpoints: Granted,
     connections: HashMap<String, Conn>,
+    tape: Tape,
 }
 
 impl SqlGate {
-    /// A gate for the granted endpoints (other kinds are ignored).
-    pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
-        SqlGate {
-            endpoints: Granted::new(endpoints, EndpointKind::Mysql),
-            connections: HashMap::new(),
-        }
-    }
-
-    async fn query(&mut self, endpoint: &str, url: &str, statement: &str) -> Result<Rows, Error> {
+    async fn send(&mut self, endpoint: &str, url: &str, statement: &str) -> Result<Rows, Error> {
         check_read_only(statement).map_err(Error::Denied)?;
         let (ep, uri, key) = self
             .endpoints
@@ -252,7 +245,29 @@ fn classify(e: &mysql_async::Error) -> Error {
     }
 }
 
-impl Host for RunState {
+impl Capability for SqlGate {
+    const NAME: &'static str = "sql";
+
+    fn gate(run: &RunGrants<'_>) -> Self {
+        SqlGate {
+            endpoints: Granted::new(run.endpoints, EndpointKind::Mysql),
+            ..Default::default()
+        }
+    }
+
+    fn set_tape(&mut self, tape: Tape) {
+        self.tape = tape;
+    }
+
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()> {
+        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+}
+
+impl Host for SqlGate {
     async fn query(
         &mut self,
         endpoint: String,
@@ -261,7 +276,7 @@ impl Host for RunState {
     ) -> Result<Rows, Error> {
         let request = serde_json::json!({"endpoint": endpoint, "url": url, "statement": statement});
         let tape = self.tape.clone();
-        let live = self.sql.query(&endpoint, &url, &statement);
+        let live = self.send(&endpoint, &url, &statement);
         tape.call("sql.query", request, live).await
     }
 }

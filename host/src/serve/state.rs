@@ -13,6 +13,7 @@ use sha2::Digest;
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
+use crate::capabilities::{self, Clients};
 use crate::config::{Check, Cluster, Config};
 use crate::engine::{Engine, LoadError, Plugin};
 use crate::metrics::RunnerMetrics;
@@ -58,6 +59,8 @@ impl Slot {
 pub struct Generation {
     pub cfg: Config,
     pub plugins: Plugins,
+    /// The connections this configuration's runs share.
+    clients: Clients,
     /// Scheduled pairs in plan order.
     pub slots: Vec<Arc<Slot>>,
     permits: Arc<Semaphore>,
@@ -132,6 +135,7 @@ impl Service {
                     checks: Vec::new(),
                 },
                 plugins: Plugins::new(),
+                clients: Clients::default(),
                 slots: Vec::new(),
                 permits: Arc::new(Semaphore::new(1)),
             })),
@@ -209,6 +213,7 @@ impl Service {
             permits: Arc::new(Semaphore::new(cfg.concurrency)),
             cfg,
             plugins,
+            clients: Clients::default(),
             slots,
         });
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = generation.clone();
@@ -253,7 +258,14 @@ impl Service {
         };
         let result = {
             let _permit = generation.permits.acquire().await;
-            runner::run_with_retries(&self.engine, slot.plugin.clone(), &slot.run, None).await
+            runner::run_with_retries(
+                &self.engine,
+                &generation.clients,
+                slot.plugin.clone(),
+                &slot.run,
+                None,
+            )
+            .await
         };
         self.runner.observe(&result);
         if result.status == Status::Ok {
@@ -269,7 +281,8 @@ impl Service {
     pub async fn run_unscheduled(&self, generation: &Generation, run: &PlannedRun) -> CheckResult {
         let _permit = generation.permits.acquire().await;
         let plugin = generation.plugins.get(&run.check.plugin).cloned();
-        let result = runner::run_with_retries(&self.engine, plugin, run, None).await;
+        let result =
+            runner::run_with_retries(&self.engine, &generation.clients, plugin, run, None).await;
         self.runner.observe(&result);
         result
     }
@@ -308,7 +321,7 @@ async fn load_plugins(
 /// A digest of what determines a pair's result: the check's settings, the
 /// cluster's endpoints (addresses and credential references), and the plugin.
 fn fingerprint(check: &Check, cluster: &Cluster, plugin_digest: &str) -> String {
-    let text = format!(
+    let mut text = format!(
         "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{plugin_digest}",
         check.plugin,
         check.timeout,
@@ -321,6 +334,9 @@ fn fingerprint(check: &Check, cluster: &Cluster, plugin_digest: &str) -> String 
         check.params,
         cluster.endpoints,
     );
+    for (capability, part) in capabilities::fingerprint(check) {
+        text.push_str(&format!("|{capability}:{part}"));
+    }
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
@@ -345,5 +361,82 @@ async fn schedule(service: Arc<Service>, generation: Arc<Generation>, slot: Arc<
         service.run_slot(&generation, &slot).await;
         let next = interval.mul_f64(0.95 + 0.1 * fastrand::f64());
         tokio::time::sleep_until(started + next).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::fixture;
+
+    /// A cluster with an http endpoint `api` and a kubernetes endpoint `k8s`
+    /// (whose kubeconfig lives as long as the returned file).
+    fn main() -> (tempfile::NamedTempFile, String) {
+        let kubeconfig = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            kubeconfig.path(),
+            "current-context: a\ncontexts: [{name: a, context: {cluster: a}}]\nclusters: [{name: a, cluster: {server: 'https://127.0.0.1:6443'}}]\n",
+        )
+        .unwrap();
+        let main = format!(
+            "[clusters.a.endpoints.api]\nkind = \"http\"\nurls = [\"http://127.0.0.1:9\"]\n[clusters.a.endpoints.k8s]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n",
+            kubeconfig.path().display().to_string()
+        );
+        (kubeconfig, main)
+    }
+
+    /// The fingerprint of the only check of a configuration with `check` as its file.
+    fn of(main: &str, check: &str) -> String {
+        let (_dir, cfg) = fixture::load(main, &[("c", check)]);
+        let cfg = cfg.expect("configuration loads");
+        let check = &cfg.checks[0];
+        fingerprint(check, &cfg.clusters["a"], "digest")
+    }
+
+    #[test]
+    fn every_capability_has_its_part_in_the_fingerprint() {
+        let (_kubeconfig, main) = main();
+        let (_dir, cfg) = fixture::load(&main, &[("c", "plugin = \"/plugins/x.wasm\"\n")]);
+        let parts = capabilities::fingerprint(&cfg.unwrap().checks[0]);
+        let named: Vec<&str> = parts.iter().map(|(name, _)| *name).collect();
+        assert_eq!(named, capabilities::NAMES);
+    }
+
+    #[test]
+    fn a_reload_that_changes_any_grant_kind_changes_the_fingerprint() {
+        let (_kubeconfig, main) = main();
+        let base = "plugin = \"/plugins/x.wasm\"\n[grants]\nendpoints = [\"api\", \"k8s\"]\n";
+        let same = of(&main, base);
+        assert_eq!(
+            same,
+            of(&main, base),
+            "the same configuration, the same fingerprint"
+        );
+        let changed = [
+            (
+                "endpoints",
+                "plugin = \"/plugins/x.wasm\"\n[grants]\nendpoints = []\n".to_string(),
+            ),
+            ("kubernetes", format!("{base}kubernetes = [\"nodes\"]\n")),
+            (
+                "net tcp",
+                format!("{base}[grants.net]\ntcp = [\"10.0.0.0/24\"]\n"),
+            ),
+            (
+                "net arp",
+                format!("{base}[grants.net]\narp = [\"10.0.0.0/24\"]\n"),
+            ),
+            (
+                "net timeout",
+                format!("{base}[grants.net]\ntimeout = \"3s\"\n"),
+            ),
+            ("params", format!("{base}[params]\nx = 1\n")),
+            ("timeout", format!("timeout = \"7s\"\n{base}")),
+        ];
+        for (what, check) in changed {
+            assert_ne!(same, of(&main, &check), "{what}");
+        }
+        let endpoint = main.replace("127.0.0.1:9", "127.0.0.1:10");
+        assert_ne!(same, of(&endpoint, base), "endpoint URL");
     }
 }
