@@ -12,11 +12,11 @@ use std::process::Command;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use vitals::capabilities::Gates;
-use vitals::contract::RunInput;
-use vitals::engine::{Engine, RunLimits};
-use vitals::report::CheckResult;
-use vitals::sandbox::RunState;
+use vitals_core::report::CheckResult;
+use vitals_runtime::capabilities::Gates;
+use vitals_runtime::contract::RunInput;
+use vitals_runtime::engine::{Engine, RunLimits};
+use vitals_runtime::sandbox::RunState;
 
 fn host_overhead(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -46,7 +46,7 @@ fn host_overhead(c: &mut Criterion) {
                     .await
                     .report
                     .unwrap();
-                CheckResult::from_report("bench", "local", "chaos", report)
+                CheckResult::from_report("bench", "local", "chaos", report.into())
             }
         })
     });

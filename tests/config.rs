@@ -138,7 +138,7 @@ fn wrong_version_plugin_is_refused_with_both_versions() {
     assert!(out.stderr.contains("plugins/future.wasm"), "{}", out.stderr);
     assert!(
         out.stderr.contains("vitals:check@9.0.0")
-            && out.stderr.contains(&vitals::contract::supported()),
+            && out.stderr.contains(&vitals_core::wit::supported()),
         "{}",
         out.stderr
     );
@@ -208,7 +208,7 @@ fn validate_and_list_describe_the_configuration() {
     assert!(
         out.stdout.contains(&format!(
             "contract vitals:check@{}",
-            vitals::contract::VERSION
+            vitals_core::wit::VERSION
         )),
         "{}",
         out.stdout

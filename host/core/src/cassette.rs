@@ -1,0 +1,233 @@
+//! Cassettes: what one run asked of its capabilities and what it was answered,
+//! written by `vitals run --record DIR` and replayed by `vitals test`.
+//!
+//! A cassette is a pretty-printed JSON document: the run's input (check, cluster,
+//! params, endpoints), the time it was recorded (replays see the wall clock start
+//! there, so ages and expiries judge the same), its result, and every capability
+//! call in order. Credentials never reach a plugin, so they are not in the calls;
+//! the endpoints' secrets are scrubbed from the whole file all the same.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::report::CheckResult;
+
+/// The format version this host writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// Replaces each secret value in a written cassette.
+pub const SCRUBBED: &str = "<scrubbed>";
+
+/// One recorded run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cassette {
+    /// Format version ([`FORMAT`]).
+    pub vitals_cassette: u32,
+    /// The contract the host spoke, e.g. `vitals:check@0.4.0`.
+    pub contract: String,
+    /// When the run started (Unix seconds); a replay's wall clock starts here.
+    pub recorded_at: f64,
+    pub check: String,
+    pub cluster: String,
+    pub plugin: PluginRef,
+    /// The check's `[params]`.
+    pub params: serde_json::Map<String, Value>,
+    pub endpoints: Vec<EndpointRef>,
+    /// What the run reported (absent if it produced no report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<RecordedResult>,
+    pub calls: Vec<Call>,
+}
+
+/// What a run is asked: the check, the cluster, the check's params and the
+/// granted endpoints (the plugin's `run-input`, as plain data).
+#[derive(Debug, Clone)]
+pub struct RunRef {
+    pub check: String,
+    pub cluster: String,
+    pub params: serde_json::Map<String, Value>,
+    pub endpoints: Vec<EndpointRef>,
+}
+
+/// The plugin a cassette was recorded with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PluginRef {
+    pub name: String,
+    pub version: String,
+    /// The component's file name.
+    pub file: String,
+}
+
+/// A granted endpoint as the plugin saw it (no credentials).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndpointRef {
+    pub name: String,
+    pub kind: String,
+    pub urls: Vec<String>,
+}
+
+/// The recorded outcome of the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordedResult {
+    pub status: String,
+    pub summary: String,
+    #[serde(default)]
+    pub findings: Vec<RecordedFinding>,
+}
+
+/// One finding of the recorded outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordedFinding {
+    pub subject: String,
+    pub status: String,
+    pub message: String,
+}
+
+/// One capability call: which (`kubernetes.list`, `http`, ...), with what, and
+/// the answer: `{"ok": ...}` or `{"error": ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub call: String,
+    pub request: Value,
+    pub answer: Value,
+}
+
+/// Why a cassette cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CassetteError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: not a vitals cassette: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: cassette format {found} is not supported (this host reads format {FORMAT})")]
+    Format { path: String, found: u32 },
+}
+
+impl Cassette {
+    /// The cassette of a finished run.
+    pub fn of_run(
+        plugin: PluginRef,
+        run: RunRef,
+        started_at: f64,
+        result: &CheckResult,
+        calls: Vec<Call>,
+    ) -> Cassette {
+        Cassette {
+            vitals_cassette: FORMAT,
+            contract: format!("{}@{}", crate::wit::PACKAGE, crate::wit::VERSION),
+            recorded_at: started_at,
+            check: run.check,
+            cluster: run.cluster,
+            plugin,
+            params: run.params,
+            endpoints: run.endpoints,
+            result: result.failure.is_none().then(|| RecordedResult {
+                status: result.status.as_str().into(),
+                summary: result.summary.clone(),
+                findings: result
+                    .findings
+                    .iter()
+                    .map(|f| RecordedFinding {
+                        subject: f.subject.clone(),
+                        status: f.status.as_str().into(),
+                        message: f.message.clone(),
+                    })
+                    .collect(),
+            }),
+            calls,
+        }
+    }
+
+    /// Read and check a cassette file.
+    pub fn load(path: &Path) -> Result<Cassette, CassetteError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| CassetteError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let cassette: Cassette = serde_json::from_str(&text).map_err(|e| CassetteError::Parse {
+            path: shown.clone(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        if cassette.vitals_cassette != FORMAT {
+            return Err(CassetteError::Format {
+                path: shown,
+                found: cassette.vitals_cassette,
+            });
+        }
+        Ok(cassette)
+    }
+
+    /// The cassette as text, with every secret in `secrets` replaced.
+    pub fn to_text(&self, secrets: &[&str]) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a cassette serialises");
+        text.push('\n');
+        scrub(&text, secrets)
+    }
+}
+
+/// Replace every occurrence of each secret (as written, and as JSON escapes it)
+/// with [`SCRUBBED`]. Secrets shorter than 4 characters are replaced only where
+/// they are a whole JSON string, to not mangle the rest.
+pub fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_string();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let escaped = serde_json::to_string(secret).expect("a string serialises");
+        let inner = &escaped[1..escaped.len() - 1];
+        if secret.chars().count() >= 4 {
+            out = out.replace(inner, SCRUBBED);
+        } else {
+            out = out.replace(&escaped, &format!("\"{SCRUBBED}\""));
+        }
+    }
+    out
+}
+
+/// The file a run's cassette is written to: `DIR/<check>@<cluster>.json`, with
+/// characters other than `[A-Za-z0-9._-]` replaced.
+pub fn file_name(check: &str, cluster: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("{}@{}.json", clean(check), clean(cluster))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_replaces_secrets_and_their_json_escapes() {
+        let text = r#"{"a": "token s3cr\"et!", "b": "pw", "c": "pwx"}"#;
+        let out = scrub(text, &["s3cr\"et!", "pw", ""]);
+        assert_eq!(
+            out,
+            r#"{"a": "token <scrubbed>", "b": "<scrubbed>", "c": "pwx"}"#
+        );
+    }
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(file_name("etcd", "prod/eu 1"), "etcd@prod_eu_1.json");
+    }
+}

@@ -1,0 +1,407 @@
+//! Results as the host reports them: one [`CheckResult`] per (check x cluster).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Status of a check or finding, ordered by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Status {
+    /// Nagios-compatible exit code / metric value: 0 ok, 1 warning, 2 critical, 3 unknown.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Critical => "critical",
+            Status::Unknown => "unknown",
+        }
+    }
+    /// The status named `s` (`ok`, `warning`, `critical`, `unknown`).
+    pub fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Ok,
+            Status::Warning,
+            Status::Critical,
+            Status::Unknown,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A plugin's report as the plugin gave it, before the host bounds and cleans it
+/// ([`CheckResult::from_report`]).
+#[derive(Debug, Clone)]
+pub struct PluginReport {
+    pub status: Status,
+    pub summary: String,
+    pub findings: Vec<Finding>,
+    pub samples: Vec<PluginSample>,
+}
+
+/// A sample as the plugin gave it: its labels unchecked, in its order.
+#[derive(Debug, Clone)]
+pub struct PluginSample {
+    pub name: String,
+    pub help: String,
+    pub value: f64,
+    pub labels: Vec<(String, String)>,
+}
+
+/// A per-subject observation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub subject: String,
+    pub status: Status,
+    pub message: String,
+}
+
+/// A metric sample from a plugin (name without the `vitals_<plugin>_` prefix).
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub name: String,
+    pub help: String,
+    pub value: f64,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Why a run produced no report of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The run exceeded its timeout (epoch deadline or host I/O timeout).
+    Timeout,
+    /// The plugin tried to grow its memory beyond the limit.
+    OutOfMemory,
+    /// The plugin panicked (a trap with a panic message on stderr).
+    Panic,
+    /// Any other trap.
+    Trap,
+    /// The plugin could not be loaded or instantiated.
+    Load,
+}
+
+impl Failure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Timeout => "timeout",
+            Failure::OutOfMemory => "out_of_memory",
+            Failure::Panic => "panic",
+            Failure::Trap => "trap",
+            Failure::Load => "load",
+        }
+    }
+}
+
+/// Caps on what a plugin's report may hold; beyond them text is cut and items dropped.
+/// Prefixes of the host's own metric families (`vitals_check_*`, ...): plugins
+/// may not use them as names.
+pub const RESERVED_PLUGIN_NAMES: [&str; 4] = ["check", "runner", "plugin", "config"];
+
+const MAX_TEXT: usize = 4096;
+const MAX_SUBJECT: usize = 256;
+const MAX_FINDINGS: usize = 1000;
+const MAX_SAMPLES: usize = 10_000;
+
+/// Plugin text made safe to print: control characters (terminal escapes, newlines)
+/// become spaces, and the length is capped.
+pub fn clean(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if out.len() > max {
+        let mut cut = max;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
+fn is_label_name(n: &str) -> bool {
+    let mut chars = n.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A sample name as a metric-name fragment: `[a-zA-Z0-9_]`, other characters become `_`.
+fn metric_name(n: &str) -> String {
+    let s: String = n
+        .chars()
+        .take(MAX_SUBJECT)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() { "unnamed".into() } else { s }
+}
+
+/// One run of a plugin, for the runner's metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    /// Why the host ended it, if it did.
+    pub failure: Option<Failure>,
+    /// Seconds the instantiation took, when it got that far.
+    pub instantiate_seconds: Option<f64>,
+}
+
+/// `attempts` in JSON: how many runs the result took.
+fn count<S: serde::Serializer>(attempts: &[Attempt], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(attempts.len() as u64)
+}
+
+/// The outcome of one (check x cluster) run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub check: String,
+    pub cluster: String,
+    pub plugin: String,
+    pub status: Status,
+    pub summary: String,
+    pub duration_seconds: f64,
+    /// Unix time the run started.
+    pub started_at: f64,
+    /// Every run behind this result: one, or more when `retries` re-ran a failing
+    /// check. The last is this result.
+    #[serde(serialize_with = "count")]
+    pub attempts: Vec<Attempt>,
+    pub findings: Vec<Finding>,
+    pub samples: Vec<Sample>,
+    /// Set when the host, not the plugin, decided the status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// The tail of the plugin's captured stdout/stderr, when it failed.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub output: String,
+}
+
+/// How much of the worst finding's message the summary repeats.
+const HEADLINE_MESSAGE: usize = 160;
+
+/// The summary a person reads first, the JUnit message and the alert text: a
+/// result worse than ok names its worst problem first. When the plugin's summary
+/// does not mention the subject of the first finding at the overall status, that
+/// finding (`subject: message`, and how many more share its status) leads, then
+/// the plugin's summary as the context.
+pub fn headline(status: Status, summary: &str, findings: &[Finding]) -> String {
+    if status == Status::Ok {
+        return summary.to_string();
+    }
+    let worst: Vec<&Finding> = findings.iter().filter(|f| f.status == status).collect();
+    let Some(first) = worst.first() else {
+        return summary.to_string();
+    };
+    if first.subject.is_empty() || names(summary, &first.subject) {
+        return summary.to_string();
+    }
+    let mut lead = format!(
+        "{}: {}",
+        first.subject,
+        clean(&first.message, HEADLINE_MESSAGE)
+    );
+    if worst.len() > 1 {
+        lead += &format!(" (and {} more {status})", worst.len() - 1);
+    }
+    if summary.is_empty() {
+        lead
+    } else {
+        format!("{lead}; {summary}")
+    }
+}
+
+/// Whether `summary` names `subject`: the whole of it, or its name before a
+/// parenthesised address (`m3` of `m3 (https://10.0.0.13:2379)`).
+pub fn names(summary: &str, subject: &str) -> bool {
+    summary.contains(subject)
+        || subject
+            .split_once(" (")
+            .is_some_and(|(name, _)| !name.is_empty() && summary.contains(name))
+}
+
+impl CheckResult {
+    /// Convert a plugin's report; the summary gets its [`headline`].
+    pub fn from_report(check: &str, cluster: &str, plugin: &str, r: PluginReport) -> Self {
+        let mut result = CheckResult::from_report_as_is(check, cluster, plugin, r);
+        result.summary = clean(
+            &headline(result.status, &result.summary, &result.findings),
+            MAX_TEXT,
+        );
+        result
+    }
+
+    fn from_report_as_is(check: &str, cluster: &str, plugin: &str, r: PluginReport) -> Self {
+        CheckResult {
+            check: check.into(),
+            cluster: cluster.into(),
+            plugin: plugin.into(),
+            status: r.status,
+            summary: clean(&r.summary, MAX_TEXT),
+            duration_seconds: 0.0,
+            started_at: 0.0,
+            attempts: vec![Attempt {
+                failure: None,
+                instantiate_seconds: None,
+            }],
+            findings: r
+                .findings
+                .into_iter()
+                .take(MAX_FINDINGS)
+                .map(|f| Finding {
+                    subject: clean(&f.subject, MAX_SUBJECT),
+                    status: f.status,
+                    message: clean(&f.message, MAX_TEXT),
+                })
+                .collect(),
+            samples: r
+                .samples
+                .into_iter()
+                .take(MAX_SAMPLES)
+                .map(|s| Sample {
+                    name: metric_name(&s.name),
+                    help: clean(&s.help, MAX_TEXT),
+                    value: s.value,
+                    // The host owns `check` and `cluster`; invalid label names are dropped.
+                    labels: s
+                        .labels
+                        .into_iter()
+                        .filter(|(name, _)| {
+                            is_label_name(name) && name != "check" && name != "cluster"
+                        })
+                        .map(|(name, value)| (name, clean(&value, MAX_SUBJECT)))
+                        .collect(),
+                })
+                .collect(),
+            failure: None,
+            output: String::new(),
+        }
+    }
+
+    /// A run the host had to end or could not start: `unknown` with the reason.
+    pub fn failed(
+        check: &str,
+        cluster: &str,
+        plugin: &str,
+        failure: Failure,
+        reason: String,
+    ) -> Self {
+        CheckResult {
+            check: check.into(),
+            cluster: cluster.into(),
+            plugin: plugin.into(),
+            status: Status::Unknown,
+            summary: reason,
+            duration_seconds: 0.0,
+            started_at: 0.0,
+            attempts: vec![Attempt {
+                failure: None,
+                instantiate_seconds: None,
+            }],
+            findings: Vec::new(),
+            samples: Vec::new(),
+            failure: Some(failure),
+            output: String::new(),
+        }
+        .with_failure(failure)
+    }
+
+    fn with_failure(mut self, failure: Failure) -> Self {
+        for a in &mut self.attempts {
+            a.failure = Some(failure);
+        }
+        self
+    }
+}
+
+/// The worst status of a set of results (ok when empty).
+pub fn worst(results: &[CheckResult]) -> Status {
+    results.iter().map(|r| r.status).max().unwrap_or(Status::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_text_cannot_fake_output() {
+        assert_eq!(clean("ok\x1b[2J\nFAKE", 100), "ok [2J FAKE");
+        assert_eq!(clean("ééé", 3), "é…");
+        assert!(is_label_name("member_1") && !is_label_name("1x") && !is_label_name("a-b"));
+        assert_eq!(metric_name("db size.bytes"), "db_size_bytes");
+    }
+
+    fn finding(subject: &str, status: Status, message: &str) -> Finding {
+        Finding {
+            subject: subject.into(),
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn a_summary_worse_than_ok_names_the_worst_problem_first() {
+        let findings = [
+            finding("rke2-agent-1", Status::Warning, "cordoned"),
+            finding(
+                "rke2-agent-2",
+                Status::Critical,
+                "kubelet heartbeat stale: Lease not renewed for 10m",
+            ),
+            finding("rke2-agent-3", Status::Critical, "NetworkUnavailable"),
+        ];
+        assert_eq!(
+            headline(Status::Critical, "5/5 nodes Ready", &findings),
+            "rke2-agent-2: kubelet heartbeat stale: Lease not renewed for 10m (and 1 more critical); 5/5 nodes Ready"
+        );
+        // The warning is the worst when the criticals are gone.
+        assert_eq!(
+            headline(Status::Warning, "5/5 nodes Ready", &findings[..1]),
+            "rke2-agent-1: cordoned; 5/5 nodes Ready"
+        );
+        // A summary that already names it, an ok result, or no finding at the
+        // overall status (a plugin that raised without one) stay as they are.
+        let named = "unreachable: rke2-agent-2; 4/5 nodes Ready";
+        assert_eq!(headline(Status::Critical, named, &findings), named);
+        let etcd = [finding(
+            "m3 (http://10.0.0.13:2379)",
+            Status::Warning,
+            "unreachable",
+        )];
+        let named = "unreachable: m3; 2/3 voting members healthy";
+        assert_eq!(headline(Status::Warning, named, &etcd), named);
+        assert_eq!(headline(Status::Ok, "fine", &findings), "fine");
+        assert_eq!(
+            headline(Status::Unknown, "cannot observe", &findings),
+            "cannot observe"
+        );
+        // Long messages are cut.
+        let long = [finding("m1", Status::Warning, &"x".repeat(500))];
+        assert!(headline(Status::Warning, "ctx", &long).len() < 200);
+    }
+}

@@ -1,0 +1,527 @@
+//! Capability `wasi:http/outgoing-handler`, filtered: the [`HttpGate`] lets a
+//! request through only to a granted endpoint (matched by the URL's authority),
+//! connects with that endpoint's scheme, TLS material and credentials, and refuses
+//! everything else with `HTTP-request-denied`.
+
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::{Poll, ready};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, HeaderValue};
+use http::uri::Scheme;
+use http_body_util::BodyExt;
+use http_body_util::Full;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, TlsAlertReceivedPayload};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use wasmtime::component::Linker;
+
+use super::{Capability, Granted, RunGrants, StoreView};
+use crate::tape::Tape;
+use vitals_core::cassette::Call;
+use vitals_core::config::{Auth, Endpoint, EndpointKind};
+
+/// Longest the host waits for a response's first byte, whatever the plugin asks.
+const MAX_FIRST_BYTE: Duration = Duration::from_secs(60);
+
+/// The granted HTTP endpoints of one run.
+#[derive(Default)]
+pub struct HttpGate {
+    endpoints: Vec<Arc<Endpoint>>,
+    /// Records or replays the requests (see [`crate::tape`]).
+    pub tape: Tape,
+}
+
+impl HttpGate {
+    pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
+        HttpGate {
+            endpoints,
+            tape: Tape::Live,
+        }
+    }
+
+    /// The granted endpoint whose URLs include this authority, with the scheme to use.
+    fn route(&self, uri: &http::Uri) -> Option<(Arc<Endpoint>, bool, String)> {
+        let authority = uri.authority()?;
+        for ep in &self.endpoints {
+            for u in &ep.urls {
+                let tls = u.scheme() == Some(&Scheme::HTTPS);
+                let Some(ua) = u.authority() else { continue };
+                let port = |a: &http::uri::Authority, tls: bool| {
+                    a.port_u16().unwrap_or(if tls { 443 } else { 80 })
+                };
+                let req_tls = uri.scheme() == Some(&Scheme::HTTPS);
+                if ua.host().eq_ignore_ascii_case(authority.host())
+                    && port(ua, tls) == port(authority, req_tls)
+                {
+                    return Some((ep.clone(), tls, format!("{}:{}", ua.host(), port(ua, tls))));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The I/O that keeps a connection going while the plugin reads the body.
+type Driver = Box<dyn Future<Output = Result<(), Error>> + Send>;
+/// A response, or why there is none.
+type Sent = Result<(http::Response<WasiBody>, Driver), Error>;
+type SendFuture = Box<dyn Future<Output = Sent> + Send>;
+
+impl Capability for HttpGate {
+    const NAME: &'static str = "http";
+
+    fn gate(run: &RunGrants<'_>) -> Self {
+        HttpGate::new(
+            Granted::new(run.endpoints, EndpointKind::Http)
+                .all()
+                .to_vec(),
+        )
+    }
+
+    fn set_tape(&mut self, tape: Tape) {
+        self.tape = tape;
+    }
+
+    /// `wasi:http/outgoing-handler`, whose hooks (the store's `WasiHttpView`)
+    /// are this gate.
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        _get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()> {
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
+    }
+}
+
+impl WasiHttpHooks for HttpGate {
+    fn forbidden_header_filter(&mut self) -> wasmtime_wasi_http::ForbiddenHeaderFilter {
+        // The host owns authentication: a plugin cannot set its own credentials.
+        Arc::new(|name| {
+            *name == AUTHORIZATION || wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name)
+        })
+    }
+
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: Driver,
+    ) -> SendFuture {
+        let route = self.route(request.uri());
+        let tape = self.tape.clone();
+        Box::new(async move {
+            let live = |request: http::Request<WasiBody>| async move {
+                let Some((endpoint, tls, authority)) = route else {
+                    tracing::warn!(uri = %request.uri(), "plugin request denied: not a granted endpoint");
+                    return Err(Error::HttpRequestDenied);
+                };
+                send(endpoint, tls, authority, request, options).await
+            };
+            match tape {
+                Tape::Live => live(request).await,
+                tape => taped(&tape, request, live).await,
+            }
+        })
+    }
+
+    fn p2_error_from_tls(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::warn!("TLS error: {err}");
+        tls_error_code(err)
+    }
+}
+
+/// Record or replay one request. Both read the request body first; recording
+/// also reads the whole response body before the plugin sees it.
+async fn taped<F, Fut>(tape: &Tape, request: http::Request<WasiBody>, live: F) -> Sent
+where
+    F: FnOnce(http::Request<WasiBody>) -> Fut,
+    Fut: Future<Output = Sent>,
+{
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let mut described = json!({"method": parts.method.as_str(), "url": parts.uri.to_string()});
+    if !body.is_empty() {
+        described["body"] = body_to_tape(&body);
+    }
+    if tape.is_replay() {
+        let Some(answer) = tape.recorded("http", &described) else {
+            return Err(Error::HttpRequestDenied);
+        };
+        return replayed(answer).unwrap_or_else(|e| {
+            tracing::warn!("cassette answer to {described} is unreadable: {e}");
+            Err(Error::HttpResponseIncomplete)
+        });
+    }
+    let request = http::Request::from_parts(parts, full(body));
+    let (answer, sent) = match live(request).await {
+        Ok((response, io)) => {
+            let (parts, body) = response.into_parts();
+            let mut io = Box::into_pin(io);
+            let mut collect = pin!(body.collect());
+            let collected = tokio::select! {
+                b = &mut collect => b,
+                _ = &mut io => (&mut collect).await,
+            };
+            match collected {
+                Ok(c) => {
+                    let body = c.to_bytes();
+                    let mut headers = serde_json::Map::new();
+                    for (name, value) in &parts.headers {
+                        if name != http::header::SET_COOKIE {
+                            headers.insert(
+                                name.to_string(),
+                                String::from_utf8_lossy(value.as_bytes()).into(),
+                            );
+                        }
+                    }
+                    let answer = json!({"ok": {
+                        "status": parts.status.as_u16(),
+                        "headers": headers,
+                        "body": body_to_tape(&body),
+                    }});
+                    let done: Driver = Box::new(async { Ok(()) });
+                    (
+                        answer,
+                        Ok((http::Response::from_parts(parts, full(body)), done)),
+                    )
+                }
+                Err(e) => (error_to_tape(&e), Err(e)),
+            }
+        }
+        Err(e) => (error_to_tape(&e), Err(e)),
+    };
+    tape.note(Call {
+        call: "http".into(),
+        request: described,
+        answer,
+    });
+    sent
+}
+
+fn full(bytes: Bytes) -> WasiBody {
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// A body as a cassette stores it: JSON as JSON, other text as `{"$text": ...}`,
+/// anything else as `{"$base64": ...}`.
+fn body_to_tape(body: &[u8]) -> Value {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        return v;
+    }
+    match std::str::from_utf8(body) {
+        Ok(s) => json!({ "$text": s }),
+        Err(_) => json!({ "$base64": base64::engine::general_purpose::STANDARD.encode(body) }),
+    }
+}
+
+fn body_from_tape(v: &Value) -> Result<Bytes, String> {
+    if let Some(m) = v.as_object().filter(|m| m.len() == 1) {
+        if let Some(Value::String(s)) = m.get("$text") {
+            return Ok(Bytes::from(s.clone()));
+        }
+        if let Some(Value::String(s)) = m.get("$base64") {
+            return base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .map(Bytes::from)
+                .map_err(|e| format!("bad $base64: {e}"));
+        }
+    }
+    Ok(Bytes::from(v.to_string()))
+}
+
+fn error_to_tape(e: &Error) -> Value {
+    let debug = format!("{e:?}");
+    let kind = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+    json!({"error": {"kind": kind, "message": e.to_string()}})
+}
+
+/// A recorded answer as the plugin would have got it; `Err` when it cannot be read.
+fn replayed(answer: Value) -> Result<Sent, String> {
+    if let Some(e) = answer.get("error") {
+        let kind = e.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let message = e.get("message").and_then(Value::as_str).unwrap_or(kind);
+        return Ok(Err(match kind {
+            "ConnectionRefused" => Error::ConnectionRefused,
+            "ConnectionTimeout" => Error::ConnectionTimeout,
+            "ConnectionReadTimeout" => Error::ConnectionReadTimeout,
+            "ConnectionTerminated" => Error::ConnectionTerminated,
+            "HttpRequestDenied" => Error::HttpRequestDenied,
+            "TlsCertificateError" => Error::TlsCertificateError,
+            "TlsProtocolError" | "Tls" => Error::TlsProtocolError,
+            "DestinationUnavailable" => Error::DestinationUnavailable,
+            _ => Error::Connect(std::io::Error::other(message.to_string())),
+        }));
+    }
+    let ok = answer
+        .get("ok")
+        .ok_or("an answer is {\"ok\": ...} or {\"error\": ...}")?;
+    let status = ok
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .ok_or("no status")?;
+    let mut response = http::Response::builder().status(status);
+    if let Some(headers) = ok.get("headers").and_then(Value::as_object) {
+        for (name, value) in headers {
+            response = response.header(name, value.as_str().unwrap_or_default());
+        }
+    }
+    let body = body_from_tape(ok.get("body").unwrap_or(&Value::Null))?;
+    let response = response.body(full(body)).map_err(|e| e.to_string())?;
+    let done: Driver = Box::new(async { Ok(()) });
+    Ok(Ok((response, done)))
+}
+
+/// Map a TLS handshake error to the most precise `wasi:http` error code.
+fn tls_error_code(err: &std::io::Error) -> ErrorCode {
+    match err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::InvalidCertificate(_)) => ErrorCode::TlsCertificateError,
+        Some(rustls::Error::AlertReceived(alert)) => {
+            ErrorCode::TlsAlertReceived(TlsAlertReceivedPayload {
+                alert_id: Some(u8::from(*alert)),
+                alert_message: Some(format!("{alert:?}")),
+            })
+        }
+        _ => ErrorCode::TlsProtocolError,
+    }
+}
+
+/// Connect to the endpoint and send the request: adapted from
+/// `wasmtime_wasi_http::default_send_request`, with the endpoint's TLS configuration
+/// and credentials.
+async fn send(
+    endpoint: Arc<Endpoint>,
+    tls: bool,
+    authority: String,
+    mut req: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+) -> Sent {
+    let connect_timeout = options
+        .and_then(|o| o.connect_timeout)
+        .map_or(endpoint.connect_timeout, |t| {
+            t.min(endpoint.connect_timeout)
+        });
+    let first_byte_timeout = options
+        .and_then(|o| o.first_byte_timeout)
+        .map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE));
+    let between_bytes_timeout = options
+        .and_then(|o| o.between_bytes_timeout)
+        .map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE))
+        .max(Duration::from_millis(1));
+
+    let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect(&authority)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(Error::ConnectionRefused);
+        }
+        Ok(Err(e)) => return Err(Error::Connect(e)),
+        Err(_) => return Err(Error::ConnectionTimeout),
+    };
+    let io: Box<dyn Io> = if tls {
+        let config = match &endpoint.tls {
+            Some(m) => m.config.clone(),
+            None => default_tls_config(),
+        };
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+            .map_err(Error::InvalidDnsNameError)?;
+        let connector = tokio_rustls::TlsConnector::from(config);
+        match tokio::time::timeout(connect_timeout, connector.connect(name, tcp)).await {
+            Ok(Ok(s)) => Box::new(s),
+            Ok(Err(e)) => return Err(Error::Tls(e)),
+            Err(_) => return Err(Error::ConnectionTimeout),
+        }
+    } else {
+        Box::new(tcp)
+    };
+
+    let (mut sender, conn) = tokio::time::timeout(
+        connect_timeout,
+        hyper::client::conn::http1::Builder::new()
+            .handshake(wasmtime_wasi_http::io::TokioIo::new(io)),
+    )
+    .await
+    .map_err(|_| Error::ConnectionTimeout)??;
+
+    // Origin-form request line; Host header already set by wasmtime.
+    *req.uri_mut() = http::Uri::builder()
+        .path_and_query(req.uri().path_and_query().map_or("/", |p| p.as_str()))
+        .build()
+        .map_err(|_| Error::HttpRequestUriInvalid)?;
+    match &endpoint.auth {
+        Some(Auth::Bearer(token)) => {
+            let v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                .map_err(|_| Error::ConfigurationError)?;
+            req.headers_mut().insert(AUTHORIZATION, v);
+        }
+        Some(Auth::Basic { username, password }) => {
+            let v = HeaderValue::from_str(&format!(
+                "Basic {}",
+                base64_encode(&format!("{username}:{}", password.expose()))
+            ))
+            .map_err(|_| Error::ConfigurationError)?;
+            req.headers_mut().insert(AUTHORIZATION, v);
+        }
+        // Not accepted by the configuration for http endpoints.
+        Some(Auth::Password(_) | Auth::User(_)) | None => {}
+    }
+
+    let send = async move {
+        let res = tokio::time::timeout(first_byte_timeout, sender.send_request(req))
+            .await
+            .map_err(|_| Error::ConnectionReadTimeout)?
+            .map_err(Error::from)?;
+        Ok::<_, Error>(res.map(|body| {
+            StallTimeout {
+                body,
+                timeout: between_bytes_timeout,
+                sleep: Box::pin(tokio::time::sleep(between_bytes_timeout)),
+            }
+            .boxed_unsync()
+        }))
+    };
+    let mut send = pin!(send);
+    let mut conn = Some(conn);
+    // Drive the connection while waiting for the response head.
+    let res = poll_fn(|cx| match send.as_mut().poll(cx) {
+        Poll::Ready(r) => Poll::Ready(r),
+        Poll::Pending => {
+            let Some(c) = conn.as_mut() else {
+                return Poll::Pending;
+            };
+            let r = ready!(Pin::new(c).poll(cx));
+            conn = None;
+            match r {
+                Ok(()) => send.as_mut().poll(cx),
+                Err(e) => Poll::Ready(Err(Error::from(e))),
+            }
+        }
+    })
+    .await?;
+    let io = async move {
+        match conn {
+            Some(c) => c.await.map_err(Error::from),
+            None => Ok(()),
+        }
+    };
+    Ok((res, Box::new(io) as Driver))
+}
+
+/// A response body that fails with `connection-read-timeout` when no frame arrives
+/// within `timeout`, so that a member which stalls mid-body is reported as such
+/// instead of consuming the whole run's deadline.
+struct StallTimeout {
+    body: hyper::body::Incoming,
+    timeout: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for StallTimeout {
+    type Data = bytes::Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match Pin::new(&mut self.body).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let deadline = tokio::time::Instant::now() + self.timeout;
+                self.sleep.as_mut().reset(deadline);
+                Poll::Ready(frame.map(|f| f.map_err(Error::from)))
+            }
+            Poll::Pending => {
+                ready!(self.sleep.as_mut().poll(cx));
+                Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Sync + Unpin + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Sync + Unpin + 'static> Io for T {}
+
+fn default_tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            vitals_core::tls::TlsMaterial::load(None, None)
+                .expect("webpki roots form a valid configuration")
+                .config
+        })
+        .clone()
+}
+
+fn base64_encode(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitals_core::config::EndpointKind;
+
+    fn gate(urls: &[&str]) -> HttpGate {
+        HttpGate::new(vec![Arc::new(Endpoint {
+            name: "etcd".into(),
+            kind: EndpointKind::Http,
+            urls: urls.iter().map(|u| u.parse().unwrap()).collect(),
+            tls: None,
+            auth: None,
+            connect_timeout: Duration::from_secs(1),
+            query_timeout: Duration::from_secs(1),
+            kube: None,
+        })])
+    }
+
+    #[test]
+    fn routes_only_granted_authorities() {
+        let g = gate(&["https://127.0.0.1:2379", "http://etcd.example:80/"]);
+        let (_, tls, auth) = g
+            .route(
+                &"https://127.0.0.1:2379/v3/maintenance/status"
+                    .parse()
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(tls);
+        assert_eq!(auth, "127.0.0.1:2379");
+        assert!(
+            g.route(&"http://etcd.example/health".parse().unwrap())
+                .is_some()
+        );
+        assert!(
+            g.route(&"https://127.0.0.1:2380/".parse().unwrap())
+                .is_none()
+        );
+        assert!(
+            g.route(&"https://10.0.0.1:2379/".parse().unwrap())
+                .is_none()
+        );
+        assert!(g.route(&"/relative".parse().unwrap()).is_none());
+    }
+}

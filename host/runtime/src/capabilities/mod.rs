@@ -1,0 +1,196 @@
+//! Capabilities: the imports of the `check` world, implemented by the host. Each
+//! module holds everything about one capability: its gate (what a run was
+//! granted, and the run's connections), its linker registration, its record and
+//! replay encoding, what `vitals list` shows of its grants and its part of the
+//! reload fingerprint. The [`registry!`] line at the end lists them all; nothing
+//! else names a capability.
+
+pub mod http;
+pub mod kubernetes;
+pub mod log;
+pub mod net;
+pub mod redis;
+pub mod sql;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::WasiHttpView;
+
+use crate::tape::Tape;
+use vitals_core::config::{Check, Endpoint, EndpointKind};
+
+/// What one capability provides; one implementation per module, listed in the
+/// registry.
+pub trait Capability: Default + Send + 'static {
+    /// The interface it implements (`redis` for `vitals:check/redis`).
+    const NAME: &'static str;
+
+    /// The gate of one run: what the run is granted, and its per-run state.
+    fn gate(run: &RunGrants<'_>) -> Self;
+
+    /// Serve the run's calls through `tape` (live, recording or replaying).
+    fn set_tape(&mut self, tape: Tape);
+
+    /// Link the capability's imports to its gate, which `get` reaches in a store.
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()>;
+
+    /// What a check grants of this capability beyond its endpoints (`vitals
+    /// list`); `None` when nothing.
+    fn describe(_check: &Check) -> Option<Value> {
+        None
+    }
+
+    /// Everything of a check that this capability's runs depend on beyond its
+    /// endpoints, params and limits: a reload that changes it re-runs the check.
+    fn fingerprint(_check: &Check) -> String {
+        String::new()
+    }
+}
+
+/// What a run is granted: the gates are built from it.
+pub struct RunGrants<'a> {
+    pub check: &'a Check,
+    pub cluster: &'a str,
+    /// The cluster's endpoints the check grants, of every kind.
+    pub endpoints: &'a [Arc<Endpoint>],
+    pub clients: &'a Clients,
+}
+
+/// A run's store data, as the capabilities reach it.
+pub trait StoreView: WasiHttpView + Send + 'static {
+    fn gates(&mut self) -> &mut Gates;
+}
+
+/// The connections a loaded configuration's runs share, made afresh for each
+/// loaded configuration (a reload may change what they are built from).
+#[derive(Clone, Default)]
+pub struct Clients {
+    /// One Kubernetes client per endpoint source.
+    pub kube: kubernetes::KubeClients,
+}
+
+/// The granted endpoints of one kind, as a capability addresses them: by endpoint
+/// name and one of its URLs.
+#[derive(Default)]
+pub struct Granted(Vec<Arc<Endpoint>>);
+
+impl Granted {
+    /// Keep the endpoints of `kind`.
+    pub fn new(endpoints: &[Arc<Endpoint>], kind: EndpointKind) -> Self {
+        Granted(
+            endpoints
+                .iter()
+                .filter(|e| e.kind == kind)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The endpoint a plugin names, or why it is not granted.
+    pub fn find(&self, endpoint: &str) -> Result<Arc<Endpoint>, String> {
+        self.0
+            .iter()
+            .find(|e| e.name == endpoint)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "no {} endpoint {endpoint:?} is granted to this check",
+                    self.0.first().map_or("such", |e| e.kind.as_str())
+                )
+            })
+    }
+
+    /// The endpoint and URL a plugin names, and a key for the URL's connection;
+    /// or why they are not granted.
+    pub fn resolve(
+        &self,
+        endpoint: &str,
+        url: &str,
+    ) -> Result<(Arc<Endpoint>, ::http::Uri, String), String> {
+        let ep = self.find(endpoint)?;
+        let wanted = url.trim_end_matches('/');
+        let uri = ep
+            .urls
+            .iter()
+            .find(|u| u.to_string().trim_end_matches('/') == wanted)
+            .ok_or_else(|| format!("{url:?} is not a URL of endpoint {endpoint:?}"))?;
+        Ok((ep.clone(), uri.clone(), format!("{endpoint}\n{wanted}")))
+    }
+
+    /// The endpoints, in grant order.
+    pub fn all(&self) -> &[Arc<Endpoint>] {
+        &self.0
+    }
+}
+
+impl Gates {
+    /// Gates that grant nothing (describing a plugin, replaying a cassette),
+    /// with log lines tagged with `check` and `cluster`.
+    pub fn none(check: &str, cluster: &str) -> Self {
+        Gates {
+            log: log::LogSink::new(check, cluster),
+            ..Default::default()
+        }
+    }
+}
+
+/// Declares the capabilities: a run's [`Gates`] (one field per capability) and
+/// the functions that go over all of them.
+macro_rules! registry {
+    ($($field:ident: $gate:ty),* $(,)?) => {
+        /// One run's gates, one per capability; `Default` grants nothing.
+        #[derive(Default)]
+        pub struct Gates {
+            $(pub $field: $gate,)*
+        }
+
+        /// The capabilities' interface names, in registry order.
+        pub const NAMES: &[&str] = &[$(<$gate as Capability>::NAME),*];
+
+        impl Gates {
+            /// The gates of a run granted what `run` says.
+            pub fn new(run: &RunGrants<'_>) -> Self {
+                Gates { $($field: <$gate as Capability>::gate(run),)* }
+            }
+
+            /// Serve every capability's calls through `tape`.
+            pub fn set_tape(&mut self, tape: &Tape) {
+                $(self.$field.set_tape(tape.clone());)*
+            }
+        }
+
+        /// Link every capability's imports, each to its own gate.
+        pub fn add_to_linker<T: StoreView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+            $(<$gate as Capability>::add_to_linker(linker, |s: &mut T| &mut s.gates().$field)?;)*
+            Ok(())
+        }
+
+        /// What `check` grants beyond its endpoints, by capability.
+        pub fn describe(check: &Check) -> Vec<(&'static str, Value)> {
+            let mut out = Vec::new();
+            $(if let Some(v) = <$gate as Capability>::describe(check) {
+                out.push((<$gate as Capability>::NAME, v));
+            })*
+            out
+        }
+
+        /// Every capability's part of a check's reload fingerprint, each named.
+        pub fn fingerprint(check: &Check) -> Vec<(&'static str, String)> {
+            vec![$((<$gate as Capability>::NAME, <$gate as Capability>::fingerprint(check))),*]
+        }
+    };
+}
+
+registry! {
+    http: http::HttpGate,
+    log: log::LogSink,
+    redis: redis::RedisGate,
+    sql: sql::SqlGate,
+    kubernetes: kubernetes::KubeGate,
+    net: net::NetGate,
+}

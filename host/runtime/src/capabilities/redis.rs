@@ -1,0 +1,321 @@
+//! Capability `vitals:check/redis`: read-only Redis commands against the granted
+//! `redis` endpoints, with the endpoint's credentials applied by the host and one
+//! connection per URL reused for the run.
+
+use std::collections::HashMap;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, IntoConnectionInfo, Value};
+
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, Granted, RunGrants, StoreView};
+use crate::contract::vitals::check::redis::{self as wit, Error, Host};
+use crate::tape::{self, Tape};
+use vitals_core::config::{Auth, Endpoint, EndpointKind};
+
+/// Commands a plugin may send: queries only.
+const ALLOWED: &[&str] = &["PING", "ECHO", "INFO", "ROLE", "TIME", "DBSIZE", "LASTSAVE"];
+/// `SENTINEL` subcommands a plugin may send: queries only (no FAILOVER, SET,
+/// RESET, REMOVE, MONITOR, CONFIG, IS-MASTER-DOWN-BY-ADDR, ...).
+const SENTINEL_ALLOWED: &[&str] = &[
+    "MASTERS",
+    "MASTER",
+    "REPLICAS",
+    "SLAVES",
+    "SENTINELS",
+    "GET-MASTER-ADDR-BY-NAME",
+    "CKQUORUM",
+    "MYID",
+    "INFO-CACHE",
+];
+/// Largest reply handed to a plugin, as JSON.
+const MAX_REPLY: usize = 4 << 20;
+/// Arguments per command.
+const MAX_ARGS: usize = 64;
+
+/// Whether a command is a read-only query the capability allows.
+pub fn check_allowed(args: &[String]) -> Result<(), String> {
+    let Some(name) = args.first() else {
+        return Err("empty command".into());
+    };
+    let name = name.to_ascii_uppercase();
+    if args.len() > MAX_ARGS {
+        return Err(format!("{name}: more than {MAX_ARGS} arguments"));
+    }
+    if ALLOWED.contains(&name.as_str()) {
+        return Ok(());
+    }
+    if name == "SENTINEL" {
+        let sub = args
+            .get(1)
+            .map(|s| s.to_ascii_uppercase())
+            .unwrap_or_default();
+        if SENTINEL_ALLOWED.contains(&sub.as_str()) {
+            return Ok(());
+        }
+        return Err(format!(
+            "SENTINEL {sub} is not allowed: the redis capability is read-only (SENTINEL {})",
+            SENTINEL_ALLOWED.join(", ")
+        ));
+    }
+    Err(format!(
+        "{name} is not allowed: the redis capability is read-only ({}, SENTINEL queries)",
+        ALLOWED.join(", ")
+    ))
+}
+
+/// The redis endpoints of a run and its open connections.
+#[derive(Default)]
+pub struct RedisGate {
+    endpoints: Granted,
+    connections: HashMap<String, MultiplexedConnection>,
+    tape: Tape,
+}
+
+impl RedisGate {
+    async fn send(
+        &mut self,
+        endpoint: &str,
+        url: &str,
+        args: Vec<String>,
+    ) -> Result<String, Error> {
+        check_allowed(&args).map_err(Error::Denied)?;
+        let (ep, uri, key) = self
+            .endpoints
+            .resolve(endpoint, url)
+            .map_err(Error::Denied)?;
+        let mut conn = match self.connections.get(&key) {
+            Some(c) => c.clone(),
+            None => {
+                let c = connect(&ep, &uri).await?;
+                self.connections.insert(key.clone(), c.clone());
+                c
+            }
+        };
+        let mut cmd = redis::cmd(&args[0]);
+        cmd.arg(&args[1..]);
+        let reply: Value = cmd.query_async(&mut conn).await.map_err(|e| {
+            if e.is_connection_dropped() || e.is_timeout() {
+                // Reconnect on the next command.
+                self.connections.remove(&key);
+            }
+            classify(&e, false)
+        })?;
+        let json = to_json(reply).to_string();
+        if json.len() > MAX_REPLY {
+            return Err(Error::Denied(format!(
+                "reply of {} bytes is larger than the {MAX_REPLY} bytes a plugin may receive",
+                json.len()
+            )));
+        }
+        Ok(json)
+    }
+}
+
+async fn connect(ep: &Endpoint, uri: &http::Uri) -> Result<MultiplexedConnection, Error> {
+    let host = uri.host().unwrap_or("localhost");
+    let port = uri.port_u16().unwrap_or(6379);
+    let scheme = uri.scheme_str().unwrap_or("redis");
+    let info = format!("{scheme}://{host}:{port}")
+        .into_connection_info()
+        .map_err(|e| Error::Unreachable(format!("{uri}: {e}")))?;
+    let mut settings = info.redis_settings().clone().set_skip_set_lib_name();
+    match &ep.auth {
+        Some(Auth::Password(p)) => settings = settings.set_password(p.expose()),
+        Some(Auth::Basic { username, password }) => {
+            settings = settings
+                .set_username(username)
+                .set_password(password.expose())
+        }
+        _ => {}
+    }
+    let info = info.set_redis_settings(settings);
+    let client = match (scheme, &ep.tls) {
+        ("rediss", tls) => {
+            // The redis client builds its rustls configuration with the process's
+            // default provider: make it ring, as for the rest of the host.
+            let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+            let pem = tls.as_ref().map(|t| t.pem.clone()).unwrap_or_default();
+            redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: pem.client.map(|(client_cert, client_key)| {
+                        redis::ClientTlsConfig {
+                            client_cert,
+                            client_key,
+                        }
+                    }),
+                    root_cert: pem.ca,
+                },
+            )
+        }
+        _ => redis::Client::open(info),
+    }
+    .map_err(|e| Error::Tls(format!("{uri}: {e}")))?;
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(ep.connect_timeout))
+        .set_response_timeout(Some(ep.query_timeout));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| classify(&e, true))
+}
+
+/// Map a client error to the capability's error.
+fn classify(e: &redis::RedisError, connecting: bool) -> Error {
+    use redis::ErrorKind;
+    let message = e.to_string();
+    let code = e.code().unwrap_or("");
+    if e.kind() == ErrorKind::AuthenticationFailed
+        || matches!(code, "NOAUTH" | "WRONGPASS" | "NOPERM")
+        || message.contains("WRONGPASS")
+    {
+        return Error::Auth(message);
+    }
+    let lower = message.to_ascii_lowercase();
+    if ["certificate", "tls", "handshake", "unknownissuer", "alert"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        return Error::Tls(message);
+    }
+    if e.is_timeout() {
+        return if connecting {
+            Error::Unreachable(format!("connect timed out: {message}"))
+        } else {
+            Error::Timeout(message)
+        };
+    }
+    if connecting || e.is_connection_refusal() || e.is_connection_dropped() {
+        return Error::Unreachable(message);
+    }
+    Error::Server(message)
+}
+
+/// A reply as JSON (see the WIT documentation of `command`).
+fn to_json(v: Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Nil => J::Null,
+        Value::Int(i) => J::from(i),
+        Value::BulkString(b) => J::String(String::from_utf8_lossy(&b).into_owned()),
+        Value::SimpleString(s) => J::String(s),
+        Value::Okay => J::String("OK".into()),
+        Value::Array(items) | Value::Set(items) => {
+            J::Array(items.into_iter().map(to_json).collect())
+        }
+        Value::Push { data, .. } => J::Array(data.into_iter().map(to_json).collect()),
+        Value::Map(pairs) => J::Object(
+            pairs
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = match to_json(k) {
+                        J::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Value::Attribute { data, .. } => to_json(*data),
+        Value::Double(d) => serde_json::Number::from_f64(d).map_or(J::Null, J::Number),
+        Value::Boolean(b) => J::Bool(b),
+        Value::VerbatimString { text, .. } => J::String(text),
+        Value::BigNumber(n) => J::String(String::from_utf8_lossy(&n).into_owned()),
+        Value::ServerError(e) => serde_json::json!({"error": e.to_string()}),
+        _ => J::Null,
+    }
+}
+
+impl Capability for RedisGate {
+    const NAME: &'static str = "redis";
+
+    fn gate(run: &RunGrants<'_>) -> Self {
+        RedisGate {
+            endpoints: Granted::new(run.endpoints, EndpointKind::Redis),
+            ..Default::default()
+        }
+    }
+
+    fn set_tape(&mut self, tape: Tape) {
+        self.tape = tape;
+    }
+
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()> {
+        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+}
+
+impl Host for RedisGate {
+    async fn command(
+        &mut self,
+        endpoint: String,
+        url: String,
+        args: Vec<String>,
+    ) -> Result<String, Error> {
+        let request = serde_json::json!({"endpoint": endpoint, "url": url, "args": args});
+        let tape = self.tape.clone();
+        let live = self.send(&endpoint, &url, args);
+        tape.call("redis.command", request, live).await
+    }
+}
+
+tape::answer!(String, Error, tape::json_text, tape::text_json);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn only_queries_pass() {
+        for ok in [
+            "PING",
+            "info replication",
+            "SENTINEL masters",
+            "sentinel ckquorum mymaster",
+            "ROLE",
+        ] {
+            assert!(check_allowed(&args(ok)).is_ok(), "{ok}");
+        }
+        for denied in [
+            "SET k v",
+            "CONFIG GET requirepass",
+            "SENTINEL FAILOVER mymaster",
+            "SENTINEL SET mymaster quorum 1",
+            "SENTINEL IS-MASTER-DOWN-BY-ADDR 127.0.0.1 6379 0 *",
+            "DEBUG SLEEP 10",
+            "FLUSHALL",
+            "SHUTDOWN",
+            "EVAL x 0",
+            "REPLICAOF NO ONE",
+            "AUTH x",
+            "HELLO 3 AUTH a b",
+        ] {
+            let e = check_allowed(&args(denied)).unwrap_err();
+            assert!(e.contains("read-only"), "{denied}: {e}");
+        }
+        assert!(check_allowed(&[]).is_err());
+    }
+
+    #[test]
+    fn replies_become_json() {
+        let v = Value::Array(vec![
+            Value::BulkString(b"name".to_vec()),
+            Value::Int(3),
+            Value::Nil,
+            Value::Map(vec![(
+                Value::SimpleString("a".into()),
+                Value::Boolean(true),
+            )]),
+        ]);
+        assert_eq!(to_json(v).to_string(), r#"["name",3,null,{"a":true}]"#);
+    }
+}

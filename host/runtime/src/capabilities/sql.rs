@@ -1,0 +1,324 @@
+//! Capability `vitals:check/sql`: read-only statements against the granted `mysql`
+//! endpoints (MySQL, MariaDB, Galera) with `mysql_async`. The statement is parsed
+//! (sqlparser, MySQL dialect) and only a single `SHOW` or `SELECT` passes; the
+//! session is READ ONLY as well.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{ClientIdentity, Conn, OptsBuilder, SslOpts};
+use sqlparser::ast::{Query, SetExpr, Statement};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, Granted, RunGrants, StoreView};
+use crate::contract::vitals::check::sql::{self as wit, Error, Host, Rows};
+use crate::tape::{self, Tape};
+use vitals_core::config::{Auth, Endpoint, EndpointKind};
+
+/// Longest statement accepted.
+const MAX_STATEMENT: usize = 16 << 10;
+/// Rows handed to a plugin per query.
+const MAX_ROWS: usize = 100_000;
+
+/// Whether `statement` is one read-only statement: `SHOW ...`, or `SELECT` without
+/// `INTO` and without locking clauses.
+pub fn check_read_only(statement: &str) -> Result<(), String> {
+    if statement.len() > MAX_STATEMENT {
+        return Err(format!("statement longer than {MAX_STATEMENT} bytes"));
+    }
+    let parsed = Parser::parse_sql(&MySqlDialect {}, statement)
+        .map_err(|e| format!("cannot parse the statement: {e}"))?;
+    let [one] = parsed.as_slice() else {
+        return Err(format!("one statement per query ({} given)", parsed.len()));
+    };
+    match one {
+        Statement::Query(q) => query_read_only(q),
+        Statement::ShowStatus { .. }
+        | Statement::ShowVariables { .. }
+        | Statement::ShowVariable { .. }
+        | Statement::ShowDatabases { .. }
+        | Statement::ShowSchemas { .. }
+        | Statement::ShowTables { .. }
+        | Statement::ShowColumns { .. }
+        | Statement::ShowCreate { .. }
+        | Statement::ShowCollation { .. }
+        | Statement::ShowFunctions { .. }
+        | Statement::ShowViews { .. }
+        | Statement::ShowProcessList { .. } => Ok(()),
+        other => Err(format!(
+            "only SHOW and SELECT are allowed: the sql capability is read-only (got {})",
+            other
+                .to_string()
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+    }
+}
+
+fn query_read_only(q: &Query) -> Result<(), String> {
+    if !q.locks.is_empty() {
+        return Err("locking reads (FOR UPDATE / FOR SHARE) are not allowed".into());
+    }
+    if let Some(with) = &q.with {
+        for cte in &with.cte_tables {
+            query_read_only(&cte.query)?;
+        }
+    }
+    set_expr_read_only(&q.body)
+}
+
+fn set_expr_read_only(e: &SetExpr) -> Result<(), String> {
+    match e {
+        SetExpr::Select(s) if s.into.is_some() => {
+            Err("SELECT ... INTO is not allowed: the sql capability is read-only".into())
+        }
+        SetExpr::Select(_) | SetExpr::Values(_) | SetExpr::Table(_) => Ok(()),
+        SetExpr::Query(q) => query_read_only(q),
+        SetExpr::SetOperation { left, right, .. } => {
+            set_expr_read_only(left)?;
+            set_expr_read_only(right)
+        }
+        _ => Err("only SHOW and SELECT are allowed: the sql capability is read-only".into()),
+    }
+}
+
+/// The mysql endpoints of a run and its open connections.
+#[derive(Default)]
+pub struct SqlGate {
+    endpoints: Granted,
+    connections: HashMap<String, Conn>,
+    tape: Tape,
+}
+
+impl SqlGate {
+    async fn send(&mut self, endpoint: &str, url: &str, statement: &str) -> Result<Rows, Error> {
+        check_read_only(statement).map_err(Error::Denied)?;
+        let (ep, uri, key) = self
+            .endpoints
+            .resolve(endpoint, url)
+            .map_err(Error::Denied)?;
+        let conn = match self.connections.remove(&key) {
+            Some(c) => c,
+            None => connect(&ep, &uri).await?,
+        };
+        let (conn, result) = run(conn, statement, ep.query_timeout).await;
+        if let Some(conn) = conn {
+            self.connections.insert(key, conn);
+        }
+        result
+    }
+}
+
+/// Run a statement; the connection comes back unless it timed out.
+async fn run(
+    mut conn: Conn,
+    statement: &str,
+    timeout: Duration,
+) -> (Option<Conn>, Result<Rows, Error>) {
+    let fut = async {
+        let mut result = conn.query_iter(statement).await?;
+        let columns: Vec<String> = result
+            .columns()
+            .map(|cols| cols.iter().map(|c| c.name_str().into_owned()).collect())
+            .unwrap_or_default();
+        let rows: Vec<mysql_async::Row> = result.collect().await?;
+        Ok::<_, mysql_async::Error>((columns, rows))
+    };
+    match tokio::time::timeout(timeout, fut).await {
+        Err(_) => (
+            None,
+            Err(Error::Timeout(format!("no answer within {timeout:?}"))),
+        ),
+        Ok(Err(e)) => (Some(conn), Err(classify(&e))),
+        Ok(Ok((_, rows))) if rows.len() > MAX_ROWS => (
+            Some(conn),
+            Err(Error::Denied(format!(
+                "result of {} rows is larger than the {MAX_ROWS} rows a plugin may receive; add a WHERE or a LIMIT",
+                rows.len()
+            ))),
+        ),
+        Ok(Ok((columns, rows))) => {
+            let rows = rows
+                .into_iter()
+                .map(|row| row.unwrap().into_iter().map(text).collect())
+                .collect();
+            (Some(conn), Ok(Rows { columns, rows }))
+        }
+    }
+}
+
+/// A value as the text protocol gives it.
+fn text(v: mysql_async::Value) -> Option<String> {
+    use mysql_async::Value as V;
+    match v {
+        V::NULL => None,
+        V::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        V::Int(i) => Some(i.to_string()),
+        V::UInt(u) => Some(u.to_string()),
+        V::Float(f) => Some(f.to_string()),
+        V::Double(d) => Some(d.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+async fn connect(ep: &Endpoint, uri: &http::Uri) -> Result<Conn, Error> {
+    let host = uri.host().unwrap_or("localhost").to_string();
+    let mut opts = OptsBuilder::default()
+        .ip_or_hostname(host)
+        .tcp_port(uri.port_u16().unwrap_or(3306))
+        .prefer_socket(false)
+        // Defence in depth behind the statement check.
+        .init(vec!["SET SESSION TRANSACTION READ ONLY"]);
+    // mysql://localhost/run/mysqld/mysqld.sock: a Unix socket.
+    let path = uri.path();
+    if path.len() > 1 {
+        opts = opts.socket(Some(path.to_string()));
+    }
+    match &ep.auth {
+        Some(Auth::Basic { username, password }) => {
+            opts = opts
+                .user(Some(username.clone()))
+                .pass(Some(password.expose().to_string()));
+        }
+        Some(Auth::User(username)) => opts = opts.user(Some(username.clone())),
+        _ => {}
+    }
+    if let Some(tls) = &ep.tls {
+        let mut ssl = SslOpts::default();
+        if let Some(ca) = &tls.pem.ca {
+            ssl = ssl.with_root_certs(vec![ca.clone().into()]);
+        }
+        if let Some((cert, key)) = &tls.pem.client {
+            ssl = ssl.with_client_identity(Some(ClientIdentity::new(
+                cert.clone().into(),
+                key.clone().into(),
+            )));
+        }
+        opts = opts.ssl_opts(Some(ssl));
+    }
+    match tokio::time::timeout(ep.connect_timeout, Conn::new(opts)).await {
+        Err(_) => Err(Error::Unreachable(format!(
+            "{uri}: no connection within {:?}",
+            ep.connect_timeout
+        ))),
+        Ok(Err(e)) => Err(match classify(&e) {
+            Error::Server(m) => Error::Unreachable(m),
+            other => other,
+        }),
+        Ok(Ok(c)) => Ok(c),
+    }
+}
+
+/// Map a client error to the capability's error.
+fn classify(e: &mysql_async::Error) -> Error {
+    let message = match e {
+        // Its Display repeats "Input/output error: " for each layer.
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+        other => other.to_string(),
+    };
+    match e {
+        // 1044 no access to the database, 1045 access denied, 1698 (MariaDB
+        // unix_socket) access denied, 1227 missing privilege.
+        mysql_async::Error::Server(s) if matches!(s.code, 1044 | 1045 | 1698 | 1227) => {
+            Error::Auth(message)
+        }
+        mysql_async::Error::Server(_) => Error::Server(message),
+        _ => {
+            let lower = message.to_ascii_lowercase();
+            if ["certificate", "tls", "ssl", "handshake"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
+                Error::Tls(message)
+            } else if matches!(e, mysql_async::Error::Io(_)) {
+                Error::Unreachable(message)
+            } else {
+                Error::Server(message)
+            }
+        }
+    }
+}
+
+impl Capability for SqlGate {
+    const NAME: &'static str = "sql";
+
+    fn gate(run: &RunGrants<'_>) -> Self {
+        SqlGate {
+            endpoints: Granted::new(run.endpoints, EndpointKind::Mysql),
+            ..Default::default()
+        }
+    }
+
+    fn set_tape(&mut self, tape: Tape) {
+        self.tape = tape;
+    }
+
+    fn add_to_linker<T: StoreView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> &mut Self,
+    ) -> wasmtime::Result<()> {
+        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
+    }
+}
+
+impl Host for SqlGate {
+    async fn query(
+        &mut self,
+        endpoint: String,
+        url: String,
+        statement: String,
+    ) -> Result<Rows, Error> {
+        let request = serde_json::json!({"endpoint": endpoint, "url": url, "statement": statement});
+        let tape = self.tape.clone();
+        let live = self.send(&endpoint, &url, &statement);
+        tape.call("sql.query", request, live).await
+    }
+}
+
+tape::answer!(Rows, Error, tape::plain, tape::unplain);
+
+#[cfg(test)]
+mod tests {
+    use super::check_read_only;
+
+    #[test]
+    fn only_single_read_only_statements_pass() {
+        for ok in [
+            "SHOW GLOBAL STATUS LIKE 'wsrep_%'",
+            "SHOW GLOBAL VARIABLES LIKE 'wsrep_%'",
+            "show status",
+            "SELECT 1",
+            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'wsrep_ready'",
+            "WITH a AS (SELECT 1 AS x) SELECT x FROM a UNION SELECT 2",
+        ] {
+            assert!(
+                check_read_only(ok).is_ok(),
+                "{ok}: {:?}",
+                check_read_only(ok)
+            );
+        }
+        for denied in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            "DELETE FROM t",
+            "DROP TABLE t",
+            "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'",
+            "SELECT 1; DROP TABLE t",
+            "SELECT * FROM t FOR UPDATE",
+            "SELECT a INTO @x FROM t",
+            "CREATE USER x",
+            "GRANT ALL ON *.* TO x",
+            "LOCK TABLES t READ",
+            "SHUTDOWN",
+            "",
+        ] {
+            assert!(check_read_only(denied).is_err(), "{denied} passed");
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! `vitals test`: run a plugin offline, its capability calls answered from a
+//! cassette, and compare the outcome with what is expected.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::capabilities::Gates;
+use crate::contract;
+use crate::engine::{Engine, Plugin, RunLimits};
+use crate::sandbox::RunState;
+use crate::tape::{Replayer, Tape};
+use vitals_core::cassette::{Cassette, RunRef};
+use vitals_core::config::{self, ConfigError};
+use vitals_core::report::{CheckResult, Status};
+
+/// What to replay and what to expect.
+pub struct TestSpec {
+    pub plugin: PathBuf,
+    pub cassette: PathBuf,
+    /// Parameters replacing the cassette's.
+    pub params: Option<PathBuf>,
+    /// The status expected (default: the cassette's recorded status).
+    pub expect: Option<Status>,
+    /// Texts each expected in some finding (`subject: message`) or the summary.
+    pub expect_findings: Vec<String>,
+    /// Expect the findings the cassette recorded (subjects and statuses).
+    pub same_findings: bool,
+    pub timeout: Duration,
+    pub memory_limit: u64,
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Why a test could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    #[error(transparent)]
+    Cassette(#[from] vitals_core::cassette::CassetteError),
+    #[error(transparent)]
+    Params(#[from] ConfigError),
+    #[error(transparent)]
+    Plugin(#[from] crate::engine::LoadError),
+    #[error("cannot start the engine: {0}")]
+    Engine(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// The outcome of a replay: the run's result and every way it differs from the
+/// expectation (none: the test passed).
+pub struct TestOutcome {
+    pub result: CheckResult,
+    pub mismatches: Vec<String>,
+    /// Recorded calls the replay did not ask for (informational).
+    pub unused: Vec<String>,
+    /// Differences between the recording and this test that may explain a
+    /// mismatch: another plugin or version, another contract (informational).
+    pub notes: Vec<String>,
+    pub calls: usize,
+}
+
+/// Replay `spec.cassette` through `spec.plugin`.
+pub async fn run(spec: &TestSpec) -> Result<TestOutcome, TestError> {
+    let cassette = Cassette::load(&spec.cassette)?;
+    let engine = Engine::new(spec.cache_dir.clone().or_else(config::default_cache_dir))
+        .map_err(|e| TestError::Engine(format!("{e:#}")))?;
+    let plugin = engine.load(&spec.plugin).await?;
+    let params = match &spec.params {
+        Some(file) => {
+            let (params, lines) = config::load_params(file)?;
+            vitals_core::schema::check_values(&params, &plugin.info, file, |k| {
+                lines.get(k).copied()
+            })?;
+            params
+        }
+        None => cassette.params.clone(),
+    };
+    let expect = match (spec.expect, &cassette.result) {
+        (Some(s), _) => s,
+        (None, Some(r)) => Status::parse(&r.status).ok_or_else(|| {
+            TestError::Usage(format!(
+                "{}: recorded status {:?} is not ok, warning, critical or unknown",
+                spec.cassette.display(),
+                r.status
+            ))
+        })?,
+        (None, None) => {
+            return Err(TestError::Usage(format!(
+                "{}: the recorded run has no result (it failed); say what to expect with --expect",
+                spec.cassette.display()
+            )));
+        }
+    };
+    let replayer = Arc::new(Mutex::new(Replayer::new(cassette.calls.clone())));
+    let result = replay(&engine, &plugin, &cassette, params, replayer.clone(), spec).await;
+    let replayer = replayer.lock().expect("tape lock");
+
+    let mut mismatches = Vec::new();
+    for call in &replayer.unexpected {
+        mismatches.push(format!("unexpected call (not in the cassette): {call}"));
+    }
+    if result.status != expect {
+        mismatches.push(format!(
+            "status: expected {expect}, got {} ({})",
+            result.status, result.summary
+        ));
+    }
+    let seen: Vec<String> = std::iter::once(result.summary.clone())
+        .chain(
+            result
+                .findings
+                .iter()
+                .map(|f| format!("{}: {}", f.subject, f.message)),
+        )
+        .collect();
+    for want in &spec.expect_findings {
+        if !seen.iter().any(|s| s.contains(want.as_str())) {
+            mismatches.push(format!("no finding mentions {want:?}"));
+        }
+    }
+    if spec.same_findings {
+        let got: Vec<(String, String)> = result
+            .findings
+            .iter()
+            .map(|f| (f.subject.clone(), f.status.as_str().to_string()))
+            .collect();
+        let recorded: Vec<(String, String)> = cassette
+            .result
+            .iter()
+            .flat_map(|r| &r.findings)
+            .map(|f| (f.subject.clone(), f.status.clone()))
+            .collect();
+        if got != recorded {
+            mismatches.push(format!(
+                "findings: recorded {}, got {}",
+                describe(&recorded),
+                describe(&got)
+            ));
+        }
+    }
+    let mut notes = Vec::new();
+    let recorded = &cassette.plugin;
+    if recorded.name != plugin.info.name || recorded.version != plugin.info.version {
+        notes.push(format!(
+            "recorded with plugin {} {}, replayed through {} {}",
+            recorded.name, recorded.version, plugin.info.name, plugin.info.version
+        ));
+    }
+    let contract = format!("{}@{}", crate::contract::PACKAGE, plugin.contract_version);
+    if cassette.contract != contract {
+        notes.push(format!(
+            "recorded by a host speaking {}, the plugin speaks {contract}",
+            cassette.contract
+        ));
+    }
+    Ok(TestOutcome {
+        result,
+        mismatches,
+        notes,
+        unused: replayer.unused(),
+        calls: cassette.calls.len(),
+    })
+}
+
+fn describe(findings: &[(String, String)]) -> String {
+    if findings.is_empty() {
+        return "none".into();
+    }
+    findings
+        .iter()
+        .map(|(subject, status)| format!("{subject} {status}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One run of the plugin in a sandbox whose every capability answers from the
+/// cassette and whose wall clock starts at the recording time.
+async fn replay(
+    engine: &Engine,
+    plugin: &Plugin,
+    cassette: &Cassette,
+    params: serde_json::Map<String, serde_json::Value>,
+    replayer: Arc<Mutex<Replayer>>,
+    spec: &TestSpec,
+) -> CheckResult {
+    let input = contract::run_input(&RunRef {
+        check: cassette.check.clone(),
+        cluster: cassette.cluster.clone(),
+        params,
+        endpoints: cassette.endpoints.clone(),
+    });
+    let limits = RunLimits {
+        timeout: spec.timeout,
+        memory_limit: spec.memory_limit,
+        output_limit: 64 << 10,
+    };
+    let gates = Gates::none(&cassette.check, &cassette.cluster);
+    let mut state = RunState::new(gates, limits.memory_limit, limits.output_limit);
+    state.set_tape(Tape::Replay(replayer), Some(cassette.recorded_at));
+    engine.run(plugin, state, limits, input).await.into_result(
+        &cassette.check,
+        &cassette.cluster,
+        &plugin.info.name,
+    )
+}

@@ -1,0 +1,244 @@
+//! The runner: loads the plugins a plan needs, then runs every (check x cluster)
+//! pair in parallel on tokio, bounded by the configured concurrency. Every run
+//! yields a result, whatever happened to the others.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::capabilities::{Clients, Gates, RunGrants};
+use crate::contract;
+use crate::engine::{Engine, LoadError, Plugin, RunLimits};
+use crate::sandbox::RunState;
+use crate::tape::Tape;
+use vitals_core::cassette::{self, Cassette, EndpointRef, RunRef};
+use vitals_core::config::Check;
+use vitals_core::plan::PlannedRun;
+use vitals_core::report::{CheckResult, Failure, Status};
+
+/// Plugins by file, each loaded once.
+pub type Plugins = BTreeMap<PathBuf, Result<Arc<Plugin>, Arc<LoadError>>>;
+
+/// Load (compile or fetch from the cache) every plugin the runs need, in parallel.
+pub async fn load_plugins(engine: &Arc<Engine>, checks: &[Arc<Check>]) -> Plugins {
+    let mut paths: Vec<PathBuf> = checks.iter().map(|c| c.plugin.clone()).collect();
+    paths.sort();
+    paths.dedup();
+    let mut set = JoinSet::new();
+    for path in paths {
+        let engine = engine.clone();
+        set.spawn(async move {
+            let loaded = engine.load(&path).await.map(Arc::new).map_err(Arc::new);
+            (path, loaded)
+        });
+    }
+    let mut out = Plugins::new();
+    while let Some(joined) = set.join_next().await {
+        if let Ok((path, loaded)) = joined {
+            out.insert(path, loaded);
+        }
+    }
+    out
+}
+
+/// Run every planned pair with at most `concurrency` at once; results come back in
+/// plan order. With `record`, each run's capability calls are written to a
+/// cassette in that directory.
+pub async fn run_all(
+    engine: &Arc<Engine>,
+    clients: &Clients,
+    plugins: &Plugins,
+    runs: &[PlannedRun],
+    concurrency: usize,
+    record: Option<&Path>,
+) -> Vec<CheckResult> {
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut set = JoinSet::new();
+    for (i, run) in runs.iter().enumerate() {
+        let (engine, clients) = (engine.clone(), clients.clone());
+        let (permits, run) = (permits.clone(), run.clone());
+        let plugin = plugins.get(&run.check.plugin).cloned();
+        let record = record.map(Path::to_path_buf);
+        set.spawn(async move {
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore never closed");
+            (
+                i,
+                run_with_retries(&engine, &clients, plugin, &run, record.as_deref()).await,
+            )
+        });
+    }
+    let mut results: Vec<Option<CheckResult>> = vec![None; runs.len()];
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, r)) => results[i] = Some(r),
+            Err(e) => tracing::error!("a run task failed: {e}"),
+        }
+    }
+    results
+        .into_iter()
+        .zip(runs)
+        .map(|(r, run)| {
+            r.unwrap_or_else(|| {
+                CheckResult::failed(
+                    &run.check.name,
+                    &run.cluster.name,
+                    "",
+                    Failure::Trap,
+                    "the run's task ended abnormally".into(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Run one pair, re-running it up to the check's `retries` times (after its
+/// `retry_delay`) while the result is worse than ok. Returns the last result, with
+/// every attempt's outcome and the duration of all of them.
+pub async fn run_with_retries(
+    engine: &Engine,
+    clients: &Clients,
+    plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
+    run: &PlannedRun,
+    record: Option<&Path>,
+) -> CheckResult {
+    let started = Instant::now();
+    let mut result = run_one(engine, clients, plugin.clone(), run, record).await;
+    let first_started_at = result.started_at;
+    let retryable = !matches!(plugin, None | Some(Err(_)));
+    while retryable
+        && result.status != Status::Ok
+        && result.attempts.len() <= run.check.retries as usize
+    {
+        tracing::info!(
+            check = %run.check.name, cluster = %run.cluster.name,
+            "{} ({}); retrying in {:?}", result.status, result.summary, run.check.retry_delay
+        );
+        tokio::time::sleep(run.check.retry_delay).await;
+        let mut attempts = std::mem::take(&mut result.attempts);
+        result = run_one(engine, clients, plugin.clone(), run, record).await;
+        attempts.append(&mut result.attempts);
+        result.attempts = attempts;
+    }
+    result.started_at = first_started_at;
+    result.duration_seconds = started.elapsed().as_secs_f64();
+    result
+}
+
+/// Run one (check x cluster) pair once, in a fresh sandbox; with `record`, write
+/// its cassette into that directory.
+pub async fn run_one(
+    engine: &Engine,
+    clients: &Clients,
+    plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
+    run: &PlannedRun,
+    record: Option<&Path>,
+) -> CheckResult {
+    let (check, cluster) = (&run.check, &run.cluster);
+    let started_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let started = Instant::now();
+    let plugin_name = check
+        .plugin
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let mut result = match plugin {
+        None => CheckResult::failed(
+            &check.name,
+            &cluster.name,
+            &plugin_name,
+            Failure::Load,
+            "plugin not loaded".into(),
+        ),
+        Some(Err(e)) => CheckResult::failed(
+            &check.name,
+            &cluster.name,
+            &plugin_name,
+            Failure::Load,
+            e.to_string(),
+        ),
+        Some(Ok(plugin)) => {
+            let granted: Vec<_> = check
+                .grants
+                .iter()
+                .filter_map(|g| cluster.endpoints.get(g).cloned())
+                .collect();
+            let run_ref = RunRef {
+                check: check.name.clone(),
+                cluster: cluster.name.clone(),
+                params: check.params.clone(),
+                endpoints: granted
+                    .iter()
+                    .map(|e| EndpointRef {
+                        name: e.name.clone(),
+                        kind: e.kind.as_str().into(),
+                        urls: e
+                            .urls
+                            .iter()
+                            .map(|u| u.to_string().trim_end_matches('/').to_string())
+                            .collect(),
+                    })
+                    .collect(),
+            };
+            let gates = Gates::new(&RunGrants {
+                check,
+                cluster: &cluster.name,
+                endpoints: &granted,
+                clients,
+            });
+            let mut state = RunState::new(gates, check.memory_limit, check.output_limit);
+            let calls = record.map(|_| Arc::new(Mutex::new(Vec::new())));
+            if let Some(calls) = &calls {
+                state.set_tape(Tape::Record(calls.clone()), None);
+            }
+            let limits = RunLimits {
+                timeout: check.timeout,
+                memory_limit: check.memory_limit,
+                output_limit: check.output_limit,
+            };
+            let outcome = engine
+                .run(&plugin, state, limits, contract::run_input(&run_ref))
+                .await;
+            if let Err(f) = &outcome.report {
+                tracing::warn!(check = %check.name, cluster = %cluster.name, "run failed: {}", f.message);
+            }
+            let result = outcome.into_result(&check.name, &cluster.name, &plugin.info.name);
+            if let (Some(dir), Some(calls)) = (record, calls) {
+                let calls = std::mem::take(&mut *calls.lock().expect("tape lock"));
+                let cassette = Cassette::of_run(
+                    cassette::PluginRef {
+                        name: plugin.info.name.clone(),
+                        version: plugin.info.version.clone(),
+                        file: plugin
+                            .path
+                            .file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    },
+                    run_ref,
+                    started_at,
+                    &result,
+                    calls,
+                );
+                let secrets: Vec<&str> = granted.iter().flat_map(|e| e.secrets()).collect();
+                let path = dir.join(cassette::file_name(&check.name, &cluster.name));
+                if let Err(e) = std::fs::write(&path, cassette.to_text(&secrets)) {
+                    tracing::error!("cannot write the cassette {}: {e}", path.display());
+                }
+            }
+            result
+        }
+    };
+    result.started_at = started_at;
+    result.duration_seconds = started.elapsed().as_secs_f64();
+    result
+}

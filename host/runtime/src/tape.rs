@@ -1,0 +1,238 @@
+//! The tape between a plugin and the live systems: every capability call goes
+//! through it. Live, it only passes calls on; recording, it also notes each call
+//! and its answer for the run's cassette; replaying, it answers from a cassette
+//! and never touches the network.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use vitals_core::cassette::Call;
+
+/// How a run's capability calls are served.
+#[derive(Clone, Default)]
+pub enum Tape {
+    /// Calls go to the live systems.
+    #[default]
+    Live,
+    /// Calls go to the live systems and are noted.
+    Record(Arc<Mutex<Vec<Call>>>),
+    /// Calls are answered from a cassette.
+    Replay(Arc<Mutex<Replayer>>),
+}
+
+/// Answers calls from a cassette's calls: each recorded call answers the first
+/// equal request not yet answered; a request asked more often than recorded gets
+/// the last recorded answer again. Requests the cassette lacks are noted.
+pub struct Replayer {
+    calls: Vec<(Call, bool)>,
+    /// Requests the cassette has no answer for, described for a person.
+    pub unexpected: Vec<String>,
+}
+
+impl Replayer {
+    pub fn new(calls: Vec<Call>) -> Self {
+        Replayer {
+            calls: calls.into_iter().map(|c| (c, false)).collect(),
+            unexpected: Vec::new(),
+        }
+    }
+
+    fn answer(&mut self, call: &str, request: &Value) -> Option<Value> {
+        let matches = |c: &Call| c.call == call && &c.request == request;
+        if let Some((c, used)) = self.calls.iter_mut().find(|(c, used)| !*used && matches(c)) {
+            *used = true;
+            return Some(c.answer.clone());
+        }
+        if let Some((c, _)) = self.calls.iter().rev().find(|(c, _)| matches(c)) {
+            return Some(c.answer.clone());
+        }
+        self.unexpected.push(format!("{call} {request}"));
+        None
+    }
+
+    /// Recorded calls the replay never asked for.
+    pub fn unused(&self) -> Vec<String> {
+        self.calls
+            .iter()
+            .filter(|(_, used)| !used)
+            .map(|(c, _)| format!("{} {}", c.call, c.request))
+            .collect()
+    }
+}
+
+/// How one capability's answers are written to and read from a cassette.
+pub trait Answer: Sized {
+    /// The answer as the cassette stores it.
+    fn to_tape(&self) -> Value;
+    /// Back from the cassette.
+    fn from_tape(v: Value) -> Result<Self, String>;
+    /// The answer for a call the cassette lacks (a `denied` error).
+    fn not_recorded(message: String) -> Self;
+}
+
+/// `{"ok": value}` or `{"error": error}` for a `result` whose error is a WIT
+/// variant (serialised as `{"Variant": payload}`).
+pub fn encode<T, E: Serialize>(r: &Result<T, E>, ok: impl Fn(&T) -> Value) -> Value {
+    match r {
+        Ok(v) => json!({ "ok": ok(v) }),
+        Err(e) => json!({ "error": serde_json::to_value(e).unwrap_or(Value::Null) }),
+    }
+}
+
+/// The inverse of [`encode`].
+pub fn decode<T, E: DeserializeOwned>(
+    v: Value,
+    ok: impl Fn(Value) -> Result<T, String>,
+) -> Result<Result<T, E>, String> {
+    let Value::Object(mut m) = v else {
+        return Err("an answer is {\"ok\": ...} or {\"error\": ...}".into());
+    };
+    if let Some(v) = m.remove("ok") {
+        return ok(v).map(Ok);
+    }
+    if let Some(e) = m.remove("error") {
+        return serde_json::from_value(e)
+            .map(Err)
+            .map_err(|e| format!("bad error: {e}"));
+    }
+    Err("an answer is {\"ok\": ...} or {\"error\": ...}".into())
+}
+
+/// Answers that are JSON text (Kubernetes objects, Redis replies) are stored as
+/// JSON, readable in the cassette; text that is not JSON as `{"$text": ...}`.
+pub fn json_text(s: &String) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|_| json!({ "$text": s }))
+}
+
+/// The inverse of [`json_text`].
+pub fn text_json(v: Value) -> Result<String, String> {
+    if let Some(Value::String(s)) = v.get("$text")
+        && v.as_object().is_some_and(|m| m.len() == 1)
+    {
+        return Ok(s.clone());
+    }
+    Ok(v.to_string())
+}
+
+/// Any serde value, as is.
+pub fn plain<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// The inverse of [`plain`].
+pub fn unplain<T: DeserializeOwned>(v: Value) -> Result<T, String> {
+    serde_json::from_value(v).map_err(|e| e.to_string())
+}
+
+/// Implement [`Answer`] for `Result<$ok, $err>` of a capability whose error
+/// variant has `Denied(String)`: `$enc`/`$dec` store the ok value.
+macro_rules! answer {
+    ($ok:ty, $err:ty, $enc:path, $dec:path) => {
+        impl $crate::tape::Answer for Result<$ok, $err> {
+            fn to_tape(&self) -> serde_json::Value {
+                $crate::tape::encode(self, $enc)
+            }
+            fn from_tape(v: serde_json::Value) -> Result<Self, String> {
+                $crate::tape::decode(v, $dec)
+            }
+            fn not_recorded(message: String) -> Self {
+                Err(<$err>::Denied(message))
+            }
+        }
+    };
+}
+pub(crate) use answer;
+
+impl Tape {
+    /// Serve one call: from the cassette when replaying, else by `live` (noting
+    /// the answer when recording).
+    pub async fn call<A: Answer>(
+        &self,
+        call: &str,
+        request: Value,
+        live: impl Future<Output = A>,
+    ) -> A {
+        match self {
+            Tape::Live => live.await,
+            Tape::Record(calls) => {
+                let answer = live.await;
+                calls.lock().expect("tape lock").push(Call {
+                    call: call.into(),
+                    request,
+                    answer: answer.to_tape(),
+                });
+                answer
+            }
+            Tape::Replay(replayer) => {
+                let recorded = replayer.lock().expect("tape lock").answer(call, &request);
+                match recorded {
+                    Some(v) => A::from_tape(v).unwrap_or_else(|e| {
+                        A::not_recorded(format!(
+                            "cassette answer to {call} {request} is unreadable: {e}"
+                        ))
+                    }),
+                    None => A::not_recorded(format!("not in the cassette: {call} {request}")),
+                }
+            }
+        }
+    }
+
+    /// Note a call answered outside [`Tape::call`] (HTTP, whose answer is built
+    /// from a streamed body).
+    pub fn note(&self, call: Call) {
+        if let Tape::Record(calls) = self {
+            calls.lock().expect("tape lock").push(call);
+        }
+    }
+
+    /// The recorded answer to a request, when replaying; `None` when it is not in
+    /// the cassette (noted as unexpected).
+    pub fn recorded(&self, call: &str, request: &Value) -> Option<Value> {
+        match self {
+            Tape::Replay(r) => r.lock().expect("tape lock").answer(call, request),
+            _ => None,
+        }
+    }
+
+    pub fn is_replay(&self) -> bool {
+        matches!(self, Tape::Replay(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(path: &str, answer: &str) -> Call {
+        Call {
+            call: "kubernetes.get".into(),
+            request: json!({"endpoint": "k8s", "path": path}),
+            answer: json!({"ok": answer}),
+        }
+    }
+
+    #[test]
+    fn replay_answers_in_order_then_repeats_the_last() {
+        let mut r = Replayer::new(vec![call("/a", "1"), call("/b", "x"), call("/a", "2")]);
+        let a = json!({"endpoint": "k8s", "path": "/a"});
+        assert_eq!(r.answer("kubernetes.get", &a), Some(json!({"ok": "1"})));
+        assert_eq!(r.answer("kubernetes.get", &a), Some(json!({"ok": "2"})));
+        assert_eq!(r.answer("kubernetes.get", &a), Some(json!({"ok": "2"})));
+        assert_eq!(r.unused().len(), 1);
+        let c = json!({"endpoint": "k8s", "path": "/c"});
+        assert_eq!(r.answer("kubernetes.get", &c), None);
+        assert_eq!(r.answer("kubernetes.list", &a), None);
+        assert_eq!(r.unexpected.len(), 2);
+        assert!(r.unexpected[0].contains("/c"), "{:?}", r.unexpected);
+    }
+
+    #[test]
+    fn json_text_round_trips() {
+        for s in [r#"{"a":[1,2]}"#, "not json", r#""quoted""#, "3"] {
+            assert_eq!(text_json(json_text(&s.to_string())).unwrap(), s);
+        }
+    }
+}
