@@ -224,6 +224,37 @@ fn validate_and_list_describe_the_configuration() {
             .len()
             >= 5
     );
+    assert!(!out.stderr.contains("grants nothing"), "{}", out.stderr);
+
+    // A check without `[grants]` loads, and validate says why its runs will fail;
+    // a list parameter's elements are checked against the plugin's schema.
+    cfg.check("bare", "plugin = \"etcd\"\n");
+    let out = cfg.vitals(&["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("check \"bare\"") && out.stderr.contains("grants nothing"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn list_parameters_have_their_elements_checked() {
+    let cfg = ConfigDir::new(CLUSTER);
+    cfg.install_plugin("redis-sentinel", "redis_sentinel");
+    cfg.check(
+        "sentinel",
+        "plugin = \"redis-sentinel\"\n[grants]\nendpoints = [\"etcd\"]\n[params]\nmasters = [\"mymaster\", 1]\n",
+    );
+    let out = cfg.vitals(&["validate"]);
+    assert_eq!(out.code, 78, "{out:?}");
+    assert!(
+        out.stderr.contains("checks.d/sentinel.toml:5")
+            && out.stderr.contains("expected list<string>")
+            && out.stderr.contains("element 2 is 1"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

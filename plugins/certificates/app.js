@@ -21,7 +21,7 @@ const info = {
   description: 'cert-manager Certificates: Ready, and not expiring within warning_days / critical_days',
   params: [
     { name: 'endpoint', kind: 'string', description: 'the kubernetes endpoint', defaultValue: '"kubernetes"', required: false },
-    { name: 'namespaces', kind: 'list', description: 'namespaces to check (default: all)', defaultValue: undefined, required: false },
+    { name: 'namespaces', kind: 'list<string>', description: 'namespaces to check (default: all)', defaultValue: undefined, required: false },
     { name: 'label_selector', kind: 'string', description: 'only Certificates matching this label selector', defaultValue: undefined, required: false },
     { name: 'warning_days', kind: 'number', description: 'expiry within this many days is a warning', defaultValue: '14', required: false },
     { name: 'critical_days', kind: 'number', description: 'expiry within this many days is critical', defaultValue: '2', required: false },

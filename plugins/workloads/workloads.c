@@ -31,7 +31,7 @@ void exports_vitals_check_plugin_describe(exports_vitals_check_plugin_plugin_inf
     ret->params.len = n;
     vitals_param(&ret->params.ptr[0], "endpoint", "string", "the kubernetes endpoint",
                  "\"kubernetes\"");
-    vitals_param(&ret->params.ptr[1], "namespaces", "list",
+    vitals_param(&ret->params.ptr[1], "namespaces", "list<string>",
                  "namespaces to check (default: all)", "[]");
     vitals_param(&ret->params.ptr[2], "pending_grace_seconds", "integer",
                  "how long a Pod or claim may be Pending before it is critical", "300");

@@ -541,6 +541,18 @@ async fn dispatch(command: Command) -> u8 {
                     c.name
                 );
             }
+            for c in p
+                .cfg
+                .checks
+                .iter()
+                .filter(|c| c.grants.is_empty() && capabilities::describe(c).is_empty())
+            {
+                eprintln!(
+                    "vitals: warning: check {:?} ({}) grants nothing: its plugin can reach no endpoint, so runs that need one are unknown (add `[grants] endpoints = [...]`)",
+                    c.name,
+                    c.file.display()
+                );
+            }
             println!(
                 "configuration ok: {} checks, {} clusters, {} plugins, {} runs planned",
                 p.cfg.checks.len(),

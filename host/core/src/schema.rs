@@ -21,7 +21,7 @@ pub struct PluginDescription {
 #[derive(Debug, Clone)]
 pub struct ParamSpec {
     pub name: String,
-    /// `string`, `integer`, `number`, `boolean`, `list` or `table`.
+    /// `string`, `integer`, `number`, `boolean`, `table`, `list` or `list<KIND>`.
     pub kind: String,
     pub description: String,
     /// The default, as the plugin shows it.
@@ -65,19 +65,13 @@ pub fn check_values(
                 ),
             ));
         };
-        let ok = match spec.kind.as_str() {
-            "string" => value.is_string(),
-            "integer" => value.is_i64() || value.is_u64(),
-            "number" => value.is_number(),
-            "boolean" => value.is_boolean(),
-            "list" => value.is_array(),
-            "table" => value.is_object(),
-            _ => true,
-        };
-        if !ok {
+        if let Err(why) = check_kind(&spec.kind, value) {
             return Err(err(
                 key,
-                format!("`params.{key}`: expected {} but found {value}", spec.kind),
+                format!(
+                    "`params.{key}`: expected {} but found {value}{why}",
+                    spec.kind
+                ),
             ));
         }
     }
@@ -96,4 +90,63 @@ pub fn check_values(
         });
     }
     Ok(())
+}
+
+/// Whether `value` is of `kind`: `string`, `integer`, `number`, `boolean`,
+/// `table`, `list` (any elements) or `list<KIND>` (every element of KIND). An
+/// unknown kind accepts anything. The error explains a wrong element.
+fn check_kind(kind: &str, value: &Value) -> Result<(), String> {
+    let ok = match kind {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "list" => value.is_array(),
+        "table" => value.is_object(),
+        _ => match kind.strip_prefix("list<").and_then(|k| k.strip_suffix('>')) {
+            Some(element) => {
+                let Value::Array(items) = value else {
+                    return Err(String::new());
+                };
+                for (i, item) in items.iter().enumerate() {
+                    check_kind(element, item)
+                        .map_err(|_| format!(" (element {} is {item}, not {element})", i + 1))?;
+                }
+                true
+            }
+            None => true,
+        },
+    };
+    if ok { Ok(()) } else { Err(String::new()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_are_checked_against_their_kind_and_list_elements_too() {
+        let good = [
+            ("string", json!("a")),
+            ("integer", json!(3)),
+            ("number", json!(2.5)),
+            ("boolean", json!(true)),
+            ("table", json!({"a": 1})),
+            ("list", json!([1, "a"])),
+            ("list<string>", json!(["a", "b"])),
+            ("list<integer>", json!([])),
+            ("list<list<integer>>", json!([[1], [2, 3]])),
+            ("something-new", json!(null)),
+        ];
+        for (kind, value) in good {
+            assert_eq!(check_kind(kind, &value), Ok(()), "{kind} {value}");
+        }
+        assert_eq!(check_kind("integer", &json!(2.5)), Err(String::new()));
+        assert_eq!(check_kind("list<string>", &json!("a")), Err(String::new()));
+        assert_eq!(
+            check_kind("list<string>", &json!(["a", 1])),
+            Err(" (element 2 is 1, not string)".into())
+        );
+    }
 }

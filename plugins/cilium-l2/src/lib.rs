@@ -45,13 +45,13 @@ impl Plugin for CiliumL2 {
                 ),
                 param(
                     "namespaces",
-                    "list",
+                    "list<string>",
                     "Only Services in these namespaces (empty: all)",
                     Some("[]"),
                 ),
                 param(
                     "ignore",
-                    "list",
+                    "list<string>",
                     "Services not to check, as namespace/name",
                     Some("[]"),
                 ),

@@ -41,7 +41,7 @@ impl Plugin for RedisSentinel {
                 ),
                 optional_param(
                     "masters",
-                    "list",
+                    "list<string>",
                     "Master names to check (default: every master the sentinels monitor)",
                 ),
                 optional_param(

@@ -37,10 +37,11 @@ pub enum Exposition {
     Text,
 }
 
-/// Register a gauge family.
+/// Register a gauge family. Its HELP ends with exactly one full stop: the
+/// exposition library appends one, so a trailing one in `help` is dropped first.
 pub fn gauge(registry: &mut Registry, name: &str, help: &str) -> GaugeFamily {
     let family = GaugeFamily::default();
-    registry.register(name, help, family.clone());
+    registry.register(name, help.trim_end_matches('.'), family.clone());
     family
 }
 
@@ -179,6 +180,28 @@ mod tests {
             openmetrics_to_text(om),
             "# HELP a_runs_total Runs.\n# TYPE a_runs_total counter\na_runs_total{x=\"1\"} 2\n\
              # HELP g A gauge.\n# TYPE g gauge\ng 1.0\n"
+        );
+    }
+
+    #[test]
+    fn help_ends_with_one_full_stop_whether_or_not_it_had_one() {
+        let mut registry = Registry::default();
+        for (name, help) in [
+            ("with_stop", "Written with a full stop."),
+            ("without_stop", "Written without one"),
+        ] {
+            gauge(&mut registry, name, help)
+                .get_or_create(&Vec::new())
+                .set(1.0);
+        }
+        let text = encode(&registry, Exposition::Text);
+        assert!(
+            text.contains("# HELP with_stop Written with a full stop.\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# HELP without_stop Written without one.\n"),
+            "{text}"
         );
     }
 }

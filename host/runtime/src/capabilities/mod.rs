@@ -194,3 +194,6 @@ registry! {
     kubernetes: kubernetes::KubeGate,
     net: net::NetGate,
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,162 @@
+//! Each capability's gate with the tape as its test double: a call recorded live
+//! (against closed local ports, or refused by the gate before any I/O) is answered
+//! identically from the cassette by a gate that is granted nothing, so the answer
+//! can only have come from the tape; a call the cassette lacks is denied.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use vitals_core::cassette::Call;
+use vitals_core::config::{Config, fixture};
+
+use super::{Clients, Gates, RunGrants};
+use crate::contract::vitals::check::{kubernetes, net, redis, sql};
+use crate::tape::{Replayer, Tape};
+
+/// A cluster with one endpoint of each kind on ports where nothing listens, and
+/// a check granted all of them, `nodes`, and TCP probes to loopback.
+fn config() -> (tempfile::TempDir, tempfile::NamedTempFile, Config) {
+    let kubeconfig = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        kubeconfig.path(),
+        "current-context: a\ncontexts: [{name: a, context: {cluster: a, user: a}}]\nclusters: [{name: a, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: a, user: {token: t}}]\n",
+    )
+    .unwrap();
+    let main = format!(
+        "[clusters.c.endpoints.cache]\nkind = \"redis\"\nurls = [\"redis://127.0.0.1:1\"]\n\
+         [clusters.c.endpoints.db]\nkind = \"mysql\"\nurls = [\"mysql://127.0.0.1:1\"]\nusername = \"u\"\n\
+         [clusters.c.endpoints.k8s]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n",
+        kubeconfig.path().display().to_string()
+    );
+    let check = "plugin = \"/p/x.wasm\"\n[grants]\nendpoints = [\"cache\", \"db\", \"k8s\"]\nkubernetes = [\"nodes\"]\n[grants.net]\ntcp = [\"127.0.0.1/32\"]\n";
+    let (dir, cfg) = fixture::load(&main, &[("x", check)]);
+    (dir, kubeconfig, cfg.expect("configuration loads"))
+}
+
+/// Every call, through the gates' own WIT `Host` implementations.
+async fn calls(g: &mut Gates) -> Vec<Value> {
+    fn v<T: Serialize, E: Serialize>(r: Result<T, E>) -> Value {
+        match r {
+            Ok(v) => json!({ "ok": v }),
+            Err(e) => json!({ "error": e }),
+        }
+    }
+    let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    let url = |s: &str| s.to_string();
+    vec![
+        v(redis::Host::command(
+            &mut g.redis,
+            url("cache"),
+            url("redis://127.0.0.1:1"),
+            args("PING"),
+        )
+        .await),
+        v(redis::Host::command(
+            &mut g.redis,
+            url("cache"),
+            url("redis://127.0.0.1:1"),
+            args("FLUSHALL"),
+        )
+        .await),
+        v(redis::Host::command(
+            &mut g.redis,
+            url("other"),
+            url("redis://127.0.0.1:1"),
+            args("PING"),
+        )
+        .await),
+        v(sql::Host::query(
+            &mut g.sql,
+            url("db"),
+            url("mysql://127.0.0.1:1"),
+            url("SELECT 1"),
+        )
+        .await),
+        v(sql::Host::query(
+            &mut g.sql,
+            url("db"),
+            url("mysql://127.0.0.1:1"),
+            url("DELETE FROM t"),
+        )
+        .await),
+        v(kubernetes::Host::get(&mut g.kubernetes, url("k8s"), url("/api/v1/nodes/n1")).await),
+        v(kubernetes::Host::get(
+            &mut g.kubernetes,
+            url("k8s"),
+            url("/api/v1/namespaces/a/secrets/s"),
+        )
+        .await),
+        v(net::Host::tcp_connect(&mut g.net, url("127.0.0.1:1")).await),
+        v(net::Host::tcp_connect(&mut g.net, url("10.0.0.1:80")).await),
+    ]
+}
+
+#[tokio::test]
+async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
+    let (_dir, _kubeconfig, cfg) = config();
+    let (check, cluster) = (&cfg.checks[0], &cfg.clusters["c"]);
+    let granted: Vec<_> = cluster.endpoints.values().cloned().collect();
+    let clients = Clients::default();
+    let mut live = Gates::new(&RunGrants {
+        check,
+        cluster: "c",
+        endpoints: &granted,
+        clients: &clients,
+    });
+    let recorded = Arc::new(Mutex::new(Vec::<Call>::new()));
+    live.set_tape(&Tape::Record(recorded.clone()));
+    let answers = calls(&mut live).await;
+
+    let error = |i: usize| {
+        answers[i]["error"]
+            .as_object()
+            .map(|e| e.keys().next().unwrap().clone())
+    };
+    let expected = [
+        "Unreachable", // PING to a closed port
+        "Denied",      // FLUSHALL is not a query
+        "Denied",      // endpoint not granted
+        "Unreachable", // SELECT to a closed port
+        "Denied",      // DELETE is not read-only
+        "Unreachable", // GET from a closed port
+        "Denied",      // Secrets are never served
+        "Refused",     // TCP to a closed port
+        "Denied",      // TCP to a network not granted
+    ];
+    for (i, kind) in expected.iter().enumerate() {
+        assert_eq!(error(i).as_deref(), Some(*kind), "call {i}: {}", answers[i]);
+    }
+    let recorded = recorded.lock().unwrap().clone();
+    let names: Vec<&str> = recorded.iter().map(|c| c.call.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "redis.command",
+            "redis.command",
+            "redis.command",
+            "sql.query",
+            "sql.query",
+            "kubernetes.get",
+            "kubernetes.get",
+            "net.tcp-connect",
+            "net.tcp-connect"
+        ]
+    );
+
+    let mut replaying = Gates::default();
+    let replayer = Arc::new(Mutex::new(Replayer::new(recorded)));
+    replaying.set_tape(&Tape::Replay(replayer.clone()));
+    assert_eq!(calls(&mut replaying).await, answers);
+    assert!(replayer.lock().unwrap().unused().is_empty());
+
+    let mut empty = Gates::default();
+    empty.set_tape(&Tape::Replay(Arc::new(Mutex::new(Replayer::new(vec![])))));
+    let missing = calls(&mut empty).await;
+    assert!(
+        missing.iter().all(|a| a["error"]["Denied"]
+            .as_str()
+            .is_some_and(|m| m.contains("not in the cassette"))),
+        "{missing:?}"
+    );
+}
