@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use serde_json::Value;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::{Capability, Granted, RunGrants, StoreView};
+use super::{Capability, Granted, RunGrants, StoreView, is_tls_error};
 use crate::contract::vitals::check::kubernetes::{
     self as wit, ApiStatus, Error, Host, ListOptions,
 };
@@ -260,10 +260,7 @@ fn classify(uri: &str, e: kube::Error) -> Error {
             let lower = text.to_ascii_lowercase();
             if lower.contains("timed out") || lower.contains("timeout") {
                 Error::Timeout(text)
-            } else if ["certificate", "tls", "handshake", "unknownissuer"]
-                .iter()
-                .any(|w| lower.contains(w))
-            {
+            } else if is_tls_error(&text) {
                 Error::Tls(text)
             } else {
                 Error::Unreachable(text)

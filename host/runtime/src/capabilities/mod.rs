@@ -12,6 +12,7 @@ pub mod net;
 pub mod redis;
 pub mod sql;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -137,6 +138,76 @@ impl Gates {
             ..Default::default()
         }
     }
+}
+
+/// A run's connections to the URLs of its granted endpoints of one kind, one per
+/// URL, opened on first use and reused for the rest of the run.
+pub struct Connections<C> {
+    endpoints: Granted,
+    open: HashMap<String, C>,
+}
+
+impl<C> Default for Connections<C> {
+    fn default() -> Self {
+        Connections {
+            endpoints: Granted::default(),
+            open: HashMap::new(),
+        }
+    }
+}
+
+impl<C> Connections<C> {
+    /// None open yet, to the granted endpoints of `kind`.
+    pub fn new(endpoints: &[Arc<Endpoint>], kind: EndpointKind) -> Self {
+        Connections {
+            endpoints: Granted::new(endpoints, kind),
+            open: HashMap::new(),
+        }
+    }
+
+    /// The endpoint and URL a plugin names (or why they are not granted), and
+    /// the URL's open connection, taken out: [`Connections::put_back`] it after
+    /// use unless it broke.
+    pub fn take(&mut self, endpoint: &str, url: &str) -> Result<Checkout<C>, String> {
+        let (endpoint, uri, key) = self.endpoints.resolve(endpoint, url)?;
+        let open = self.open.remove(&key);
+        Ok(Checkout {
+            endpoint,
+            uri,
+            key,
+            open,
+        })
+    }
+
+    /// Keep a connection for the next call to the same URL.
+    pub fn put_back(&mut self, key: String, connection: C) {
+        self.open.insert(key, connection);
+    }
+}
+
+/// A granted URL and its open connection, if any.
+pub struct Checkout<C> {
+    pub endpoint: Arc<Endpoint>,
+    pub uri: ::http::Uri,
+    /// Where [`Connections::put_back`] files the connection.
+    pub key: String,
+    pub open: Option<C>,
+}
+
+/// Whether a client library's error message is about TLS (certificates, the
+/// handshake, alerts): one word list for every capability.
+pub fn is_tls_error(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    [
+        "certificate",
+        "tls",
+        "ssl",
+        "handshake",
+        "unknownissuer",
+        "alert",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 /// Declares the capabilities: a run's [`Gates`] (one field per capability) and

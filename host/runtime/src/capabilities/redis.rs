@@ -2,14 +2,12 @@
 //! `redis` endpoints, with the endpoint's credentials applied by the host and one
 //! connection per URL reused for the run.
 
-use std::collections::HashMap;
-
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, Value};
 
 use wasmtime::component::{HasSelf, Linker};
 
-use super::{Capability, Granted, RunGrants, StoreView};
+use super::{Capability, Connections, RunGrants, StoreView, is_tls_error};
 use crate::contract::vitals::check::redis::{self as wit, Error, Host};
 use crate::tape::{self, Tape};
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
@@ -68,8 +66,7 @@ pub fn check_allowed(args: &[String]) -> Result<(), String> {
 /// The redis endpoints of a run and its open connections.
 #[derive(Default)]
 pub struct RedisGate {
-    endpoints: Granted,
-    connections: HashMap<String, MultiplexedConnection>,
+    connections: Connections<MultiplexedConnection>,
     tape: Tape,
 }
 
@@ -81,27 +78,25 @@ impl RedisGate {
         args: Vec<String>,
     ) -> Result<String, Error> {
         check_allowed(&args).map_err(Error::Denied)?;
-        let (ep, uri, key) = self
-            .endpoints
-            .resolve(endpoint, url)
+        let to = self
+            .connections
+            .take(endpoint, url)
             .map_err(Error::Denied)?;
-        let mut conn = match self.connections.get(&key) {
-            Some(c) => c.clone(),
-            None => {
-                let c = connect(&ep, &uri).await?;
-                self.connections.insert(key.clone(), c.clone());
-                c
-            }
+        let mut conn = match to.open {
+            Some(c) => c,
+            None => connect(&to.endpoint, &to.uri).await?,
         };
         let mut cmd = redis::cmd(&args[0]);
         cmd.arg(&args[1..]);
-        let reply: Value = cmd.query_async(&mut conn).await.map_err(|e| {
-            if e.is_connection_dropped() || e.is_timeout() {
-                // Reconnect on the next command.
-                self.connections.remove(&key);
-            }
-            classify(&e, false)
-        })?;
+        let reply: Result<Value, _> = cmd.query_async(&mut conn).await;
+        // A dropped or timed-out connection is opened anew by the next command.
+        if !reply
+            .as_ref()
+            .is_err_and(|e| e.is_connection_dropped() || e.is_timeout())
+        {
+            self.connections.put_back(to.key, conn);
+        }
+        let reply = reply.map_err(|e| classify(&e, false))?;
         let json = to_json(reply).to_string();
         if json.len() > MAX_REPLY {
             return Err(Error::Denied(format!(
@@ -173,11 +168,7 @@ fn classify(e: &redis::RedisError, connecting: bool) -> Error {
     {
         return Error::Auth(message);
     }
-    let lower = message.to_ascii_lowercase();
-    if ["certificate", "tls", "handshake", "unknownissuer", "alert"]
-        .iter()
-        .any(|w| lower.contains(w))
-    {
+    if is_tls_error(&message) {
         return Error::Tls(message);
     }
     if e.is_timeout() {
@@ -233,8 +224,8 @@ impl Capability for RedisGate {
 
     fn gate(run: &RunGrants<'_>) -> Self {
         RedisGate {
-            endpoints: Granted::new(run.endpoints, EndpointKind::Redis),
-            ..Default::default()
+            connections: Connections::new(run.endpoints, EndpointKind::Redis),
+            tape: Tape::Live,
         }
     }
 

@@ -3,7 +3,6 @@
 //! (sqlparser, MySQL dialect) and only a single `SHOW` or `SELECT` passes; the
 //! session is READ ONLY as well.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
@@ -14,7 +13,7 @@ use sqlparser::parser::Parser;
 
 use wasmtime::component::{HasSelf, Linker};
 
-use super::{Capability, Granted, RunGrants, StoreView};
+use super::{Capability, Connections, RunGrants, StoreView, is_tls_error};
 use crate::contract::vitals::check::sql::{self as wit, Error, Host, Rows};
 use crate::tape::{self, Tape};
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
@@ -91,25 +90,24 @@ fn set_expr_read_only(e: &SetExpr) -> Result<(), String> {
 /// The mysql endpoints of a run and its open connections.
 #[derive(Default)]
 pub struct SqlGate {
-    endpoints: Granted,
-    connections: HashMap<String, Conn>,
+    connections: Connections<Conn>,
     tape: Tape,
 }
 
 impl SqlGate {
     async fn send(&mut self, endpoint: &str, url: &str, statement: &str) -> Result<Rows, Error> {
         check_read_only(statement).map_err(Error::Denied)?;
-        let (ep, uri, key) = self
-            .endpoints
-            .resolve(endpoint, url)
+        let to = self
+            .connections
+            .take(endpoint, url)
             .map_err(Error::Denied)?;
-        let conn = match self.connections.remove(&key) {
+        let conn = match to.open {
             Some(c) => c,
-            None => connect(&ep, &uri).await?,
+            None => connect(&to.endpoint, &to.uri).await?,
         };
-        let (conn, result) = run(conn, statement, ep.query_timeout).await;
+        let (conn, result) = run(conn, statement, to.endpoint.query_timeout).await;
         if let Some(conn) = conn {
-            self.connections.insert(key, conn);
+            self.connections.put_back(to.key, conn);
         }
         result
     }
@@ -230,11 +228,7 @@ fn classify(e: &mysql_async::Error) -> Error {
         }
         mysql_async::Error::Server(_) => Error::Server(message),
         _ => {
-            let lower = message.to_ascii_lowercase();
-            if ["certificate", "tls", "ssl", "handshake"]
-                .iter()
-                .any(|w| lower.contains(w))
-            {
+            if is_tls_error(&message) {
                 Error::Tls(message)
             } else if matches!(e, mysql_async::Error::Io(_)) {
                 Error::Unreachable(message)
@@ -250,8 +244,8 @@ impl Capability for SqlGate {
 
     fn gate(run: &RunGrants<'_>) -> Self {
         SqlGate {
-            endpoints: Granted::new(run.endpoints, EndpointKind::Mysql),
-            ..Default::default()
+            connections: Connections::new(run.endpoints, EndpointKind::Mysql),
+            tape: Tape::Live,
         }
     }
 

@@ -160,3 +160,22 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
         "{missing:?}"
     );
 }
+
+#[test]
+fn one_word_list_says_which_client_errors_are_about_tls() {
+    for message in [
+        "invalid peer certificate: UnknownIssuer",
+        "TLS handshake failed",
+        "SSL connection error: protocol version mismatch",
+        "received fatal alert: BadCertificate",
+    ] {
+        assert!(super::is_tls_error(message), "{message}");
+    }
+    for message in [
+        "Connection refused (os error 111)",
+        "timed out",
+        "WRONGPASS",
+    ] {
+        assert!(!super::is_tls_error(message), "{message}");
+    }
+}

@@ -1,0 +1,164 @@
+//! The command line: `vitals run`, `serve`, `list`, `validate`, `rbac`, `precompile`,
+//! `test` and `plugin new`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use vitals_core::config::{Check, Config};
+use vitals_core::exit::Exit;
+use vitals_core::plan::{self, PlannedRun};
+use vitals_runtime::engine::Engine;
+use vitals_runtime::runner::{self, Plugins};
+
+mod args;
+mod deploy;
+mod list;
+mod plugin;
+mod run;
+mod test;
+
+use args::{Cli, Command, ConfigArg, PluginCommand};
+
+/// Entry point of the `vitals` binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                0
+            });
+        }
+    };
+    let level = cli.log_level.clone().unwrap_or_else(|| {
+        match cli.command {
+            Command::Serve { .. } => "info",
+            _ => "warn",
+        }
+        .into()
+    });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("vitals={level},wasmtime_wasi_http={level}"))
+    });
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(Exit::Software, format!("cannot start the runtime: {e}")),
+    };
+    ExitCode::from(rt.block_on(dispatch(cli.command)))
+}
+
+fn fail(code: Exit, message: String) -> ExitCode {
+    eprintln!("vitals: {message}");
+    ExitCode::from(code.code())
+}
+
+fn error(code: Exit, message: impl std::fmt::Display) -> u8 {
+    eprintln!("vitals: error: {message}");
+    code.code()
+}
+
+/// What a command works on, after loading the configuration.
+struct Prepared {
+    cfg: Config,
+    /// The checks the command is about (their plugins are loaded).
+    checks: Vec<Arc<Check>>,
+    runs: Vec<PlannedRun>,
+    engine: Arc<Engine>,
+    plugins: Plugins,
+}
+
+/// Load the configuration, plan, start the engine and load the plugins of the
+/// selected checks (`all`: every check, enabled or not, even without clusters).
+async fn prepare(
+    config: &ConfigArg,
+    checks: &[String],
+    clusters: &[String],
+    all: bool,
+) -> Result<Prepared, u8> {
+    let cfg = Config::load(&config.config).map_err(|e| error(Exit::Config, e))?;
+    let runs = plan::plan(&cfg, checks, clusters).map_err(|e| error(Exit::Usage, e))?;
+    let selected: Vec<Arc<Check>> = cfg
+        .checks
+        .iter()
+        .filter(|c| all || runs.iter().any(|r| r.check.name == c.name))
+        .cloned()
+        .collect();
+    let engine = Engine::new(cfg.cache_dir.clone())
+        .map_err(|e| error(Exit::Software, format!("cannot start the engine: {e:#}")))?;
+    let engine = Arc::new(engine);
+    let plugins = runner::load_plugins(&engine, &selected).await;
+    Ok(Prepared {
+        cfg,
+        checks: selected,
+        runs,
+        engine,
+        plugins,
+    })
+}
+
+/// Report plugin load errors and parameter errors; returns the exit code they call for.
+fn report_problems(p: &Prepared) -> Option<u8> {
+    let mut code = None;
+    for e in p.plugins.values().filter_map(|l| l.as_ref().err()) {
+        code = Some(error(Exit::Plugin, e));
+    }
+    for check in &p.checks {
+        if let Some(Ok(plugin)) = p.plugins.get(&check.plugin)
+            && let Err(e) = vitals_core::schema::check_params(check, &plugin.info)
+        {
+            code = Some(error(Exit::Config, e));
+        }
+    }
+    code
+}
+
+async fn dispatch(command: Command) -> u8 {
+    match command {
+        Command::Run(args) => run::run(args).await,
+        Command::Test(args) => test::test(args).await,
+        Command::Plugin(PluginCommand::New { name, lang, dir }) => plugin::new(&name, lang, dir),
+        Command::Serve { config, listen } => crate::serve::serve(&config.config, listen).await,
+        Command::List { config, format } => {
+            let p = match prepare(&config, &[], &[], true).await {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            list::list(&p.cfg, &p.plugins, format);
+            report_problems(&p).unwrap_or(0)
+        }
+        Command::Rbac {
+            config,
+            namespace,
+            service_account,
+            name,
+            checks,
+        } => {
+            let who = crate::rbac::Identity {
+                name,
+                namespace,
+                service_account,
+            };
+            deploy::rbac(&config, &checks, &who)
+        }
+        Command::Precompile {
+            out,
+            cache_dir,
+            plugins,
+        } => deploy::precompile(&out, cache_dir, &plugins).await,
+        Command::Validate { config } => list::validate(&config).await,
+    }
+}
