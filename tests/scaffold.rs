@@ -5,20 +5,11 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use support::http_fixture::HttpFixture;
 use support::kubernetes::ApiServer;
 use support::vitals::{run, target_dir, vitals_bin};
-
-/// Where scripts/install-deps puts the other languages' tools.
-fn tools() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"))
-        .join("vitals-tools")
-}
 
 fn new_plugin_passes_its_test(lang: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -38,20 +29,18 @@ fn new_plugin_passes_its_test(lang: &str) {
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("test.sh"), "{out:?}");
-    let t = tools();
+    // build.sh finds the tools scripts/install-deps installed by itself (none of
+    // COMPONENTIZE_PY, COMPONENTIZE_JS, WIT_BINDGEN, WASM_TOOLS is set).
     let test = Command::new("bash")
         .arg(plugin.join("test.sh"))
         .env("VITALS", vitals_bin())
         .env("VITALS_CACHE_DIR", target_dir().join("test-cache"))
         // Rust: the dependencies the project's own plugins built are reused.
         .env("CARGO_TARGET_DIR", target_dir())
-        .env("COMPONENTIZE_PY", t.join("venv/bin/componentize-py"))
-        .env(
-            "COMPONENTIZE_JS",
-            t.join("node/node_modules/.bin/componentize-js"),
-        )
-        .env("WIT_BINDGEN", t.join("bin/wit-bindgen"))
-        .env("WASM_TOOLS", t.join("bin/wasm-tools"))
+        .env_remove("COMPONENTIZE_PY")
+        .env_remove("COMPONENTIZE_JS")
+        .env_remove("WIT_BINDGEN")
+        .env_remove("WASM_TOOLS")
         .output()
         .expect("run test.sh");
     let stdout = String::from_utf8_lossy(&test.stdout);

@@ -8,9 +8,20 @@
 # into the WASI 0.2 interfaces a component uses.
 set -euo pipefail
 cd "$(dirname "$0")"
-CC="${CC:-clang-19}"
-WIT_BINDGEN="${WIT_BINDGEN:-wit-bindgen}"
-WASM_TOOLS="${WASM_TOOLS:-wasm-tools}"
+# Each tool: its variable, else on PATH, else where vitals' scripts/install-deps
+# puts it (${XDG_CACHE_HOME:-~/.cache}/vitals-tools/bin).
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/vitals-tools"
+tool() { # NAME VARIABLE-VALUE
+    local found="${2:-$(command -v "$1" || echo "$tools/bin/$1")}"
+    if [ ! -x "$found" ]; then
+        echo "build.sh: $1 not found: see the top of this script (or run vitals' scripts/install-deps)" >&2
+        exit 1
+    fi
+    echo "$found"
+}
+CC="$(tool clang-19 "${CC:-}")"
+WIT_BINDGEN="$(tool wit-bindgen "${WIT_BINDGEN:-}")"
+WASM_TOOLS="$(tool wasm-tools "${WASM_TOOLS:-}")"
 WASI_ADAPTER="${WASI_ADAPTER:-wasi_snapshot_preview1.reactor.wasm}"
 rm -rf gen && mkdir gen
 "$WIT_BINDGEN" c wit --world check --out-dir gen >/dev/null
