@@ -28,7 +28,7 @@ pub struct LoadError {
 }
 
 /// A loaded plugin: compiled, linked, described.
-pub struct Plugin {
+pub struct LoadedPlugin {
     pub path: PathBuf,
     pub pre: CheckPre<RunState>,
     pub info: PluginDescription,
@@ -131,14 +131,14 @@ impl Engine {
 
     /// Write a loaded plugin's compiled code into `dir` for
     /// `$VITALS_PRECOMPILED_DIR` (see [`crate::cache::export`]).
-    pub fn export(&self, plugin: &Plugin, dir: &Path) -> anyhow::Result<PathBuf> {
+    pub fn export(&self, plugin: &LoadedPlugin, dir: &Path) -> anyhow::Result<PathBuf> {
         let component = plugin.pre.instance_pre().component();
         crate::cache::export(&self.engine, dir, &plugin.digest, component)
     }
 
     /// Compile (or load from the cache), check the contract version, link, and
     /// call `describe`.
-    pub async fn load(&self, path: &Path) -> Result<Plugin, LoadError> {
+    pub async fn load(&self, path: &Path) -> Result<LoadedPlugin, LoadError> {
         let err = |message: String| LoadError {
             path: path.to_owned(),
             message,
@@ -176,7 +176,7 @@ impl Engine {
         })?;
         let pre = CheckPre::new(instance_pre)
             .map_err(|e| err(format!("does not match the contract: {e:#}")))?;
-        let mut plugin = Plugin {
+        let mut plugin = LoadedPlugin {
             path: path.to_owned(),
             pre,
             info: PluginDescription::default(),
@@ -274,7 +274,7 @@ impl Engine {
     /// Run a plugin once in a fresh store.
     pub async fn run(
         &self,
-        plugin: &Plugin,
+        plugin: &LoadedPlugin,
         state: RunState,
         limits: RunLimits,
         input: RunInput,
@@ -295,7 +295,7 @@ impl Engine {
     /// [`RunFailure`]. Also returns the seconds the instantiation took.
     async fn call<R, F>(
         &self,
-        plugin: &Plugin,
+        plugin: &LoadedPlugin,
         state: RunState,
         limits: RunLimits,
         f: F,

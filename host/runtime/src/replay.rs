@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::capabilities::Gates;
 use crate::contract;
-use crate::engine::{Engine, Plugin, RunLimits};
+use crate::engine::{Engine, LoadedPlugin, RunLimits};
 use crate::sandbox::RunState;
 use crate::tape::{Replayer, Tape};
 use vitals_core::cassette::{Cassette, RunRef};
@@ -177,7 +177,7 @@ fn describe(findings: &[(String, String)]) -> String {
 /// cassette and whose wall clock starts at the recording time.
 async fn replay(
     engine: &Engine,
-    plugin: &Plugin,
+    plugin: &LoadedPlugin,
     cassette: &Cassette,
     params: serde_json::Map<String, serde_json::Value>,
     replayer: Arc<Mutex<Replayer>>,

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::capabilities::{Clients, Gates, RunGrants};
 use crate::contract;
-use crate::engine::{Engine, LoadError, Plugin, RunLimits};
+use crate::engine::{Engine, LoadError, LoadedPlugin, RunLimits};
 use crate::sandbox::RunState;
 use crate::tape::Tape;
 use vitals_core::cassette::{self, Cassette, EndpointRef, RunRef};
@@ -21,7 +21,7 @@ use vitals_core::plan::PlannedRun;
 use vitals_core::report::{CheckResult, Failure, Status};
 
 /// Plugins by file, each loaded once.
-pub type Plugins = BTreeMap<PathBuf, Result<Arc<Plugin>, Arc<LoadError>>>;
+pub type Plugins = BTreeMap<PathBuf, Result<Arc<LoadedPlugin>, Arc<LoadError>>>;
 
 /// Load (compile or fetch from the cache) every plugin the runs need, in parallel.
 pub async fn load_plugins(engine: &Arc<Engine>, checks: &[Arc<Check>]) -> Plugins {
@@ -104,7 +104,7 @@ pub async fn run_all(
 pub async fn run_with_retries(
     engine: &Engine,
     clients: &Clients,
-    plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
+    plugin: Option<Result<Arc<LoadedPlugin>, Arc<LoadError>>>,
     run: &PlannedRun,
     record: Option<&Path>,
 ) -> CheckResult {
@@ -136,7 +136,7 @@ pub async fn run_with_retries(
 pub async fn run_one(
     engine: &Engine,
     clients: &Clients,
-    plugin: Option<Result<Arc<Plugin>, Arc<LoadError>>>,
+    plugin: Option<Result<Arc<LoadedPlugin>, Arc<LoadError>>>,
     run: &PlannedRun,
     record: Option<&Path>,
 ) -> CheckResult {
