@@ -7,10 +7,10 @@ use vitals_core::exit::Exit;
 use vitals_runtime::engine::Engine;
 
 use super::args::ConfigArg;
-use super::error;
+use super::{Outcome, error};
 
 /// `vitals rbac`: print the RBAC of the selected checks' grants.
-pub(super) fn rbac(config: &ConfigArg, checks: &[String], who: &crate::rbac::Identity) -> u8 {
+pub(super) fn rbac(config: &ConfigArg, checks: &[String], who: &crate::rbac::Identity) -> Outcome {
     let cfg = match Config::load(&config.config) {
         Ok(cfg) => cfg,
         Err(e) => return error(Exit::Config, e),
@@ -34,7 +34,7 @@ pub(super) fn rbac(config: &ConfigArg, checks: &[String], who: &crate::rbac::Ide
     match crate::rbac::render(&selected, who) {
         Ok(yaml) => {
             print!("{yaml}");
-            0
+            Ok(0)
         }
         Err(e) => error(Exit::Software, e),
     }
@@ -42,18 +42,22 @@ pub(super) fn rbac(config: &ConfigArg, checks: &[String], who: &crate::rbac::Ide
 
 /// `vitals precompile`: compile and check each plugin, and write its compiled
 /// code into `out`, readable by all.
-pub(super) async fn precompile(out: &Path, cache_dir: Option<PathBuf>, plugins: &[PathBuf]) -> u8 {
+pub(super) async fn precompile(
+    out: &Path,
+    cache_dir: Option<PathBuf>,
+    plugins: &[PathBuf],
+) -> Outcome {
     let cache_dir = cache_dir.or_else(vitals_core::config::default_cache_dir);
     let engine = match Engine::new(cache_dir) {
         Ok(e) => e,
         Err(e) => return error(Exit::Software, format!("cannot start the engine: {e:#}")),
     };
-    let mut code = 0;
+    let mut outcome = Ok(0);
     for path in plugins {
         let plugin = match engine.load(path).await {
             Ok(p) => p,
             Err(e) => {
-                code = error(Exit::Plugin, e);
+                outcome = error(Exit::Plugin, e);
                 continue;
             }
         };
@@ -69,5 +73,5 @@ pub(super) async fn precompile(out: &Path, cache_dir: Option<PathBuf>, plugins: 
             Err(e) => return error(Exit::CantCreat, format!("--out {}: {e:#}", out.display())),
         }
     }
-    code
+    outcome
 }

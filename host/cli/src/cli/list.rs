@@ -5,7 +5,7 @@ use vitals_runtime::capabilities;
 use vitals_runtime::runner::Plugins;
 
 use super::args::ConfigArg;
-use super::{prepare, report_problems};
+use super::{Outcome, prepare, report_problems};
 use crate::render::Format;
 
 /// Print the checks, their grants and their plugins.
@@ -120,13 +120,10 @@ fn one_line(v: &serde_json::Value) -> String {
 
 /// `vitals validate`: load everything, report problems, warn about checks that
 /// will not run as meant.
-pub(super) async fn validate(config: &ConfigArg) -> u8 {
-    let p = match prepare(config, &[], &[], true).await {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+pub(super) async fn validate(config: &ConfigArg) -> Outcome {
+    let p = prepare(config, &[], &[], true).await?;
     if let Some(code) = report_problems(&p) {
-        return code;
+        return Err(code);
     }
     for c in p.cfg.checks.iter().filter(|c| c.clusters.is_empty()) {
         eprintln!(
@@ -153,5 +150,5 @@ pub(super) async fn validate(config: &ConfigArg) -> u8 {
         p.plugins.len(),
         p.runs.len()
     );
-    0
+    Ok(0)
 }

@@ -58,7 +58,11 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(Exit::Software, format!("cannot start the runtime: {e}")),
     };
-    ExitCode::from(rt.block_on(dispatch(cli.command)))
+    // The one place where how a command ended becomes the process's exit code.
+    ExitCode::from(match rt.block_on(dispatch(cli.command)) {
+        Ok(verdict) => verdict,
+        Err(stop) => stop.code(),
+    })
 }
 
 fn fail(code: Exit, message: String) -> ExitCode {
@@ -66,9 +70,20 @@ fn fail(code: Exit, message: String) -> ExitCode {
     ExitCode::from(code.code())
 }
 
-fn error(code: Exit, message: impl std::fmt::Display) -> u8 {
+/// How a command ended: `Ok` with its verdict (`vitals run`: 0 ok, 1 warning,
+/// 2 critical, 3 unknown; `vitals test`: 0 as expected, 1 not), or `Err` when it
+/// stopped without one (the reason already printed).
+type Outcome = Result<u8, Exit>;
+
+/// Print an error; `code` is why the command stops.
+fn stop(code: Exit, message: impl std::fmt::Display) -> Exit {
     eprintln!("vitals: error: {message}");
-    code.code()
+    code
+}
+
+/// Print an error and stop the command with `code`.
+fn error(code: Exit, message: impl std::fmt::Display) -> Outcome {
+    Err(stop(code, message))
 }
 
 /// What a command works on, after loading the configuration.
@@ -88,9 +103,9 @@ async fn prepare(
     checks: &[String],
     clusters: &[String],
     all: bool,
-) -> Result<Prepared, u8> {
-    let cfg = Config::load(&config.config).map_err(|e| error(Exit::Config, e))?;
-    let runs = plan::plan(&cfg, checks, clusters).map_err(|e| error(Exit::Usage, e))?;
+) -> Result<Prepared, Exit> {
+    let cfg = Config::load(&config.config).map_err(|e| stop(Exit::Config, e))?;
+    let runs = plan::plan(&cfg, checks, clusters).map_err(|e| stop(Exit::Usage, e))?;
     let selected: Vec<Arc<Check>> = cfg
         .checks
         .iter()
@@ -98,7 +113,7 @@ async fn prepare(
         .cloned()
         .collect();
     let engine = Engine::new(cfg.cache_dir.clone())
-        .map_err(|e| error(Exit::Software, format!("cannot start the engine: {e:#}")))?;
+        .map_err(|e| stop(Exit::Software, format!("cannot start the engine: {e:#}")))?;
     let engine = Arc::new(engine);
     let plugins = runner::load_plugins(&engine, &selected).await;
     Ok(Prepared {
@@ -111,34 +126,34 @@ async fn prepare(
 }
 
 /// Report plugin load errors and parameter errors; returns the exit code they call for.
-fn report_problems(p: &Prepared) -> Option<u8> {
+fn report_problems(p: &Prepared) -> Option<Exit> {
     let mut code = None;
     for e in p.plugins.values().filter_map(|l| l.as_ref().err()) {
-        code = Some(error(Exit::Plugin, e));
+        code = Some(stop(Exit::Plugin, e));
     }
     for check in &p.checks {
         if let Some(Ok(plugin)) = p.plugins.get(&check.plugin)
             && let Err(e) = vitals_core::schema::check_params(check, &plugin.info)
         {
-            code = Some(error(Exit::Config, e));
+            code = Some(stop(Exit::Config, e));
         }
     }
     code
 }
 
-async fn dispatch(command: Command) -> u8 {
+async fn dispatch(command: Command) -> Outcome {
     match command {
         Command::Run(args) => run::run(args).await,
         Command::Test(args) => test::test(args).await,
         Command::Plugin(PluginCommand::New { name, lang, dir }) => plugin::new(&name, lang, dir),
-        Command::Serve { config, listen } => crate::serve::serve(&config.config, listen).await,
+        Command::Serve { config, listen } => {
+            crate::serve::serve(&config.config, listen).await?;
+            Ok(0)
+        }
         Command::List { config, format } => {
-            let p = match prepare(&config, &[], &[], true).await {
-                Ok(p) => p,
-                Err(code) => return code,
-            };
+            let p = prepare(&config, &[], &[], true).await?;
             list::list(&p.cfg, &p.plugins, format);
-            report_problems(&p).unwrap_or(0)
+            report_problems(&p).map_or(Ok(0), Err)
         }
         Command::Rbac {
             config,

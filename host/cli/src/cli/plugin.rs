@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use vitals_core::exit::Exit;
 
-use super::error;
+use super::{Outcome, error};
 use crate::scaffold::{self, Lang, ScaffoldError};
 
 /// Write a new plugin project named `name` in `lang` into `dir` (default: `./name`).
-pub(super) fn new(name: &str, lang: Lang, dir: Option<PathBuf>) -> u8 {
+pub(super) fn new(name: &str, lang: Lang, dir: Option<PathBuf>) -> Outcome {
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
     match scaffold::new_plugin(name, lang, &dir) {
         Ok(files) => {
@@ -22,7 +22,7 @@ pub(super) fn new(name: &str, lang: Lang, dir: Option<PathBuf>) -> u8 {
                 "  wit/ (the contract), and the SDK\n\nnext: cd {} && ./test.sh",
                 dir.display()
             );
-            0
+            Ok(0)
         }
         Err(e @ ScaffoldError::Write { .. }) => error(Exit::CantCreat, e),
         Err(e) => error(Exit::Usage, e),

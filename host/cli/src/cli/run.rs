@@ -6,12 +6,12 @@ use vitals_runtime::capabilities::Clients;
 use vitals_runtime::runner;
 
 use super::args::{FailOn, RunArgs};
-use super::{error, prepare, report_problems};
+use super::{Outcome, error, prepare, report_problems};
 use crate::metrics::RunnerMetrics;
 use crate::render::{self, Format};
 
 /// `vitals run`: run the plan once, render, write the sinks, and return the exit code.
-pub(super) async fn run(args: RunArgs) -> u8 {
+pub(super) async fn run(args: RunArgs) -> Outcome {
     let RunArgs {
         config,
         checks,
@@ -30,10 +30,7 @@ pub(super) async fn run(args: RunArgs) -> u8 {
     {
         return error(Exit::CantCreat, format!("--record {}: {e}", dir.display()));
     }
-    let p = match prepare(&config, &checks, &clusters, false).await {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let p = prepare(&config, &checks, &clusters, false).await?;
     if p.runs.is_empty() && !(checks.is_empty() && clusters.is_empty()) {
         return error(
             Exit::Usage,
@@ -41,8 +38,8 @@ pub(super) async fn run(args: RunArgs) -> u8 {
         );
     }
     let problem = report_problems(&p);
-    if problem == Some(Exit::Config.code()) {
-        return Exit::Config.code();
+    if problem == Some(Exit::Config) {
+        return Err(Exit::Config);
     }
     let results = runner::run_all(
         &p.engine,
@@ -106,11 +103,11 @@ pub(super) async fn run(args: RunArgs) -> u8 {
         }
     }
     if let Some(code) = problem {
-        return code;
+        return Err(code);
     }
     let worst = report::worst(&results);
     match fail_on {
-        Some(level) if worst < level.status() => 0,
-        _ => worst.code(),
+        Some(level) if worst < level.status() => Ok(0),
+        _ => Ok(worst.code()),
     }
 }

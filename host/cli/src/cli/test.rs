@@ -3,11 +3,11 @@
 use vitals_core::exit::Exit;
 
 use super::args::TestArgs;
-use super::error;
+use super::{Outcome, error};
 use crate::render;
 
 /// `vitals test`: replay a cassette through a plugin and compare.
-pub(super) async fn test(args: TestArgs) -> u8 {
+pub(super) async fn test(args: TestArgs) -> Outcome {
     use vitals_runtime::replay::{self, TestError, TestSpec};
     let spec = TestSpec {
         plugin: args.plugin,
@@ -52,13 +52,13 @@ pub(super) async fn test(args: TestArgs) -> u8 {
     }
     let code = if outcome.mismatches.is_empty() {
         out.push_str(&format!("PASS {what}: {}\n", outcome.result.status));
-        0
+        Ok(0)
     } else {
         out.push_str(&format!("FAIL {what}\n"));
         for m in &outcome.mismatches {
             out.push_str(&format!("  - {m}\n"));
         }
-        1
+        Ok(1)
     };
     use std::io::Write;
     let mut stdout = anstream::stdout();

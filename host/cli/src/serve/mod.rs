@@ -36,11 +36,12 @@ pub(crate) async fn reload(service: &Arc<Service>, cause: &str) -> Result<(), st
     outcome
 }
 
-/// Serve until SIGTERM or SIGINT; returns the exit code.
-pub async fn serve(config: &Path, listen: SocketAddr) -> u8 {
+/// Serve until SIGTERM or SIGINT. An error that keeps it from starting is
+/// printed; the [`Exit`] says why.
+pub async fn serve(config: &Path, listen: SocketAddr) -> Result<(), Exit> {
     let fail = |code: Exit, message: String| {
         eprintln!("vitals: error: {message}");
-        code.code()
+        Err(code)
     };
     let cfg = match Config::load(config) {
         Ok(cfg) => cfg,
@@ -112,5 +113,5 @@ pub async fn serve(config: &Path, listen: SocketAddr) -> u8 {
     {
         tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
     }
-    0
+    Ok(())
 }
