@@ -16,7 +16,7 @@ use crate::engine::{Engine, LoadError, LoadedPlugin, RunLimits};
 use crate::sandbox::RunState;
 use crate::tape::Tape;
 use vitals_core::cassette::{self, Cassette, EndpointRef, RunRef};
-use vitals_core::config::Check;
+use vitals_core::config::{Check, Endpoint};
 use vitals_core::plan::PlannedRun;
 use vitals_core::report::{CheckResult, Failure, Status};
 
@@ -145,100 +145,99 @@ pub async fn run_one(
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
     let started = Instant::now();
-    let plugin_name = check
-        .plugin
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
+    let not_loaded = |message: String| {
+        let file_stem = check.plugin.file_stem().unwrap_or_default();
+        let name = file_stem.to_string_lossy();
+        CheckResult::failed(&check.name, &cluster.name, &name, Failure::Load, message)
+    };
     let mut result = match plugin {
-        None => CheckResult::failed(
-            &check.name,
-            &cluster.name,
-            &plugin_name,
-            Failure::Load,
-            "plugin not loaded".into(),
-        ),
-        Some(Err(e)) => CheckResult::failed(
-            &check.name,
-            &cluster.name,
-            &plugin_name,
-            Failure::Load,
-            e.to_string(),
-        ),
-        Some(Ok(plugin)) => {
-            let granted: Vec<_> = check
-                .grants
-                .iter()
-                .filter_map(|g| cluster.endpoints.get(g).cloned())
-                .collect();
-            let run_ref = RunRef {
-                check: check.name.clone(),
-                cluster: cluster.name.clone(),
-                params: check.params.clone(),
-                endpoints: granted
-                    .iter()
-                    .map(|e| EndpointRef {
-                        name: e.name.clone(),
-                        kind: e.kind.as_str().into(),
-                        urls: e
-                            .urls
-                            .iter()
-                            .map(|u| u.to_string().trim_end_matches('/').to_string())
-                            .collect(),
-                    })
-                    .collect(),
-            };
-            let gates = Gates::new(&RunGrants {
-                check,
-                cluster: &cluster.name,
-                endpoints: &granted,
-                clients,
-            });
-            let mut state = RunState::new(gates, check.memory_limit, check.output_limit);
-            let calls = record.map(|_| Arc::new(Mutex::new(Vec::new())));
-            if let Some(calls) = &calls {
-                state.set_tape(Tape::Record(calls.clone()), None);
-            }
-            let limits = RunLimits {
-                timeout: check.timeout,
-                memory_limit: check.memory_limit,
-                output_limit: check.output_limit,
-            };
-            let outcome = engine
-                .run(&plugin, state, limits, contract::run_input(&run_ref))
-                .await;
-            if let Err(f) = &outcome.report {
-                tracing::warn!(check = %check.name, cluster = %cluster.name, "run failed: {}", f.message);
-            }
-            let result = outcome.into_result(&check.name, &cluster.name, &plugin.info.name);
-            if let (Some(dir), Some(calls)) = (record, calls) {
-                let calls = std::mem::take(&mut *calls.lock().expect("tape lock"));
-                let cassette = Cassette::of_run(
-                    cassette::PluginRef {
-                        name: plugin.info.name.clone(),
-                        version: plugin.info.version.clone(),
-                        file: plugin
-                            .path
-                            .file_name()
-                            .map(|f| f.to_string_lossy().into_owned())
-                            .unwrap_or_default(),
-                    },
-                    run_ref,
-                    started_at,
-                    &result,
-                    calls,
-                );
-                let secrets: Vec<&str> = granted.iter().flat_map(|e| e.secrets()).collect();
-                let path = dir.join(cassette::file_name(&check.name, &cluster.name));
-                if let Err(e) = std::fs::write(&path, cassette.to_text(&secrets)) {
-                    tracing::error!("cannot write the cassette {}: {e}", path.display());
-                }
-            }
-            result
-        }
+        None => not_loaded("plugin not loaded".into()),
+        Some(Err(e)) => not_loaded(e.to_string()),
+        Some(Ok(plugin)) => run_loaded(engine, clients, &plugin, run, record, started_at).await,
     };
     result.started_at = started_at;
     result.duration_seconds = started.elapsed().as_secs_f64();
     result
+}
+
+/// Run a loaded plugin on a pair, granted what its check grants in its cluster.
+async fn run_loaded(
+    engine: &Engine,
+    clients: &Clients,
+    plugin: &LoadedPlugin,
+    run: &PlannedRun,
+    record: Option<&Path>,
+    started_at: f64,
+) -> CheckResult {
+    let (check, cluster) = (&run.check, &run.cluster);
+    let granted: Vec<_> = check
+        .grants
+        .iter()
+        .filter_map(|g| cluster.endpoints.get(g).cloned())
+        .collect();
+    let run_ref = RunRef {
+        check: check.name.clone(),
+        cluster: cluster.name.clone(),
+        params: check.params.clone(),
+        endpoints: granted.iter().map(|e| endpoint_ref(e)).collect(),
+    };
+    let gates = Gates::new(&RunGrants {
+        check,
+        cluster: &cluster.name,
+        endpoints: &granted,
+        clients,
+    });
+    let mut state = RunState::new(gates, check.memory_limit, check.output_limit);
+    let calls = record.map(|_| Arc::new(Mutex::new(Vec::new())));
+    if let Some(calls) = &calls {
+        state.set_tape(Tape::Record(calls.clone()), None);
+    }
+    let limits = RunLimits {
+        timeout: check.timeout,
+        memory_limit: check.memory_limit,
+        output_limit: check.output_limit,
+    };
+    let outcome = engine
+        .run(plugin, state, limits, contract::run_input(&run_ref))
+        .await;
+    if let Err(f) = &outcome.report {
+        tracing::warn!(check = %check.name, cluster = %cluster.name, "run failed: {}", f.message);
+    }
+    let result = outcome.into_result(&check.name, &cluster.name, &plugin.info.name);
+    if let (Some(dir), Some(calls)) = (record, calls) {
+        let calls = std::mem::take(&mut *calls.lock().expect("tape lock"));
+        let cassette = Cassette::of_run(plugin_ref(plugin), run_ref, started_at, &result, calls);
+        let secrets: Vec<&str> = granted.iter().flat_map(|e| e.secrets()).collect();
+        let path = dir.join(cassette::file_name(&check.name, &cluster.name));
+        if let Err(e) = std::fs::write(&path, cassette.to_text(&secrets)) {
+            tracing::error!("cannot write the cassette {}: {e}", path.display());
+        }
+    }
+    result
+}
+
+/// A granted endpoint as the plugin sees it: name, kind and URLs, no credentials.
+fn endpoint_ref(e: &Endpoint) -> EndpointRef {
+    EndpointRef {
+        name: e.name.clone(),
+        kind: e.kind.as_str().into(),
+        urls: e
+            .urls
+            .iter()
+            .map(|u| u.to_string().trim_end_matches('/').to_string())
+            .collect(),
+    }
+}
+
+/// The plugin a cassette is recorded with.
+fn plugin_ref(plugin: &LoadedPlugin) -> cassette::PluginRef {
+    cassette::PluginRef {
+        name: plugin.info.name.clone(),
+        version: plugin.info.version.clone(),
+        file: plugin
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    }
 }
