@@ -1,37 +1,26 @@
 //! `vitals run`.
 
+use std::path::Path;
+
 use vitals_core::exit::Exit;
-use vitals_core::report::{self, Status};
+use vitals_core::report::{self, CheckResult, Status};
 use vitals_runtime::capabilities::Clients;
-use vitals_runtime::runner;
+use vitals_runtime::runner::{self, Plugins};
 
 use super::args::{FailOn, RunArgs};
-use super::{Outcome, error, prepare, report_problems};
+use super::{Outcome, error, prepare, report_problems, stop};
 use crate::metrics::RunnerMetrics;
 use crate::render::{self, Format};
 
 /// `vitals run`: run the plan once, render, write the sinks, and return the exit code.
 pub(super) async fn run(args: RunArgs) -> Outcome {
-    let RunArgs {
-        config,
-        checks,
-        clusters,
-        format,
-        fail_on,
-        verbose,
-        textfile,
-        pushgateway,
-        instance,
-        record,
-        output,
-    } = args;
-    if let Some(dir) = &record
+    if let Some(dir) = &args.record
         && let Err(e) = std::fs::create_dir_all(dir)
     {
         return error(Exit::CantCreat, format!("--record {}: {e}", dir.display()));
     }
-    let p = prepare(&config, &checks, &clusters, false).await?;
-    if p.runs.is_empty() && !(checks.is_empty() && clusters.is_empty()) {
+    let p = prepare(&args.config, &args.checks, &args.clusters, false).await?;
+    if p.runs.is_empty() && !(args.checks.is_empty() && args.clusters.is_empty()) {
         return error(
             Exit::Usage,
             "the --check and --cluster filters select no run",
@@ -47,49 +36,69 @@ pub(super) async fn run(args: RunArgs) -> Outcome {
         &p.plugins,
         &p.runs,
         p.cfg.concurrency,
-        record.as_deref(),
+        args.record.as_deref(),
     )
     .await;
     let metrics = RunnerMetrics::of(&results, &p.plugins);
-    let out = match format {
-        Format::Human => render::human::render(&results, verbose),
-        Format::Json => render::json::render(&results) + "\n",
+    print(&args, &results, &metrics)?;
+    sinks(&args, &results, &metrics, &p.plugins).await?;
+    if let Some(code) = problem {
+        return Err(code);
+    }
+    let worst = report::worst(&results);
+    match args.fail_on {
+        Some(level) if worst < level.status() => Ok(0),
+        _ => Ok(worst.code()),
+    }
+}
+
+/// The results in `--format`, on stdout or into `--output`.
+fn print(args: &RunArgs, results: &[CheckResult], metrics: &RunnerMetrics) -> Result<(), Exit> {
+    let out = match args.format {
+        Format::Human => render::human::render(results, args.verbose),
+        Format::Json => render::json::render(results) + "\n",
         Format::Junit => {
-            let fail_at = fail_on.map_or(Status::Warning, FailOn::status);
-            render::junit::render(&results, fail_at) + "\n"
+            let fail_at = args.fail_on.map_or(Status::Warning, FailOn::status);
+            render::junit::render(results, fail_at) + "\n"
         }
-        Format::Prometheus => render::prometheus::render(&results, &metrics),
+        Format::Prometheus => render::prometheus::render(results, metrics),
     };
-    match &output {
+    match &args.output {
         Some(path) => {
             // A file gets no terminal colours.
             let plain = anstream::adapter::strip_str(&out).to_string();
-            if let Err(e) = crate::textfile::write_atomic(path, &plain) {
-                return error(
-                    Exit::CantCreat,
-                    format!("--output {}: {e:#}", path.display()),
-                );
-            }
+            write(path, "--output", &plain)
         }
         None => {
             use std::io::Write;
             let mut stdout = anstream::stdout();
             let _ = stdout.write_all(out.as_bytes());
             let _ = stdout.flush();
+            Ok(())
         }
     }
-    if let Some(path) = &textfile {
-        let exposition = render::prometheus::render(&results, &metrics);
-        if let Err(e) = crate::textfile::write_atomic(path, &exposition) {
-            return error(
-                Exit::CantCreat,
-                format!("--textfile {}: {e:#}", path.display()),
-            );
-        }
+}
+
+/// The exposition into `--textfile`, and pushed to `--pushgateway`.
+async fn sinks(
+    args: &RunArgs,
+    results: &[CheckResult],
+    metrics: &RunnerMetrics,
+    plugins: &Plugins,
+) -> Result<(), Exit> {
+    if let Some(path) = &args.textfile {
+        write(
+            path,
+            "--textfile",
+            &render::prometheus::render(results, metrics),
+        )?;
     }
-    if let Some(url) = pushgateway {
-        let instance = instance.unwrap_or_else(crate::pushgateway::hostname);
-        let (results, plugins) = (results.clone(), p.plugins.clone());
+    if let Some(url) = args.pushgateway.clone() {
+        let instance = args
+            .instance
+            .clone()
+            .unwrap_or_else(crate::pushgateway::hostname);
+        let (results, plugins) = (results.to_vec(), plugins.clone());
         let pushed = tokio::task::spawn_blocking(move || {
             crate::pushgateway::push(&url, &instance, &results, |r| {
                 render::prometheus::render(r, &RunnerMetrics::of(r, &plugins))
@@ -98,16 +107,15 @@ pub(super) async fn run(args: RunArgs) -> Outcome {
         .await;
         match pushed {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return error(Exit::Unavailable, format!("--pushgateway: {e:#}")),
-            Err(e) => return error(Exit::Software, format!("--pushgateway: {e}")),
+            Ok(Err(e)) => return Err(stop(Exit::Unavailable, format!("--pushgateway: {e:#}"))),
+            Err(e) => return Err(stop(Exit::Software, format!("--pushgateway: {e}"))),
         }
     }
-    if let Some(code) = problem {
-        return Err(code);
-    }
-    let worst = report::worst(&results);
-    match fail_on {
-        Some(level) if worst < level.status() => Ok(0),
-        _ => Ok(worst.code()),
-    }
+    Ok(())
+}
+
+/// Write `text` into `path` atomically; `what` names the option in the error.
+fn write(path: &Path, what: &str, text: &str) -> Result<(), Exit> {
+    crate::textfile::write_atomic(path, text)
+        .map_err(|e| stop(Exit::CantCreat, format!("{what} {}: {e:#}", path.display())))
 }
