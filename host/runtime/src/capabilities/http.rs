@@ -321,35 +321,7 @@ async fn send(
         .map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE))
         .max(Duration::from_millis(1));
 
-    let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect(&authority)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return Err(Error::ConnectionRefused);
-        }
-        Ok(Err(e)) => return Err(Error::Connect(e)),
-        Err(_) => return Err(Error::ConnectionTimeout),
-    };
-    let io: Box<dyn Io> = if tls {
-        let config = match &endpoint.tls {
-            Some(m) => m.config.clone(),
-            None => default_tls_config(),
-        };
-        let host = authority
-            .rsplit_once(':')
-            .map_or(authority.as_str(), |(h, _)| h);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-            .map_err(Error::InvalidDnsNameError)?;
-        let connector = tokio_rustls::TlsConnector::from(config);
-        match tokio::time::timeout(connect_timeout, connector.connect(name, tcp)).await {
-            Ok(Ok(s)) => Box::new(s),
-            Ok(Err(e)) => return Err(Error::Tls(e)),
-            Err(_) => return Err(Error::ConnectionTimeout),
-        }
-    } else {
-        Box::new(tcp)
-    };
-
+    let io = connect(&endpoint, tls, &authority, connect_timeout).await?;
     let (mut sender, conn) = tokio::time::timeout(
         connect_timeout,
         hyper::client::conn::http1::Builder::new()
@@ -357,29 +329,7 @@ async fn send(
     )
     .await
     .map_err(|_| Error::ConnectionTimeout)??;
-
-    // Origin-form request line; Host header already set by wasmtime.
-    *req.uri_mut() = http::Uri::builder()
-        .path_and_query(req.uri().path_and_query().map_or("/", |p| p.as_str()))
-        .build()
-        .map_err(|_| Error::HttpRequestUriInvalid)?;
-    match &endpoint.auth {
-        Some(Auth::Bearer(token)) => {
-            let v = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .map_err(|_| Error::ConfigurationError)?;
-            req.headers_mut().insert(AUTHORIZATION, v);
-        }
-        Some(Auth::Basic { username, password }) => {
-            let v = HeaderValue::from_str(&format!(
-                "Basic {}",
-                base64_encode(&format!("{username}:{}", password.expose()))
-            ))
-            .map_err(|_| Error::ConfigurationError)?;
-            req.headers_mut().insert(AUTHORIZATION, v);
-        }
-        // Not accepted by the configuration for http endpoints.
-        Some(Auth::Password(_) | Auth::User(_)) | None => {}
-    }
+    prepare(&mut req, &endpoint)?;
 
     let send = async move {
         let res = tokio::time::timeout(first_byte_timeout, sender.send_request(req))
@@ -420,6 +370,62 @@ async fn send(
         }
     };
     Ok((res, Box::new(io) as Driver))
+}
+
+/// A connection to `authority`, through TLS with the endpoint's material when
+/// `tls`, within `timeout` (TCP and TLS handshakes each).
+async fn connect(
+    endpoint: &Endpoint,
+    tls: bool,
+    authority: &str,
+    timeout: Duration,
+) -> Result<Box<dyn Io>, Error> {
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(authority)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(Error::ConnectionRefused);
+        }
+        Ok(Err(e)) => return Err(Error::Connect(e)),
+        Err(_) => return Err(Error::ConnectionTimeout),
+    };
+    if !tls {
+        return Ok(Box::new(tcp));
+    }
+    let config = match &endpoint.tls {
+        Some(m) => m.config.clone(),
+        None => default_tls_config(),
+    };
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(Error::InvalidDnsNameError)?;
+    let connector = tokio_rustls::TlsConnector::from(config);
+    match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
+        Ok(Ok(s)) => Ok(Box::new(s)),
+        Ok(Err(e)) => Err(Error::Tls(e)),
+        Err(_) => Err(Error::ConnectionTimeout),
+    }
+}
+
+/// The request as it goes out: an origin-form request line (wasmtime set the
+/// Host header) and the endpoint's credentials.
+fn prepare(req: &mut http::Request<WasiBody>, endpoint: &Endpoint) -> Result<(), Error> {
+    *req.uri_mut() = http::Uri::builder()
+        .path_and_query(req.uri().path_and_query().map_or("/", |p| p.as_str()))
+        .build()
+        .map_err(|_| Error::HttpRequestUriInvalid)?;
+    let header = match &endpoint.auth {
+        Some(Auth::Bearer(token)) => format!("Bearer {}", token.expose()),
+        Some(Auth::Basic { username, password }) => format!(
+            "Basic {}",
+            base64_encode(&format!("{username}:{}", password.expose()))
+        ),
+        // Not accepted by the configuration for http endpoints.
+        Some(Auth::Password(_) | Auth::User(_)) | None => return Ok(()),
+    };
+    let value = HeaderValue::from_str(&header).map_err(|_| Error::ConfigurationError)?;
+    req.headers_mut().insert(AUTHORIZATION, value);
+    Ok(())
 }
 
 /// A response body that fails with `connection-read-timeout` when no frame arrives
