@@ -75,6 +75,30 @@ pub fn new_plugin(name: &str, lang: Lang, dir: &Path) -> Result<Vec<PathBuf>, Sc
     if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
         return Err(ScaffoldError::Exists(dir.to_owned()));
     }
+    let mut written = Vec::new();
+    if lang == Lang::C {
+        let rel = PathBuf::from("wasi_snapshot_preview1.reactor.wasm");
+        let path = dir.join(&rel);
+        std::fs::create_dir_all(dir)
+            .and_then(|()| {
+                std::fs::write(
+                    &path,
+                    wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+                )
+            })
+            .map_err(|source| ScaffoldError::Write { path, source })?;
+        written.push(rel);
+    }
+    for (rel, text) in project_files(name, lang) {
+        write(dir, &rel, &text)?;
+        written.push(rel);
+    }
+    Ok(written)
+}
+
+/// The text files of a new project: the templates filled in, the contract, the
+/// language's SDK and the example cassettes.
+fn project_files(name: &str, lang: Lang) -> Vec<(PathBuf, String)> {
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let fill = |text: &str| {
         text.replace("{{name}}", name).replace(
@@ -104,75 +128,59 @@ pub fn new_plugin(name: &str, lang: Lang, dir: &Path) -> Result<Vec<PathBuf>, Sc
             .into_iter()
             .map(|(p, t)| (Path::new("wit").join(p), t)),
     );
-    match lang {
-        // The generated bindings find the contract from the SDK crate's root.
-        Lang::Rust => {
-            files.extend(text_files(&RUST_SDK).into_iter().map(|(p, t)| {
-                (
-                    Path::new("vitals-plugin/src").join(p),
-                    t.replace("path: \"../../wit\"", "path: \"../wit\""),
-                )
-            }));
-            // Cargo drops the entries of the project's own plugins and adds this one.
-            files.push((PathBuf::from("Cargo.lock"), RUST_LOCK.to_string()));
-        }
-        Lang::Python => files.extend(
-            text_files(&PYTHON_SDK)
-                .into_iter()
-                .map(|(p, t)| (Path::new("sdk").join(p), t)),
-        ),
-        Lang::Js => files.extend(
-            text_files(&JS_SDK)
-                .into_iter()
-                .map(|(p, t)| (Path::new("sdk").join(p), t)),
-        ),
-        Lang::C => files.extend(
-            text_files(&C_SDK)
-                .into_iter()
-                .map(|(p, t)| (Path::new("sdk").join(p), t)),
-        ),
-    }
+    files.extend(sdk_files(lang));
     for (scenario, cassette) in cassettes(name, lang) {
         files.push((
             PathBuf::from(format!("cassettes/{scenario}.json")),
             cassette.to_text(&[]),
         ));
     }
+    files
+}
 
-    let mut written = Vec::new();
-    if lang == Lang::C {
-        let rel = PathBuf::from("wasi_snapshot_preview1.reactor.wasm");
-        let path = dir.join(&rel);
-        std::fs::create_dir_all(dir)
-            .and_then(|()| {
-                std::fs::write(
-                    &path,
-                    wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-                )
-            })
-            .map_err(|source| ScaffoldError::Write { path, source })?;
-        written.push(rel);
+/// The SDK of `lang`, where the project's build finds it.
+fn sdk_files(lang: Lang) -> Vec<(PathBuf, String)> {
+    let under = |dir: &Dir<'_>, root: &str| -> Vec<(PathBuf, String)> {
+        text_files(dir)
+            .into_iter()
+            .map(|(p, t)| (Path::new(root).join(p), t))
+            .collect()
+    };
+    match lang {
+        // The generated bindings find the contract from the SDK crate's root.
+        Lang::Rust => {
+            let mut files: Vec<(PathBuf, String)> = under(&RUST_SDK, "vitals-plugin/src")
+                .into_iter()
+                .map(|(p, t)| (p, t.replace("path: \"../../wit\"", "path: \"../wit\"")))
+                .collect();
+            // Cargo drops the entries of the project's own plugins and adds this one.
+            files.push((PathBuf::from("Cargo.lock"), RUST_LOCK.to_string()));
+            files
+        }
+        Lang::Python => under(&PYTHON_SDK, "sdk"),
+        Lang::Js => under(&JS_SDK, "sdk"),
+        Lang::C => under(&C_SDK, "sdk"),
     }
-    for (rel, text) in files {
-        let path = dir.join(&rel);
-        let write = || -> std::io::Result<()> {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(&path, &text)?;
-            if rel.extension().is_some_and(|e| e == "sh") {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-            }
-            Ok(())
-        };
-        write().map_err(|source| ScaffoldError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        written.push(rel);
-    }
-    Ok(written)
+}
+
+/// Write `text` into `dir/rel`, making its folder; shell scripts executable.
+fn write(dir: &Path, rel: &Path, text: &str) -> Result<(), ScaffoldError> {
+    let path = dir.join(rel);
+    let write = || -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text)?;
+        if rel.extension().is_some_and(|e| e == "sh") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        }
+        Ok(())
+    };
+    write().map_err(|source| ScaffoldError::Write {
+        path: path.clone(),
+        source,
+    })
 }
 
 /// Every text file under `dir`, with its path relative to the embedded root.
