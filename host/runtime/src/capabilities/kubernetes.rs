@@ -11,9 +11,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::OnceCell;
 
 use serde_json::Value;
-use wasmtime::component::{HasSelf, Linker};
 
-use super::{Capability, Granted, RunGrants, StoreView, is_tls_error};
+use super::{Capability, Granted, RunGrants, is_tls_error, tape_and_linker};
 use crate::contract::vitals::check::kubernetes::{
     self as wit, ApiStatus, Error, Host, ListOptions,
 };
@@ -313,16 +312,7 @@ impl Capability for KubeGate {
         }
     }
 
-    fn set_tape(&mut self, tape: Tape) {
-        self.tape = tape;
-    }
-
-    fn add_to_linker<T: StoreView>(
-        linker: &mut Linker<T>,
-        get: fn(&mut T) -> &mut Self,
-    ) -> wasmtime::Result<()> {
-        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
-    }
+    tape_and_linker!();
 
     /// The granted resources (`[grants] kubernetes`).
     fn describe(check: &Check) -> Option<Value> {

@@ -210,6 +210,25 @@ pub fn is_tls_error(message: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
+/// The [`Capability`] items of a gate that keeps its [`Tape`] in a `tape` field
+/// and whose WIT interface module is imported as `wit`: `set_tape` and
+/// `add_to_linker` (the WIT `Host` implemented on the gate itself).
+macro_rules! tape_and_linker {
+    () => {
+        fn set_tape(&mut self, tape: $crate::tape::Tape) {
+            self.tape = tape;
+        }
+
+        fn add_to_linker<T: $crate::capabilities::StoreView>(
+            linker: &mut wasmtime::component::Linker<T>,
+            get: fn(&mut T) -> &mut Self,
+        ) -> wasmtime::Result<()> {
+            wit::add_to_linker::<T, wasmtime::component::HasSelf<Self>>(linker, get)
+        }
+    };
+}
+use tape_and_linker;
+
 /// Declares the capabilities: a run's [`Gates`] (one field per capability) and
 /// the functions that go over all of them.
 macro_rules! registry {

@@ -14,9 +14,8 @@ use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
 use pnet_packet::{MutablePacket, Packet};
 
 use serde_json::{Value, json};
-use wasmtime::component::{HasSelf, Linker};
 
-use super::{Capability, RunGrants, StoreView};
+use super::{Capability, RunGrants, tape_and_linker};
 use crate::contract::vitals::check::net::{self as wit, ArpReply, Error, Host};
 use crate::tape::{self, Tape};
 use vitals_core::config::Check;
@@ -232,16 +231,7 @@ impl Capability for NetGate {
         }
     }
 
-    fn set_tape(&mut self, tape: Tape) {
-        self.tape = tape;
-    }
-
-    fn add_to_linker<T: StoreView>(
-        linker: &mut Linker<T>,
-        get: fn(&mut T) -> &mut Self,
-    ) -> wasmtime::Result<()> {
-        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
-    }
+    tape_and_linker!();
 
     /// The granted networks (`[grants.net]`), by probe.
     fn describe(check: &Check) -> Option<Value> {

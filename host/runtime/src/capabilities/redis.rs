@@ -5,9 +5,7 @@
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, Value};
 
-use wasmtime::component::{HasSelf, Linker};
-
-use super::{Capability, Connections, RunGrants, StoreView, is_tls_error};
+use super::{Capability, Connections, RunGrants, is_tls_error, tape_and_linker};
 use crate::contract::vitals::check::redis::{self as wit, Error, Host};
 use crate::tape::{self, Tape};
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
@@ -229,16 +227,7 @@ impl Capability for RedisGate {
         }
     }
 
-    fn set_tape(&mut self, tape: Tape) {
-        self.tape = tape;
-    }
-
-    fn add_to_linker<T: StoreView>(
-        linker: &mut Linker<T>,
-        get: fn(&mut T) -> &mut Self,
-    ) -> wasmtime::Result<()> {
-        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
-    }
+    tape_and_linker!();
 }
 
 impl Host for RedisGate {

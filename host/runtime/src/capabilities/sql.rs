@@ -11,9 +11,7 @@ use sqlparser::ast::{Query, SetExpr, Statement};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
-use wasmtime::component::{HasSelf, Linker};
-
-use super::{Capability, Connections, RunGrants, StoreView, is_tls_error};
+use super::{Capability, Connections, RunGrants, is_tls_error, tape_and_linker};
 use crate::contract::vitals::check::sql::{self as wit, Error, Host, Rows};
 use crate::tape::{self, Tape};
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
@@ -249,16 +247,7 @@ impl Capability for SqlGate {
         }
     }
 
-    fn set_tape(&mut self, tape: Tape) {
-        self.tape = tape;
-    }
-
-    fn add_to_linker<T: StoreView>(
-        linker: &mut Linker<T>,
-        get: fn(&mut T) -> &mut Self,
-    ) -> wasmtime::Result<()> {
-        wit::add_to_linker::<T, HasSelf<Self>>(linker, get)
-    }
+    tape_and_linker!();
 }
 
 impl Host for SqlGate {
