@@ -54,7 +54,7 @@ pub struct RunLimits {
 /// instantiation took (when it got that far).
 #[derive(Debug)]
 pub struct RunOutcome {
-    pub report: Result<Report, RunFailure>,
+    pub report: Result<Report, NoReport>,
     pub instantiate_seconds: Option<f64>,
 }
 
@@ -77,7 +77,7 @@ impl RunOutcome {
 
 /// Why a run ended without a report.
 #[derive(Debug)]
-pub struct RunFailure {
+pub struct NoReport {
     pub failure: Failure,
     pub message: String,
     pub output: String,
@@ -292,14 +292,14 @@ impl Engine {
 
     /// Instantiate from the plugin's `InstancePre` in a fresh store with the run's
     /// limits and call `f`; traps, timeouts and memory exhaustion become a
-    /// [`RunFailure`]. Also returns the seconds the instantiation took.
+    /// [`NoReport`]. Also returns the seconds the instantiation took.
     async fn call<R, F>(
         &self,
         plugin: &LoadedPlugin,
         state: RunState,
         limits: RunLimits,
         f: F,
-    ) -> (Result<R, RunFailure>, Option<f64>)
+    ) -> (Result<R, NoReport>, Option<f64>)
     where
         R: Send + 'static,
         F: for<'a> FnOnce(
@@ -337,7 +337,7 @@ impl Engine {
         let output = tail(&store.data().output(), 2048);
         let result = match outcome {
             Ok(Ok(r)) => Ok(r),
-            Err(_) => Err(RunFailure {
+            Err(_) => Err(NoReport {
                 failure: Failure::Timeout,
                 message: format!("timed out after {:?} (waiting on host I/O)", limits.timeout),
                 output,
@@ -348,12 +348,7 @@ impl Engine {
     }
 }
 
-fn classify(
-    e: &wasmtime::Error,
-    state: &RunState,
-    limits: RunLimits,
-    output: String,
-) -> RunFailure {
+fn classify(e: &wasmtime::Error, state: &RunState, limits: RunLimits, output: String) -> NoReport {
     let trap = e.downcast_ref::<Trap>().copied();
     let (failure, message) = if trap == Some(Trap::Interrupt) {
         (
@@ -382,7 +377,7 @@ fn classify(
     } else {
         (Failure::Trap, format!("plugin trapped: {}", e.root_cause()))
     };
-    RunFailure {
+    NoReport {
         failure,
         message,
         output,

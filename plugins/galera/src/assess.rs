@@ -29,7 +29,7 @@ impl Default for Params {
 
 /// Why a node did not answer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
+pub struct NoAnswer {
     /// unreachable, auth, timeout, tls, server, denied.
     pub kind: String,
     pub message: String,
@@ -39,7 +39,7 @@ pub struct Failure {
 #[derive(Debug, Clone)]
 pub struct Node {
     pub addr: String,
-    pub answer: Result<BTreeMap<String, String>, Failure>,
+    pub answer: Result<BTreeMap<String, String>, NoAnswer>,
 }
 
 /// A reachable node's state, read from its status.
@@ -554,7 +554,7 @@ mod tests {
         ];
         nodes.push(Node {
             addr: "c:3306".into(),
-            answer: Err(Failure {
+            answer: Err(NoAnswer {
                 kind: "unreachable".into(),
                 message: "refused".into(),
             }),
@@ -723,7 +723,7 @@ mod tests {
     fn nothing_observable_is_unknown() {
         let nodes = vec![Node {
             addr: "a:3306".into(),
-            answer: Err(Failure {
+            answer: Err(NoAnswer {
                 kind: "auth".into(),
                 message: "Access denied".into(),
             }),

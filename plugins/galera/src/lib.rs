@@ -12,7 +12,7 @@ use vitals_plugin::{
     parse_params,
 };
 
-use assess::{Failure, Node, Params};
+use assess::{NoAnswer, Node, Params};
 
 struct Galera;
 
@@ -71,8 +71,8 @@ impl Plugin for Galera {
     }
 }
 
-fn ask(endpoint: &str, url: &str) -> Result<std::collections::BTreeMap<String, String>, Failure> {
-    let failure = |e: sql::Error| Failure {
+fn ask(endpoint: &str, url: &str) -> Result<std::collections::BTreeMap<String, String>, NoAnswer> {
+    let failure = |e: sql::Error| NoAnswer {
         kind: e.kind().into(),
         message: e.message().into(),
     };
