@@ -326,8 +326,8 @@ fn resolve_path(base: &Path, p: &str) -> PathBuf {
     }
 }
 
-/// Configurations written from text and loaded in-process, for unit tests.
-#[cfg(any(test, feature = "fixture"))]
+/// Configurations written from text and loaded in-process, for the tests of
+/// every crate (not used by vitals itself).
 pub mod fixture {
     use super::{Config, ConfigError};
 
