@@ -11,7 +11,7 @@
 //             expired, or expiring within `critical_days`
 //   warning   expiring within `warning_days`; renewal overdue by more than an hour;
 //             not Ready but still within the issuing grace period
-import { ReportBuilder, endpoint, errorText, k8sList, params } from '../../sdk/js/vitals.js';
+import { ReportBuilder, errorText, grantedEndpoint, k8sList, parseParams } from '../../sdk/js/vitals.js';
 
 const DAY = 86400;
 
@@ -96,13 +96,13 @@ export const plugin = {
     let p;
     let ep;
     try {
-      p = { namespaces: [], warning_days: 14, critical_days: 2, issuing_grace_seconds: 600, ...params(input) };
-      ep = endpoint(input, p.endpoint ?? 'kubernetes', 'kubernetes');
+      p = { namespaces: [], warning_days: 14, critical_days: 2, issuing_grace_seconds: 600, ...parseParams(input) };
+      ep = grantedEndpoint(input, p.endpoint ?? 'kubernetes', 'kubernetes');
     } catch (e) {
-      return r.build(String(e.message ?? e), 'unknown');
+      return ReportBuilder.unknown(e.detail ?? String(e.message ?? e));
     }
     if (p.critical_days > p.warning_days) {
-      return r.build(`critical_days (${p.critical_days}) is more than warning_days (${p.warning_days})`, 'unknown');
+      return ReportBuilder.unknown(`critical_days (${p.critical_days}) is more than warning_days (${p.warning_days})`);
     }
     const paths = p.namespaces.length
       ? p.namespaces.map((ns) => `/apis/cert-manager.io/v1/namespaces/${ns}/certificates`)
@@ -113,10 +113,10 @@ export const plugin = {
         certs = certs.concat(k8sList(ep.name, path, { labelSelector: p.label_selector }));
       } catch (e) {
         const text = errorText(e);
-        if (e?.payload?.tag === 'api' && e.payload.val.code === 404) {
-          return r.build(`cert-manager is not installed (the Certificate resource is not served): ${text}`, 'unknown');
+        if (e?.kind === 'api' && e.code === 404) {
+          return ReportBuilder.unknown(`cert-manager is not installed (the Certificate resource is not served): ${text}`);
         }
-        return r.build(`cannot list Certificates: ${text}`, 'unknown');
+        return ReportBuilder.unknown(`cannot list Certificates: ${text}`);
       }
     }
 
@@ -133,6 +133,6 @@ export const plugin = {
 
     const parts = [`${readyCount}/${certs.length} Certificates Ready`];
     if (expiring) parts.push(`${expiring} expiring within ${p.warning_days} days`);
-    return r.build(parts.join(', '));
+    return r.finish(parts.join(', '));
   },
 };

@@ -19,7 +19,9 @@ import json
 from wit_world import exports
 from wit_world.imports.vitals_check_types import ParamSpec, PluginInfo
 
-from vitals_sdk import HttpError, ReportBuilder, RunInput, Status, find_endpoint, http_get, params
+from vitals_sdk import (
+    HttpError, NotGranted, ReportBuilder, RunInput, Status, granted_endpoint, http_get, parse_params,
+)
 
 VERSION = "0.1.0"
 
@@ -72,16 +74,19 @@ class Plugin(exports.Plugin):
         try:
             return self._run(input)
         except Exception as e:  # never trap: an unexpected answer is unknown
-            return ReportBuilder().build(f"plugin error: {type(e).__name__}: {e}", Status.UNKNOWN)
+            return ReportBuilder.unknown(f"plugin error: {type(e).__name__}: {e}")
 
     def _run(self, input: RunInput):
-        p = params(input)
+        p = parse_params(input)
         name = p.get("endpoint", "vault")
         timeout = float(p.get("timeout_seconds", 3))
         ha = bool(p.get("ha", True))
-        ep = find_endpoint(input, name, "http")
-        if ep is None or not ep.urls:
-            return ReportBuilder().build(f"no endpoint {name!r} granted to this check", Status.UNKNOWN)
+        try:
+            ep = granted_endpoint(input, name, "http")
+        except NotGranted as e:
+            return ReportBuilder.unknown(e.detail)
+        if not ep.urls:
+            return ReportBuilder.unknown(f"endpoint {name!r} has no URLs")
 
         servers = [self._read(Server(url.rstrip("/")), timeout) for url in ep.urls]
         r = ReportBuilder()
@@ -94,9 +99,9 @@ class Plugin(exports.Plugin):
             self._judge(r, s, active, ha)
         if not reachable:
             if all(s.error.unreachable for s in servers):
-                return r.build(f"no Vault server reachable ({len(servers)} configured)", Status.CRITICAL)
+                return r.finish(f"no Vault server reachable ({len(servers)} configured)", Status.CRITICAL)
             # TLS or the host refused: nothing was observed.
-            return r.build(f"no Vault server could be observed: {servers[0].error}", Status.UNKNOWN)
+            return r.finish(f"no Vault server could be observed: {servers[0].error}", Status.UNKNOWN)
         if ha and not active:
             r.finding("cluster", Status.CRITICAL, "no active server: requests cannot be served")
         if len(active) > 1:
@@ -124,7 +129,7 @@ class Plugin(exports.Plugin):
         if len(reachable) < len(servers):
             parts.append(f"{len(servers) - len(reachable)} unreachable")
         summary = ", ".join(parts) + (f" (Vault {version})" if version else "")
-        return r.build(summary)
+        return r.finish(summary)
 
     def _read(self, s: Server, timeout: float) -> Server:
         try:

@@ -168,52 +168,68 @@ static int judge_claim(vitals_report_t *r, const cJSON *pvc, double grace, doubl
     return 0;
 }
 
+// An error as one line: `HTTP 403 Forbidden: ...` for the API server's answers,
+// `denied: ...` and the like for the others.
+static void error_line(const vitals_error_t *err, char *line, size_t len) {
+    if (err->kind == VITALS_ERR_API || err->kind == VITALS_ERR_INVALID) {
+        snprintf(line, len, "%s", err->message);
+    } else {
+        snprintf(line, len, "%s: %s", vitals_err_name(err->kind), err->message);
+    }
+}
+
 // LIST `what` in every namespace of `namespaces` (or all) into one array.
-static cJSON *list_all(const char *endpoint, const cJSON *namespaces, const char *what,
-                       const char *selector, char *error, size_t len, int *code) {
+static bool list_all(const char *endpoint, const cJSON *namespaces, const char *what,
+                     const char *selector, cJSON **all, vitals_error_t *err) {
     char path[512];
     if (cJSON_GetArraySize(namespaces) == 0) {
         snprintf(path, sizeof path, "/api/v1/%s", what);
-        return vitals_k8s_list(endpoint, path, selector, error, len, code);
+        return vitals_k8s_list_all(endpoint, path, selector, NULL, all, err);
     }
-    cJSON *all = cJSON_CreateArray();
+    *all = cJSON_CreateArray();
     const cJSON *ns;
     cJSON_ArrayForEach(ns, namespaces) {
         snprintf(path, sizeof path, "/api/v1/namespaces/%s/%s",
                  cJSON_IsString(ns) ? ns->valuestring : "", what);
-        cJSON *items = vitals_k8s_list(endpoint, path, selector, error, len, code);
-        if (!items) {
-            cJSON_Delete(all);
-            return NULL;
+        cJSON *items;
+        if (!vitals_k8s_list_all(endpoint, path, selector, NULL, &items, err)) {
+            cJSON_Delete(*all);
+            *all = NULL;
+            return false;
         }
         cJSON *item;
-        while ((item = cJSON_DetachItemFromArray(items, 0)) != NULL) cJSON_AddItemToArray(all, item);
+        while ((item = cJSON_DetachItemFromArray(items, 0)) != NULL) cJSON_AddItemToArray(*all, item);
         cJSON_Delete(items);
     }
-    return all;
+    return true;
 }
 
 void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *input,
                                      exports_vitals_check_plugin_report_t *ret) {
     vitals_report_t r;
     vitals_report_init(&r, ret);
-    char error[1024];
-    int code = 0;  // HTTP status of an API error
-    cJSON *pods = NULL, *claims = NULL;
-    cJSON *params = vitals_params(input, error, sizeof error);
-    if (!params) {
-        vitals_summary(&r, VITALS_UNKNOWN, "%s", error);
+    vitals_error_t err;
+    char error[1100];
+    cJSON *pods = NULL, *claims = NULL, *params = NULL;
+    vitals_endpoint_t ep = {0};
+    if (!vitals_parse_params(input, &params, &err)) {
+        vitals_finish(&r, VITALS_UNKNOWN, "%s", err.message);
         goto out;
     }
-    const char *endpoint = vitals_param_string(params, "endpoint", "kubernetes");
+    if (!vitals_granted_endpoint(input, vitals_param_string(params, "endpoint", "kubernetes"),
+                                 "kubernetes", &ep, &err)) {
+        vitals_finish(&r, VITALS_UNKNOWN, "%s", err.message);
+        goto out;
+    }
+    const char *endpoint = ep.name;
     const char *selector = vitals_param_string(params, "label_selector", "");
     const cJSON *namespaces = cJSON_GetObjectItemCaseSensitive(params, "namespaces");
     double grace = vitals_param_number(params, "pending_grace_seconds", 300);
     double now = vitals_now();
 
-    pods = list_all(endpoint, namespaces, "pods", selector, error, sizeof error, &code);
-    if (!pods) {
-        vitals_summary(&r, VITALS_UNKNOWN, "cannot list Pods: %s", error);
+    if (!list_all(endpoint, namespaces, "pods", selector, &pods, &err)) {
+        error_line(&err, error, sizeof error);
+        vitals_finish(&r, VITALS_UNKNOWN, "cannot list Pods: %s", error);
         goto out;
     }
     pod_counts c = {0};
@@ -222,9 +238,7 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
 
     int claim_count = 0, claim_problems = 0;
     char claims_note[1100] = "";
-    claims = list_all(endpoint, namespaces, "persistentvolumeclaims", selector, error,
-                      sizeof error, &code);
-    if (claims) {
+    if (list_all(endpoint, namespaces, "persistentvolumeclaims", selector, &claims, &err)) {
         const cJSON *pvc;
         cJSON_ArrayForEach(pvc, claims) {
             claim_count++;
@@ -234,6 +248,7 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
                  claim_count - claim_problems, claim_count);
     } else {
         // Pods were readable and are judged: the claims not being so is a warning.
+        error_line(&err, error, sizeof error);
         vitals_finding(&r, "persistentvolumeclaims", VITALS_WARNING,
                        "cannot list PersistentVolumeClaims: %s", error);
     }
@@ -247,9 +262,10 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     char starting[48] = "", failing[48] = "";
     if (c.pending_young) snprintf(starting, sizeof starting, ", %d starting", c.pending_young);
     if (c.problems) snprintf(failing, sizeof failing, ", %d not running", c.problems);
-    vitals_summary(&r, VITALS_OK, "%d Pods: %d Running, %d Succeeded%s%s%s", c.total, c.running,
+    vitals_finish(&r, VITALS_OK, "%d Pods: %d Running, %d Succeeded%s%s%s", c.total, c.running,
                    c.succeeded, starting, failing, claims_note);
 out:
+    vitals_endpoint_free(&ep);
     cJSON_Delete(pods);
     cJSON_Delete(claims);
     cJSON_Delete(params);

@@ -96,15 +96,92 @@ void vitals_sample(vitals_report_t *r, const char *name, const char *help, doubl
     }
 }
 
-void vitals_summary(vitals_report_t *r, vitals_status_t status, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char *summary = vformat(fmt, ap);
-    va_end(ap);
+void vitals_raise(vitals_report_t *r, vitals_status_t status) {
+    r->out->status = vitals_worse(r->out->status, status);
+}
+
+static void set_summary(vitals_report_t *r, vitals_status_t status, char *summary) {
     if (r->out->summary.len) check_string_free(&r->out->summary);
     set_str(&r->out->summary, summary);
     free(summary);
-    r->out->status = vitals_worse(r->out->status, status);
+    vitals_raise(r, status);
+}
+
+void vitals_finish(vitals_report_t *r, vitals_status_t status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    set_summary(r, status, vformat(fmt, ap));
+    va_end(ap);
+}
+
+void vitals_summary(vitals_report_t *r, vitals_status_t status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    set_summary(r, status, vformat(fmt, ap));
+    va_end(ap);
+}
+
+// ---------------------------------------------------------------- errors
+
+const char *vitals_err_name(vitals_err_t kind) {
+    static const char *names[] = {"",        "denied", "unreachable", "auth",
+                                  "timeout", "tls",    "server",      "refused",
+                                  "failed",  "api",    "invalid"};
+    return (unsigned)kind < sizeof names / sizeof *names ? names[kind] : "error";
+}
+
+static bool fail(vitals_error_t *err, vitals_err_t kind, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+// Set `err` (when given) and return false.
+static bool fail(vitals_error_t *err, vitals_err_t kind, int code, const char *fmt, ...) {
+    if (!err) return false;
+    err->kind = kind;
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool ok(vitals_error_t *err) {
+    if (err) {
+        err->kind = VITALS_ERR_NONE;
+        err->code = 0;
+        err->message[0] = '\0';
+    }
+    return true;
+}
+
+// The redis and sql error variants have the same cases, in this order.
+static const vitals_err_t DB_KINDS[] = {VITALS_ERR_DENIED, VITALS_ERR_UNREACHABLE,
+                                        VITALS_ERR_AUTH,   VITALS_ERR_TIMEOUT,
+                                        VITALS_ERR_TLS,    VITALS_ERR_SERVER};
+static const vitals_err_t NET_KINDS[] = {VITALS_ERR_DENIED, VITALS_ERR_REFUSED,
+                                         VITALS_ERR_TIMEOUT, VITALS_ERR_UNREACHABLE,
+                                         VITALS_ERR_FAILED};
+static const vitals_err_t K8S_KINDS[] = {VITALS_ERR_DENIED, VITALS_ERR_UNREACHABLE,
+                                         VITALS_ERR_TIMEOUT, VITALS_ERR_TLS, VITALS_ERR_API};
+
+// An error variant whose cases all carry one string (`tag` indexes `kinds`).
+static bool fail_with(vitals_error_t *err, const vitals_err_t *kinds, size_t n, uint8_t tag,
+                      const check_string_t *s) {
+    vitals_err_t kind = tag < n ? kinds[tag] : VITALS_ERR_FAILED;
+    return fail(err, kind, 0, "%.*s", (int)s->len, (const char *)s->ptr);
+}
+
+// ---------------------------------------------------------------- log
+
+void vitals_log(vitals_check_log_level_t level, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *message = vformat(fmt, ap);
+    va_end(ap);
+    check_string_t m;
+    check_string_set(&m, message);
+    vitals_check_log_log(level, &m);
+    free(message);
 }
 
 void vitals_param(vitals_check_types_param_spec_t *p, const char *name, const char *kind,
@@ -125,13 +202,28 @@ char *vitals_cstr(const check_string_t *s) {
     return c;
 }
 
+bool vitals_parse_params(const exports_vitals_check_plugin_run_input_t *input,
+                         cJSON **params, vitals_error_t *err) {
+    *params = NULL;
+    if (input->params.len == 0) {
+        *params = cJSON_CreateObject();
+        return ok(err);
+    }
+    cJSON *p = cJSON_ParseWithLength((const char *)input->params.ptr, input->params.len);
+    if (!cJSON_IsObject(p)) {
+        cJSON_Delete(p);
+        return fail(err, VITALS_ERR_INVALID, 0, "invalid parameters: not a JSON object");
+    }
+    *params = p;
+    return ok(err);
+}
+
 cJSON *vitals_params(const exports_vitals_check_plugin_run_input_t *input, char *error,
                      size_t error_len) {
-    if (input->params.len == 0) return cJSON_CreateObject();
-    cJSON *params = cJSON_ParseWithLength((const char *)input->params.ptr, input->params.len);
-    if (!cJSON_IsObject(params)) {
-        cJSON_Delete(params);
-        snprintf(error, error_len, "invalid parameters: not a JSON object");
+    cJSON *params;
+    vitals_error_t err;
+    if (!vitals_parse_params(input, &params, &err)) {
+        snprintf(error, error_len, "%s", err.message);
         return NULL;
     }
     return params;
@@ -147,37 +239,283 @@ double vitals_param_number(const cJSON *params, const char *name, double dflt) {
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
-static void k8s_error_text(vitals_check_kubernetes_error_t *e, char *error, size_t len,
-                           int *code) {
-    static const char *kinds[] = {"denied", "unreachable", "timeout", "tls"};
-    *code = 0;
-    if (e->tag == VITALS_CHECK_KUBERNETES_ERROR_API) {
-        *code = e->val.api.code;
-        snprintf(error, len, "HTTP %u %.*s: %.*s", e->val.api.code, (int)e->val.api.reason.len,
-                 (const char *)e->val.api.reason.ptr, (int)e->val.api.message.len,
-                 (const char *)e->val.api.message.ptr);
-    } else if (e->tag < 4) {
-        // denied, unreachable, timeout and tls all carry one string.
-        check_string_t *s = &e->val.denied;
-        snprintf(error, len, "%s: %.*s", kinds[e->tag], (int)s->len, (const char *)s->ptr);
-    } else {
-        snprintf(error, len, "error %u", e->tag);
+bool vitals_granted_endpoint(const exports_vitals_check_plugin_run_input_t *input,
+                             const char *name, const char *kind, vitals_endpoint_t *ep,
+                             vitals_error_t *err) {
+    memset(ep, 0, sizeof *ep);
+    for (size_t i = 0; i < input->endpoints.len; i++) {
+        const vitals_check_types_endpoint_t *e = &input->endpoints.ptr[i];
+        bool same_name = e->name.len == strlen(name) && !memcmp(e->name.ptr, name, e->name.len);
+        bool same_kind = !kind || (e->kind.len == strlen(kind) && !memcmp(e->kind.ptr, kind, e->kind.len));
+        if (!same_name || !same_kind) continue;
+        ep->name = vitals_cstr(&e->name);
+        ep->kind = vitals_cstr(&e->kind);
+        ep->url_count = e->urls.len;
+        ep->urls = calloc(e->urls.len + 1, sizeof *ep->urls);
+        if (!ep->urls) abort();
+        for (size_t u = 0; u < e->urls.len; u++) ep->urls[u] = vitals_cstr(&e->urls.ptr[u]);
+        return ok(err);
     }
-    vitals_check_kubernetes_error_free(e);
+    return fail(err, VITALS_ERR_DENIED, 0,
+                "no granted %s%sendpoint \"%s\" in cluster %.*s; grant it in `grants.endpoints`",
+                kind ? kind : "", kind ? " " : "", name, (int)input->cluster.len,
+                (const char *)input->cluster.ptr);
 }
 
-cJSON *vitals_k8s_list(const char *endpoint, const char *path, const char *label_selector,
-                       char *error, size_t error_len, int *code) {
+void vitals_endpoint_free(vitals_endpoint_t *ep) {
+    for (size_t u = 0; u < ep->url_count; u++) free(ep->urls[u]);
+    free(ep->urls);
+    free(ep->name);
+    free(ep->kind);
+    memset(ep, 0, sizeof *ep);
+}
+
+// ---------------------------------------------------------------- Redis
+
+bool vitals_redis_command(const char *endpoint, const char *url, const char *const *args,
+                          cJSON **reply, vitals_error_t *err) {
+    *reply = NULL;
+    size_t n = 0;
+    while (args && args[n]) n++;
+    check_list_string_t list = {.ptr = calloc(n ? n : 1, sizeof(check_string_t)), .len = n};
+    if (!list.ptr) abort();
+    for (size_t i = 0; i < n; i++) check_string_set(&list.ptr[i], args[i]);
+    check_string_t ep, u, text;
+    check_string_set(&ep, endpoint);
+    check_string_set(&u, url);
+    vitals_check_redis_error_t e;
+    bool answered = vitals_check_redis_command(&ep, &u, &list, &text, &e);
+    free(list.ptr);  // the strings only point at `args`
+    if (!answered) {
+        fail_with(err, DB_KINDS, 6, e.tag, &e.val.denied);
+        vitals_check_redis_error_free(&e);
+        return false;
+    }
+    cJSON *v = cJSON_ParseWithLength((const char *)text.ptr, text.len);
+    check_string_free(&text);
+    if (!v) return fail(err, VITALS_ERR_SERVER, 0, "unparsable reply");
+    *reply = v;
+    return ok(err);
+}
+
+cJSON *vitals_parse_info(const char *text) {
+    cJSON *out = cJSON_CreateObject();
+    const char *line = text ? text : "";
+    while (*line) {
+        size_t len = strcspn(line, "\r\n");
+        const char *colon = memchr(line, ':', len);
+        if (*line != '#' && colon) {
+            const char *k = line, *ke = colon, *v = colon + 1, *ve = line + len;
+            while (k < ke && (*k == ' ' || *k == '\t')) k++;
+            while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t')) ke--;
+            while (v < ve && (*v == ' ' || *v == '\t')) v++;
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+            char *key = strndup(k, (size_t)(ke - k)), *value = strndup(v, (size_t)(ve - v));
+            if (!key || !value) abort();
+            cJSON_DeleteItemFromObjectCaseSensitive(out, key);
+            cJSON_AddStringToObject(out, key, value);
+            free(key);
+            free(value);
+        }
+        line += len;
+        while (*line == '\r' || *line == '\n') line++;
+    }
+    return out;
+}
+
+// A reply value as text: a string as is, anything else as compact JSON.
+static void add_text(cJSON *obj, const char *key, const cJSON *v) {
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+    if (cJSON_IsString(v)) {
+        cJSON_AddStringToObject(obj, key, v->valuestring);
+    } else {
+        char *text = cJSON_PrintUnformatted(v);
+        cJSON_AddStringToObject(obj, key, text ? text : "");
+        free(text);
+    }
+}
+
+cJSON *vitals_parse_fields(const cJSON *reply) {
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *item;
+    if (cJSON_IsArray(reply)) {
+        for (item = reply->child; item && item->next; item = item->next->next) {
+            if (cJSON_IsString(item)) {
+                add_text(out, item->valuestring, item->next);
+            } else {
+                char *key = cJSON_PrintUnformatted(item);
+                add_text(out, key ? key : "", item->next);
+                free(key);
+            }
+        }
+    } else if (cJSON_IsObject(reply)) {
+        cJSON_ArrayForEach(item, reply) add_text(out, item->string, item);
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- SQL
+
+bool vitals_sql_query(const char *endpoint, const char *url, const char *statement,
+                      cJSON **rows, vitals_error_t *err) {
+    *rows = NULL;
+    check_string_t ep, u, st;
+    check_string_set(&ep, endpoint);
+    check_string_set(&u, url);
+    check_string_set(&st, statement);
+    vitals_check_sql_rows_t res;
+    vitals_check_sql_error_t e;
+    if (!vitals_check_sql_query(&ep, &u, &st, &res, &e)) {
+        fail_with(err, DB_KINDS, 6, e.tag, &e.val.denied);
+        vitals_check_sql_error_free(&e);
+        return false;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON *columns = cJSON_AddArrayToObject(out, "columns");
+    for (size_t i = 0; i < res.columns.len; i++) {
+        char *c = vitals_cstr(&res.columns.ptr[i]);
+        cJSON_AddItemToArray(columns, cJSON_CreateString(c));
+        free(c);
+    }
+    cJSON *list = cJSON_AddArrayToObject(out, "rows");
+    for (size_t r = 0; r < res.rows.len; r++) {
+        cJSON *row = cJSON_CreateArray();
+        for (size_t i = 0; i < res.rows.ptr[r].len; i++) {
+            check_option_string_t *v = &res.rows.ptr[r].ptr[i];
+            if (v->is_some) {
+                char *c = vitals_cstr(&v->val);
+                cJSON_AddItemToArray(row, cJSON_CreateString(c));
+                free(c);
+            } else {
+                cJSON_AddItemToArray(row, cJSON_CreateNull());
+            }
+        }
+        cJSON_AddItemToArray(list, row);
+    }
+    vitals_check_sql_rows_free(&res);
+    *rows = out;
+    return ok(err);
+}
+
+cJSON *vitals_sql_records(const cJSON *rows) {
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *columns = cJSON_GetObjectItemCaseSensitive(rows, "columns");
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(rows, "rows")) {
+        cJSON *record = cJSON_CreateObject();
+        const cJSON *column = columns ? columns->child : NULL;
+        const cJSON *value = row->child;
+        for (; column && value; column = column->next, value = value->next) {
+            cJSON_DeleteItemFromObjectCaseSensitive(record, column->valuestring);
+            cJSON_AddItemToObject(record, column->valuestring, cJSON_Duplicate(value, true));
+        }
+        cJSON_AddItemToArray(out, record);
+    }
+    return out;
+}
+
+cJSON *vitals_sql_name_values(const cJSON *rows) {
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(rows, "rows")) {
+        const cJSON *name = cJSON_GetArrayItem(row, 0), *value = cJSON_GetArrayItem(row, 1);
+        if (!cJSON_IsString(name)) continue;
+        cJSON_DeleteItemFromObjectCaseSensitive(out, name->valuestring);
+        cJSON_AddStringToObject(out, name->valuestring,
+                                cJSON_IsString(value) ? value->valuestring : "");
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- net
+
+bool vitals_tcp_connect(const char *address, double *seconds, vitals_error_t *err) {
+    check_string_t a;
+    check_string_set(&a, address);
+    vitals_check_net_error_t e;
+    *seconds = 0;
+    if (!vitals_check_net_tcp_connect(&a, seconds, &e)) {
+        fail_with(err, NET_KINDS, 5, e.tag, &e.val.denied);
+        vitals_check_net_error_free(&e);
+        return false;
+    }
+    return ok(err);
+}
+
+bool vitals_arp_probe(const char *address, vitals_arp_reply_t **replies, size_t *count,
+                      vitals_error_t *err) {
+    check_string_t a;
+    check_string_set(&a, address);
+    vitals_check_net_list_arp_reply_t res;
+    vitals_check_net_error_t e;
+    *replies = NULL;
+    *count = 0;
+    if (!vitals_check_net_arp_probe(&a, &res, &e)) {
+        fail_with(err, NET_KINDS, 5, e.tag, &e.val.denied);
+        vitals_check_net_error_free(&e);
+        return false;
+    }
+    if (res.len) {
+        *replies = calloc(res.len, sizeof **replies);
+        if (!*replies) abort();
+        for (size_t i = 0; i < res.len; i++) {
+            snprintf((*replies)[i].mac, sizeof (*replies)[i].mac, "%.*s", (int)res.ptr[i].mac.len,
+                     (const char *)res.ptr[i].mac.ptr);
+            (*replies)[i].seconds = res.ptr[i].seconds;
+        }
+    }
+    *count = res.len;
+    vitals_check_net_list_arp_reply_free(&res);
+    return ok(err);
+}
+
+// ---------------------------------------------------------------- Kubernetes
+
+static bool k8s_fail(vitals_error_t *err, vitals_check_kubernetes_error_t *e) {
+    if (e->tag == VITALS_CHECK_KUBERNETES_ERROR_API) {
+        vitals_check_kubernetes_api_status_t *s = &e->val.api;
+        fail(err, VITALS_ERR_API, s->code, "HTTP %u %.*s: %.*s", s->code, (int)s->reason.len,
+             (const char *)s->reason.ptr, (int)s->message.len, (const char *)s->message.ptr);
+    } else {
+        // denied, unreachable, timeout and tls all carry one string.
+        fail_with(err, K8S_KINDS, 5, e->tag, &e->val.denied);
+    }
+    vitals_check_kubernetes_error_free(e);
+    return false;
+}
+
+bool vitals_k8s_get(const char *endpoint, const char *path, cJSON **object,
+                    vitals_error_t *err) {
+    check_string_t ep, p, body;
+    check_string_set(&ep, endpoint);
+    check_string_set(&p, path);
+    vitals_check_kubernetes_error_t e;
+    *object = NULL;
+    if (!vitals_check_kubernetes_get(&ep, &p, &body, &e)) return k8s_fail(err, &e);
+    cJSON *v = cJSON_ParseWithLength((const char *)body.ptr, body.len);
+    check_string_free(&body);
+    if (!v) return fail(err, VITALS_ERR_INVALID, 0, "GET %s: the answer is not JSON", path);
+    *object = v;
+    return ok(err);
+}
+
+bool vitals_k8s_list_all(const char *endpoint, const char *path, const char *label_selector,
+                         const char *field_selector, cJSON **items, vitals_error_t *err) {
     check_string_t ep, p;
     check_string_set(&ep, endpoint);
     check_string_set(&p, path);
-    cJSON *items = cJSON_CreateArray();
+    *items = NULL;
+    cJSON *all = cJSON_CreateArray();
     char *token = NULL;
     do {
         vitals_check_kubernetes_list_options_t opts = {0};
         if (label_selector && *label_selector) {
             opts.label_selector.is_some = true;
             check_string_set(&opts.label_selector.val, label_selector);
+        }
+        if (field_selector && *field_selector) {
+            opts.field_selector.is_some = true;
+            check_string_set(&opts.field_selector.val, field_selector);
         }
         opts.limit.is_some = true;
         opts.limit.val = 500;
@@ -186,34 +524,49 @@ cJSON *vitals_k8s_list(const char *endpoint, const char *path, const char *label
             check_string_set(&opts.continue_token.val, token);
         }
         check_string_t body;
-        vitals_check_kubernetes_error_t err;
-        bool ok = vitals_check_kubernetes_list(&ep, &p, &opts, &body, &err);
+        vitals_check_kubernetes_error_t e;
+        bool answered = vitals_check_kubernetes_list(&ep, &p, &opts, &body, &e);
         free(token);
         token = NULL;
-        if (!ok) {
-            k8s_error_text(&err, error, error_len, code);
-            cJSON_Delete(items);
-            return NULL;
+        if (!answered) {
+            cJSON_Delete(all);
+            return k8s_fail(err, &e);
         }
         cJSON *page = cJSON_ParseWithLength((const char *)body.ptr, body.len);
         check_string_free(&body);
         cJSON *list = cJSON_GetObjectItemCaseSensitive(page, "items");
         if (!cJSON_IsArray(list)) {
-            snprintf(error, error_len, "LIST %s: the answer is not a list", path);
-            *code = 0;
             cJSON_Delete(page);
-            cJSON_Delete(items);
-            return NULL;
+            cJSON_Delete(all);
+            return fail(err, VITALS_ERR_INVALID, 0, "LIST %s: the answer is not a list", path);
         }
         cJSON *item;
         while ((item = cJSON_DetachItemFromArray(list, 0)) != NULL) {
-            cJSON_AddItemToArray(items, item);
+            cJSON_AddItemToArray(all, item);
         }
         const char *next = vitals_json_str(cJSON_GetObjectItemCaseSensitive(page, "metadata"), "continue");
         if (*next) token = strdup(next);
         cJSON_Delete(page);
     } while (token);
-    return items;
+    *items = all;
+    return ok(err);
+}
+
+cJSON *vitals_k8s_list(const char *endpoint, const char *path, const char *label_selector,
+                       char *error, size_t error_len, int *code) {
+    cJSON *items;
+    vitals_error_t err;
+    if (vitals_k8s_list_all(endpoint, path, label_selector, NULL, &items, &err)) {
+        *code = 0;
+        return items;
+    }
+    *code = err.code;
+    if (err.kind == VITALS_ERR_API || err.kind == VITALS_ERR_INVALID) {
+        snprintf(error, error_len, "%s", err.message);
+    } else {
+        snprintf(error, error_len, "%s: %s", vitals_err_name(err.kind), err.message);
+    }
+    return NULL;
 }
 
 const char *vitals_json_str(const cJSON *obj, const char *key) {

@@ -1,12 +1,22 @@
 // vitals SDK for check plugins written in C.
 //
 // Builds on the bindings that `wit-bindgen c wit --world check` generates
-// (check.h) and on cJSON (cjson/cJSON.h). It gives:
-//   - a report builder: findings and samples collected, the status the worst
-//     finding's, every string copied (the generated code frees what `run` returns);
-//   - the check's [params] as a cJSON object;
-//   - Kubernetes LIST of every page into one cJSON array, and error texts;
-//   - RFC 3339 times as Unix seconds, and `vitals_now()` from the wall clock.
+// (check.h) and on cJSON (cjson/cJSON.h). The names follow the Rust SDK
+// (plugins/sdk) with a `vitals_` prefix:
+//
+//   vitals_finding / _note / _sample / _raise / _finish        report
+//   vitals_parse_params, vitals_granted_endpoint, vitals_log   run input, log
+//   vitals_redis_command, vitals_parse_info, _parse_fields      Redis (replies as cJSON)
+//   vitals_sql_query, vitals_sql_records, _sql_name_values      SQL (rows as cJSON)
+//   vitals_tcp_connect (seconds), vitals_arp_probe              net
+//   vitals_k8s_get, vitals_k8s_list_all                         Kubernetes (cJSON)
+//
+// Capability helpers return true on success, else false with `err` set: its
+// `kind` (VITALS_ERR_DENIED, ...; vitals_err_name() gives the word), `code` (the
+// HTTP status of a Kubernetes `api` error) and `message`. Strings passed in are
+// NUL-terminated C strings; cJSON results belong to the caller (cJSON_Delete).
+// Older names still work: vitals_summary (= vitals_finish), vitals_params
+// (= vitals_parse_params with an error buffer), vitals_k8s_list.
 #ifndef VITALS_SDK_H
 #define VITALS_SDK_H
 
@@ -44,9 +54,55 @@ void vitals_note(vitals_report_t *r, const char *subject, vitals_status_t status
 void vitals_sample(vitals_report_t *r, const char *name, const char *help, double value,
                    const char *label1, const char *value1, const char *label2,
                    const char *value2);
-// Set the summary (printf-style). `status` raises the overall status.
+// Raise the overall status to at least `status` without a finding.
+void vitals_raise(vitals_report_t *r, vitals_status_t status);
+// Finish: set the summary (printf-style, one line). `status` raises the overall
+// status (VITALS_OK keeps the worst finding's; VITALS_UNKNOWN when nothing could
+// be observed). Call it once, last: `run` then returns.
+void vitals_finish(vitals_report_t *r, vitals_status_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+// The older name of vitals_finish.
 void vitals_summary(vitals_report_t *r, vitals_status_t status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+// ---------------------------------------------------------------- errors
+
+// What went wrong: the WIT error cases of the capabilities, by name.
+typedef enum {
+    VITALS_ERR_NONE = 0,
+    VITALS_ERR_DENIED,       // not granted / not allowed (every capability)
+    VITALS_ERR_UNREACHABLE,  // no connection (every capability)
+    VITALS_ERR_AUTH,         // login refused (redis, sql)
+    VITALS_ERR_TIMEOUT,      // no answer in time (every capability)
+    VITALS_ERR_TLS,          // TLS handshake or certificate (redis, sql, kubernetes)
+    VITALS_ERR_SERVER,       // an error reply, or an unparsable one (redis, sql)
+    VITALS_ERR_REFUSED,      // TCP connection refused (net)
+    VITALS_ERR_FAILED,       // the probe could not be sent (net)
+    VITALS_ERR_API,          // the API server's error status, in `code` (kubernetes)
+    VITALS_ERR_INVALID,      // the SDK's own: invalid parameters, an answer that is not JSON
+} vitals_err_t;
+
+typedef struct {
+    vitals_err_t kind;
+    int code;             // VITALS_ERR_API: the HTTP status (404, 403, ...); else 0
+    char message[1024];   // the message without the kind (cut to fit)
+} vitals_error_t;
+
+// The kind as a word: "denied", "unreachable", "auth", "timeout", "tls", "server",
+// "refused", "failed", "api", "invalid" ("" for VITALS_ERR_NONE).
+const char *vitals_err_name(vitals_err_t kind);
+
+// ---------------------------------------------------------------- log
+
+#define VITALS_LOG_TRACE VITALS_CHECK_LOG_LEVEL_TRACE
+#define VITALS_LOG_DEBUG VITALS_CHECK_LOG_LEVEL_DEBUG
+#define VITALS_LOG_INFO VITALS_CHECK_LOG_LEVEL_INFO
+#define VITALS_LOG_WARN VITALS_CHECK_LOG_LEVEL_WARN
+#define VITALS_LOG_ERROR VITALS_CHECK_LOG_LEVEL_ERROR
+
+// Log into the host's log (printf-style; shown from `vitals --log-level LEVEL` on).
+void vitals_log(vitals_check_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 // Fill a param-spec (all strings copied); `default_json` NULL means required.
 void vitals_param(vitals_check_types_param_spec_t *p, const char *name, const char *kind,
@@ -55,18 +111,95 @@ void vitals_param(vitals_check_types_param_spec_t *p, const char *name, const ch
 // A copy of a WIT string as a C string (malloc'd, NUL-terminated).
 char *vitals_cstr(const check_string_t *s);
 
-// The check's [params] as a cJSON object (an empty object if none); NULL with
-// `error` set if they are not a JSON object.
+// ---------------------------------------------------------------- run input
+
+// The check's [params] into `*params`, a cJSON object (an empty one if none; the
+// caller deletes it). False with VITALS_ERR_INVALID if they are not a JSON object.
+bool vitals_parse_params(const exports_vitals_check_plugin_run_input_t *input,
+                         cJSON **params, vitals_error_t *err);
+// The older form: the object, or NULL with `error` set.
 cJSON *vitals_params(const exports_vitals_check_plugin_run_input_t *input, char *error,
                      size_t error_len);
-// A string, number or boolean parameter, or the default.
+// A string or number parameter, or the default (the host fills in no defaults).
 const char *vitals_param_string(const cJSON *params, const char *name, const char *dflt);
 double vitals_param_number(const cJSON *params, const char *name, double dflt);
 
-// LIST `path` on the kubernetes endpoint, every page (500 a page): a cJSON array
-// of the items (the caller deletes it), or NULL with `error` set to a line like
-// `HTTP 403 Forbidden: ...` or `denied: ...`; `*code` is the HTTP status of an
-// API error, else 0.
+// A granted endpoint, as C strings (copies: free with vitals_endpoint_free).
+typedef struct {
+    char *name;   // as in vitals.toml, e.g. "redis"
+    char *kind;   // "http", "redis", "mysql" or "kubernetes"
+    char **urls;  // one per member
+    size_t url_count;
+} vitals_endpoint_t;
+
+// The granted endpoint `name` of `kind` (NULL: any kind) into `*ep`. False with
+// VITALS_ERR_DENIED and a message saying how to grant it when there is none.
+bool vitals_granted_endpoint(const exports_vitals_check_plugin_run_input_t *input,
+                             const char *name, const char *kind, vitals_endpoint_t *ep,
+                             vitals_error_t *err);
+void vitals_endpoint_free(vitals_endpoint_t *ep);
+
+// ---------------------------------------------------------------- Redis
+
+// Run a read-only command on `url` of the granted redis endpoint `endpoint`. `args`
+// is the command and its arguments, NULL-terminated:
+// `(const char *[]){"INFO", "replication", NULL}`. `*reply` is the reply as cJSON
+// (nil null, integers numbers, strings strings, arrays arrays, maps objects).
+// Errors: DENIED (a command outside the read-only list), UNREACHABLE, AUTH,
+// TIMEOUT, TLS, SERVER (an error reply, or an unparsable one).
+bool vitals_redis_command(const char *endpoint, const char *url, const char *const *args,
+                          cJSON **reply, vitals_error_t *err);
+// An INFO reply (`key:value` lines, `# Section` headers) as a cJSON object of strings.
+cJSON *vitals_parse_info(const char *text);
+// A flat [field, value, ...] reply (SENTINEL MASTER, ...) or a RESP3 map as a cJSON
+// object of strings.
+cJSON *vitals_parse_fields(const cJSON *reply);
+
+// ---------------------------------------------------------------- SQL
+
+// Run one read-only statement (SELECT ..., SHOW ...) on `url` of the granted mysql
+// endpoint `endpoint`. `*rows` is `{"columns": ["a", ...], "rows": [["1", null],
+// ...]}`: values as strings in the text protocol's form, SQL NULL as null.
+// Errors: DENIED (not a single read-only statement), UNREACHABLE, AUTH, TIMEOUT,
+// TLS, SERVER.
+bool vitals_sql_query(const char *endpoint, const char *url, const char *statement,
+                      cJSON **rows, vitals_error_t *err);
+// Each row as an object by column name (an array; NULL stays null).
+cJSON *vitals_sql_records(const cJSON *rows);
+// A two-column result (SHOW STATUS, SHOW VARIABLES) as an object from the first
+// column to the second (NULL becomes "").
+cJSON *vitals_sql_name_values(const cJSON *rows);
+
+// ---------------------------------------------------------------- net
+
+// Open and close a TCP connection to `address` ("10.0.0.5:443", "[fd00::5]:443"; IP
+// literals only): `*seconds` it took. Errors: DENIED (not granted), REFUSED,
+// TIMEOUT, UNREACHABLE, FAILED.
+bool vitals_tcp_connect(const char *address, double *seconds, vitals_error_t *err);
+
+typedef struct {
+    char mac[18];    // "aa:bb:cc:dd:ee:ff"
+    double seconds;  // from the first request to this reply
+} vitals_arp_reply_t;
+
+// ARP-probe the IPv4 `address`: `*replies` (malloc'd, free() it; NULL when none)
+// and `*count`, one per MAC that answered (0 nobody holds it, 2+ a conflict).
+// Errors: DENIED, UNREACHABLE, FAILED (ARP needs root or CAP_NET_RAW for vitals).
+bool vitals_arp_probe(const char *address, vitals_arp_reply_t **replies, size_t *count,
+                      vitals_error_t *err);
+
+// ---------------------------------------------------------------- Kubernetes
+
+// GET one object (`/api/v1/namespaces/NS/configmaps/NAME`) into `*object`.
+// Errors: DENIED, UNREACHABLE, TIMEOUT, TLS, API (`code`: the HTTP status).
+bool vitals_k8s_get(const char *endpoint, const char *path, cJSON **object,
+                    vitals_error_t *err);
+// LIST `path`, every page (500 a page): `*items`, a cJSON array. Selectors may be NULL.
+bool vitals_k8s_list_all(const char *endpoint, const char *path, const char *label_selector,
+                         const char *field_selector, cJSON **items, vitals_error_t *err);
+// The older form of vitals_k8s_list_all: the items, or NULL with `error` set to a
+// line like `HTTP 403 Forbidden: ...` or `denied: ...` and `*code` to the HTTP
+// status of an API error (else 0).
 cJSON *vitals_k8s_list(const char *endpoint, const char *path, const char *label_selector,
                        char *error, size_t error_len, int *code);
 

@@ -3,14 +3,32 @@
 // Import it from the plugin's module with a relative path; componentize-js
 // bundles it into the component:
 //
-//   import { ReportBuilder, params, k8sList } from '../../sdk/js/vitals.js';
+//   import { ReportBuilder, grantedEndpoint, parseParams, redisCommand } from './sdk/vitals.js';
+//
+// The names follow the Rust SDK (plugins/sdk), in camelCase:
+//
+//   ReportBuilder finding / note / sample / raise / finish    report
+//   parseParams, grantedEndpoint, log                          run input, log
+//   fetch (the platform's; through the host's gate)            HTTP
+//   redisCommand, parseInfo, parseFields                       Redis
+//   sqlQuery -> Rows (.records(), .nameValues())               SQL
+//   tcpConnect -> seconds, arpProbe -> [{mac, seconds}]        net
+//   k8sGet, k8sList                                            Kubernetes
+//
+// Every capability helper throws a CapabilityError (`kind`: denied, unreachable,
+// auth, timeout, tls, server, refused, failed, api; `detail`; `code` for api;
+// `payload`, the raw WIT variant {tag, val}). Older names still work: `build`
+// (= finish), `params` (= parseParams), `endpoint` (= grantedEndpoint).
 //
 // WIT values in JavaScript: records are objects with camelCase fields, enums are
-// strings ('ok', 'warning', ...), options are a value or undefined. A capability
-// call returns its value or throws an object whose `payload` is the error variant
+// strings ('ok', 'warning', ...), options are a value or undefined. A raw capability
+// import returns its value or throws an object whose `payload` is the error variant
 // ({tag: 'denied', val: '...'}, {tag: 'api', val: {code, reason, message}}).
 import * as k8s from 'vitals:check/kubernetes@0.4.0';
 import { log as hostLog } from 'vitals:check/log@0.4.0';
+import * as net from 'vitals:check/net@0.4.0';
+import * as redis from 'vitals:check/redis@0.4.0';
+import * as sql from 'vitals:check/sql@0.4.0';
 
 const SEVERITY = { ok: 0, warning: 1, critical: 2, unknown: 3 };
 
@@ -19,27 +37,48 @@ export function worse(a, b) {
   return SEVERITY[b] > SEVERITY[a] ? b : a;
 }
 
-/** Log into the host's log: level is 'trace', 'debug', 'info', 'warn' or 'error'. */
-export function log(level, message) {
-  hostLog(level, String(message));
-}
+// ------------------------------------------------------------------ errors
 
-/** The check's [params] as an object (defaults are not filled in by the host). */
-export function params(input) {
-  return input.params ? JSON.parse(input.params) : {};
-}
-
-/** The granted endpoint named `name` (of `kind`, when given); throws if none. */
-export function endpoint(input, name, kind) {
-  const ep = input.endpoints.find((e) => e.name === name && (!kind || e.kind === kind));
-  if (!ep) {
-    throw new Error(`no ${kind ? kind + ' ' : ''}endpoint ${JSON.stringify(name)} is granted to this check; grant it in grants.endpoints`);
+/** An error of a vitals capability (or a missing grant): `kind` is 'denied',
+ *  'unreachable', 'auth', 'timeout', 'tls', 'server' (redis, sql), 'refused',
+ *  'failed' (net) or 'api' (kubernetes; then `code` is the HTTP status);
+ *  `detail` the message without the kind; `message` is `kind: detail`. */
+export class CapabilityError extends Error {
+  constructor(kind, detail, code = undefined, payload = undefined) {
+    super(`${kind}: ${detail}`);
+    this.name = 'CapabilityError';
+    this.kind = kind;
+    this.detail = detail;
+    this.code = code;
+    this.payload = payload ?? { tag: kind, val: detail };
   }
-  return ep;
+
+  /** From what a capability import threw (its `payload` is the WIT variant). */
+  static from(e) {
+    if (e instanceof CapabilityError) return e;
+    const p = e && e.payload !== undefined ? e.payload : e;
+    if (p && typeof p === 'object' && 'tag' in p) {
+      if (p.tag === 'api') {
+        return new CapabilityError('api', `HTTP ${p.val.code} ${p.val.reason}: ${p.val.message}`, p.val.code, p);
+      }
+      return new CapabilityError(p.tag, String(p.val), undefined, p);
+    }
+    return e;
+  }
 }
 
-/** A capability error as one line: `denied: ...`, `api 404 NotFound: ...`. */
+function call(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw CapabilityError.from(e);
+  }
+}
+
+/** Any error as one line: `denied: ...`, `HTTP 404 NotFound: ...` (an api error),
+ *  an Error's message otherwise. */
 export function errorText(e) {
+  if (e instanceof CapabilityError) return e.kind === 'api' ? e.detail : e.message;
   const p = e && e.payload !== undefined ? e.payload : e;
   if (p && typeof p === 'object' && 'tag' in p) {
     if (p.tag === 'api') return `HTTP ${p.val.code} ${p.val.reason}: ${p.val.message}`;
@@ -48,30 +87,169 @@ export function errorText(e) {
   return String(e && e.message ? e.message : e);
 }
 
-/** GET one Kubernetes object as an object. */
-export function k8sGet(endpointName, path) {
-  return JSON.parse(k8s.get(endpointName, path));
+// ------------------------------------------------------------------ log, input
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
+
+/** Log into the host's log: level is 'trace', 'debug', 'info', 'warn' or 'error'. */
+export function log(level, message) {
+  hostLog(LEVELS.includes(level) ? level : 'info', String(message));
 }
 
-/** LIST a collection, every page (500 a page): the items. */
-export function k8sList(endpointName, path, { labelSelector, fieldSelector } = {}) {
+/** The check's [params] as an object (defaults are not filled in by the host:
+ *  spread them under it, `{ endpoint: 'service', ...parseParams(input) }`).
+ *  Throws an Error if they are not a JSON object. */
+export function parseParams(input) {
+  const value = input.params && input.params.trim() ? JSON.parse(input.params) : {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error('invalid parameters: not a JSON object');
+  }
+  return value;
+}
+
+/** The older name of parseParams. */
+export const params = parseParams;
+
+/** The granted endpoint `name` of `kind` ('http', 'redis', 'mysql', 'kubernetes';
+ *  undefined: any kind): `{name, kind, urls}`. Throws a CapabilityError of kind
+ *  'denied' saying how to grant it. */
+export function grantedEndpoint(input, name, kind) {
+  const ep = input.endpoints.find((e) => e.name === name && (!kind || e.kind === kind));
+  if (!ep) {
+    const what = kind ? `${kind} endpoint` : 'endpoint';
+    throw new CapabilityError('denied', `no granted ${what} ${JSON.stringify(name)} in cluster ${input.cluster}; grant it in \`grants.endpoints\``);
+  }
+  return ep;
+}
+
+/** The older name of grantedEndpoint. */
+export const endpoint = grantedEndpoint;
+
+// ------------------------------------------------------------------ Redis
+
+/** Run a read-only command (`['INFO', 'replication']`) on `url` of the granted
+ *  redis endpoint `endpointName`: the reply parsed from JSON (string, number,
+ *  array, object, boolean, null for nil). Throws CapabilityError: denied,
+ *  unreachable, auth, timeout, tls, server (an error reply, or an unparsable one). */
+export function redisCommand(endpointName, url, args) {
+  const text = call(() => redis.command(endpointName, url, args.map(String)));
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CapabilityError('server', `unparsable reply: ${e.message}`);
+  }
+}
+
+/** An INFO reply (`key:value` lines, `# Section` headers) as an object of strings. */
+export function parseInfo(text) {
+  const out = {};
+  for (const line of String(text).split(/\r?\n/)) {
+    if (line.startsWith('#')) continue;
+    const i = line.indexOf(':');
+    if (i < 0) continue;
+    out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** A flat `[field, value, field, value, ...]` reply (SENTINEL MASTER, each entry of
+ *  SENTINEL MASTERS/REPLICAS/SENTINELS), or a RESP3 map, as an object of strings. */
+export function parseFields(reply) {
+  const text = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
+  const out = {};
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) out[text(reply[i])] = text(reply[i + 1]);
+  } else if (reply && typeof reply === 'object') {
+    for (const [k, v] of Object.entries(reply)) out[k] = text(v);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ SQL
+
+/** A result set: `columns` (strings) and `rows` (arrays of strings, null for SQL
+ *  NULL: values in the text protocol's form, '1' not 1). */
+export class Rows {
+  constructor(columns, rows) {
+    this.columns = columns;
+    this.rows = rows;
+  }
+
+  /** Each row as an object by column name (null is SQL NULL). */
+  records() {
+    return this.rows.map((row) => Object.fromEntries(this.columns.map((c, i) => [c, row[i] ?? null])));
+  }
+
+  /** A two-column result (SHOW STATUS, SHOW VARIABLES) as an object from the first
+   *  column to the second (NULL becomes ''). */
+  nameValues() {
+    const out = {};
+    for (const row of this.rows) {
+      if (row.length && row[0] != null) out[row[0]] = row[1] ?? '';
+    }
+    return out;
+  }
+}
+
+/** Run one read-only statement (SELECT ..., SHOW ...) on `url` of the granted mysql
+ *  endpoint `endpointName`: a Rows. Throws CapabilityError: denied (not a single
+ *  read-only statement), unreachable, auth, timeout, tls, server. */
+export function sqlQuery(endpointName, url, statement) {
+  const r = call(() => sql.query(endpointName, url, statement));
+  return new Rows([...r.columns], r.rows.map((row) => row.map((v) => v ?? null)));
+}
+
+// ------------------------------------------------------------------ net
+
+/** Open and close a TCP connection to `address` ('10.0.0.5:443', '[fd00::5]:443';
+ *  IP literals only): the seconds it took (a number). Throws CapabilityError:
+ *  denied (not granted), refused, timeout, unreachable, failed. */
+export function tcpConnect(address) {
+  return call(() => net.tcpConnect(address));
+}
+
+/** ARP-probe the IPv4 `address`: one {mac, seconds} per MAC that answered ([]
+ *  nobody holds it, 2+ a conflict). Throws CapabilityError: denied, unreachable,
+ *  failed (ARP needs root or CAP_NET_RAW for vitals). */
+export function arpProbe(address) {
+  return call(() => net.arpProbe(address)).map((r) => ({ mac: r.mac, seconds: r.seconds }));
+}
+
+// ------------------------------------------------------------------ Kubernetes
+
+/** GET one Kubernetes object as an object. Throws CapabilityError: denied,
+ *  unreachable, timeout, tls, api (`code`: the HTTP status). */
+export function k8sGet(endpointName, path) {
+  return JSON.parse(call(() => k8s.get(endpointName, path)));
+}
+
+/** LIST a collection, every page (`limit` objects a request, default 500): the
+ *  items. Throws CapabilityError as k8sGet. */
+export function k8sList(endpointName, path, { labelSelector, fieldSelector, limit = 500 } = {}) {
   const items = [];
   let continueToken;
   do {
-    const page = JSON.parse(k8s.list(endpointName, path, { labelSelector, fieldSelector, limit: 500, continueToken }));
+    const page = JSON.parse(call(() => k8s.list(endpointName, path, { labelSelector, fieldSelector, limit, continueToken })));
     items.push(...(page.items ?? []));
     continueToken = page.metadata?.continue || undefined;
   } while (continueToken);
   return items;
 }
 
-/** Collects findings and samples; `build` makes the report, its status the worst
- *  finding's unless given. */
+// ------------------------------------------------------------------ reports
+
+/** Collects findings and samples; `finish` makes the report, its status the worst
+ *  of the findings (and `raise` calls) unless given. */
 export class ReportBuilder {
   constructor() {
     this.findings = [];
     this.samples = [];
     this.counted = 'ok';
+  }
+
+  /** A report that says the system could not be observed (no findings). */
+  static unknown(summary) {
+    return { status: 'unknown', summary, findings: [], samples: [] };
   }
 
   /** A finding; the overall status becomes at least `status`. */
@@ -88,16 +266,30 @@ export class ReportBuilder {
     return this;
   }
 
+  /** A metric sample `vitals_<plugin>_<name>{labels}`; label values made strings. */
   sample(name, help, value, labels = {}) {
     this.samples.push({ name, help, value: Number(value), labels: Object.entries(labels).map(([n, v]) => ({ name: n, value: String(v) })) });
     return this;
   }
 
+  /** Raise the overall status to at least `status` without a finding. */
+  raise(status) {
+    this.counted = worse(this.counted, status);
+    return this;
+  }
+
+  /** The overall status so far. */
   status() {
     return this.counted;
   }
 
-  build(summary, status) {
+  /** The report: `summary`, status `status` when given, else the worst so far. */
+  finish(summary, status) {
     return { status: status ?? this.status(), summary, findings: this.findings, samples: this.samples };
+  }
+
+  /** The older name of finish. */
+  build(summary, status) {
+    return this.finish(summary, status);
   }
 }

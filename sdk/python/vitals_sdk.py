@@ -3,19 +3,37 @@
 Put this directory on componentize-py's path (`-p sdk/python`) and import it from
 the plugin's module:
 
-    from vitals_sdk import ReportBuilder, Status, http_get, k8s_list, params
+    from vitals_sdk import ReportBuilder, Status, granted_endpoint, parse_params, redis_command
+
+The names follow the Rust SDK (`plugins/sdk`), in snake_case:
+
+    ReportBuilder.finding / note / sample / raise_ / finish   report
+    parse_params, granted_endpoint, log                        run input, log
+    http_get -> Response (body: bytes)                         HTTP
+    redis_command, parse_info, parse_fields                    Redis
+    sql_query -> Rows (.records(), .name_values())             SQL
+    tcp_connect -> seconds, arp_probe -> [ArpReply]            net
+    k8s_get, k8s_list                                          Kubernetes
+
+Every capability helper raises `CapabilityError` (`.kind`: denied, unreachable,
+auth, timeout, tls, server, refused, failed, api; `.detail`; `.code` for api);
+`http_get` raises `HttpError`. Older names still work: `ReportBuilder.build`
+(= finish), `params` (= parse_params), `find_endpoint` (None when not granted).
 
 The bindings package `wit_world` only exists at build time (componentize-py
 generates it from wit/), so this module can only be imported inside the component.
 """
 import json
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from componentize_py_types import Err
 from wit_world.imports import kubernetes as _k8s
 from wit_world.imports import log as _log
+from wit_world.imports import net as _net
+from wit_world.imports import redis as _redis
+from wit_world.imports import sql as _sql
 from wit_world.imports import outgoing_handler
 from wit_world.imports import streams
 from wit_world.imports import wasi_http_types as http
@@ -23,35 +41,126 @@ from wit_world.imports.vitals_check_types import (
     Endpoint, Finding, Label, Report, RunInput, Sample, Status,
 )
 
+ArpReply = _net.ArpReply
+
 __all__ = [
-    "Status", "Finding", "Sample", "Label", "Report", "RunInput", "Endpoint",
-    "HttpError", "Response", "http_get", "get_json", "find_endpoint", "params",
-    "report", "worst", "log", "error_code_text", "ReportBuilder", "CapabilityError",
+    "Status", "Finding", "Sample", "Label", "Report", "RunInput", "Endpoint", "ArpReply",
+    "ReportBuilder", "parse_params", "granted_endpoint", "log",
+    "HttpError", "Response", "http_get", "get_json", "error_code_text",
+    "CapabilityError", "NotGranted",
+    "redis_command", "parse_info", "parse_fields",
+    "Rows", "sql_query",
+    "tcp_connect", "arp_probe",
     "k8s_get", "k8s_list",
+    "report", "worst",
+    # older names, kept working
+    "params", "find_endpoint",
 ]
 
 _SEVERITY = {Status.OK: 0, Status.WARNING: 1, Status.CRITICAL: 2, Status.UNKNOWN: 3}
 
 
+_LEVELS = ("trace", "debug", "info", "warn", "error")
+
+
+# ---------------------------------------------------------------- errors
+class CapabilityError(Exception):
+    """An error of a vitals capability (or a missing grant).
+
+    kind: `denied`, `unreachable`, `auth`, `timeout`, `tls`, `server` (redis, sql),
+    `refused`, `failed` (net), `api` (kubernetes; then `code` is the HTTP status).
+    detail: the message without the kind. str(e) is `kind: detail`.
+    """
+
+    def __init__(self, kind: str, detail: str, code: Optional[int] = None):
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+        self.code = code
+
+    @classmethod
+    def from_wit(cls, value) -> "CapabilityError":
+        """From a WIT error variant value (`Error_Denied("...")`, `Error_Api(ApiStatus)`)."""
+        kind = type(value).__name__.split("_", 1)[-1].lower()
+        payload = getattr(value, "value", None)
+        code = getattr(payload, "code", None)
+        if code is not None:
+            return cls(kind, f"HTTP {code} {payload.reason}: {payload.message}", code)
+        return cls(kind, str(payload))
+
+
+class NotGranted(CapabilityError):
+    """`granted_endpoint` found no such endpoint: kind `denied`."""
+
+    def __init__(self, detail: str):
+        super().__init__("denied", detail)
+
+
+def _call(fn, *args):
+    """Call a capability import; its `Err` becomes a CapabilityError."""
+    try:
+        return fn(*args)
+    except Err as e:
+        raise CapabilityError.from_wit(e.value) from None
+
+
 # ---------------------------------------------------------------- logging
-def log(message: str, level: str = "info") -> None:
-    """Log into the host's log (shown with `vitals --log-level debug`)."""
-    _log.log(_log.Level[level.upper()], message)
+def log(*args, **kwargs) -> None:
+    """log(level, message): into the host's log; level is `trace`, `debug`, `info`,
+    `warn` or `error` (shown from `vitals --log-level LEVEL` on).
+
+    The older form log(message, level="info") still works."""
+    level = kwargs.pop("level", None)
+    message = kwargs.pop("message", None)
+    if kwargs:
+        raise TypeError(f"log() got unexpected arguments {sorted(kwargs)}")
+    args = list(args)
+    if len(args) == 2:
+        # log(level, message), or the older log(message, level)
+        first, second = args
+        if str(first).lower() not in _LEVELS and str(second).lower() in _LEVELS:
+            first, second = second, first
+        level, message = first, second
+    elif len(args) == 1:
+        if message is None:
+            message = args[0]  # the older log(message[, level=...])
+        else:
+            level = args[0]
+    level = "info" if level is None else level
+    _log.log(_log.Level[str(level).upper()], str(message))
 
 
 # ---------------------------------------------------------------- run input
-def find_endpoint(inp: RunInput, name: str, kind: Optional[str] = None) -> Optional[Endpoint]:
-    """The granted endpoint `name` (of `kind`, when given: `http`, `redis`, `mysql`,
-    `kubernetes`), or None."""
+def parse_params(inp: RunInput) -> dict:
+    """The check's [params] as a dict (defaults are not filled in by the host: use
+    `.get(name, default)`). ValueError if they are not a JSON object."""
+    value = json.loads(inp.params) if inp.params and inp.params.strip() else {}
+    if not isinstance(value, dict):
+        raise ValueError("invalid parameters: not a JSON object")
+    return value
+
+
+params = parse_params  # the older name
+
+
+def granted_endpoint(inp: RunInput, name: str, kind: Optional[str] = None) -> Endpoint:
+    """The granted endpoint `name` of `kind` (`http`, `redis`, `mysql`,
+    `kubernetes`; None: any kind). Raises NotGranted (a CapabilityError of kind
+    `denied`) saying how to grant it."""
     for ep in inp.endpoints:
         if ep.name == name and (kind is None or ep.kind == kind):
             return ep
-    return None
+    what = f"{kind} endpoint" if kind else "endpoint"
+    raise NotGranted(f"no granted {what} {json.dumps(name)} in cluster {inp.cluster}; "
+                     "grant it in `grants.endpoints`")
 
 
-def params(inp: RunInput) -> dict:
-    """The check's [params] as a dict (defaults are not filled in by the host)."""
-    return json.loads(inp.params) if inp.params else {}
+def find_endpoint(inp: RunInput, name: str, kind: Optional[str] = None) -> Optional[Endpoint]:
+    """The older form of granted_endpoint: the endpoint, or None."""
+    try:
+        return granted_endpoint(inp, name, kind)
+    except NotGranted:
+        return None
 
 
 def worst(statuses) -> Status:
@@ -108,14 +217,18 @@ def error_code_text(code) -> Tuple[str, str]:
 
 @dataclass
 class Response:
+    """An HTTP answer: `status` (int), `headers` (lowercase name -> list of
+    bytes values), `body` (bytes, the whole body)."""
     status: int
     headers: Dict[str, List[bytes]] = field(default_factory=dict)
     body: bytes = b""
 
     def json(self):
+        """The body parsed as JSON (ValueError if it is not)."""
         return json.loads(self.body)
 
     def text(self) -> str:
+        """The body as str (UTF-8, invalid bytes replaced)."""
         return self.body.decode("utf-8", "replace")
 
 
@@ -210,13 +323,18 @@ def get_json(url: str, **kw):
 
 # ---------------------------------------------------------------- reports
 class ReportBuilder:
-    """Collects findings and samples; `build` makes the report, its status the
-    worst finding's unless given."""
+    """Collects findings and samples; `finish` makes the report, its status the
+    worst of the findings (and `raise_`) unless given."""
 
     def __init__(self):
         self.findings: List[Finding] = []
         self.samples: List[Sample] = []
         self._counted: List[Status] = []
+
+    @staticmethod
+    def unknown(summary: str) -> Report:
+        """A report that says the system could not be observed (no findings)."""
+        return report(Status.UNKNOWN, summary)
 
     def finding(self, subject: str, status: Status, message: str) -> "ReportBuilder":
         """A finding; the overall status becomes at least `status`."""
@@ -231,55 +349,126 @@ class ReportBuilder:
         return self
 
     def sample(self, name: str, help: str, value: float, **labels: str) -> "ReportBuilder":
+        """A metric sample `vitals_<plugin>_<name>{labels}`; value a number, label
+        values made str."""
         self.samples.append(Sample(name=name, help=help, value=float(value),
                                    labels=[Label(name=k, value=str(v)) for k, v in labels.items()]))
         return self
 
+    def raise_(self, status: Status) -> "ReportBuilder":
+        """Raise the overall status to at least `status` without a finding."""
+        self._counted.append(status)
+        return self
+
     def status(self) -> Status:
+        """The overall status so far."""
         return worst(self._counted)
 
-    def build(self, summary: str, status: Optional[Status] = None) -> Report:
+    def finish(self, summary: str, status: Optional[Status] = None) -> Report:
+        """The report: `summary` (one line), status `status` when given, else the
+        worst of the findings and `raise_` calls (ok if none)."""
         return report(self.status() if status is None else status, summary,
                       self.findings, self.samples)
 
+    build = finish  # the older name
+
+
+# ---------------------------------------------------------------- Redis
+def redis_command(endpoint: str, url: str, args: Sequence[str]) -> Any:
+    """Run a read-only command (`["INFO", "replication"]`) on `url` of the granted
+    redis endpoint `endpoint`: the reply parsed from JSON (str, int, float, list,
+    dict, bool or None for nil). Raises CapabilityError: `denied` (a command
+    outside the read-only list), `unreachable`, `auth`, `timeout`, `tls`, `server`
+    (an error reply, or an unparsable one)."""
+    text = _call(_redis.command, endpoint, url, [str(a) for a in args])
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise CapabilityError("server", f"unparsable reply: {e}") from None
+
+
+def parse_info(text: str) -> Dict[str, str]:
+    """An `INFO` reply (`key:value` lines, `# Section` headers) as a dict of str."""
+    out: Dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or ":" not in line:
+            continue
+        k, v = line.split(":", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def parse_fields(reply: Any) -> Dict[str, str]:
+    """A flat `[field, value, field, value, ...]` reply (`SENTINEL MASTER`, each entry
+    of `SENTINEL MASTERS`/`REPLICAS`/`SENTINELS`), or a RESP3 map, as a dict of str."""
+    def text(v):
+        return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+    if isinstance(reply, dict):
+        return {k: text(v) for k, v in reply.items()}
+    if isinstance(reply, list):
+        return {text(reply[i]): text(reply[i + 1]) for i in range(0, len(reply) - 1, 2)}
+    return {}
+
+
+# ---------------------------------------------------------------- SQL
+@dataclass
+class Rows:
+    """A result set: `columns` (list of str) and `rows` (list of lists of str or
+    None for SQL NULL: values in the text protocol's form, `"1"` not 1)."""
+    columns: List[str]
+    rows: List[List[Optional[str]]]
+
+    def records(self) -> List[Dict[str, Optional[str]]]:
+        """Each row as a dict by column name (None is SQL NULL)."""
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def name_values(self) -> Dict[str, str]:
+        """A two-column result (`SHOW STATUS`, `SHOW VARIABLES`) as a dict from the
+        first column to the second (NULL becomes "")."""
+        return {row[0]: (row[1] if len(row) > 1 and row[1] is not None else "")
+                for row in self.rows if row and row[0] is not None}
+
+
+def sql_query(endpoint: str, url: str, statement: str) -> Rows:
+    """Run one read-only statement (`SELECT ...`, `SHOW ...`) on `url` of the granted
+    mysql endpoint `endpoint`. Raises CapabilityError: `denied` (not a single
+    read-only statement), `unreachable`, `auth`, `timeout`, `tls`, `server`."""
+    rows = _call(_sql.query, endpoint, url, statement)
+    return Rows(columns=list(rows.columns), rows=[list(r) for r in rows.rows])
+
+
+# ---------------------------------------------------------------- net
+def tcp_connect(address: str) -> float:
+    """Open and close a TCP connection to `address` (`10.0.0.5:443`, `[fd00::5]:443`;
+    IP literals only): the seconds it took (float). Raises CapabilityError:
+    `denied` (not granted), `refused`, `timeout`, `unreachable`, `failed`."""
+    return _call(_net.tcp_connect, address)
+
+
+def arp_probe(address: str) -> List[ArpReply]:
+    """ARP-probe the IPv4 `address`: one ArpReply(mac: str, seconds: float) per MAC
+    that answered ([] nobody holds it, 2+ a conflict). Raises CapabilityError:
+    `denied`, `unreachable`, `failed` (ARP needs root or CAP_NET_RAW for vitals)."""
+    return list(_call(_net.arp_probe, address))
+
 
 # ---------------------------------------------------------------- Kubernetes
-class CapabilityError(Exception):
-    """An error value of a vitals capability: kind is `denied`, `unreachable`,
-    `timeout`, `tls` or `api` (then `code` is the HTTP status)."""
-
-    def __init__(self, value):
-        name = type(value).__name__
-        self.kind = name.split("_", 1)[-1].lower()
-        payload = getattr(value, "value", None)
-        self.code = getattr(payload, "code", None)
-        if self.code is not None:
-            message = f"HTTP {self.code} {payload.reason}: {payload.message}"
-        else:
-            message = str(payload)
-        super().__init__(f"{self.kind}: {message}")
-
-
 def k8s_get(endpoint: str, path: str) -> dict:
-    """GET one object (`/api/v1/namespaces/NS/configmaps/NAME`) as a dict."""
-    try:
-        return json.loads(_k8s.get(endpoint, path))
-    except Err as e:
-        raise CapabilityError(e.value) from None
+    """GET one object (`/api/v1/namespaces/NS/configmaps/NAME`) as a dict. Raises
+    CapabilityError: `denied`, `unreachable`, `timeout`, `tls`, `api` (`.code`)."""
+    return json.loads(_call(_k8s.get, endpoint, path))
 
 
 def k8s_list(endpoint: str, path: str, label_selector: Optional[str] = None,
              field_selector: Optional[str] = None, page: int = 500) -> List[dict]:
-    """LIST a collection (`/api/v1/pods`), every page: the items."""
+    """LIST a collection (`/api/v1/pods`), every page (`page` objects a request):
+    the items, as dicts. Raises CapabilityError as k8s_get."""
     items: List[dict] = []
     token = None
     while True:
         options = _k8s.ListOptions(label_selector=label_selector, field_selector=field_selector,
                                    limit=page, continue_token=token)
-        try:
-            answer = json.loads(_k8s.list(endpoint, path, options))
-        except Err as e:
-            raise CapabilityError(e.value) from None
+        answer = json.loads(_call(_k8s.list, endpoint, path, options))
         items.extend(answer.get("items") or [])
         token = (answer.get("metadata") or {}).get("continue")
         if not token:

@@ -1,20 +1,48 @@
-"""test_py_sdk: exercises the Python SDK's Kubernetes helpers for the tests
-(tests/python_sdk.rs). Lists nodes every page at a time, reads a ConfigMap, and
-reports what a missing object and an ungranted resource raise."""
+"""test_py_sdk: exercises the Python SDK for the tests.
+
+mode "kubernetes" (the default; tests/python_sdk.rs): lists nodes every page at a
+time, reads a ConfigMap, and reports what a missing object and an ungranted
+resource raise.
+
+mode "helpers" (tests/sdk_helpers.rs): the steps of the Rust reference plugin
+(plugins/testing/rust-sdk), with the same findings: report verbs,
+granted_endpoint, Redis, SQL, net, Kubernetes and log. Endpoints: `redis` (its
+first URL a server, its second a closed port), `db` (mysql), `kubernetes`. Each
+step is one finding: ok with what the helper returned, or a note (unknown) with
+the error as `kind: message`.
+"""
 import json
 
 from wit_world import exports
-from wit_world.imports.vitals_check_types import PluginInfo
+from wit_world.imports.vitals_check_types import ParamSpec, PluginInfo
 
-from vitals_sdk import CapabilityError, ReportBuilder, RunInput, Status, k8s_get, k8s_list
+from vitals_sdk import (
+    CapabilityError, ReportBuilder, RunInput, Status, arp_probe, granted_endpoint, k8s_get,
+    k8s_list, log, parse_fields, parse_info, parse_params, redis_command, sql_query, tcp_connect,
+)
+
+
+def _param(name, kind, description, default=None):
+    return ParamSpec(name=name, kind=kind, description=description,
+                     default_value=default, required=False)
 
 
 class Plugin(exports.Plugin):
     def describe(self) -> PluginInfo:
         return PluginInfo(name="test_py_sdk", version="0.1.0",
-                          description="test plugin: the Python SDK's Kubernetes helpers", params=[])
+                          description="test plugin: the Python SDK's helpers",
+                          params=[
+                              _param("mode", "string", "kubernetes | helpers", json.dumps("kubernetes")),
+                              _param("tcp_open", "string", "an address that accepts TCP"),
+                              _param("tcp_closed", "string", "an address that refuses TCP"),
+                              _param("tcp_denied", "string", "an address not granted"),
+                              _param("arp", "list<string>", "addresses to ARP-probe"),
+                          ])
 
     def run(self, input: RunInput):
+        p = parse_params(input)
+        if p.get("mode", "kubernetes") == "helpers":
+            return helpers(input, p)
         r = ReportBuilder()
         nodes = k8s_list("kubernetes", "/api/v1/nodes", page=2)
         r.finding("nodes", Status.OK, " ".join(sorted(n["metadata"]["name"] for n in nodes)))
@@ -27,4 +55,102 @@ class Plugin(exports.Plugin):
                 r.finding(subject, Status.CRITICAL, "no error")
             except CapabilityError as e:
                 r.note(subject, Status.UNKNOWN, f"{e.kind} {e.code}: {e}")
-        return r.build(f"{len(nodes)} nodes")
+        return r.build(f"{len(nodes)} nodes")  # the older name of finish, still working
+
+
+def _json(v) -> str:
+    """JSON text as the Rust reference writes it (compact, non-ASCII kept)."""
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+
+def _rows_text(rows) -> str:
+    lines = ["|".join("NULL" if v is None else v for v in row) for row in rows.rows]
+    return f"columns {','.join(rows.columns)}; rows {';'.join(lines)}"
+
+
+def helpers(input: RunInput, p: dict):
+    r = ReportBuilder()
+
+    def step(subject, fn):
+        try:
+            r.finding(subject, Status.OK, fn())
+        except CapabilityError as e:
+            r.note(subject, Status.UNKNOWN, str(e))  # `kind: detail`
+
+    log("info", "sdk test: start")
+
+    # Endpoints.
+    try:
+        ep = granted_endpoint(input, "redis", "redis")
+    except CapabilityError as e:
+        return ReportBuilder.unknown(e.detail)
+    step("endpoint redis", lambda: f"{ep.name} {ep.kind} {' '.join(ep.urls)}")
+    step("endpoint nope", lambda: granted_endpoint(input, "nope", "redis").name)
+
+    # Redis.
+    url = ep.urls[0]
+    for subject, args in [("redis PING", ["PING"]), ("redis ECHO", ["ECHO", "vitals sdk"]),
+                          ("redis DBSIZE", ["DBSIZE"]), ("redis ROLE", ["ROLE"])]:
+        step(subject, lambda args=args: _json(redis_command(ep.name, url, args)))
+    step("redis INFO", lambda: "redis_mode=" + parse_info(
+        redis_command(ep.name, url, ["INFO", "server"])).get("redis_mode", ""))
+    fields = parse_fields(["a", "1", "b", "2", "c"])
+    step("redis fields", lambda: " ".join(f"{k}={fields[k]}" for k in sorted(fields)))
+    step("redis SET", lambda: _json(redis_command(ep.name, url, ["SET", "k", "v"])))
+    step("redis SENTINEL", lambda: _json(redis_command(ep.name, url, ["SENTINEL", "MASTERS"])))
+    step("redis down", lambda: _json(redis_command(ep.name, ep.urls[1], ["PING"])))
+
+    # SQL.
+    try:
+        db = granted_endpoint(input, "db", "mysql")
+    except CapabilityError as e:
+        return ReportBuilder.unknown(e.detail)
+    url = db.urls[0]
+    select = "SELECT 1 AS one, NULL AS nothing, 'x' AS letter"
+    step("sql SELECT", lambda: _rows_text(sql_query(db.name, url, select)))
+
+    def records():
+        rows = sql_query(db.name, url, select)
+        first = rows.records()[0]
+        return " ".join(f"{c}={'NULL' if first[c] is None else first[c]}" for c in rows.columns)
+    step("sql records", records)
+    step("sql SHOW", lambda: "port=" + sql_query(db.name, url, "SHOW VARIABLES LIKE 'port'")
+         .name_values().get("port", ""))
+    step("sql DELETE", lambda: _rows_text(sql_query(db.name, url, "DELETE FROM mysql.user")))
+    step("sql missing", lambda: _rows_text(sql_query(db.name, url, "SELECT * FROM mysql.no_such_table")))
+
+    # Net.
+    def tcp(address):
+        seconds = tcp_connect(address)
+        assert isinstance(seconds, float)
+        r.sample("tcp_connect_seconds", "Seconds a TCP connect took", seconds, address=address)
+        return "connected" if 0 <= seconds < 5 else f"odd seconds: {seconds}"
+    for subject, key in [("tcp open", "tcp_open"), ("tcp closed", "tcp_closed"),
+                         ("tcp denied", "tcp_denied")]:
+        if p.get(key):
+            step(subject, lambda key=key: tcp(p[key]))
+
+    def arp(address):
+        replies = arp_probe(address)
+        if any(a.seconds < 0 for a in replies):
+            return "odd seconds"
+        return f"{len(replies)} replies: {' '.join(sorted(a.mac for a in replies))}"
+    for address in p.get("arp", []):
+        step(f"arp {address}", lambda address=address: arp(address))
+
+    # Kubernetes.
+    step("k8s get", lambda: "enable-l2-announcements=" + k8s_get(
+        "kubernetes", "/api/v1/namespaces/kube-system/configmaps/cilium-config")["data"]
+        .get("enable-l2-announcements", ""))
+    step("k8s list", lambda: " ".join(sorted(
+        n["metadata"]["name"] for n in k8s_list("kubernetes", "/api/v1/nodes"))))
+    step("k8s secret", lambda: _json(k8s_get("kubernetes", "/api/v1/namespaces/kube-system/secrets/token")))
+    try:
+        k8s_get("kubernetes", "/api/v1/namespaces/kube-system/configmaps/nope")
+        r.finding("k8s missing", Status.OK, "found")
+    except CapabilityError as e:
+        r.note("k8s missing", Status.UNKNOWN, f"{e.kind} {e.code or 0}: {e.detail}")
+
+    r.raise_(Status.OK)  # the errors above are notes: the status stays ok
+    log("info", "sdk test: done")
+    return r.finish(f"{len(r.findings)} steps")

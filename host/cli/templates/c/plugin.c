@@ -22,18 +22,18 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
                                      exports_vitals_check_plugin_report_t *ret) {
     vitals_report_t r;
     vitals_report_init(&r, ret);
-    char error[1024];
-    int code;
-    cJSON *nodes = NULL;
-    cJSON *params = vitals_params(input, error, sizeof error);
-    if (!params) {
-        vitals_summary(&r, VITALS_UNKNOWN, "%s", error);
+    vitals_error_t err;  // kind (vitals_err_name), code, message of a failed call
+    cJSON *nodes = NULL, *params = NULL;
+    vitals_endpoint_t ep = {0};
+    if (!vitals_parse_params(input, &params, &err) ||
+        !vitals_granted_endpoint(input, vitals_param_string(params, "endpoint", "kubernetes"),
+                                 "kubernetes", &ep, &err)) {
+        vitals_finish(&r, VITALS_UNKNOWN, "%s", err.message);
         goto out;
     }
-    const char *endpoint = vitals_param_string(params, "endpoint", "kubernetes");
-    nodes = vitals_k8s_list(endpoint, "/api/v1/nodes", NULL, error, sizeof error, &code);
-    if (!nodes) {
-        vitals_summary(&r, VITALS_UNKNOWN, "cannot list nodes: %s", error);
+    if (!vitals_k8s_list_all(ep.name, "/api/v1/nodes", NULL, NULL, &nodes, &err)) {
+        vitals_finish(&r, VITALS_UNKNOWN, "cannot list nodes: %s: %s", vitals_err_name(err.kind),
+                      err.message);
         goto out;
     }
     int total = 0, ready = 0;
@@ -58,8 +58,9 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     }
     vitals_sample(&r, "nodes_ready", "Nodes whose Ready condition is True", ready, NULL, NULL,
                   NULL, NULL);
-    vitals_summary(&r, VITALS_OK, "%d/%d nodes Ready", ready, total);
+    vitals_finish(&r, VITALS_OK, "%d/%d nodes Ready", ready, total);
 out:
+    vitals_endpoint_free(&ep);
     cJSON_Delete(nodes);
     cJSON_Delete(params);
     exports_vitals_check_plugin_run_input_free(input);

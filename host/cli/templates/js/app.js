@@ -3,7 +3,7 @@
 // GETs `path` on every URL of the granted http endpoint `endpoint`: an answer
 // below 400 is ok; another status, or none, is critical. `fetch` goes through the
 // host, which lets it reach only the granted endpoints.
-import { ReportBuilder, endpoint, params } from './sdk/vitals.js';
+import { ReportBuilder, grantedEndpoint, parseParams } from './sdk/vitals.js';
 
 export const plugin = {
   describe() {
@@ -23,10 +23,10 @@ export const plugin = {
     let p;
     let ep;
     try {
-      p = { endpoint: 'service', path: '/healthz', ...params(input) };
-      ep = endpoint(input, p.endpoint, 'http');
+      p = { endpoint: 'service', path: '/healthz', ...parseParams(input) };
+      ep = grantedEndpoint(input, p.endpoint, 'http');
     } catch (e) {
-      return r.build(String(e.message ?? e), 'unknown');
+      return ReportBuilder.unknown(e.detail ?? String(e.message ?? e));
     }
     let up = 0;
     for (const url of ep.urls) {
@@ -43,6 +43,6 @@ export const plugin = {
       }
     }
     r.sample('up', 'URLs that answered below 400', up);
-    return r.build(`${up}/${ep.urls.length} URLs answered`);
+    return r.finish(`${up}/${ep.urls.length} URLs answered`);
   },
 };

@@ -9,7 +9,9 @@ import json
 from wit_world import exports
 from wit_world.imports.vitals_check_types import ParamSpec, PluginInfo
 
-from vitals_sdk import HttpError, ReportBuilder, RunInput, Status, find_endpoint, http_get, params
+from vitals_sdk import (
+    HttpError, NotGranted, ReportBuilder, RunInput, Status, granted_endpoint, http_get, parse_params,
+)
 
 
 class Plugin(exports.Plugin):
@@ -30,18 +32,19 @@ class Plugin(exports.Plugin):
         try:
             return self._run(input)
         except Exception as e:  # never trap: report unknown instead
-            return ReportBuilder().build(f"plugin error: {type(e).__name__}: {e}", Status.UNKNOWN)
+            return ReportBuilder.unknown(f"plugin error: {type(e).__name__}: {e}")
 
     def _run(self, input: RunInput):
-        p = params(input)
-        name = p.get("endpoint", "service")
-        ep = find_endpoint(input, name, "http")
-        if ep is None:
-            return ReportBuilder().build(f"no endpoint {name!r} granted to this check", Status.UNKNOWN)
+        p = parse_params(input)  # defaults are not filled in: .get(name, default)
+        try:
+            ep = granted_endpoint(input, p.get("endpoint", "service"), "http")
+        except NotGranted as e:
+            return ReportBuilder.unknown(e.detail)
         r = ReportBuilder()
         up = 0
         for url in ep.urls:
             try:
+                # timeout in seconds; resp.body is bytes (resp.text() str, resp.json())
                 resp = http_get(url.rstrip("/") + p.get("path", "/healthz"), timeout=5)
             except HttpError as e:
                 r.finding(url, Status.CRITICAL, f"unreachable: {e}")
@@ -52,4 +55,4 @@ class Plugin(exports.Plugin):
             else:
                 r.finding(url, Status.CRITICAL, f"HTTP {resp.status}")
         r.sample("up", "URLs that answered below 400", up)
-        return r.build(f"{up}/{len(ep.urls)} URLs answered")
+        return r.finish(f"{up}/{len(ep.urls)} URLs answered")
