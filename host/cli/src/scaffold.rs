@@ -76,21 +76,25 @@ pub fn new_plugin(name: &str, lang: Lang, dir: &Path) -> Result<Vec<PathBuf>, Sc
         return Err(ScaffoldError::Exists(dir.to_owned()));
     }
     let mut written = Vec::new();
+    // C: the preview1 adapter and the SDK's compiled bindings are not text.
+    let mut binary: Vec<(PathBuf, &'static [u8])> = Vec::new();
     if lang == Lang::C {
-        let rel = PathBuf::from("wasi_snapshot_preview1.reactor.wasm");
-        let path = dir.join(&rel);
-        std::fs::create_dir_all(dir)
-            .and_then(|()| {
-                std::fs::write(
-                    &path,
-                    wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
-                )
-            })
-            .map_err(|source| ScaffoldError::Write { path, source })?;
+        binary.push((
+            PathBuf::from("wasi_snapshot_preview1.reactor.wasm"),
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+        ));
+        binary.extend(
+            binary_files(&C_SDK)
+                .into_iter()
+                .map(|(p, b)| (Path::new("sdk").join(p), b)),
+        );
+    }
+    for (rel, bytes) in binary {
+        write(dir, &rel, bytes)?;
         written.push(rel);
     }
     for (rel, text) in project_files(name, lang) {
-        write(dir, &rel, &text)?;
+        write(dir, &rel, text.as_bytes())?;
         written.push(rel);
     }
     Ok(written)
@@ -163,14 +167,14 @@ fn sdk_files(lang: Lang) -> Vec<(PathBuf, String)> {
     }
 }
 
-/// Write `text` into `dir/rel`, making its folder; shell scripts executable.
-fn write(dir: &Path, rel: &Path, text: &str) -> Result<(), ScaffoldError> {
+/// Write `bytes` into `dir/rel`, making its folder; shell scripts executable.
+fn write(dir: &Path, rel: &Path, bytes: &[u8]) -> Result<(), ScaffoldError> {
     let path = dir.join(rel);
     let write = || -> std::io::Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&path, text)?;
+        std::fs::write(&path, bytes)?;
         if rel.extension().is_some_and(|e| e == "sh") {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
@@ -181,6 +185,20 @@ fn write(dir: &Path, rel: &Path, text: &str) -> Result<(), ScaffoldError> {
         path: path.clone(),
         source,
     })
+}
+
+/// Every file under `dir` that is not text, with its path relative to the
+/// embedded root.
+fn binary_files(dir: &Dir<'static>) -> Vec<(PathBuf, &'static [u8])> {
+    let mut out: Vec<(PathBuf, &'static [u8])> = dir
+        .files()
+        .filter(|f| f.contents_utf8().is_none())
+        .map(|f| (f.path().to_owned(), f.contents()))
+        .collect();
+    for sub in dir.dirs() {
+        out.extend(binary_files(sub));
+    }
+    out
 }
 
 /// Every text file under `dir`, with its path relative to the embedded root.

