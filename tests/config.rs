@@ -217,6 +217,15 @@ fn validate_and_list_describe_the_configuration() {
     let out = cfg.vitals(&["list", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["checks"][0]["plugin"]["name"], "etcd");
+    // Every kind of grant is listed, granted or not.
+    let grants = &json["checks"][0]["grants"];
+    assert_eq!(grants["endpoints"], serde_json::json!(["etcd"]), "{grants}");
+    assert_eq!(grants["kubernetes"], serde_json::json!([]), "{grants}");
+    assert_eq!(
+        grants["net"],
+        serde_json::json!({"tcp": [], "arp": []}),
+        "{grants}"
+    );
     assert!(
         json["checks"][0]["plugin"]["params"]
             .as_array()

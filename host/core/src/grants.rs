@@ -132,15 +132,23 @@ impl KubeSource {
 
 /// The parts of a kubeconfig that name the API server; the runtime's Kubernetes
 /// client reads the whole file (credentials included) itself.
+#[derive(Default)]
+struct Kubeconfig {
+    current_context: Option<String>,
+    contexts: Vec<Named<KubeContext>>,
+    clusters: Vec<Named<KubeCluster>>,
+}
+
+/// One YAML document of a kubeconfig file (a list may be null).
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct Kubeconfig {
+struct KubeconfigDoc {
     #[serde(default)]
     current_context: Option<String>,
     #[serde(default)]
-    contexts: Vec<Named<KubeContext>>,
+    contexts: Option<Vec<Named<KubeContext>>>,
     #[serde(default)]
-    clusters: Vec<Named<KubeCluster>>,
+    clusters: Option<Vec<Named<KubeCluster>>>,
 }
 
 #[derive(Deserialize)]
@@ -160,11 +168,30 @@ struct KubeCluster {
     server: Option<String>,
 }
 
+/// Every YAML document of a kubeconfig file merged as kubectl and the kube
+/// client do: the first current-context, and contexts and clusters by name, the
+/// first of a name winning.
+fn merged(text: &str) -> Result<Kubeconfig, serde_saphyr::Error> {
+    fn add<T>(all: &mut Vec<Named<T>>, more: Option<Vec<Named<T>>>) {
+        for item in more.unwrap_or_default() {
+            if !all.iter().any(|a| a.name == item.name) {
+                all.push(item);
+            }
+        }
+    }
+    let mut out = Kubeconfig::default();
+    for doc in serde_saphyr::from_multiple::<KubeconfigDoc>(text)? {
+        out.current_context = out.current_context.or(doc.current_context);
+        add(&mut out.contexts, doc.contexts);
+        add(&mut out.clusters, doc.clusters);
+    }
+    Ok(out)
+}
+
 fn kubeconfig_server(path: &Path, context: Option<&str>) -> Result<String, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("kubeconfig {shown}: {e}"))?;
-    let kc: Kubeconfig =
-        serde_saphyr::from_str(&text).map_err(|e| format!("kubeconfig {shown}: {e}"))?;
+    let kc: Kubeconfig = merged(&text).map_err(|e| format!("kubeconfig {shown}: {e}"))?;
     let name = context
         .map(str::to_string)
         .or(kc.current_context.clone())
@@ -265,6 +292,18 @@ mod tests {
                 .unwrap_err()
                 .contains("/nonexistent/kubeconfig")
         );
+    }
+
+    #[test]
+    fn documents_are_merged_and_null_lists_are_empty() {
+        let f = write(
+            "clusters: null\ncontexts: null\n---\ncurrent-context: b\ncontexts:\n- name: b\n  context: {cluster: two}\n---\ncurrent-context: a\nclusters:\n- name: two\n  cluster: {server: 'https://10.0.0.2:6443'}\n- name: two\n  cluster: {server: 'https://10.0.0.3:6443'}\n",
+        );
+        let source = KubeSource::Kubeconfig {
+            path: f.path().into(),
+            context: None,
+        };
+        assert_eq!(source.server_url().unwrap(), "https://10.0.0.2:6443");
     }
 
     #[test]

@@ -64,7 +64,9 @@ pub(super) fn list(cfg: &Config, plugins: &Plugins, format: Format) {
             c.grants.join(", ")
         );
         for (capability, granted) in capabilities::describe(c) {
-            println!("  {capability}: {}", one_line(&granted));
+            if !nothing(&granted) {
+                println!("  {capability}: {}", one_line(&granted));
+            }
         }
         match plugins.get(&c.plugin) {
             Some(Ok(p)) => {
@@ -100,6 +102,16 @@ pub(super) fn list(cfg: &Config, plugins: &Plugins, format: Format) {
     }
 }
 
+/// Whether a grant description grants nothing: an empty list, or a table of
+/// empty lists.
+fn nothing(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Array(items) => items.is_empty(),
+        serde_json::Value::Object(m) => m.values().all(nothing),
+        _ => false,
+    }
+}
+
 /// A grant description on one line: lists joined by ", ", objects as
 /// `key list; key list` (empty lists left out).
 fn one_line(v: &serde_json::Value) -> String {
@@ -131,12 +143,9 @@ pub(super) async fn validate(config: &ConfigArg) -> Outcome {
             c.name
         );
     }
-    for c in p
-        .cfg
-        .checks
-        .iter()
-        .filter(|c| c.grants.is_empty() && capabilities::describe(c).is_empty())
-    {
+    for c in p.cfg.checks.iter().filter(|c| {
+        c.grants.is_empty() && capabilities::describe(c).iter().all(|(_, g)| nothing(g))
+    }) {
         eprintln!(
             "vitals: warning: check {:?} ({}) grants nothing: its plugin can reach no endpoint, so runs that need one are unknown (add `[grants] endpoints = [...]`)",
             c.name,

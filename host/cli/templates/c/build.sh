@@ -11,10 +11,11 @@ cd "$(dirname "$0")"
 # Each tool: its variable, else on PATH, else where vitals' scripts/install-deps
 # puts it (${XDG_CACHE_HOME:-~/.cache}/vitals-tools/bin).
 tools="${XDG_CACHE_HOME:-$HOME/.cache}/vitals-tools"
-tool() { # NAME VARIABLE-VALUE
-    local found="${2:-$(command -v "$1" || echo "$tools/bin/$1")}"
+tool() { # NAME VARIABLE-VALUE (a path or a command name)
+    local want="${2:-$1}" found
+    found="$(command -v "$want" || { [ -z "$2" ] && echo "$tools/bin/$1"; } || true)"
     if [ ! -x "$found" ]; then
-        echo "build.sh: $1 not found: see the top of this script (or run vitals' scripts/install-deps)" >&2
+        echo "build.sh: $want not found: see the top of this script (or run vitals' scripts/install-deps)" >&2
         exit 1
     fi
     echo "$found"

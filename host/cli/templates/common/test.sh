@@ -3,7 +3,9 @@
 # host answers its calls from them, so no server is needed, and each must end
 # with the status and findings it recorded. Record your own with
 #   vitals run --config DIR --check CHECK --record cassettes/
-# and delete the example ones this project started with.
+# and delete the example ones this project started with. (A cassette of a run
+# that ended without a report records no status: test it by hand with
+# `vitals test ... --expect STATUS`.)
 set -euo pipefail
 cd "$(dirname "$0")"
 VITALS="${VITALS:-vitals}"

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 tools="${XDG_CACHE_HOME:-$HOME/.cache}/vitals-tools"
-componentize_js="${COMPONENTIZE_JS:-$(command -v componentize-js || echo "$tools/node/node_modules/.bin/componentize-js")}"
+componentize_js="$(command -v "${COMPONENTIZE_JS:-componentize-js}" || echo "$tools/node/node_modules/.bin/componentize-js")"
+[ -z "${COMPONENTIZE_JS:-}" ] || componentize_js="$(command -v "$COMPONENTIZE_JS" || true)"
 if [ ! -x "$componentize_js" ]; then
     echo "build.sh: componentize-js not found:" >&2
     echo "  npm install @bytecodealliance/componentize-js@0.23.0 @bytecodealliance/preview2-shim@0.25.0" >&2

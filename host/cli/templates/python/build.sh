@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 tools="${XDG_CACHE_HOME:-$HOME/.cache}/vitals-tools"
-componentize_py="${COMPONENTIZE_PY:-$(command -v componentize-py || echo "$tools/venv/bin/componentize-py")}"
+componentize_py="$(command -v "${COMPONENTIZE_PY:-componentize-py}" || echo "$tools/venv/bin/componentize-py")"
+[ -z "${COMPONENTIZE_PY:-}" ] || componentize_py="$(command -v "$COMPONENTIZE_PY" || true)"
 if [ ! -x "$componentize_py" ]; then
     echo "build.sh: componentize-py not found: pip install componentize-py==0.25.1" >&2
     echo "  (or run vitals' scripts/install-deps, or set COMPONENTIZE_PY)" >&2

@@ -98,6 +98,15 @@ impl Capability for HttpGate {
     ) -> wasmtime::Result<()> {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
     }
+
+    /// Only its endpoints (`grants.endpoints`), which the fingerprint has already.
+    fn describe(_check: &vitals_core::config::Check) -> Option<serde_json::Value> {
+        None
+    }
+
+    fn fingerprint(_check: &vitals_core::config::Check) -> String {
+        String::new()
+    }
 }
 
 impl WasiHttpHooks for HttpGate {

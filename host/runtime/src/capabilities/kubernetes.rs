@@ -255,11 +255,14 @@ fn classify(uri: &str, e: kube::Error) -> Error {
             },
         }),
         other => {
-            let text = format!("GET {uri}: {}", error_chain(&other));
-            let lower = text.to_ascii_lowercase();
+            // Classified by the error alone: the path may name anything
+            // (`/apis/cert-manager.io/v1/certificates`).
+            let chain = error_chain(&other);
+            let lower = chain.to_ascii_lowercase();
+            let text = format!("GET {uri}: {chain}");
             if lower.contains("timed out") || lower.contains("timeout") {
                 Error::Timeout(text)
-            } else if is_tls_error(&text) {
+            } else if is_tls_error(&chain) {
                 Error::Tls(text)
             } else {
                 Error::Unreachable(text)
@@ -317,7 +320,7 @@ impl Capability for KubeGate {
     /// The granted resources (`[grants] kubernetes`).
     fn describe(check: &Check) -> Option<Value> {
         let list: Vec<String> = check.kube_grants.iter().map(|g| g.to_string()).collect();
-        (!list.is_empty()).then(|| list.into())
+        Some(list.into())
     }
 
     fn fingerprint(check: &Check) -> String {

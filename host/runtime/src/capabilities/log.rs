@@ -50,6 +50,15 @@ impl Capability for LogSink {
     ) -> wasmtime::Result<()> {
         log::add_to_linker::<T, HasSelf<Self>>(linker, get)
     }
+
+    /// Logging needs no grant.
+    fn describe(_check: &vitals_core::config::Check) -> Option<serde_json::Value> {
+        None
+    }
+
+    fn fingerprint(_check: &vitals_core::config::Check) -> String {
+        String::new()
+    }
 }
 
 impl Host for LogSink {

@@ -41,16 +41,14 @@ pub trait Capability: Default + Send + 'static {
     ) -> wasmtime::Result<()>;
 
     /// What a check grants of this capability beyond its endpoints (`vitals
-    /// list`); `None` when nothing.
-    fn describe(_check: &Check) -> Option<Value> {
-        None
-    }
+    /// list`), empty when it grants none; `None` for a capability that has no
+    /// grants of its own.
+    fn describe(check: &Check) -> Option<Value>;
 
     /// Everything of a check that this capability's runs depend on beyond its
-    /// endpoints, params and limits: a reload that changes it re-runs the check.
-    fn fingerprint(_check: &Check) -> String {
-        String::new()
-    }
+    /// endpoints, params and limits: a reload that changes it re-runs the check
+    /// (empty for a capability that has no grants of its own).
+    fn fingerprint(check: &Check) -> String;
 }
 
 /// What a run is granted: the gates are built from it.
@@ -260,7 +258,8 @@ macro_rules! registry {
             Ok(())
         }
 
-        /// What `check` grants beyond its endpoints, by capability.
+        /// What `check` grants beyond its endpoints, by capability (those that
+        /// have grants of their own).
         pub fn describe(check: &Check) -> Vec<(&'static str, Value)> {
             let mut out = Vec::new();
             $(if let Some(v) = <$gate as Capability>::describe(check) {

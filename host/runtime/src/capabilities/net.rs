@@ -237,8 +237,7 @@ impl Capability for NetGate {
     fn describe(check: &Check) -> Option<Value> {
         let g = &check.net_grants;
         let list = |n: &[IpNetwork]| n.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-        (!g.tcp.is_empty() || !g.arp.is_empty())
-            .then(|| json!({"tcp": list(&g.tcp), "arp": list(&g.arp)}))
+        Some(json!({"tcp": list(&g.tcp), "arp": list(&g.arp)}))
     }
 
     fn fingerprint(check: &Check) -> String {

@@ -228,6 +228,15 @@ impl Capability for RedisGate {
     }
 
     tape_and_linker!();
+
+    /// Only its endpoints (`grants.endpoints`), which the fingerprint has already.
+    fn describe(_check: &vitals_core::config::Check) -> Option<serde_json::Value> {
+        None
+    }
+
+    fn fingerprint(_check: &vitals_core::config::Check) -> String {
+        String::new()
+    }
 }
 
 impl Host for RedisGate {

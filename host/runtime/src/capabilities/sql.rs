@@ -248,6 +248,15 @@ impl Capability for SqlGate {
     }
 
     tape_and_linker!();
+
+    /// Only its endpoints (`grants.endpoints`), which the fingerprint has already.
+    fn describe(_check: &vitals_core::config::Check) -> Option<serde_json::Value> {
+        None
+    }
+
+    fn fingerprint(_check: &vitals_core::config::Check) -> String {
+        String::new()
+    }
 }
 
 impl Host for SqlGate {
