@@ -23,7 +23,7 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use wasmtime::component::Linker;
 
-use super::{Capability, Granted, RunGrants, StoreView};
+use super::{Capability, Granted, RunGrants, StoreView, no_grants_of_its_own};
 use crate::tape::Tape;
 use vitals_core::cassette::Call;
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
@@ -99,14 +99,7 @@ impl Capability for HttpGate {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
     }
 
-    /// Only its endpoints (`grants.endpoints`), which the fingerprint has already.
-    fn describe(_check: &vitals_core::config::Check) -> Option<serde_json::Value> {
-        None
-    }
-
-    fn fingerprint(_check: &vitals_core::config::Check) -> String {
-        String::new()
-    }
+    no_grants_of_its_own!();
 }
 
 impl WasiHttpHooks for HttpGate {

@@ -2,7 +2,7 @@
 
 use wasmtime::component::{HasSelf, Linker};
 
-use super::{Capability, RunGrants, StoreView};
+use super::{Capability, RunGrants, StoreView, no_grants_of_its_own};
 use crate::contract::vitals::check::log::{self, Host, Level};
 use crate::tape::Tape;
 
@@ -51,14 +51,7 @@ impl Capability for LogSink {
         log::add_to_linker::<T, HasSelf<Self>>(linker, get)
     }
 
-    /// Logging needs no grant.
-    fn describe(_check: &vitals_core::config::Check) -> Option<serde_json::Value> {
-        None
-    }
-
-    fn fingerprint(_check: &vitals_core::config::Check) -> String {
-        String::new()
-    }
+    no_grants_of_its_own!();
 }
 
 impl Host for LogSink {

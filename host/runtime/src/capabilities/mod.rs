@@ -227,6 +227,21 @@ macro_rules! tape_and_linker {
 }
 use tape_and_linker;
 
+/// The [`Capability`] items of a capability with no grants of its own: it reaches
+/// only its granted endpoints (or nothing), which the fingerprint already has.
+macro_rules! no_grants_of_its_own {
+    () => {
+        fn describe(_check: &vitals_core::config::Check) -> Option<serde_json::Value> {
+            None
+        }
+
+        fn fingerprint(_check: &vitals_core::config::Check) -> String {
+            String::new()
+        }
+    };
+}
+use no_grants_of_its_own;
+
 /// Declares the capabilities: a run's [`Gates`] (one field per capability) and
 /// the functions that go over all of them.
 macro_rules! registry {

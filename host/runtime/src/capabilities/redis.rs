@@ -5,7 +5,9 @@
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, Value};
 
-use super::{Capability, Connections, RunGrants, is_tls_error, tape_and_linker};
+use super::{
+    Capability, Connections, RunGrants, is_tls_error, no_grants_of_its_own, tape_and_linker,
+};
 use crate::contract::vitals::check::redis::{self as wit, Error, Host};
 use crate::tape::{self, Tape};
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
@@ -229,14 +231,7 @@ impl Capability for RedisGate {
 
     tape_and_linker!();
 
-    /// Only its endpoints (`grants.endpoints`), which the fingerprint has already.
-    fn describe(_check: &vitals_core::config::Check) -> Option<serde_json::Value> {
-        None
-    }
-
-    fn fingerprint(_check: &vitals_core::config::Check) -> String {
-        String::new()
-    }
+    no_grants_of_its_own!();
 }
 
 impl Host for RedisGate {

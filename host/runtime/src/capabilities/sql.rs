@@ -11,7 +11,9 @@ use sqlparser::ast::{Query, SetExpr, Statement};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
-use super::{Capability, Connections, RunGrants, is_tls_error, tape_and_linker};
+use super::{
+    Capability, Connections, RunGrants, is_tls_error, no_grants_of_its_own, tape_and_linker,
+};
 use crate::contract::vitals::check::sql::{self as wit, Error, Host, Rows};
 use crate::tape::{self, Tape};
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
@@ -249,14 +251,7 @@ impl Capability for SqlGate {
 
     tape_and_linker!();
 
-    /// Only its endpoints (`grants.endpoints`), which the fingerprint has already.
-    fn describe(_check: &vitals_core::config::Check) -> Option<serde_json::Value> {
-        None
-    }
-
-    fn fingerprint(_check: &vitals_core::config::Check) -> String {
-        String::new()
-    }
+    no_grants_of_its_own!();
 }
 
 impl Host for SqlGate {
