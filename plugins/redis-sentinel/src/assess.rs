@@ -341,15 +341,12 @@ fn assess_master(
         first.replicas
     } else {
         let demoting = demoting(obs, &views, &master_addr);
-        assess_nodes(
-            p,
-            obs,
-            name,
-            &master_addr,
-            transition.as_deref(),
-            &demoting,
-            r,
-        )
+        let reconfiguring = reconfiguring(&views, &master_addr);
+        let transitions = Transitions {
+            any: transition.as_deref(),
+            reconfiguring: reconfiguring.as_deref(),
+        };
+        assess_nodes(p, obs, name, &master_addr, transitions, &demoting, r)
     };
     r.sample(
         "replicas_connected",
@@ -677,6 +674,40 @@ fn master_state(
     (state, transition)
 }
 
+/// How long ago (ms) the master was promoted by a failover, if that was within
+/// failover-timeout plus a grace: the configuration has an epoch, and every
+/// sentinel saw the master begin reporting its role within that bound.
+fn promoted_ms(views: &[(&String, &MasterView)], master_addr: &str) -> Option<u64> {
+    let bound = views[0].1.failover_timeout_ms + DEMOTION_GRACE_MS;
+    let ours: Vec<&MasterView> = views
+        .iter()
+        .filter(|(_, m)| m.addr == *master_addr)
+        .map(|(_, m)| *m)
+        .collect();
+    let ages: Option<Vec<u64>> = ours
+        .iter()
+        .map(|m| {
+            m.role_reported_ms
+                .filter(|t| m.config_epoch > 0 && *t <= bound)
+        })
+        .collect();
+    ages.filter(|a| !a.is_empty())
+        .and_then(|a| a.into_iter().max())
+}
+
+/// The transition right after a failover: Sentinel reconfigures the replicas to
+/// follow the promoted master (their links are down until they connect).
+fn reconfiguring(views: &[(&String, &MasterView)], master_addr: &str) -> Option<String> {
+    let bound = views[0].1.failover_timeout_ms + DEMOTION_GRACE_MS;
+    promoted_ms(views, master_addr).map(|ms| {
+        format!(
+            "the sentinels reconfigure the replicas after a failover ({master_addr} promoted {} s ago; bound {} s)",
+            ms / 1000,
+            bound / 1000
+        )
+    })
+}
+
 /// Nodes that still report role master while the sentinels reconfigure them
 /// as replicas of `master_addr`, with how long they have (in ms).
 fn demoting<'a>(
@@ -693,14 +724,10 @@ fn demoting<'a>(
             *e = (*e).max(*ms);
         }
     }
-    // Only right after a failover (the configuration has an epoch, and the
-    // master began reporting its role within the bound): a replica promoted
-    // by hand while no failover happened is a split-brain at once.
+    // Only right after a failover: a replica promoted by hand while no
+    // failover happened is a split-brain at once.
     let bound = views[0].1.failover_timeout_ms + DEMOTION_GRACE_MS;
-    let just_promoted = views
-        .iter()
-        .filter(|(_, m)| m.addr == *master_addr)
-        .all(|(_, m)| m.config_epoch > 0 && m.role_reported_ms.is_some_and(|t| t <= bound));
+    let just_promoted = promoted_ms(views, master_addr).is_some();
     demoting.retain(|_, ms| just_promoted && *ms <= bound);
     // Or it has just started again (its host rebooted after the failover)
     // and the sentinels list it as a replica, whatever role they last read
@@ -723,13 +750,22 @@ fn demoting<'a>(
     demoting
 }
 
+/// The transitions under way that can make a finding a warning: any one
+/// Sentinel carries out, and (for the replicas' links only) the reconfiguration
+/// right after a failover.
+#[derive(Clone, Copy)]
+struct Transitions<'a> {
+    any: Option<&'a str>,
+    reconfiguring: Option<&'a str>,
+}
+
 /// Judge the data nodes of master `name`; returns the replicas connected to it.
 fn assess_nodes(
     p: &Params,
     obs: &Observation,
     name: &str,
     master_addr: &str,
-    transition: Option<&str>,
+    transitions: Transitions<'_>,
     demoting: &BTreeMap<&str, u64>,
     r: &mut ReportBuilder,
 ) -> u32 {
@@ -815,6 +851,7 @@ fn assess_nodes(
     // others and the old master) only warns while Sentinel carries it out; two
     // masters of which the sentinels know neither are a split-brain whatever
     // happens.
+    let transition = transitions.any;
     let during = |what: String| match transition {
         Some(t) => (Status::Warning, format!("{what} while {t}")),
         None => (Status::Critical, what),
@@ -857,10 +894,11 @@ fn assess_nodes(
         r.finding(&subject, status, what);
     }
     if !replicas_down.is_empty() && replicas_up == 0 && syncing == 0 {
-        let (status, what) = during(format!(
-            "every replica's link is down: {}",
-            join(&replicas_down)
-        ));
+        let what = format!("every replica's link is down: {}", join(&replicas_down));
+        let (status, what) = match transition.or(transitions.reconfiguring) {
+            Some(t) => (Status::Warning, format!("{what} while {t}")),
+            None => (Status::Critical, what),
+        };
         r.finding(&subject, status, what);
     }
     let expected = p
@@ -1074,6 +1112,40 @@ mod tests {
         o.nodes[2].1 = node_master(&[]);
         let r = assess(&Params::default(), &o);
         assert_eq!(r.status, Status::Critical, "{:?}", r.findings);
+    }
+
+    #[test]
+    fn replica_links_down_right_after_a_failover_warn_until_its_bound() {
+        // The sentinels promoted 10.0.0.2 seconds ago; the replicas they point at
+        // it have not connected yet.
+        let mut o = healthy();
+        for m in views(&mut o) {
+            m.addr = "10.0.0.2:6379".into();
+            m.config_epoch = 1;
+            m.role_reported_ms = Some(4_000);
+        }
+        o.nodes[0].1 = node_replica("10.0.0.2:6379", false);
+        o.nodes[1].1 = node_master(&[]);
+        o.nodes[2].1 = node_replica("10.0.0.2:6379", false);
+        let r = assess(&Params::default(), &o);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.message.contains("every replica's link is down")
+                && f.message.contains("while the sentinels reconfigure the replicas after a failover (10.0.0.2:6379 promoted 4 s ago")),
+            "{:?}",
+            r.findings
+        );
+        // Past failover-timeout and the grace: the replicas are cut off.
+        for m in views(&mut o) {
+            m.role_reported_ms = Some(600_000);
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
+        // No failover behind it (epoch 0): critical at once.
+        for m in views(&mut o) {
+            m.role_reported_ms = Some(4_000);
+            m.config_epoch = 0;
+        }
+        assert_eq!(assess(&Params::default(), &o).status, Status::Critical);
     }
 
     #[test]
