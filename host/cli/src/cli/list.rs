@@ -1,6 +1,6 @@
 //! `vitals list`: the checks, their grants and their plugins.
 
-use vitals_core::config::Config;
+use vitals_core::config::{Check, Config};
 use vitals_runtime::capabilities;
 use vitals_runtime::runner::Plugins;
 
@@ -11,34 +11,8 @@ use crate::render::Format;
 /// Print the checks, their grants and their plugins.
 pub(super) fn list(cfg: &Config, plugins: &Plugins, format: Format) {
     if format == Format::Json {
-        let checks: Vec<serde_json::Value> = cfg
-            .checks
-            .iter()
-            .map(|c| {
-                let plugin = match plugins.get(&c.plugin) {
-                    Some(Ok(p)) => serde_json::json!({
-                        "file": p.path, "name": p.info.name, "version": p.info.version,
-                        "contract": p.contract_version.to_string(), "description": p.info.description,
-                        "compiled_from_cache": p.cached, "compile_seconds": p.compile_seconds,
-                        "params": p.info.params.iter().map(|s| serde_json::json!({
-                            "name": s.name, "kind": s.kind, "description": s.description,
-                            "default": s.default_value, "required": s.required})).collect::<Vec<_>>(),
-                    }),
-                    Some(Err(e)) => serde_json::json!({"file": c.plugin, "error": e.to_string()}),
-                    None => serde_json::json!({"file": c.plugin}),
-                };
-                let mut grants = serde_json::Map::new();
-                grants.insert("endpoints".into(), c.grants.clone().into());
-                for (capability, granted) in capabilities::describe(c) {
-                    grants.insert(capability.into(), granted);
-                }
-                serde_json::json!({
-                    "check": c.name, "enabled": c.enabled, "clusters": c.clusters,
-                    "timeout_seconds": c.timeout.as_secs_f64(), "interval_seconds": c.interval.as_secs_f64(),
-                    "grants": grants, "params": c.params, "plugin": plugin,
-                })
-            })
-            .collect();
+        let checks: Vec<serde_json::Value> =
+            cfg.checks.iter().map(|c| check_json(c, plugins)).collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({"checks": checks}))
@@ -46,6 +20,37 @@ pub(super) fn list(cfg: &Config, plugins: &Plugins, format: Format) {
         );
         return;
     }
+    human(cfg, plugins);
+}
+
+/// One check as `vitals list --format json` shows it.
+fn check_json(c: &Check, plugins: &Plugins) -> serde_json::Value {
+    let plugin = match plugins.get(&c.plugin) {
+        Some(Ok(p)) => serde_json::json!({
+            "file": p.path, "name": p.info.name, "version": p.info.version,
+            "contract": p.contract_version.to_string(), "description": p.info.description,
+            "compiled_from_cache": p.cached, "compile_seconds": p.compile_seconds,
+            "params": p.info.params.iter().map(|s| serde_json::json!({
+                "name": s.name, "kind": s.kind, "description": s.description,
+                "default": s.default_value, "required": s.required})).collect::<Vec<_>>(),
+        }),
+        Some(Err(e)) => serde_json::json!({"file": c.plugin, "error": e.to_string()}),
+        None => serde_json::json!({"file": c.plugin}),
+    };
+    let mut grants = serde_json::Map::new();
+    grants.insert("endpoints".into(), c.grants.clone().into());
+    for (capability, granted) in capabilities::describe(c) {
+        grants.insert(capability.into(), granted);
+    }
+    serde_json::json!({
+        "check": c.name, "enabled": c.enabled, "clusters": c.clusters,
+        "timeout_seconds": c.timeout.as_secs_f64(), "interval_seconds": c.interval.as_secs_f64(),
+        "grants": grants, "params": c.params, "plugin": plugin,
+    })
+}
+
+/// The checks for a person.
+fn human(cfg: &Config, plugins: &Plugins) {
     for c in &cfg.checks {
         let state = if c.enabled { "" } else { " (disabled)" };
         println!("{}{state}", c.name);
