@@ -20,8 +20,11 @@ use vitals_core::config::{Check, Endpoint};
 use vitals_core::plan::PlannedRun;
 use vitals_core::report::{CheckResult, Failure, Status};
 
+/// A plugin as loading left it: loaded, or why not.
+pub type Loaded = Result<Arc<LoadedPlugin>, Arc<LoadError>>;
+
 /// Plugins by file, each loaded once.
-pub type Plugins = BTreeMap<PathBuf, Result<Arc<LoadedPlugin>, Arc<LoadError>>>;
+pub type Plugins = BTreeMap<PathBuf, Loaded>;
 
 /// Load (compile or fetch from the cache) every plugin the runs need, in parallel.
 pub async fn load_plugins(engine: &Arc<Engine>, checks: &[Arc<Check>]) -> Plugins {
@@ -104,7 +107,7 @@ pub async fn run_all(
 pub async fn run_with_retries(
     engine: &Engine,
     clients: &Clients,
-    plugin: Option<Result<Arc<LoadedPlugin>, Arc<LoadError>>>,
+    plugin: Option<Loaded>,
     run: &PlannedRun,
     record: Option<&Path>,
 ) -> CheckResult {
@@ -136,7 +139,7 @@ pub async fn run_with_retries(
 pub async fn run_one(
     engine: &Engine,
     clients: &Clients,
-    plugin: Option<Result<Arc<LoadedPlugin>, Arc<LoadError>>>,
+    plugin: Option<Loaded>,
     run: &PlannedRun,
     record: Option<&Path>,
 ) -> CheckResult {

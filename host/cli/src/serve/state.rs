@@ -18,13 +18,13 @@ use vitals_core::config::{Check, Cluster, Config};
 use vitals_core::plan::{self, PlannedRun};
 use vitals_core::report::{CheckResult, Status};
 use vitals_runtime::capabilities::{self, Clients};
-use vitals_runtime::engine::{Engine, LoadError, LoadedPlugin};
+use vitals_runtime::engine::Engine;
 use vitals_runtime::runner::{self, Plugins};
 
 /// One scheduled (check x cluster) pair.
 pub struct Slot {
     pub run: PlannedRun,
-    pub plugin: Option<Result<Arc<LoadedPlugin>, Arc<LoadError>>>,
+    pub plugin: Option<runner::Loaded>,
     /// Digest of everything that makes a result (check settings, endpoints, plugin).
     fingerprint: String,
     latest: RwLock<Option<CheckResult>>,

@@ -252,9 +252,6 @@ macro_rules! registry {
             $(pub $field: $gate,)*
         }
 
-        /// The capabilities' interface names, in registry order.
-        pub const NAMES: &[&str] = &[$(<$gate as Capability>::NAME),*];
-
         impl Gates {
             /// The gates of a run granted what `run` says.
             pub fn new(run: &RunGrants<'_>) -> Self {
