@@ -93,7 +93,7 @@ fn recording_scrubs_secrets_and_the_replay_needs_no_network() {
     assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
     // The server saw the token, and the answer carried it back...
     assert!(
-        cassette.contains("\"seen\": \"Bearer <scrubbed>\""),
+        cassette.contains("\"seen\": \"Bearer <redacted>\""),
         "{cassette}"
     );
     // ...but the cassette does not.

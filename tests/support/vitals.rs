@@ -227,6 +227,11 @@ impl ConfigDir {
 
     /// Start `vitals serve` on a free loopback port and wait until it answers.
     pub fn serve(&self) -> Served {
+        self.serve_with_env(&[])
+    }
+
+    /// [`ConfigDir::serve`] with extra environment variables for the host.
+    pub fn serve_with_env(&self, env: &[(&str, &str)]) -> Served {
         let port = super::process::free_port();
         let log = self.path().join("serve.log");
         let child = Command::new(vitals_bin())
@@ -239,6 +244,7 @@ impl ConfigDir {
             .arg(self.path())
             .env_remove("VITALS_CONFIG")
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::options().append(true).open(&log).unwrap())
             .spawn()

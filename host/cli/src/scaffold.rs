@@ -136,7 +136,7 @@ fn project_files(name: &str, lang: Lang) -> Vec<(PathBuf, String)> {
     for (scenario, cassette) in cassettes(name, lang) {
         files.push((
             PathBuf::from(format!("cassettes/{scenario}.json")),
-            cassette.to_text(&[]),
+            cassette.to_text(&Default::default()),
         ));
     }
     files

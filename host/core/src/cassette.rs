@@ -5,7 +5,7 @@
 //! params, endpoints), the time it was recorded (replays see the wall clock start
 //! there, so ages and expiries judge the same), its result, and every capability
 //! call in order. Credentials never reach a plugin, so they are not in the calls;
-//! the endpoints' secrets are scrubbed from the whole file all the same.
+//! every secret of the configuration is redacted from the whole file all the same.
 
 use std::path::Path;
 
@@ -13,12 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::report::CheckResult;
+use crate::secrets::Redactor;
 
 /// The format version this host writes and reads.
 pub const FORMAT: u32 = 1;
-
-/// Replaces each secret value in a written cassette.
-pub const SCRUBBED: &str = "<scrubbed>";
 
 /// One recorded run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,29 +168,15 @@ impl Cassette {
         Ok(cassette)
     }
 
-    /// The cassette as text, with every secret in `secrets` replaced.
-    pub fn to_text(&self, secrets: &[&str]) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("a cassette serialises");
+    /// The cassette as text, with every secret `redactor` knows redacted (the
+    /// answers were already; the report's text too, this makes sure).
+    pub fn to_text(&self, redactor: &Redactor) -> String {
+        let mut value = serde_json::to_value(self).expect("a cassette serialises");
+        redactor.json(&mut value);
+        let mut text = serde_json::to_string_pretty(&value).expect("a cassette serialises");
         text.push('\n');
-        scrub(&text, secrets)
+        text
     }
-}
-
-/// Replace every occurrence of each secret (as written, and as JSON escapes it)
-/// with [`SCRUBBED`]. Secrets shorter than 4 characters are replaced only where
-/// they are a whole JSON string, to not mangle the rest.
-pub fn scrub(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_string();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        let escaped = serde_json::to_string(secret).expect("a string serialises");
-        let inner = &escaped[1..escaped.len() - 1];
-        if secret.chars().count() >= 4 {
-            out = out.replace(inner, SCRUBBED);
-        } else {
-            out = out.replace(&escaped, &format!("\"{SCRUBBED}\""));
-        }
-    }
-    out
 }
 
 /// The file a run's cassette is written to: `DIR/<check>@<cluster>.json`, with
@@ -217,13 +201,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scrub_replaces_secrets_and_their_json_escapes() {
-        let text = r#"{"a": "token s3cr\"et!", "b": "pw", "c": "pwx"}"#;
-        let out = scrub(text, &["s3cr\"et!", "pw", ""]);
-        assert_eq!(
-            out,
-            r#"{"a": "token <scrubbed>", "b": "<scrubbed>", "c": "pwx"}"#
-        );
+    fn to_text_redacts_secrets_and_their_json_escapes() {
+        let redactor = crate::secrets::RedactorBuilder::default()
+            .secret("s3cr\"et!")
+            .secret("pw")
+            .build();
+        let call = |answer: Value| Call {
+            call: "http".into(),
+            request: serde_json::json!({}),
+            answer,
+        };
+        let mut cassette: Cassette = serde_json::from_value(serde_json::json!({
+            "vitals_cassette": FORMAT, "contract": "vitals:check@0.4.0", "recorded_at": 0.0,
+            "plugin": {"name": "p", "version": "1", "file": "p.wasm"},
+            "check": "c", "cluster": "k", "params": {}, "endpoints": [],
+            "result": {"status": "ok", "summary": "token s3cr\"et!"}, "calls": []
+        }))
+        .unwrap_or_else(|e| panic!("a cassette: {e}"));
+        cassette.calls = vec![call(serde_json::json!({"b": "pw", "c": "pwx"}))];
+        let text = cassette.to_text(&redactor);
+        assert!(!text.contains("s3cr"), "{text}");
+        assert!(text.contains(r#""summary": "token <redacted>""#), "{text}");
+        assert!(text.contains(r#""b": "<redacted>""#), "{text}");
+        assert!(text.contains(r#""c": "pwx""#), "{text}");
     }
 
     #[test]

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::secrets::Redactor;
+
 /// Status of a check or finding, ordered by severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -55,6 +57,29 @@ pub struct PluginReport {
     pub summary: String,
     pub findings: Vec<Finding>,
     pub samples: Vec<PluginSample>,
+}
+
+impl PluginReport {
+    /// Redact every secret from the report's text: summary, findings, and the
+    /// samples' names, help, label names and values.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        if redactor.is_empty() {
+            return;
+        }
+        redactor.string(&mut self.summary);
+        for f in &mut self.findings {
+            redactor.string(&mut f.subject);
+            redactor.string(&mut f.message);
+        }
+        for s in &mut self.samples {
+            redactor.string(&mut s.name);
+            redactor.string(&mut s.help);
+            for (name, value) in &mut s.labels {
+                redactor.string(name);
+                redactor.string(value);
+            }
+        }
+    }
 }
 
 /// A sample as the plugin gave it: its labels unchecked, in its order.
@@ -111,10 +136,24 @@ impl Failure {
     }
 }
 
-/// Caps on what a plugin's report may hold; beyond them text is cut and items dropped.
-/// Prefixes of the host's own metric families (`vitals_check_*`, ...): plugins
-/// may not use them as names.
+/// Prefixes of the host's own metric families (`vitals_check_*`, ...): a plugin
+/// may not be named after one, nor start with one and `_` ([`is_reserved_plugin_name`]).
 pub const RESERVED_PLUGIN_NAMES: [&str; 4] = ["check", "runner", "plugin", "config"];
+
+/// Whether a plugin's metric families (`vitals_<name>_*`) could be the host's
+/// own: `check`, or `check_duration` whose `seconds` would be
+/// `vitals_check_duration_seconds`.
+pub fn is_reserved_plugin_name(name: &str) -> bool {
+    RESERVED_PLUGIN_NAMES.iter().any(|r| {
+        name.strip_prefix(r)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+    })
+}
+
+/// Label names the host sets on every plugin sample; a plugin's own are dropped.
+pub const HOST_LABELS: [&str; 2] = ["check", "cluster"];
+
+// Caps on what a plugin's report may hold; beyond them text is cut and items dropped.
 
 const MAX_TEXT: usize = 4096;
 const MAX_SUBJECT: usize = 256;
@@ -139,12 +178,29 @@ pub fn clean(s: &str, max: usize) -> String {
     out
 }
 
+/// A label name a plugin may use: `[a-zA-Z][a-zA-Z0-9_]*`. Names starting with
+/// `_` are reserved (`__name__` would break the whole scrape; OpenMetrics reserves
+/// them all).
 fn is_label_name(n: &str) -> bool {
     let mut chars = n.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Why a plugin's label is dropped, if it is.
+fn dropped_label(name: &str, value: &str) -> Option<&'static str> {
+    if HOST_LABELS.contains(&name) {
+        Some("set by the host")
+    } else if name.starts_with('_') {
+        Some("reserved")
+    } else if !is_label_name(name) {
+        Some("not a label name")
+    } else if value.is_empty() {
+        // Prometheus reads `{a=""}` as `{}`: two series that would collide.
+        Some("empty value")
+    } else {
+        None
+    }
 }
 
 /// A sample name as a metric-name fragment: `[a-zA-Z0-9_]`, other characters become `_`.
@@ -257,6 +313,42 @@ impl CheckResult {
     }
 
     fn from_report_as_is(check: &str, cluster: &str, plugin: &str, r: PluginReport) -> Self {
+        let mut dropped = Vec::new();
+        let samples = r
+            .samples
+            .into_iter()
+            .take(MAX_SAMPLES)
+            .map(|s| {
+                let name = metric_name(&s.name);
+                let mut labels = BTreeMap::new();
+                for (label, value) in s.labels {
+                    let value = clean(&value, MAX_SUBJECT);
+                    match dropped_label(&label, &value) {
+                        Some(why) => {
+                            dropped.push(format!("{name}{{{}}}: {why}", clean(&label, 64)));
+                        }
+                        None => {
+                            labels.insert(label, value);
+                        }
+                    }
+                }
+                Sample {
+                    name,
+                    help: clean(&s.help, MAX_TEXT),
+                    value: s.value,
+                    labels,
+                }
+            })
+            .collect();
+        if !dropped.is_empty() {
+            tracing::warn!(
+                check,
+                cluster,
+                plugin,
+                "labels dropped from the plugin's samples: {}",
+                dropped.join(", ")
+            );
+        }
         CheckResult {
             check: check.into(),
             cluster: cluster.into(),
@@ -279,25 +371,7 @@ impl CheckResult {
                     message: clean(&f.message, MAX_TEXT),
                 })
                 .collect(),
-            samples: r
-                .samples
-                .into_iter()
-                .take(MAX_SAMPLES)
-                .map(|s| Sample {
-                    name: metric_name(&s.name),
-                    help: clean(&s.help, MAX_TEXT),
-                    value: s.value,
-                    // The host owns `check` and `cluster`; invalid label names are dropped.
-                    labels: s
-                        .labels
-                        .into_iter()
-                        .filter(|(name, _)| {
-                            is_label_name(name) && name != "check" && name != "cluster"
-                        })
-                        .map(|(name, value)| (name, clean(&value, MAX_SUBJECT)))
-                        .collect(),
-                })
-                .collect(),
+            samples,
             failure: None,
             output: String::new(),
         }
@@ -354,6 +428,32 @@ mod tests {
         assert_eq!(clean("ééé", 3), "é…");
         assert!(is_label_name("member_1") && !is_label_name("1x") && !is_label_name("a-b"));
         assert_eq!(metric_name("db size.bytes"), "db_size_bytes");
+    }
+
+    #[test]
+    fn reserved_names_cannot_reach_an_exposition() {
+        for (name, value, why) in [
+            ("__name__", "up", Some("reserved")),
+            ("_x", "1", Some("reserved")),
+            ("check", "forged", Some("set by the host")),
+            ("a-b", "1", Some("not a label name")),
+            ("", "1", Some("not a label name")),
+            ("member", "", Some("empty value")),
+            ("member", "m1", None),
+        ] {
+            assert_eq!(dropped_label(name, value), why, "{name}={value}");
+        }
+        for (name, reserved) in [
+            ("check", true),
+            ("check_duration", true),
+            ("runner_runs", true),
+            ("plugin", true),
+            ("checker", false),
+            ("etcd", false),
+            ("my_check", false),
+        ] {
+            assert_eq!(is_reserved_plugin_name(name), reserved, "{name}");
+        }
     }
 
     fn finding(subject: &str, status: Status, message: &str) -> Finding {

@@ -13,8 +13,9 @@ use wasmtime::{Config, Store, Trap, UpdateDeadline};
 use crate::capabilities::{self, Gates};
 use crate::contract::{self, CheckPre, Report, RunInput};
 use crate::sandbox::RunState;
-use vitals_core::report::{CheckResult, Failure};
+use vitals_core::report::{CheckResult, Failure, PluginReport};
 use vitals_core::schema::PluginDescription;
+use vitals_core::secrets::Redactor;
 
 /// How often the epoch advances; the granularity of run deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -25,6 +26,16 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct LoadError {
     pub path: PathBuf,
     pub message: String,
+}
+
+/// A check's pin on its plugin file (`sha256` in the check): the digest the
+/// file must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// The check file that pins it, for the error.
+    pub check_file: PathBuf,
 }
 
 /// A loaded plugin: compiled, linked, described.
@@ -60,13 +71,25 @@ pub struct RunOutcome {
 
 impl RunOutcome {
     /// The run's result: the plugin's report, bounded and cleaned, or the
-    /// failure that ended it, with its captured output.
-    pub fn into_result(self, check: &str, cluster: &str, plugin: &str) -> CheckResult {
+    /// failure that ended it, with its captured output; every secret `redactor`
+    /// knows redacted (before any text is cut, so no part of one is left).
+    pub fn into_result(
+        self,
+        check: &str,
+        cluster: &str,
+        plugin: &str,
+        redactor: &Redactor,
+    ) -> CheckResult {
         let mut result = match self.report {
-            Ok(report) => CheckResult::from_report(check, cluster, plugin, report.into()),
+            Ok(report) => {
+                let mut report: PluginReport = report.into();
+                report.redact(redactor);
+                CheckResult::from_report(check, cluster, plugin, report)
+            }
             Err(f) => {
-                let mut r = CheckResult::failed(check, cluster, plugin, f.failure, f.message);
-                r.output = f.output;
+                let reason = redactor.text(&f.message).into_owned();
+                let mut r = CheckResult::failed(check, cluster, plugin, f.failure, reason);
+                r.output = redactor.text(&f.output).into_owned();
                 r
             }
         };
@@ -139,6 +162,16 @@ impl Engine {
     /// Compile (or load from the cache), check the contract version, link, and
     /// call `describe`.
     pub async fn load(&self, path: &Path) -> Result<LoadedPlugin, LoadError> {
+        self.load_pinned(path, Vec::new()).await
+    }
+
+    /// [`Engine::load`] a file only if its digest is the one every pin expects:
+    /// a file that differs is refused before it is compiled.
+    pub async fn load_pinned(
+        &self,
+        path: &Path,
+        pins: Vec<Pin>,
+    ) -> Result<LoadedPlugin, LoadError> {
         let err = |message: String| LoadError {
             path: path.to_owned(),
             message,
@@ -155,6 +188,13 @@ impl Engine {
                 }
             })?;
             let digest = crate::cache::digest(&bytes);
+            if let Some(pin) = pins.iter().find(|p| p.sha256 != digest) {
+                return Err(format!(
+                    "SHA-256 is {digest}, but {} pins {}: refused (a file that is not the pinned one; after checking the new file, update `sha256`)",
+                    pin.check_file.display(),
+                    pin.sha256
+                ));
+            }
             crate::cache::compile(&engine, &dirs, &bytes, &digest)
                 .map(|(component, cached)| (component, cached, digest))
                 .map_err(|e| {
@@ -218,10 +258,12 @@ impl Engine {
                 plugin.info.name
             )));
         }
-        if vitals_core::report::RESERVED_PLUGIN_NAMES.contains(&plugin.info.name.as_str()) {
+        if vitals_core::report::is_reserved_plugin_name(&plugin.info.name) {
             return Err(err(format!(
-                "describe returned the reserved name {:?} (its metrics would collide with the host's vitals_{}_* families)",
-                plugin.info.name, plugin.info.name
+                "describe returned the reserved name {:?} (its metrics vitals_{}_* could be the host's own: a plugin name may not be, nor start with, {} and `_`)",
+                plugin.info.name,
+                plugin.info.name,
+                vitals_core::report::RESERVED_PLUGIN_NAMES.join(", ")
             )));
         }
         Ok(plugin)

@@ -13,6 +13,7 @@ use crate::tape::{Replayer, Tape};
 use vitals_core::cassette::{Cassette, RunRef};
 use vitals_core::config::{self, ConfigError};
 use vitals_core::report::{CheckResult, Status};
+use vitals_core::secrets::Redactor;
 
 /// What to replay and what to expect.
 pub struct TestSpec {
@@ -224,11 +225,13 @@ async fn replay(
     };
     let gates = Gates::none(&cassette.check, &cassette.cluster);
     let mut state = RunState::new(gates, limits.memory_limit, limits.output_limit);
-    state.set_tape(Tape::Replay(replayer), Some(cassette.recorded_at));
+    state.set_tape(Tape::replay(replayer), Some(cassette.recorded_at));
     engine.run(plugin, state, limits, input).await.into_result(
         &cassette.check,
         &cassette.cluster,
         &plugin.info.name,
+        // Recorded redacted: nothing of the configuration to redact.
+        &Redactor::default(),
     )
 }
 

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::capabilities::{Clients, Gates, RunGrants};
 use crate::contract;
-use crate::engine::{Engine, LoadError, LoadedPlugin, RunLimits};
+use crate::engine::{Engine, LoadError, LoadedPlugin, Pin, RunLimits};
 use crate::sandbox::RunState;
 use crate::tape::Tape;
 use vitals_core::cassette::{self, Cassette, EndpointRef, RunRef};
@@ -26,16 +26,28 @@ pub type Loaded = Result<Arc<LoadedPlugin>, Arc<LoadError>>;
 /// Plugins by file, each loaded once.
 pub type Plugins = BTreeMap<PathBuf, Loaded>;
 
-/// Load (compile or fetch from the cache) every plugin the runs need, in parallel.
+/// Load (compile or fetch from the cache) every plugin the runs need, in
+/// parallel; a file whose digest is not the one a check pins is refused.
 pub async fn load_plugins(engine: &Arc<Engine>, checks: &[Arc<Check>]) -> Plugins {
-    let mut paths: Vec<PathBuf> = checks.iter().map(|c| c.plugin.clone()).collect();
-    paths.sort();
-    paths.dedup();
+    let mut pins: BTreeMap<PathBuf, Vec<Pin>> = BTreeMap::new();
+    for c in checks {
+        let pins = pins.entry(c.plugin.clone()).or_default();
+        if let Some(sha256) = &c.sha256 {
+            pins.push(Pin {
+                sha256: sha256.clone(),
+                check_file: c.file.clone(),
+            });
+        }
+    }
     let mut set = JoinSet::new();
-    for path in paths {
+    for (path, pins) in pins {
         let engine = engine.clone();
         set.spawn(async move {
-            let loaded = engine.load(&path).await.map(Arc::new).map_err(Arc::new);
+            let loaded = engine
+                .load_pinned(&path, pins)
+                .await
+                .map(Arc::new)
+                .map_err(Arc::new);
             (path, loaded)
         });
     }
@@ -193,7 +205,7 @@ async fn run_loaded(
     let mut state = RunState::new(gates, check.memory_limit, check.output_limit);
     let calls = record.map(|_| Arc::new(Mutex::new(Vec::new())));
     if let Some(calls) = &calls {
-        state.set_tape(Tape::Record(calls.clone()), None);
+        state.set_tape(Tape::record(calls.clone(), clients.redactor.clone()), None);
     }
     let limits = RunLimits {
         timeout: check.timeout,
@@ -206,13 +218,17 @@ async fn run_loaded(
     if let Err(f) = &outcome.report {
         tracing::warn!(check = %check.name, cluster = %cluster.name, "run failed: {}", f.message);
     }
-    let result = outcome.into_result(&check.name, &cluster.name, &plugin.info.name);
+    let result = outcome.into_result(
+        &check.name,
+        &cluster.name,
+        &plugin.info.name,
+        &clients.redactor,
+    );
     if let (Some(dir), Some(calls)) = (record, calls) {
         let calls = std::mem::take(&mut *calls.lock().expect("tape lock"));
         let cassette = Cassette::of_run(plugin_ref(plugin), run_ref, started_at, &result, calls);
-        let secrets: Vec<&str> = granted.iter().flat_map(|e| e.secrets()).collect();
         let path = dir.join(cassette::file_name(&check.name, &cluster.name));
-        if let Err(e) = std::fs::write(&path, cassette.to_text(&secrets)) {
+        if let Err(e) = std::fs::write(&path, cassette.to_text(&clients.redactor)) {
             tracing::error!("cannot write the cassette {}: {e}", path.display());
         }
     }

@@ -10,10 +10,18 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use vitals_core::cassette::Call;
+use vitals_core::secrets::Redactor;
 
-/// How a run's capability calls are served.
+/// How a run's capability calls are served, and the secrets redacted from every
+/// live answer before the plugin (or a cassette) sees it.
 #[derive(Clone, Default)]
-pub enum Tape {
+pub struct Tape {
+    mode: Mode,
+    redactor: Redactor,
+}
+
+#[derive(Clone, Default)]
+enum Mode {
     /// Calls go to the live systems.
     #[default]
     Live,
@@ -147,26 +155,55 @@ macro_rules! answer {
 pub(crate) use answer;
 
 impl Tape {
-    /// Serve one call: from the cassette when replaying, else by `live` (noting
-    /// the answer when recording).
+    /// Calls go to the live systems; `redactor` cleans their answers.
+    pub fn live(redactor: Redactor) -> Tape {
+        Tape {
+            mode: Mode::Live,
+            redactor,
+        }
+    }
+
+    /// Calls go to the live systems and are noted in `calls`, redacted.
+    pub fn record(calls: Arc<Mutex<Vec<Call>>>, redactor: Redactor) -> Tape {
+        Tape {
+            mode: Mode::Record(calls),
+            redactor,
+        }
+    }
+
+    /// Calls are answered from a cassette (recorded redacted).
+    pub fn replay(replayer: Arc<Mutex<Replayer>>) -> Tape {
+        Tape {
+            mode: Mode::Replay(replayer),
+            redactor: Redactor::default(),
+        }
+    }
+
+    /// The secrets redacted from live answers.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Serve one call: from the cassette when replaying, else by `live` with the
+    /// secrets redacted from its answer (noting it when recording).
     pub async fn call<A: Answer>(
         &self,
         call: &str,
         request: Value,
         live: impl Future<Output = A>,
     ) -> A {
-        match self {
-            Tape::Live => live.await,
-            Tape::Record(calls) => {
-                let answer = live.await;
+        match &self.mode {
+            Mode::Live => self.redacted(live.await).0,
+            Mode::Record(calls) => {
+                let (answer, tape) = self.redacted(live.await);
                 calls.lock().expect("tape lock").push(Call {
                     call: call.into(),
                     request,
-                    answer: answer.to_tape(),
+                    answer: tape.unwrap_or_else(|| answer.to_tape()),
                 });
                 answer
             }
-            Tape::Replay(replayer) => {
+            Mode::Replay(replayer) => {
                 let recorded = replayer.lock().expect("tape lock").answer(call, &request);
                 match recorded {
                     Some(v) => A::from_tape(v).unwrap_or_else(|e| {
@@ -180,10 +217,25 @@ impl Tape {
         }
     }
 
+    /// A live answer with the secrets redacted (through its cassette form, which
+    /// every capability has), and that form when it had any.
+    fn redacted<A: Answer>(&self, answer: A) -> (A, Option<Value>) {
+        if self.redactor.is_empty() {
+            return (answer, None);
+        }
+        let mut v = answer.to_tape();
+        if !self.redactor.json(&mut v) {
+            return (answer, Some(v));
+        }
+        let redacted = A::from_tape(v.clone())
+            .unwrap_or_else(|e| A::not_recorded(format!("answer with a secret redacted: {e}")));
+        (redacted, Some(v))
+    }
+
     /// Note a call answered outside [`Tape::call`] (HTTP, whose answer is built
     /// from a streamed body).
     pub fn note(&self, call: Call) {
-        if let Tape::Record(calls) = self {
+        if let Mode::Record(calls) = &self.mode {
             calls.lock().expect("tape lock").push(call);
         }
     }
@@ -191,14 +243,18 @@ impl Tape {
     /// The recorded answer to a request, when replaying; `None` when it is not in
     /// the cassette (noted as unexpected).
     pub fn recorded(&self, call: &str, request: &Value) -> Option<Value> {
-        match self {
-            Tape::Replay(r) => r.lock().expect("tape lock").answer(call, request),
+        match &self.mode {
+            Mode::Replay(r) => r.lock().expect("tape lock").answer(call, request),
             _ => None,
         }
     }
 
     pub fn is_replay(&self) -> bool {
-        matches!(self, Tape::Replay(_))
+        matches!(self.mode, Mode::Replay(_))
+    }
+
+    pub fn is_live(&self) -> bool {
+        matches!(self.mode, Mode::Live)
     }
 }
 

@@ -29,6 +29,7 @@ fn check_json(c: &Check, plugins: &Plugins) -> serde_json::Value {
         Some(Ok(p)) => serde_json::json!({
             "file": p.path, "name": p.info.name, "version": p.info.version,
             "contract": p.contract_version.to_string(), "description": p.info.description,
+            "sha256": p.digest, "pinned": c.sha256.is_some(),
             "compiled_from_cache": p.cached, "compile_seconds": p.compile_seconds,
             "params": p.info.params.iter().map(|s| serde_json::json!({
                 "name": s.name, "kind": s.kind, "description": s.description,
@@ -84,6 +85,12 @@ fn human(cfg: &Config, plugins: &Plugins) {
                     p.contract_version
                 );
                 println!("    {}", p.info.description);
+                let pinned = if c.sha256.is_some() {
+                    "pinned"
+                } else {
+                    "not pinned"
+                };
+                println!("    sha256 {} ({pinned})", p.digest);
                 for s in &p.info.params {
                     let default = match (&s.default_value, s.required) {
                         (Some(d), _) => format!(" (default {d})"),

@@ -32,7 +32,7 @@ pub(super) async fn run(args: RunArgs) -> Outcome {
     }
     let results = runner::run_all(
         &p.engine,
-        &Clients::default(),
+        &Clients::new(&p.cfg),
         &p.plugins,
         &p.runs,
         p.cfg.concurrency,

@@ -7,7 +7,11 @@ use anstyle::{AnsiColor, Style};
 
 use vitals_core::report::{CheckResult, Status};
 
-fn style(status: Status) -> Style {
+/// The header's style.
+pub(super) const DIM: Style = Style::new().dimmed();
+
+/// The colour of a status (with [`DIM`], the only escape sequences in the table).
+pub(super) fn style(status: Status) -> Style {
     let color = match status {
         Status::Ok => AnsiColor::Green,
         Status::Warning => AnsiColor::Yellow,
@@ -41,7 +45,7 @@ pub fn render(results: &[CheckResult], verbose: bool) -> String {
         .max()
         .unwrap_or(7)
         .max(7);
-    let dim = Style::new().dimmed();
+    let dim = DIM;
     let _ = writeln!(
         out,
         "{dim}{:<8}  {:<wc$}  {:<wl$}  {:>8}  SUMMARY{dim:#}",

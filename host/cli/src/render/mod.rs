@@ -5,6 +5,8 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod prometheus;
+#[cfg(test)]
+mod proptests;
 
 /// Output formats of `vitals run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

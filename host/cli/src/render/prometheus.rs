@@ -20,7 +20,7 @@ use crate::metrics::RunnerMetrics;
 use crate::metrics::{GaugeFamily, labels};
 use vitals_core::report::{CheckResult, Status};
 
-use vitals_core::report::RESERVED_PLUGIN_NAMES;
+use vitals_core::report::is_reserved_plugin_name;
 
 /// Content type of [`Exposition::OpenMetrics`].
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -41,8 +41,16 @@ pub enum Exposition {
 /// exposition library appends one, so a trailing one in `help` is dropped first.
 pub fn gauge(registry: &mut Registry, name: &str, help: &str) -> GaugeFamily {
     let family = GaugeFamily::default();
-    registry.register(name, help.trim_end_matches('.'), family.clone());
+    registry.register(name, help_text(help.trim_end_matches('.')), family.clone());
     family
+}
+
+/// HELP text that both formats read: the exposition library writes it as is, the
+/// text format allows only `\\` and `\n` as escapes and OpenMetrics no bare `"`
+/// (and the text format no `\"`), so backslashes are doubled and double quotes
+/// become single ones. (Plugin text has no control characters left.)
+fn help_text(help: &str) -> String {
+    help.replace('\\', "\\\\").replace('"', "'")
 }
 
 /// Register the families of the results: the `vitals_check_*` gauges and the
@@ -84,7 +92,7 @@ pub fn register_results(registry: &mut Registry, results: &[CheckResult]) {
         duration.get_or_create(&base).set(r.duration_seconds);
         last_run.get_or_create(&base).set(r.started_at);
         attempts.get_or_create(&base).set(r.attempts.len() as f64);
-        if r.plugin.is_empty() || RESERVED_PLUGIN_NAMES.contains(&r.plugin.as_str()) {
+        if r.plugin.is_empty() || is_reserved_plugin_name(&r.plugin) {
             continue;
         }
         for s in &r.samples {
@@ -109,10 +117,29 @@ pub fn encode(registry: &Registry, format: Exposition) -> String {
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, registry)
         .expect("writing to a String cannot fail");
+    let out = canonical_infinities(out);
     match format {
         Exposition::OpenMetrics => out,
         Exposition::Text => openmetrics_to_text(&out),
     }
+}
+
+/// Infinite values as both formats spell them (`+Inf`, `-Inf`); the library
+/// writes `inf`. A sample line ends with its value, after the last space.
+fn canonical_infinities(text: String) -> String {
+    if !text.contains("inf\n") {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match line.rsplit_once(' ') {
+            Some((head, "inf")) if !line.starts_with('#') => out.push_str(&format!("{head} +Inf")),
+            Some((head, "-inf")) if !line.starts_with('#') => out.push_str(&format!("{head} -Inf")),
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The classic text format of an OpenMetrics exposition written by

@@ -15,6 +15,7 @@ use tokio::task::AbortHandle;
 
 use crate::metrics::RunnerMetrics;
 use vitals_core::config::{Check, Cluster, Config};
+use vitals_core::grants::KubeSource;
 use vitals_core::plan::{self, PlannedRun};
 use vitals_core::report::{CheckResult, Status};
 use vitals_runtime::capabilities::{self, Clients};
@@ -211,9 +212,9 @@ impl Service {
         self.runner.set_compile(&plugins);
         let generation = Arc::new(Generation {
             permits: Arc::new(Semaphore::new(cfg.concurrency)),
+            clients: Clients::new(&cfg),
             cfg,
             plugins,
-            clients: Clients::default(),
             slots,
         });
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = generation.clone();
@@ -318,12 +319,15 @@ async fn load_plugins(
     }
 }
 
-/// A digest of what determines a pair's result: the check's settings, the
-/// cluster's endpoints (addresses and credential references), and the plugin.
+/// A digest of what determines a pair's result: the check's settings (limits,
+/// params, every grant kind), the cluster's endpoints (addresses, credential
+/// references, and digests of the secrets and kubeconfigs they hold, so that a
+/// rotated credential re-runs the check), and the plugin.
 fn fingerprint(check: &Check, cluster: &Cluster, plugin_digest: &str) -> String {
     let mut text = format!(
-        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{plugin_digest}",
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{plugin_digest}",
         check.plugin,
+        check.sha256,
         check.timeout,
         check.interval,
         check.retries,
@@ -337,7 +341,17 @@ fn fingerprint(check: &Check, cluster: &Cluster, plugin_digest: &str) -> String 
     for (capability, part) in capabilities::fingerprint(check) {
         text.push_str(&format!("|{capability}:{part}"));
     }
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    let digest = |bytes: &[u8]| hex::encode(sha2::Sha256::digest(bytes));
+    for (name, endpoint) in &cluster.endpoints {
+        for secret in endpoint.secrets() {
+            text.push_str(&format!("|{name} secret:{}", digest(secret.as_bytes())));
+        }
+        if let Some(KubeSource::Kubeconfig { path, .. }) = &endpoint.kube {
+            let content = std::fs::read(path).unwrap_or_default();
+            text.push_str(&format!("|{name} kubeconfig:{}", digest(&content)));
+        }
+    }
+    digest(text.as_bytes())
 }
 
 /// Run a slot on its interval until aborted. The first run comes after a random
@@ -423,11 +437,39 @@ mod tests {
             ),
             ("params", format!("{base}[params]\nx = 1\n")),
             ("timeout", format!("timeout = \"7s\"\n{base}")),
+            ("memory_limit", format!("memory_limit = \"32MiB\"\n{base}")),
+            ("retries", format!("retries = 2\n{base}")),
+            ("pin", format!("sha256 = \"{}\"\n{base}", "0".repeat(64))),
         ];
         for (what, check) in changed {
             assert_ne!(same, of(&main, &check), "{what}");
         }
         let endpoint = main.replace("127.0.0.1:9", "127.0.0.1:10");
         assert_ne!(same, of(&endpoint, base), "endpoint URL");
+    }
+
+    #[test]
+    fn a_rotated_credential_changes_the_fingerprint() {
+        let (kubeconfig, main) = main();
+        let token = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(token.path(), "first-token").unwrap();
+        let main = main.replacen(
+            "urls = [\"http://127.0.0.1:9\"]\n",
+            &format!(
+                "urls = [\"http://127.0.0.1:9\"]\nbearer_token_file = {:?}\n",
+                token.path().display().to_string()
+            ),
+            1,
+        );
+        let check = "plugin = \"/plugins/x.wasm\"\n[grants]\nendpoints = [\"api\", \"k8s\"]\n";
+        let first = of(&main, check);
+        assert_eq!(first, of(&main, check));
+        std::fs::write(token.path(), "second-token").unwrap();
+        let rotated = of(&main, check);
+        assert_ne!(first, rotated, "a new token in the same file");
+        let mut text = std::fs::read_to_string(kubeconfig.path()).unwrap();
+        text.push_str("users: [{name: u, user: {token: rotated}}]\n");
+        std::fs::write(kubeconfig.path(), text).unwrap();
+        assert_ne!(rotated, of(&main, check), "a kubeconfig rewritten in place");
     }
 }

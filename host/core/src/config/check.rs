@@ -19,6 +19,7 @@ impl Config {
         let raw: RawCheck = src.parse()?;
         let name = name(&src, &raw.name)?;
         let plugin = self.plugin_path(path, raw.plugin.get_ref());
+        let sha256 = pin(&src, &raw.sha256)?;
         let grants = self.endpoint_grants(&src, &raw.grants.endpoints)?;
         let kube_grants = self.kube_grants(&src, &raw.grants.kubernetes, &grants)?;
         let net_grants = match &raw.grants.net {
@@ -32,6 +33,7 @@ impl Config {
             description: raw.description,
             file: path.to_owned(),
             plugin,
+            sha256,
             clusters,
             timeout: src.duration("timeout", &raw.timeout, d.timeout)?,
             interval: src.duration("interval", &raw.interval, d.interval)?,
@@ -172,6 +174,22 @@ impl Config {
 }
 
 /// The check's name: `name`, else the file name without `.toml`.
+/// `sha256`: the plugin's pinned digest, 64 hexadecimal digits (lowercased).
+fn pin(src: &Source, raw: &Option<Spanned<String>>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let digest = raw.get_ref().trim().to_ascii_lowercase();
+    if digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(src.error(
+            raw.span(),
+            format!(
+                "`sha256`: {:?} is not a SHA-256 digest (64 hexadecimal digits, as `sha256sum PLUGIN.wasm` or `vitals list` print it)",
+                raw.get_ref()
+            ),
+        ));
+    }
+    Ok(Some(digest))
+}
+
 fn name(src: &Source, raw: &Option<Spanned<String>>) -> Result<String, ConfigError> {
     let name = match raw {
         Some(n) => n.get_ref().clone(),

@@ -21,7 +21,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use crate::grants::{KubeSource, NetGrants, ResourceGrant};
-use crate::secrets::Secret;
+use crate::secrets::{RedactorBuilder, Secret};
 use crate::tls::TlsMaterial;
 use defaults::CheckDefaults;
 use raw::{RawCluster, RawMain};
@@ -124,7 +124,21 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint's secret values, to scrub from anything written out.
+    /// Add the endpoint's secrets to those redacted from everything a plugin
+    /// gets and reports.
+    pub fn add_secrets(&self, secrets: &mut RedactorBuilder) {
+        match &self.auth {
+            Some(Auth::Basic { username, password }) => {
+                secrets.basic(username, password.expose());
+            }
+            Some(Auth::Bearer(s) | Auth::Password(s)) => {
+                secrets.secret(s.expose());
+            }
+            Some(Auth::User(_)) | None => {}
+        }
+    }
+
+    /// The endpoint's secret values.
     pub fn secrets(&self) -> Vec<&str> {
         match &self.auth {
             Some(Auth::Bearer(s) | Auth::Password(s) | Auth::Basic { password: s, .. }) => {
@@ -143,6 +157,8 @@ pub struct Check {
     /// The file it came from, for error messages.
     pub file: PathBuf,
     pub plugin: PathBuf,
+    /// The plugin's pinned SHA-256 (hex): a file with another digest is refused.
+    pub sha256: Option<String>,
     pub clusters: Vec<String>,
     pub timeout: Duration,
     /// Time between two scheduled runs (`vitals serve`).

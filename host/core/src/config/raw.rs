@@ -67,6 +67,7 @@ pub(super) struct RawCheck {
     pub(super) name: Option<Spanned<String>>,
     pub(super) description: Option<String>,
     pub(super) plugin: Spanned<String>,
+    pub(super) sha256: Option<Spanned<String>>,
     pub(super) clusters: Option<Vec<Spanned<String>>>,
     pub(super) timeout: Option<Spanned<String>>,
     pub(super) interval: Option<Spanned<String>>,

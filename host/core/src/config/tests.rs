@@ -647,6 +647,15 @@ const ROWS: &[Row] = &[
         ),
     ),
     (
+        "a sha256 that is not a digest",
+        "{http}",
+        &[("c", "plugin = \"etcd\"\n\nsha256 = \"abc\"\n")],
+        Fails(
+            "checks.d/c.toml:3",
+            "`sha256`: \"abc\" is not a SHA-256 digest (64 hexadecimal digits",
+        ),
+    ),
+    (
         "duplicate check name",
         "{http}",
         &[
@@ -669,7 +678,7 @@ const ROWS: &[Row] = &[
         &[
             (
                 "a",
-                "name = \"renamed\"\nplugin = \"../x.wasm\"\nretries = 3\nmemory_limit = \"128MiB\"\nenabled = false\nclusters = []\n",
+                "name = \"renamed\"\nplugin = \"../x.wasm\"\nsha256 = \"ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB\"\nretries = 3\nmemory_limit = \"128MiB\"\nenabled = false\nclusters = []\n",
             ),
             (
                 "b",
@@ -749,6 +758,12 @@ fn defaults_and_overrides(cfg: &Config) {
     assert_eq!((a.timeout, a.retries), (Duration::from_secs(10), 3));
     assert_eq!((a.memory_limit, a.output_limit), (128 << 20, 1 << 20));
     assert!(!a.enabled && a.clusters.is_empty());
+    assert_eq!(
+        a.sha256.as_deref(),
+        Some("abababababababababababababababababababababababababababababababab"),
+        "lowercased"
+    );
+    assert_eq!(b.sha256, None);
     assert_eq!((b.name.as_str(), b.retries), ("b", 2));
     assert_eq!(b.clusters, ["local"], "no grants: every cluster");
     assert_eq!(b.params["where"], "here");

@@ -27,6 +27,7 @@ use super::{Capability, Granted, RunGrants, StoreView, no_grants_of_its_own};
 use crate::tape::Tape;
 use vitals_core::cassette::Call;
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
+use vitals_core::secrets::{Redactor, StreamRedactor};
 
 /// Longest the host waits for a response's first byte, whatever the plugin asks.
 const MAX_FIRST_BYTE: Duration = Duration::from_secs(60);
@@ -43,7 +44,7 @@ impl HttpGate {
     pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
         HttpGate {
             endpoints,
-            tape: Tape::Live,
+            tape: Tape::default(),
         }
     }
 
@@ -126,9 +127,13 @@ impl WasiHttpHooks for HttpGate {
                 };
                 send(endpoint, tls, authority, request, options).await
             };
-            match tape {
-                Tape::Live => live(request).await,
-                tape => taped(&tape, request, live).await,
+            if tape.is_live() {
+                let redactor = tape.redactor().clone();
+                live(request)
+                    .await
+                    .map(|(response, io)| (redacted(response, &redactor), io))
+            } else {
+                taped(&tape, request, live).await
             }
         })
     }
@@ -173,7 +178,9 @@ where
             };
             match collected {
                 Ok(c) => {
-                    let body = c.to_bytes();
+                    let redactor = tape.redactor();
+                    let body = Bytes::from(redactor.bytes(&c.to_bytes()).into_owned());
+                    let parts = redacted_headers(parts, redactor);
                     let mut headers = serde_json::Map::new();
                     for (name, value) in &parts.headers {
                         if name != http::header::SET_COOKIE {
@@ -205,6 +212,87 @@ where
         answer,
     });
     sent
+}
+
+/// A live response with every secret redacted from its headers and, as it
+/// streams, its body.
+fn redacted(response: http::Response<WasiBody>, redactor: &Redactor) -> http::Response<WasiBody> {
+    if redactor.is_empty() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let body = RedactedBody {
+        inner: body,
+        redactor: redactor.stream(),
+        trailers: None,
+        ended: false,
+    };
+    http::Response::from_parts(redacted_headers(parts, redactor), body.boxed_unsync())
+}
+
+/// Response headers with every secret redacted from their values.
+fn redacted_headers(
+    mut parts: http::response::Parts,
+    redactor: &Redactor,
+) -> http::response::Parts {
+    for value in parts.headers.values_mut() {
+        if let std::borrow::Cow::Owned(clean) = redactor.bytes(value.as_bytes())
+            && let Ok(clean) = HeaderValue::from_bytes(&clean)
+        {
+            *value = clean;
+        }
+    }
+    parts
+}
+
+/// A body whose secrets are redacted as it streams (see [`StreamRedactor`]).
+struct RedactedBody {
+    inner: WasiBody,
+    redactor: StreamRedactor,
+    trailers: Option<http::HeaderMap>,
+    ended: bool,
+}
+
+impl http_body::Body for RedactedBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Error>>> {
+        let this = &mut *self;
+        loop {
+            if this.ended {
+                return Poll::Ready(
+                    this.trailers
+                        .take()
+                        .map(|t| Ok(http_body::Frame::trailers(t))),
+                );
+            }
+            let rest = match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        let out = this.redactor.push(&data);
+                        if out.is_empty() {
+                            continue;
+                        }
+                        return Poll::Ready(Some(Ok(http_body::Frame::data(out.into()))));
+                    }
+                    Err(frame) => {
+                        this.trailers = frame.into_trailers().ok();
+                        this.redactor.finish()
+                    }
+                },
+                None => this.redactor.finish(),
+            };
+            this.ended = true;
+            if !rest.is_empty() {
+                return Poll::Ready(Some(Ok(http_body::Frame::data(rest.into()))));
+            }
+        }
+    }
 }
 
 fn full(bytes: Bytes) -> WasiBody {
@@ -531,5 +619,48 @@ mod tests {
                 .is_none()
         );
         assert!(g.route(&"/relative".parse().unwrap()).is_none());
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+    use std::collections::VecDeque;
+    use vitals_core::secrets::RedactorBuilder;
+
+    /// A body that arrives in the given chunks.
+    struct Chunks(VecDeque<Bytes>);
+
+    impl http_body::Body for Chunks {
+        type Data = Bytes;
+        type Error = Error;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Error>>> {
+            Poll::Ready(self.0.pop_front().map(|c| Ok(http_body::Frame::data(c))))
+        }
+    }
+
+    /// A live response whose body arrives in small chunks that cut the secret.
+    #[tokio::test]
+    async fn a_live_response_is_redacted_in_its_headers_and_streamed_body() {
+        let redactor = RedactorBuilder::default().secret("tok-3f9a7c1e55").build();
+        let text = b"authorization: Bearer tok-3f9a7c1e55\r\nhost: x\r\ntok-3f9a7c1e55";
+        let body = Chunks(text.chunks(5).map(Bytes::copy_from_slice).collect()).boxed_unsync();
+        let response = http::Response::builder()
+            .header("x-echo", "Bearer tok-3f9a7c1e55")
+            .header("x-other", "fine")
+            .body(body)
+            .unwrap();
+        let response = redacted(response, &redactor);
+        assert_eq!(response.headers()["x-echo"], "Bearer <redacted>");
+        assert_eq!(response.headers()["x-other"], "fine");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            &body[..],
+            b"authorization: Bearer <redacted>\r\nhost: x\r\n<redacted>"
+        );
     }
 }

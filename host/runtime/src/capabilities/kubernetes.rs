@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 
 use serde_json::Value;
@@ -19,6 +20,7 @@ use crate::contract::vitals::check::kubernetes::{
 use crate::tape::{self, Tape};
 use vitals_core::config::{Check, EndpointKind};
 use vitals_core::grants::{KubeSource, NEVER, ResourceGrant, is_name};
+use vitals_core::secrets::RedactorBuilder;
 
 /// Largest answer handed to a plugin; larger lists must be paginated.
 const MAX_ANSWER: usize = 16 << 20;
@@ -78,6 +80,40 @@ impl KubeClients {
         })
         .await
         .cloned()
+    }
+}
+
+/// The service account token a pod's client reads.
+const SERVICE_ACCOUNT_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// Add the credentials a Kubernetes source holds to `secrets` (the kubeconfig's
+/// users' tokens and passwords, or the service account's token): an API server,
+/// a webhook or a proxy in between could echo them back.
+pub fn add_secrets(source: &KubeSource, secrets: &mut RedactorBuilder) {
+    let read = |file: &str| std::fs::read_to_string(file).ok();
+    match source {
+        KubeSource::InCluster => {
+            if let Some(token) = read(SERVICE_ACCOUNT_TOKEN) {
+                secrets.secret(token.trim());
+            }
+        }
+        KubeSource::Kubeconfig { path, .. } => {
+            let Ok(kc) = Kubeconfig::read_from(path) else {
+                return; // the client reports it when a run needs it
+            };
+            for user in kc.auth_infos.iter().filter_map(|u| u.auth_info.as_ref()) {
+                if let Some(token) = &user.token {
+                    secrets.secret(token.expose_secret());
+                }
+                if let Some(token) = user.token_file.as_deref().and_then(read) {
+                    secrets.secret(token.trim());
+                }
+                if let Some(password) = &user.password {
+                    let username = user.username.as_deref().unwrap_or_default();
+                    secrets.basic(username, password.expose_secret());
+                }
+            }
+        }
     }
 }
 
@@ -311,7 +347,7 @@ impl Capability for KubeGate {
             endpoints: Granted::new(run.endpoints, EndpointKind::Kubernetes),
             grants: run.check.kube_grants.clone(),
             clients: run.clients.kube.clone(),
-            tape: Tape::Live,
+            tape: Tape::default(),
         }
     }
 

@@ -5,6 +5,7 @@ use wasmtime::component::{HasSelf, Linker};
 use super::{Capability, RunGrants, StoreView, no_grants_of_its_own};
 use crate::contract::vitals::check::log::{self, Host, Level};
 use crate::tape::Tape;
+use vitals_core::secrets::Redactor;
 
 /// Largest message kept; longer ones are truncated.
 const MAX_MESSAGE: usize = 4096;
@@ -16,6 +17,7 @@ pub struct LogSink {
     pub check: String,
     pub cluster: String,
     count: u32,
+    redactor: Redactor,
 }
 
 impl LogSink {
@@ -24,6 +26,7 @@ impl LogSink {
             check: check.into(),
             cluster: cluster.into(),
             count: 0,
+            redactor: Redactor::default(),
         }
     }
 }
@@ -41,8 +44,10 @@ impl Capability for LogSink {
         LogSink::new(&run.check.name, run.cluster)
     }
 
-    /// Log messages are not recorded.
-    fn set_tape(&mut self, _tape: Tape) {}
+    /// Log messages are not recorded; the tape's secrets are redacted from them.
+    fn set_tape(&mut self, tape: Tape) {
+        self.redactor = tape.redactor().clone();
+    }
 
     fn add_to_linker<T: StoreView>(
         linker: &mut Linker<T>,
@@ -62,7 +67,7 @@ impl Host for LogSink {
             return;
         }
         // No control characters: a plugin cannot forge log lines.
-        let msg = vitals_core::report::clean(&message, MAX_MESSAGE);
+        let msg = vitals_core::report::clean(&sink.redactor.text(&message), MAX_MESSAGE);
         let (check, cluster) = (sink.check.as_str(), sink.cluster.as_str());
         match level {
             Level::Trace => tracing::trace!(target: "vitals::plugin", check, cluster, "{msg}"),

@@ -20,7 +20,8 @@ use wasmtime::component::Linker;
 use wasmtime_wasi_http::WasiHttpView;
 
 use crate::tape::Tape;
-use vitals_core::config::{Check, Endpoint, EndpointKind};
+use vitals_core::config::{Check, Config, Endpoint, EndpointKind};
+use vitals_core::secrets::{Redactor, RedactorBuilder};
 
 /// What one capability provides; one implementation per module, listed in the
 /// registry.
@@ -66,11 +67,32 @@ pub trait StoreView: WasiHttpView + Send + 'static {
 }
 
 /// The connections a loaded configuration's runs share, made afresh for each
-/// loaded configuration (a reload may change what they are built from).
+/// loaded configuration (a reload may change what they are built from), and the
+/// secrets it names.
 #[derive(Clone, Default)]
 pub struct Clients {
     /// One Kubernetes client per endpoint source.
     pub kube: kubernetes::KubeClients,
+    /// Every secret of the configuration: the endpoints' credentials and those
+    /// their kubeconfigs (or the pod's service account) hold.
+    pub redactor: Redactor,
+}
+
+impl Clients {
+    /// No connections yet, and the redactor of every secret `config` names.
+    pub fn new(config: &Config) -> Clients {
+        let mut secrets = RedactorBuilder::default();
+        for endpoint in config.clusters.values().flat_map(|c| c.endpoints.values()) {
+            endpoint.add_secrets(&mut secrets);
+            if let Some(source) = &endpoint.kube {
+                kubernetes::add_secrets(source, &mut secrets);
+            }
+        }
+        Clients {
+            kube: kubernetes::KubeClients::default(),
+            redactor: secrets.build(),
+        }
+    }
 }
 
 /// The granted endpoints of one kind, as a capability addresses them: by endpoint
@@ -254,8 +276,12 @@ macro_rules! registry {
 
         impl Gates {
             /// The gates of a run granted what `run` says.
+            /// Their calls go to the live systems, with every secret of the loaded
+            /// configuration redacted from the answers.
             pub fn new(run: &RunGrants<'_>) -> Self {
-                Gates { $($field: <$gate as Capability>::gate(run),)* }
+                let mut gates = Gates { $($field: <$gate as Capability>::gate(run),)* };
+                gates.set_tape(&Tape::live(run.clients.redactor.clone()));
+                gates
             }
 
             /// Serve every capability's calls through `tape`.

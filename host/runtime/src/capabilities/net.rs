@@ -227,7 +227,7 @@ impl Capability for NetGate {
     fn gate(run: &RunGrants<'_>) -> Self {
         NetGate {
             grants: run.check.net_grants.clone(),
-            tape: Tape::Live,
+            tape: Tape::default(),
         }
     }
 
@@ -274,7 +274,7 @@ mod tests {
                 arp: arp.iter().map(|n| parse_network(n).unwrap()).collect(),
                 ..NetGrants::default()
             }),
-            tape: Tape::Live,
+            tape: Tape::default(),
         }
     }
 

@@ -225,7 +225,7 @@ impl Capability for RedisGate {
     fn gate(run: &RunGrants<'_>) -> Self {
         RedisGate {
             connections: Connections::new(run.endpoints, EndpointKind::Redis),
-            tape: Tape::Live,
+            tape: Tape::default(),
         }
     }
 

@@ -245,7 +245,7 @@ impl Capability for SqlGate {
     fn gate(run: &RunGrants<'_>) -> Self {
         SqlGate {
             connections: Connections::new(run.endpoints, EndpointKind::Mysql),
-            tape: Tape::Live,
+            tape: Tape::default(),
         }
     }
 

@@ -105,7 +105,7 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
         clients: &clients,
     });
     let recorded = Arc::new(Mutex::new(Vec::<Call>::new()));
-    live.set_tape(&Tape::Record(recorded.clone()));
+    live.set_tape(&Tape::record(recorded.clone(), Default::default()));
     let answers = calls(&mut live).await;
 
     let error = |i: usize| {
@@ -146,12 +146,12 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
 
     let mut replaying = Gates::default();
     let replayer = Arc::new(Mutex::new(Replayer::new(recorded)));
-    replaying.set_tape(&Tape::Replay(replayer.clone()));
+    replaying.set_tape(&Tape::replay(replayer.clone()));
     assert_eq!(calls(&mut replaying).await, answers);
     assert!(replayer.lock().unwrap().unused().is_empty());
 
     let mut empty = Gates::default();
-    empty.set_tape(&Tape::Replay(Arc::new(Mutex::new(Replayer::new(vec![])))));
+    empty.set_tape(&Tape::replay(Arc::new(Mutex::new(Replayer::new(vec![])))));
     let missing = calls(&mut empty).await;
     assert!(
         missing.iter().all(|a| a["error"]["Denied"]

@@ -3,10 +3,16 @@
 //! panics, `fetch` requests `url`, `snoop` looks for files, environment and
 //! arguments, `chatty` prints far beyond the output limit, `redis` sends `command`
 //! to the first URL of the first granted redis endpoint, `sql` runs `command` on
-//! the first URL of the first granted mysql endpoint, `ok` reports ok.
+//! the first URL of the first granted mysql endpoint, `smuggle` fetches `url` and
+//! puts the answer everywhere a plugin can write (summary, a finding's subject and
+//! message, a sample's name, help and labels, the log, stdout; with `command =
+//! "panic"` a panic message), `garbage` reports every kind of bad sample and text
+//! (reserved and invalid label names, escapes, non-finite values, duplicate
+//! series, conflicting help, terminal escapes), `ok` reports ok.
 
 use vitals_plugin::{
-    Plugin, PluginInfo, Report, ReportBuilder, RunInput, Status, http, param, parse_params,
+    LogLevel, Plugin, PluginInfo, Report, ReportBuilder, RunInput, Status, http, param,
+    parse_params,
 };
 
 struct Chaos;
@@ -31,10 +37,15 @@ impl Plugin for Chaos {
                 param(
                     "mode",
                     "string",
-                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | kube | net | ok",
+                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | kube | net | smuggle | garbage | ok",
                     None,
                 ),
-                param("url", "string", "URL requested in fetch mode", Some("\"\"")),
+                param(
+                    "url",
+                    "string",
+                    "URL requested in fetch and smuggle modes",
+                    Some("\"\""),
+                ),
                 param(
                     "command",
                     "string",
@@ -70,6 +81,44 @@ impl Plugin for Chaos {
                 Ok(resp) => r.finding(&p.url, Status::Ok, format!("HTTP {}", resp.status)),
                 Err(e) => r.finding(&p.url, Status::Critical, format!("{:?}: {e}", e.kind)),
             },
+            "smuggle" => {
+                let text = match http::get(&p.url, http::Options::default()) {
+                    Ok(resp) => String::from_utf8_lossy(&resp.body).into_owned(),
+                    Err(e) => return ReportBuilder::unknown(format!("{:?}: {e}", e.kind)),
+                };
+                vitals_plugin::log(LogLevel::Warn, &text);
+                println!("{text}");
+                if p.command == "panic" {
+                    panic!("smuggled: {text}");
+                }
+                r.finding(&text, Status::Warning, text.clone());
+                r.sample(&text, &text, 1.0, &[("leak", &text), (&text, "x")]);
+                return r.finish(text);
+            }
+            "garbage" => {
+                let help = "back\\slash \"quoted\" trailing\\";
+                let evil = [
+                    ("__name__", "up"),
+                    ("check", "forged"),
+                    ("cluster", "forged"),
+                    ("_private", "x"),
+                    ("a-b", "x"),
+                    ("", "x"),
+                    ("empty", ""),
+                    ("quote", "a\"b\\c\nd"),
+                ];
+                r.sample("bad_labels", help, 1.0, &evil);
+                r.sample("bad_labels", "conflicting help", 2.0, &evil);
+                r.sample("bad_labels", "", 3.0, &[("quote", "a\"b\\c\nd")]);
+                r.sample("not_a_number", "", f64::NAN, &[]);
+                r.sample("infinite", "", f64::INFINITY, &[("sign", "plus")]);
+                r.sample("infinite", "", f64::NEG_INFINITY, &[("sign", "minus")]);
+                r.sample("negative_zero", "", -0.0, &[]);
+                r.sample("weird name/\u{fc}.x", "\u{1b}[31mred\u{1b}[0m", 1.0, &[]);
+                r.sample("", "", 1.0, &[]);
+                r.finding("\u{1b}[2J\nforged", Status::Warning, "line\nbreak\u{7}");
+                return r.finish("garbage\u{1b}[0m\r\nFAKE: ok");
+            }
             "snoop" => {
                 let env: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
                 let args: Vec<String> = std::env::args().collect();

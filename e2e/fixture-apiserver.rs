@@ -7,7 +7,8 @@
 //! also serves a Vault HA cluster's recorded answers (one active server, two
 //! standbys) and writes their URLs there, as a TOML list.
 //!
-//! `cargo run --example fixture-apiserver -- KUBECONFIG [VAULT_URLS]`
+//! `cargo run --bin fixture-apiserver -- KUBECONFIG [VAULT_URLS]` (a binary, not an example:
+//! it builds without the benchmarks' dev-dependencies)
 
 #[path = "../tests/support/mod.rs"]
 mod support;

@@ -1,0 +1,169 @@
+//! Secrets never leave the host: a server that echoes the request's headers
+//! hands the plugin the credentials the host added, and a plugin that puts that
+//! answer everywhere it can write (summary, findings, samples, log, stdout, a
+//! panic) still shows no secret in any output format, nor in a cassette.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use std::time::Duration;
+
+use support::process::eventually;
+use support::vitals::ConfigDir;
+
+const TOKEN: &str = "tok-3f9a7c1e55";
+const PASSWORD: &str = "pa55-w0rd-81c2";
+
+/// A server that answers every request with its head (request line and
+/// headers) as the body: what a debug endpoint or some error pages do.
+fn echo_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    head.len()
+                );
+                let _ = conn.write_all(&head);
+            });
+        }
+    });
+    port
+}
+
+fn config(port: u16) -> ConfigDir {
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.bearer]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\nbearer_token_env = \"ECHO_TOKEN\"\n\
+         [clusters.local.endpoints.basic]\nkind = \"http\"\nurls = [\"http://localhost:{port}\"]\nusername = \"admin\"\npassword_env = \"ECHO_PASSWORD\"\n"
+    ));
+    for (name, endpoint, host, command) in [
+        ("bearer", "bearer", "127.0.0.1", ""),
+        ("basic", "basic", "localhost", ""),
+        ("bearer-panic", "bearer", "127.0.0.1", "panic"),
+    ] {
+        cfg.check(
+            name,
+            &format!(
+                "plugin = \"chaos\"\n[grants]\nendpoints = [\"{endpoint}\"]\n[params]\nmode = \"smuggle\"\nurl = \"http://{host}:{port}/debug/echo\"\ncommand = \"{command}\"\n"
+            ),
+        );
+    }
+    cfg
+}
+
+const ENV: [(&str, &str); 2] = [("ECHO_TOKEN", TOKEN), ("ECHO_PASSWORD", PASSWORD)];
+
+/// `admin:PASSWORD` as a basic `Authorization` header carries it.
+fn basic_pair() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("admin:{PASSWORD}"))
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in [
+        TOKEN,
+        PASSWORD,
+        &basic_pair(),
+        basic_pair().trim_end_matches('='),
+    ] {
+        assert!(!text.contains(secret), "{what} shows a secret:\n{text}");
+    }
+}
+
+#[test]
+fn a_plugin_cannot_smuggle_a_credential_into_any_output() {
+    let port = echo_server();
+    let cfg = config(port);
+    let textfile = cfg.path().join("vitals.prom");
+    for format in ["json", "human", "junit", "prometheus"] {
+        let out = cfg.vitals_with_env(
+            &[
+                "run",
+                "--format",
+                format,
+                "--verbose",
+                "--log-level",
+                "debug",
+                "--textfile",
+                textfile.to_str().unwrap(),
+            ],
+            &ENV,
+        );
+        assert!(!out.stdout.is_empty(), "{format}: {out:?}");
+        assert_no_secret(&format!("{format} output"), &out.stdout);
+        assert_no_secret(&format!("the log of --format {format}"), &out.stderr);
+        assert_no_secret("the textfile", &std::fs::read_to_string(&textfile).unwrap());
+    }
+
+    // The plugin did get the echo, with the credentials redacted where they stood.
+    let (out, r) = cfg.run_check("bearer", &ENV);
+    assert_eq!(r["status"], "warning", "{r:#}\n{}", out.stderr);
+    let summary = r["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("authorization: Bearer <redacted>"),
+        "{summary}"
+    );
+    assert!(summary.contains("GET /debug/echo"), "{summary}");
+    let (_, r) = cfg.run_check("basic", &ENV);
+    let summary = r["summary"].as_str().unwrap();
+    assert!(summary.contains("authorization: Basic <redacted>"), "{r:#}");
+    // A panic's message and the captured stdout are redacted too.
+    let (_, r) = cfg.run_check("bearer-panic", &ENV);
+    assert_eq!(r["failure"], "panic", "{r:#}");
+    let output = r["output"].as_str().unwrap();
+    assert!(output.contains("Bearer <redacted>"), "{output}");
+    assert_no_secret("a panic's output", output);
+
+    // A recorded cassette holds the redacted answer, and its replay still passes.
+    let (out, r, cassette) = cfg.record_check("bearer", "chaos", "smuggle", &ENV);
+    assert_eq!(r["status"], "warning", "{r:#}\n{}", out.stderr);
+    assert_no_secret("the cassette", &cassette);
+    assert!(cassette.contains("Bearer <redacted>"), "{cassette}");
+}
+
+#[test]
+fn serve_shows_no_credential_on_any_page() {
+    let port = echo_server();
+    let cfg = config(port);
+    let served = cfg.serve_with_env(&ENV);
+    eventually(
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || match served.get("/readyz") {
+            (200, _) => Ok(()),
+            (_, body) => Err(format!("not ready: {body}\n{}", served.log())),
+        },
+    );
+    let (_, results) = served.get("/api/v1/results");
+    assert!(results.contains("Bearer <redacted>"), "{results}");
+    assert_no_secret("/api/v1/results", &results);
+    for path in ["/metrics", "/probe?check=bearer", "/probe?check=basic"] {
+        let (status, body) = served.get(path);
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(
+            body.contains("<redacted>") || path == "/metrics",
+            "{path}: {body}"
+        );
+        assert_no_secret(path, &body);
+    }
+    let (_, om) = served.get_with(
+        "/metrics",
+        &[("Accept", "application/openmetrics-text; version=1.0.0")],
+    );
+    assert_no_secret("/metrics (OpenMetrics)", &om);
+    assert_no_secret("serve's log", &served.log());
+}
