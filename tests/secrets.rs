@@ -17,7 +17,8 @@ const TOKEN: &str = "tok-3f9a7c1e55";
 const PASSWORD: &str = "pa55-w0rd-81c2";
 
 /// A server that answers every request with its head (request line and
-/// headers) as the body: what a debug endpoint or some error pages do.
+/// headers) as the body: what a debug endpoint or some error pages do. Under
+/// `/gzip` it says the body is gzip-encoded (which the host cannot redact).
 fn echo_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -33,9 +34,14 @@ fn echo_server() -> u16 {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
+                let coding = if head.starts_with(b"GET /gzip") {
+                    "Content-Encoding: gzip\r\n"
+                } else {
+                    ""
+                };
                 let _ = write!(
                     conn,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n{coding}Content-Length: {}\r\nConnection: close\r\n\r\n",
                     head.len()
                 );
                 let _ = conn.write_all(&head);
@@ -50,15 +56,16 @@ fn config(port: u16) -> ConfigDir {
         "[clusters.local.endpoints.bearer]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\nbearer_token_env = \"ECHO_TOKEN\"\n\
          [clusters.local.endpoints.basic]\nkind = \"http\"\nurls = [\"http://localhost:{port}\"]\nusername = \"admin\"\npassword_env = \"ECHO_PASSWORD\"\n"
     ));
-    for (name, endpoint, host, command) in [
-        ("bearer", "bearer", "127.0.0.1", ""),
-        ("basic", "basic", "localhost", ""),
-        ("bearer-panic", "bearer", "127.0.0.1", "panic"),
+    for (name, endpoint, host, path, command) in [
+        ("bearer", "bearer", "127.0.0.1", "debug/echo", ""),
+        ("basic", "basic", "localhost", "debug/echo", ""),
+        ("bearer-panic", "bearer", "127.0.0.1", "debug/echo", "panic"),
+        ("bearer-gzip", "bearer", "127.0.0.1", "gzip", ""),
     ] {
         cfg.check(
             name,
             &format!(
-                "plugin = \"chaos\"\n[grants]\nendpoints = [\"{endpoint}\"]\n[params]\nmode = \"smuggle\"\nurl = \"http://{host}:{port}/debug/echo\"\ncommand = \"{command}\"\n"
+                "plugin = \"chaos\"\n[grants]\nendpoints = [\"{endpoint}\"]\n[params]\nmode = \"smuggle\"\nurl = \"http://{host}:{port}/{path}\"\ncommand = \"{command}\"\n"
             ),
         );
     }
@@ -118,6 +125,15 @@ fn a_plugin_cannot_smuggle_a_credential_into_any_output() {
         "{summary}"
     );
     assert!(summary.contains("GET /debug/echo"), "{summary}");
+    // Asked for an answer the host can redact: whole, not compressed.
+    assert!(summary.contains("accept-encoding: identity"), "{summary}");
+    // A server that compresses anyway is refused.
+    let (_, r) = cfg.run_check("bearer-gzip", &ENV);
+    assert_eq!(r["status"], "unknown", "{r:#}");
+    assert!(
+        r["summary"].as_str().unwrap().contains("ContentCoding"),
+        "{r:#}"
+    );
     let (_, r) = cfg.run_check("basic", &ENV);
     let summary = r["summary"].as_str().unwrap();
     assert!(summary.contains("authorization: Basic <redacted>"), "{r:#}");

@@ -73,7 +73,7 @@ impl fmt::Debug for Redactor {
 }
 
 /// Collects secrets for a [`Redactor`].
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct RedactorBuilder {
     anywhere: std::collections::BTreeSet<String>,
     whole: std::collections::BTreeSet<String>,
@@ -216,6 +216,7 @@ impl Redactor {
         StreamRedactor {
             redactor: self.clone(),
             carry: Vec::new(),
+            emitted: false,
         }
     }
 }
@@ -226,6 +227,8 @@ impl Redactor {
 pub struct StreamRedactor {
     redactor: Redactor,
     carry: Vec<u8>,
+    /// Whether any of the stream was let through: then the end is not a whole value.
+    emitted: bool,
 }
 
 impl StreamRedactor {
@@ -253,12 +256,25 @@ impl StreamRedactor {
         }
         out.extend_from_slice(&self.carry[done..cut]);
         self.carry.drain(..cut);
+        self.emitted = true;
         out
     }
 
-    /// The end of the stream: what was held back, redacted.
+    /// The end of the stream: what was held back, redacted (a short secret only
+    /// when it is the whole stream).
     pub fn finish(&mut self) -> Vec<u8> {
         let rest = std::mem::take(&mut self.carry);
+        if self.emitted
+            && let Some(p) = &self.redactor.0
+        {
+            let mut out = Vec::with_capacity(rest.len());
+            p.finder
+                .replace_all_with_bytes(&rest, &mut out, |_, _, out| {
+                    out.extend_from_slice(REDACTED.as_bytes());
+                    true
+                });
+            return out;
+        }
         self.redactor.bytes(&rest).into_owned()
     }
 }
@@ -314,7 +330,8 @@ mod tests {
     #[test]
     fn a_stream_is_redacted_as_if_whole_wherever_it_is_cut() {
         let r = redactor();
-        let body = b"a hunter22 b s3cr\"et/42s3cr\"et/42 c YWRtaW46aHVudGVyMjI= hunter2".to_vec();
+        let body =
+            b"a hunter22 b s3cr\"et/42s3cr\"et/42 c YWRtaW46aHVudGVyMjI= hunter2 pw".to_vec();
         let whole = r.bytes(&body).into_owned();
         for size in 1..body.len() {
             let mut s = r.stream();

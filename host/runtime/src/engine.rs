@@ -13,6 +13,7 @@ use wasmtime::{Config, Store, Trap, UpdateDeadline};
 use crate::capabilities::{self, Gates};
 use crate::contract::{self, CheckPre, Report, RunInput};
 use crate::sandbox::RunState;
+use vitals_core::config::Pin;
 use vitals_core::report::{CheckResult, Failure, PluginReport};
 use vitals_core::schema::PluginDescription;
 use vitals_core::secrets::Redactor;
@@ -26,16 +27,6 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct LoadError {
     pub path: PathBuf,
     pub message: String,
-}
-
-/// A check's pin on its plugin file (`sha256` in the check): the digest the
-/// file must have.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pin {
-    /// SHA-256, lowercase hex.
-    pub sha256: String,
-    /// The check file that pins it, for the error.
-    pub check_file: PathBuf,
 }
 
 /// A loaded plugin: compiled, linked, described.
@@ -191,7 +182,7 @@ impl Engine {
             if let Some(pin) = pins.iter().find(|p| p.sha256 != digest) {
                 return Err(format!(
                     "SHA-256 is {digest}, but {} pins {}: refused (a file that is not the pinned one; after checking the new file, update `sha256`)",
-                    pin.check_file.display(),
+                    pin.file.display(),
                     pin.sha256
                 ));
             }

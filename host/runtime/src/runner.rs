@@ -12,11 +12,11 @@ use tokio::task::JoinSet;
 
 use crate::capabilities::{Clients, Gates, RunGrants};
 use crate::contract;
-use crate::engine::{Engine, LoadError, LoadedPlugin, Pin, RunLimits};
+use crate::engine::{Engine, LoadError, LoadedPlugin, RunLimits};
 use crate::sandbox::RunState;
 use crate::tape::Tape;
 use vitals_core::cassette::{self, Cassette, EndpointRef, RunRef};
-use vitals_core::config::{Check, Endpoint};
+use vitals_core::config::{Check, Endpoint, Pin};
 use vitals_core::plan::PlannedRun;
 use vitals_core::report::{CheckResult, Failure, Status};
 
@@ -32,12 +32,7 @@ pub async fn load_plugins(engine: &Arc<Engine>, checks: &[Arc<Check>]) -> Plugin
     let mut pins: BTreeMap<PathBuf, Vec<Pin>> = BTreeMap::new();
     for c in checks {
         let pins = pins.entry(c.plugin.clone()).or_default();
-        if let Some(sha256) = &c.sha256 {
-            pins.push(Pin {
-                sha256: sha256.clone(),
-                check_file: c.file.clone(),
-            });
-        }
+        pins.extend(c.pin.clone());
     }
     let mut set = JoinSet::new();
     for (path, pins) in pins {
@@ -196,16 +191,18 @@ async fn run_loaded(
         params: check.params.clone(),
         endpoints: granted.iter().map(|e| endpoint_ref(e)).collect(),
     };
+    let redactor = clients.redactor();
     let gates = Gates::new(&RunGrants {
         check,
         cluster: &cluster.name,
         endpoints: &granted,
         clients,
+        redactor: &redactor,
     });
     let mut state = RunState::new(gates, check.memory_limit, check.output_limit);
     let calls = record.map(|_| Arc::new(Mutex::new(Vec::new())));
     if let Some(calls) = &calls {
-        state.set_tape(Tape::record(calls.clone(), clients.redactor.clone()), None);
+        state.set_tape(Tape::record(calls.clone(), redactor.clone()), None);
     }
     let limits = RunLimits {
         timeout: check.timeout,
@@ -216,19 +213,15 @@ async fn run_loaded(
         .run(plugin, state, limits, contract::run_input(&run_ref))
         .await;
     if let Err(f) = &outcome.report {
-        tracing::warn!(check = %check.name, cluster = %cluster.name, "run failed: {}", f.message);
+        let message = redactor.text(&f.message);
+        tracing::warn!(check = %check.name, cluster = %cluster.name, "run failed: {message}");
     }
-    let result = outcome.into_result(
-        &check.name,
-        &cluster.name,
-        &plugin.info.name,
-        &clients.redactor,
-    );
+    let result = outcome.into_result(&check.name, &cluster.name, &plugin.info.name, &redactor);
     if let (Some(dir), Some(calls)) = (record, calls) {
         let calls = std::mem::take(&mut *calls.lock().expect("tape lock"));
         let cassette = Cassette::of_run(plugin_ref(plugin), run_ref, started_at, &result, calls);
         let path = dir.join(cassette::file_name(&check.name, &cluster.name));
-        if let Err(e) = std::fs::write(&path, cassette.to_text(&clients.redactor)) {
+        if let Err(e) = std::fs::write(&path, cassette.to_text(&redactor)) {
             tracing::error!("cannot write the cassette {}: {e}", path.display());
         }
     }

@@ -224,7 +224,22 @@ impl Tape {
             return (answer, None);
         }
         let mut v = answer.to_tape();
-        if !self.redactor.json(&mut v) {
+        // The payload only: `ok`, `error` and the error's variant stay as they are.
+        let changed = match &mut v {
+            Value::Object(m) => {
+                let ok = m.get_mut("ok").is_some_and(|ok| self.redactor.json(ok));
+                let error = match m.get_mut("error") {
+                    Some(Value::Object(e)) => e
+                        .values_mut()
+                        .fold(false, |changed, x| self.redactor.json(x) | changed),
+                    Some(e) => self.redactor.json(e),
+                    None => false,
+                };
+                ok | error
+            }
+            other => self.redactor.json(other),
+        };
+        if !changed {
             return (answer, Some(v));
         }
         let redacted = A::from_tape(v.clone())

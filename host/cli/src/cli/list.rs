@@ -29,7 +29,7 @@ fn check_json(c: &Check, plugins: &Plugins) -> serde_json::Value {
         Some(Ok(p)) => serde_json::json!({
             "file": p.path, "name": p.info.name, "version": p.info.version,
             "contract": p.contract_version.to_string(), "description": p.info.description,
-            "sha256": p.digest, "pinned": c.sha256.is_some(),
+            "sha256": p.digest, "pinned": c.pin.is_some(),
             "compiled_from_cache": p.cached, "compile_seconds": p.compile_seconds,
             "params": p.info.params.iter().map(|s| serde_json::json!({
                 "name": s.name, "kind": s.kind, "description": s.description,
@@ -85,7 +85,7 @@ fn human(cfg: &Config, plugins: &Plugins) {
                     p.contract_version
                 );
                 println!("    {}", p.info.description);
-                let pinned = if c.sha256.is_some() {
+                let pinned = if c.pin.is_some() {
                     "pinned"
                 } else {
                     "not pinned"

@@ -327,7 +327,7 @@ fn fingerprint(check: &Check, cluster: &Cluster, plugin_digest: &str) -> String 
     let mut text = format!(
         "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{plugin_digest}",
         check.plugin,
-        check.sha256,
+        check.pin,
         check.timeout,
         check.interval,
         check.retries,

@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::defaults::CheckDefaults;
 use super::raw::{RawCheck, RawNetGrants};
 use super::source::Source;
-use super::{Check, Config, ConfigError, EndpointKind, MEMORY_LIMITS, params, resolve_path};
+use super::{Check, Config, ConfigError, EndpointKind, MEMORY_LIMITS, Pin, params, resolve_path};
 use crate::grants::{DEFAULT_PROBE_TIMEOUT, NetGrants, ResourceGrant, parse_network};
 
 impl Config {
@@ -19,7 +19,7 @@ impl Config {
         let raw: RawCheck = src.parse()?;
         let name = name(&src, &raw.name)?;
         let plugin = self.plugin_path(path, raw.plugin.get_ref());
-        let sha256 = pin(&src, &raw.sha256)?;
+        let pin = pin(&src, &raw.sha256)?;
         let grants = self.endpoint_grants(&src, &raw.grants.endpoints)?;
         let kube_grants = self.kube_grants(&src, &raw.grants.kubernetes, &grants)?;
         let net_grants = match &raw.grants.net {
@@ -33,7 +33,7 @@ impl Config {
             description: raw.description,
             file: path.to_owned(),
             plugin,
-            sha256,
+            pin,
             clusters,
             timeout: src.duration("timeout", &raw.timeout, d.timeout)?,
             interval: src.duration("interval", &raw.interval, d.interval)?,
@@ -175,7 +175,7 @@ impl Config {
 
 /// The check's name: `name`, else the file name without `.toml`.
 /// `sha256`: the plugin's pinned digest, 64 hexadecimal digits (lowercased).
-fn pin(src: &Source, raw: &Option<Spanned<String>>) -> Result<Option<String>, ConfigError> {
+fn pin(src: &Source, raw: &Option<Spanned<String>>) -> Result<Option<Pin>, ConfigError> {
     let Some(raw) = raw else { return Ok(None) };
     let digest = raw.get_ref().trim().to_ascii_lowercase();
     if digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -187,7 +187,10 @@ fn pin(src: &Source, raw: &Option<Spanned<String>>) -> Result<Option<String>, Co
             ),
         ));
     }
-    Ok(Some(digest))
+    Ok(Some(Pin {
+        sha256: digest,
+        file: src.path.clone(),
+    }))
 }
 
 fn name(src: &Source, raw: &Option<Spanned<String>>) -> Result<String, ConfigError> {

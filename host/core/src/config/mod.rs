@@ -157,8 +157,8 @@ pub struct Check {
     /// The file it came from, for error messages.
     pub file: PathBuf,
     pub plugin: PathBuf,
-    /// The plugin's pinned SHA-256 (hex): a file with another digest is refused.
-    pub sha256: Option<String>,
+    /// The plugin file's pin: a file with another digest is refused.
+    pub pin: Option<Pin>,
     pub clusters: Vec<String>,
     pub timeout: Duration,
     /// Time between two scheduled runs (`vitals serve`).
@@ -179,6 +179,15 @@ pub struct Check {
     pub params: serde_json::Map<String, serde_json::Value>,
     /// Line of each parameter key, for validating them against the plugin's schema.
     pub param_lines: BTreeMap<String, usize>,
+}
+
+/// A pin on a plugin file (`sha256` in a check): the digest it must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// The check file that says so.
+    pub file: PathBuf,
 }
 
 /// Limits applied when `[defaults]` says nothing.
@@ -237,9 +246,10 @@ impl Config {
             checks: Vec::new(),
             dir,
         };
+        let mut checks: Vec<Check> = Vec::new();
         for file in check_files(&cfg.dir)? {
             let check = cfg.load_check(&file, &defaults)?;
-            if let Some(other) = cfg.checks.iter().find(|c| c.name == check.name) {
+            if let Some(other) = checks.iter().find(|c| c.name == check.name) {
                 return Err(ConfigError::file(
                     &file,
                     format!(
@@ -249,10 +259,44 @@ impl Config {
                     ),
                 ));
             }
-            cfg.checks.push(Arc::new(check));
+            checks.push(check);
         }
+        share_pins(&mut checks)?;
+        cfg.checks = checks.into_iter().map(Arc::new).collect();
         Ok(cfg)
     }
+}
+
+/// A pin is on the plugin file: every check that runs a pinned file gets its pin
+/// (so that a check selected alone cannot run it unverified), and two checks
+/// that pin one file differently are an error naming both.
+fn share_pins(checks: &mut [Check]) -> Result<(), ConfigError> {
+    let mut pins: BTreeMap<PathBuf, Pin> = BTreeMap::new();
+    for c in checks.iter() {
+        let Some(pin) = &c.pin else { continue };
+        match pins.get(&c.plugin) {
+            Some(other) if other.sha256 != pin.sha256 => {
+                return Err(ConfigError::file(
+                    &c.file,
+                    format!(
+                        "`sha256`: {} is pinned to {} by {}, here to {}",
+                        c.plugin.display(),
+                        other.sha256,
+                        other.file.display(),
+                        pin.sha256
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                pins.insert(c.plugin.clone(), pin.clone());
+            }
+        }
+    }
+    for c in checks.iter_mut() {
+        c.pin = pins.get(&c.plugin).cloned();
+    }
+    Ok(())
 }
 
 /// `concurrency`: 1 to [`MAX_CONCURRENCY`], 16 when absent.

@@ -656,6 +656,24 @@ const ROWS: &[Row] = &[
         ),
     ),
     (
+        "one plugin pinned to two digests",
+        "{http}",
+        &[
+            (
+                "a",
+                "plugin = \"etcd\"\nsha256 = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n",
+            ),
+            (
+                "b",
+                "plugin = \"etcd\"\nsha256 = \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n",
+            ),
+        ],
+        Fails(
+            "checks.d/b.toml",
+            "is pinned to aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa by ",
+        ),
+    ),
+    (
         "duplicate check name",
         "{http}",
         &[
@@ -758,12 +776,13 @@ fn defaults_and_overrides(cfg: &Config) {
     assert_eq!((a.timeout, a.retries), (Duration::from_secs(10), 3));
     assert_eq!((a.memory_limit, a.output_limit), (128 << 20, 1 << 20));
     assert!(!a.enabled && a.clusters.is_empty());
+    let pin = a.pin.as_ref().expect("pinned");
     assert_eq!(
-        a.sha256.as_deref(),
-        Some("abababababababababababababababababababababababababababababababab"),
+        pin.sha256, "abababababababababababababababababababababababababababababababab",
         "lowercased"
     );
-    assert_eq!(b.sha256, None);
+    assert_eq!(pin.file, cfg.dir.join("checks.d/a.toml"));
+    assert_eq!(b.pin, None);
     assert_eq!((b.name.as_str(), b.retries), ("b", 2));
     assert_eq!(b.clusters, ["local"], "no grants: every cluster");
     assert_eq!(b.params["where"], "here");

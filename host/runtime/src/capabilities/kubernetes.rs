@@ -4,6 +4,7 @@
 //! Deny by default: a path is served only if the check grants its resource.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -88,31 +89,39 @@ const SERVICE_ACCOUNT_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccou
 
 /// Add the credentials a Kubernetes source holds to `secrets` (the kubeconfig's
 /// users' tokens and passwords, or the service account's token): an API server,
-/// a webhook or a proxy in between could echo them back.
-pub fn add_secrets(source: &KubeSource, secrets: &mut RedactorBuilder) {
-    let read = |file: &str| std::fs::read_to_string(file).ok();
+/// a webhook or a proxy in between could echo them back. Returns the files read.
+pub fn add_secrets(source: &KubeSource, secrets: &mut RedactorBuilder) -> Vec<PathBuf> {
+    let read = |file: &Path| std::fs::read_to_string(file).ok();
     match source {
         KubeSource::InCluster => {
-            if let Some(token) = read(SERVICE_ACCOUNT_TOKEN) {
+            let file = PathBuf::from(SERVICE_ACCOUNT_TOKEN);
+            if let Some(token) = read(&file) {
                 secrets.secret(token.trim());
             }
+            vec![file]
         }
         KubeSource::Kubeconfig { path, .. } => {
+            let mut files = vec![path.clone()];
             let Ok(kc) = Kubeconfig::read_from(path) else {
-                return; // the client reports it when a run needs it
+                return files; // the client reports it when a run needs it
             };
             for user in kc.auth_infos.iter().filter_map(|u| u.auth_info.as_ref()) {
                 if let Some(token) = &user.token {
                     secrets.secret(token.expose_secret());
                 }
-                if let Some(token) = user.token_file.as_deref().and_then(read) {
-                    secrets.secret(token.trim());
+                if let Some(file) = &user.token_file {
+                    let file = PathBuf::from(file);
+                    if let Some(token) = read(&file) {
+                        secrets.secret(token.trim());
+                    }
+                    files.push(file);
                 }
                 if let Some(password) = &user.password {
                     let username = user.username.as_deref().unwrap_or_default();
                     secrets.basic(username, password.expose_secret());
                 }
             }
+            files
         }
     }
 }

@@ -13,7 +13,9 @@ pub mod redis;
 pub mod sql;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use serde_json::Value;
 use wasmtime::component::Linker;
@@ -21,6 +23,7 @@ use wasmtime_wasi_http::WasiHttpView;
 
 use crate::tape::Tape;
 use vitals_core::config::{Check, Config, Endpoint, EndpointKind};
+use vitals_core::grants::KubeSource;
 use vitals_core::secrets::{Redactor, RedactorBuilder};
 
 /// What one capability provides; one implementation per module, listed in the
@@ -59,6 +62,8 @@ pub struct RunGrants<'a> {
     /// The cluster's endpoints the check grants, of every kind.
     pub endpoints: &'a [Arc<Endpoint>],
     pub clients: &'a Clients,
+    /// The secrets redacted from every answer.
+    pub redactor: &'a Redactor,
 }
 
 /// A run's store data, as the capabilities reach it.
@@ -73,25 +78,75 @@ pub trait StoreView: WasiHttpView + Send + 'static {
 pub struct Clients {
     /// One Kubernetes client per endpoint source.
     pub kube: kubernetes::KubeClients,
-    /// Every secret of the configuration: the endpoints' credentials and those
-    /// their kubeconfigs (or the pod's service account) hold.
-    pub redactor: Redactor,
+    secrets: Arc<Secrets>,
 }
 
 impl Clients {
-    /// No connections yet, and the redactor of every secret `config` names.
+    /// No connections yet, and every secret `config` names.
     pub fn new(config: &Config) -> Clients {
-        let mut secrets = RedactorBuilder::default();
+        let mut secrets = Secrets::default();
         for endpoint in config.clusters.values().flat_map(|c| c.endpoints.values()) {
-            endpoint.add_secrets(&mut secrets);
-            if let Some(source) = &endpoint.kube {
-                kubernetes::add_secrets(source, &mut secrets);
+            endpoint.add_secrets(&mut secrets.endpoints);
+            if let Some(source) = &endpoint.kube
+                && !secrets.kube.contains(source)
+            {
+                secrets.kube.push(source.clone());
             }
         }
         Clients {
             kube: kubernetes::KubeClients::default(),
-            redactor: secrets.build(),
+            secrets: Arc::new(secrets),
         }
+    }
+
+    /// The redactor of every secret the configuration names, as of now: the
+    /// endpoints' credentials and those their kubeconfigs (or the pod's service
+    /// account) hold.
+    pub fn redactor(&self) -> Redactor {
+        self.secrets.current()
+    }
+}
+
+/// Every secret a configuration names, kept current: the files Kubernetes
+/// credentials are read from (kube reads them again; a projected service-account
+/// token is rotated hourly) are read again when they change.
+#[derive(Default)]
+struct Secrets {
+    endpoints: RedactorBuilder,
+    kube: Vec<KubeSource>,
+    /// The redactor built, once built.
+    current: Mutex<Option<Built>>,
+}
+
+/// A redactor, and the files it was built from with their modification times.
+type Built = (Vec<(PathBuf, Option<SystemTime>)>, Redactor);
+
+impl Secrets {
+    fn current(&self) -> Redactor {
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = current
+            .as_ref()
+            .is_some_and(|(files, _)| files.iter().all(|(path, stamp)| modified(path) == *stamp));
+        if !fresh {
+            let mut secrets = self.endpoints.clone();
+            let mut files = Vec::new();
+            for source in &self.kube {
+                files.extend(kubernetes::add_secrets(source, &mut secrets));
+            }
+            let stamps = files
+                .into_iter()
+                .map(|path| {
+                    let stamp = modified(&path);
+                    (path, stamp)
+                })
+                .collect();
+            *current = Some((stamps, secrets.build()));
+        }
+        current
+            .as_ref()
+            .map(|(_, redactor)| redactor.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -280,7 +335,7 @@ macro_rules! registry {
             /// configuration redacted from the answers.
             pub fn new(run: &RunGrants<'_>) -> Self {
                 let mut gates = Gates { $($field: <$gate as Capability>::gate(run),)* };
-                gates.set_tape(&Tape::live(run.clients.redactor.clone()));
+                gates.set_tape(&Tape::live(run.redactor.clone()));
                 gates
             }
 

@@ -103,6 +103,7 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
         cluster: "c",
         endpoints: &granted,
         clients: &clients,
+        redactor: &Default::default(),
     });
     let recorded = Arc::new(Mutex::new(Vec::<Call>::new()));
     live.set_tape(&Tape::record(recorded.clone(), Default::default()));
@@ -178,4 +179,43 @@ fn one_word_list_says_which_client_errors_are_about_tls() {
     ] {
         assert!(!super::is_tls_error(message), "{message}");
     }
+}
+
+/// The secrets of a configuration: its endpoints' and those of its kubeconfig,
+/// including a token file read again when it is rotated.
+#[test]
+fn the_redactor_knows_every_secret_and_follows_a_rotated_token_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "first-token-0451\n").unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "current-context: a\ncontexts: [{{name: a, context: {{cluster: a, user: a}}}}]\nclusters: [{{name: a, cluster: {{server: 'https://127.0.0.1:1'}}}}]\nusers: [{{name: a, user: {{token: inline-token-77}}}}, {{name: b, user: {{tokenFile: {:?}}}}}]\n",
+            token.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("password"), "redis-pass-9\n").unwrap();
+    let main = format!(
+        "[clusters.c.endpoints.cache]\nkind = \"redis\"\nurls = [\"redis://127.0.0.1:1\"]\npassword_file = {:?}\n\
+         [clusters.c.endpoints.k8s]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n",
+        dir.path().join("password").display().to_string(),
+        kubeconfig.display().to_string()
+    );
+    let (_dir, cfg) = fixture::load(&main, &[]);
+    let clients = Clients::new(&cfg.expect("configuration loads"));
+    let text = "redis-pass-9 inline-token-77 first-token-0451 second-token-0452";
+    assert_eq!(
+        clients.redactor().text(text),
+        "<redacted> <redacted> <redacted> second-token-0452"
+    );
+    // kube reads the file again; so does the redactor once it has changed.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&token, "second-token-0452\n").unwrap();
+    assert_eq!(
+        clients.redactor().text(text),
+        "<redacted> <redacted> first-token-0451 <redacted>"
+    );
 }

@@ -8,7 +8,10 @@
 //! message, a sample's name, help and labels, the log, stdout; with `command =
 //! "panic"` a panic message), `garbage` reports every kind of bad sample and text
 //! (reserved and invalid label names, escapes, non-finite values, duplicate
-//! series, conflicting help, terminal escapes), `ok` reports ok.
+//! series, conflicting help, terminal escapes), `recurse` recurses without end,
+//! `logflood` logs 200,000 lines, `hostloop` calls the host (a denied request)
+//! without end, `sleep` sleeps for an hour inside a host call, `bigreport` reports
+//! 20,000 findings of 1 KiB and 50,000 samples, `ok` reports ok.
 
 use vitals_plugin::{
     LogLevel, Plugin, PluginInfo, Report, ReportBuilder, RunInput, Status, http, param,
@@ -37,7 +40,7 @@ impl Plugin for Chaos {
                 param(
                     "mode",
                     "string",
-                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | kube | net | smuggle | garbage | ok",
+                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | kube | net | smuggle | garbage | recurse | logflood | hostloop | sleep | bigreport | ok",
                     None,
                 ),
                 param(
@@ -94,6 +97,31 @@ impl Plugin for Chaos {
                 r.finding(&text, Status::Warning, text.clone());
                 r.sample(&text, &text, 1.0, &[("leak", &text), (&text, "x")]);
                 return r.finish(text);
+            }
+            "recurse" => {
+                r.finding("depth", Status::Ok, deep(u64::MAX).to_string());
+            }
+            "logflood" => {
+                let line = "x".repeat(1024);
+                for _ in 0..200_000 {
+                    vitals_plugin::log(LogLevel::Info, &line);
+                }
+            }
+            "hostloop" => loop {
+                let _ = std::hint::black_box(http::get(
+                    "http://192.0.2.1/never-granted",
+                    http::Options::default(),
+                ));
+            },
+            "sleep" => std::thread::sleep(std::time::Duration::from_secs(3600)),
+            "bigreport" => {
+                let message = "m".repeat(1024);
+                for i in 0..20_000 {
+                    r.finding(format!("subject {i}"), Status::Warning, message.clone());
+                }
+                for i in 0..50_000 {
+                    r.sample("big", "One of many", f64::from(i), &[("i", &i.to_string())]);
+                }
             }
             "garbage" => {
                 let help = "back\\slash \"quoted\" trailing\\";
@@ -210,6 +238,15 @@ impl Plugin for Chaos {
         );
         r.finish(format!("mode {}", p.mode))
     }
+}
+
+/// Recursion the optimiser cannot turn into a loop: exhausts the stack.
+#[inline(never)]
+fn deep(n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    std::hint::black_box(deep(std::hint::black_box(n - 1))) + 1
 }
 
 vitals_plugin::export_plugin!(Chaos);

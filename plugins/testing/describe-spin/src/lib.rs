@@ -1,0 +1,21 @@
+//! Test-only plugin whose `describe` never returns: the host refuses it at load (the
+//! failure named, within the describe deadline), and every other check runs.
+
+use vitals_plugin::{Plugin, PluginInfo, Report, ReportBuilder, RunInput};
+
+struct Describe;
+
+impl Plugin for Describe {
+    fn describe() -> PluginInfo {
+        let mut x: u64 = 0;
+        loop {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+    }
+
+    fn run(_input: RunInput) -> Report {
+        ReportBuilder::unknown("never run: describe fails")
+    }
+}
+
+vitals_plugin::export_plugin!(Describe);
