@@ -8,10 +8,9 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::process::eventually;
+use support::process::promtool_parses;
 use support::prometheus::Prometheus;
 use support::vitals::ConfigDir;
 
@@ -23,27 +22,6 @@ fn config() -> ConfigDir {
     );
     cfg.check("fine", "plugin = \"chaos\"\n[params]\nmode = \"ok\"\n");
     cfg
-}
-
-/// `promtool check metrics` parses it: exit 0, or 3 for lint advice (which a
-/// plugin's naming may earn), never 1 (a parse error).
-fn promtool_parses(exposition: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus)");
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), exposition.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0 | 3)),
-        "promtool cannot parse the exposition ({:?}):\n{}{}\n---\n{exposition}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -115,14 +93,7 @@ fn bad_samples_leave_every_output_valid() {
 fn prometheus_scrapes_every_check_beside_a_plugin_that_reports_garbage() {
     let cfg = config();
     let served = cfg.serve();
-    eventually(
-        Duration::from_secs(60),
-        Duration::from_millis(100),
-        || match served.get("/readyz") {
-            (200, _) => Ok(()),
-            (_, body) => Err(format!("not ready: {body}\n{}", served.log())),
-        },
-    );
+    served.wait_ready();
     let (_, metrics) = served.get("/metrics");
     promtool_parses(&metrics);
     // Prometheus asks for OpenMetrics; one bad series would fail the whole scrape.

@@ -6,9 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
-use support::process::eventually;
 use support::vitals::{ConfigDir, plugin_wasm};
 
 /// The digest as `sha256sum` prints it, as an operator would take it.
@@ -77,17 +74,7 @@ fn serve_refuses_a_swapped_plugin_on_reload() {
     let chaos = cfg.path().join("plugins/chaos.wasm");
     pinned(&cfg, &sha256(&chaos));
     let served = cfg.serve();
-    let ready = || {
-        eventually(
-            Duration::from_secs(60),
-            Duration::from_millis(100),
-            || match served.get("/readyz") {
-                (200, _) => Ok(()),
-                (_, body) => Err(format!("not ready: {body}\n{}", served.log())),
-            },
-        )
-    };
-    ready();
+    served.wait_ready();
     std::fs::copy(plugin_wasm("etcd"), &chaos).unwrap();
     let (code, body) = served.post("/-/reload");
     assert_eq!(code, 500, "{body}");

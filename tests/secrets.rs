@@ -8,9 +8,6 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use std::time::Duration;
-
-use support::process::eventually;
 use support::vitals::ConfigDir;
 
 const TOKEN: &str = "tok-3f9a7c1e55";
@@ -156,14 +153,7 @@ fn serve_shows_no_credential_on_any_page() {
     let port = echo_server();
     let cfg = config(port);
     let served = cfg.serve_with_env(&ENV);
-    eventually(
-        Duration::from_secs(60),
-        Duration::from_millis(100),
-        || match served.get("/readyz") {
-            (200, _) => Ok(()),
-            (_, body) => Err(format!("not ready: {body}\n{}", served.log())),
-        },
-    );
+    served.wait_ready();
     let (_, results) = served.get("/api/v1/results");
     assert!(results.contains("Bearer <redacted>"), "{results}");
     assert_no_secret("/api/v1/results", &results);

@@ -35,14 +35,6 @@ fn result<'a>(results: &'a [Value], check: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no result for {check} in {results:?}"))
 }
 
-/// Wait until /readyz answers 200 (every scheduled pair has a result).
-fn wait_ready(served: &Served) {
-    eventually(WAIT, POLL, || match served.get("/readyz") {
-        (200, _) => Ok(()),
-        (_, body) => Err(format!("never ready: {body}\n{}", served.log())),
-    })
-}
-
 #[test]
 fn prometheus_scrapes_serve_and_sees_a_member_go_down() {
     let mut prod = EtcdCluster::start(3, None, None).unwrap();
@@ -210,7 +202,7 @@ fn sighup_reloads_keeps_unchanged_results_and_refuses_a_broken_configuration() {
         "plugin = \"chaos\"\nclusters = [\"local\"]\n[params]\nmode = \"ok\"\n",
     );
     let served = cfg.serve();
-    wait_ready(&served);
+    served.wait_ready();
     let before = results(&served);
     let etcd_started = result(&before, "etcd")["started_at"].clone();
     let other_started = result(&before, "other")["started_at"].clone();
@@ -267,7 +259,7 @@ fn sighup_reloads_keeps_unchanged_results_and_refuses_a_broken_configuration() {
     );
     served.signal("HUP");
     wait_for_metric(&served, "vitals_config_last_reload_successful 1");
-    wait_ready(&served);
+    served.wait_ready();
     let reloaded = results(&served);
     assert_eq!(reloaded.len(), 3, "{reloaded:?}\n{}", served.log());
     assert_eq!(
@@ -285,7 +277,7 @@ fn post_reload_reloads_like_sighup_and_answers_with_the_outcome() {
     let quick = "plugin = \"chaos\"\nclusters = [\"local\"]\n[params]\nmode = \"ok\"\n";
     cfg.check("quick", quick);
     let served = cfg.serve();
-    wait_ready(&served);
+    served.wait_ready();
     let started = result(&results(&served), "quick")["started_at"].clone();
 
     // Only POST (or PUT) reloads: a GET changes nothing and says how.
@@ -311,7 +303,7 @@ fn post_reload_reloads_like_sighup_and_answers_with_the_outcome() {
     let (code, body) = served.post("/-/reload");
     assert_eq!((code, body.as_str()), (200, "reloaded the configuration\n"));
     wait_for_metric(&served, "vitals_config_last_reload_successful 1");
-    wait_ready(&served);
+    served.wait_ready();
     let reloaded = results(&served);
     assert_eq!(reloaded.len(), 2, "{reloaded:?}");
     assert_eq!(result(&reloaded, "quick")["started_at"], started);

@@ -273,6 +273,19 @@ pub struct Served {
 }
 
 impl Served {
+    /// Wait (at most a minute) until /readyz answers 200: every scheduled pair
+    /// has a result.
+    pub fn wait_ready(&self) {
+        super::process::eventually(
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_millis(100),
+            || match self.get("/readyz") {
+                (200, _) => Ok(()),
+                (_, body) => Err(format!("never ready: {body}\n{}", self.log())),
+            },
+        )
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

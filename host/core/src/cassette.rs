@@ -153,7 +153,12 @@ impl Cassette {
             path: shown.clone(),
             source,
         })?;
-        let cassette: Cassette = serde_json::from_str(&text).map_err(|e| CassetteError::Parse {
+        Cassette::parse(&text, shown)
+    }
+
+    /// Read and check a cassette's text (`shown` names it in errors).
+    pub fn parse(text: &str, shown: String) -> Result<Cassette, CassetteError> {
+        let cassette: Cassette = serde_json::from_str(text).map_err(|e| CassetteError::Parse {
             path: shown.clone(),
             line: e.line(),
             column: e.column(),
@@ -176,6 +181,47 @@ impl Cassette {
         let mut text = serde_json::to_string_pretty(&value).expect("a cassette serialises");
         text.push('\n');
         text
+    }
+}
+
+/// Answers calls from a cassette's calls: each recorded call answers the first
+/// equal request not yet answered; a request asked more often than recorded gets
+/// the last recorded answer again. Requests the cassette lacks are noted.
+pub struct Replayer {
+    calls: Vec<(Call, bool)>,
+    /// Requests the cassette has no answer for, described for a person.
+    pub unexpected: Vec<String>,
+}
+
+impl Replayer {
+    pub fn new(calls: Vec<Call>) -> Self {
+        Replayer {
+            calls: calls.into_iter().map(|c| (c, false)).collect(),
+            unexpected: Vec::new(),
+        }
+    }
+
+    /// The answer to a request, or `None` (noted as unexpected).
+    pub fn answer(&mut self, call: &str, request: &Value) -> Option<Value> {
+        let matches = |c: &Call| c.call == call && &c.request == request;
+        if let Some((c, used)) = self.calls.iter_mut().find(|(c, used)| !*used && matches(c)) {
+            *used = true;
+            return Some(c.answer.clone());
+        }
+        if let Some((c, _)) = self.calls.iter().rev().find(|(c, _)| matches(c)) {
+            return Some(c.answer.clone());
+        }
+        self.unexpected.push(format!("{call} {request}"));
+        None
+    }
+
+    /// Recorded calls the replay never asked for.
+    pub fn unused(&self) -> Vec<String> {
+        self.calls
+            .iter()
+            .filter(|(_, used)| !used)
+            .map(|(c, _)| format!("{} {}", c.call, c.request))
+            .collect()
     }
 }
 
@@ -224,6 +270,38 @@ mod tests {
         assert!(text.contains(r#""summary": "token <redacted>""#), "{text}");
         assert!(text.contains(r#""b": "<redacted>""#), "{text}");
         assert!(text.contains(r#""c": "pwx""#), "{text}");
+    }
+
+    fn call(path: &str, answer: &str) -> Call {
+        Call {
+            call: "kubernetes.get".into(),
+            request: serde_json::json!({"endpoint": "k8s", "path": path}),
+            answer: serde_json::json!({"ok": answer}),
+        }
+    }
+
+    #[test]
+    fn replay_answers_in_order_then_repeats_the_last() {
+        let mut r = Replayer::new(vec![call("/a", "1"), call("/b", "x"), call("/a", "2")]);
+        let a = serde_json::json!({"endpoint": "k8s", "path": "/a"});
+        assert_eq!(
+            r.answer("kubernetes.get", &a),
+            Some(serde_json::json!({"ok": "1"}))
+        );
+        assert_eq!(
+            r.answer("kubernetes.get", &a),
+            Some(serde_json::json!({"ok": "2"}))
+        );
+        assert_eq!(
+            r.answer("kubernetes.get", &a),
+            Some(serde_json::json!({"ok": "2"}))
+        );
+        assert_eq!(r.unused().len(), 1);
+        let c = serde_json::json!({"endpoint": "k8s", "path": "/c"});
+        assert_eq!(r.answer("kubernetes.get", &c), None);
+        assert_eq!(r.answer("kubernetes.list", &a), None);
+        assert_eq!(r.unexpected.len(), 2);
+        assert!(r.unexpected[0].contains("/c"), "{:?}", r.unexpected);
     }
 
     #[test]

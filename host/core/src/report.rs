@@ -405,6 +405,37 @@ impl CheckResult {
         .with_failure(failure)
     }
 
+    /// Redact every secret from the result's text once more, after cleaning
+    /// (which could join the parts of one): names that held one are made names
+    /// again, labels whose name held one dropped.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        if redactor.is_empty() {
+            return;
+        }
+        redactor.string(&mut self.summary);
+        redactor.string(&mut self.output);
+        for f in &mut self.findings {
+            redactor.string(&mut f.subject);
+            redactor.string(&mut f.message);
+        }
+        for s in &mut self.samples {
+            if redactor.string(&mut s.name) {
+                s.name = metric_name(&s.name);
+            }
+            redactor.string(&mut s.help);
+            s.labels = std::mem::take(&mut s.labels)
+                .into_iter()
+                .filter_map(|(mut name, mut value)| {
+                    if redactor.string(&mut name) {
+                        return None;
+                    }
+                    redactor.string(&mut value);
+                    Some((name, value))
+                })
+                .collect();
+        }
+    }
+
     fn with_failure(mut self, failure: Failure) -> Self {
         for a in &mut self.attempts {
             a.failure = Some(failure);

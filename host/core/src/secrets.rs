@@ -32,10 +32,23 @@ pub fn from_env(var: &str) -> Result<Secret, String> {
     }
 }
 
+/// Longest secret file read: a credential is short; `/dev/zero` is not one.
+const MAX_SECRET_FILE: u64 = 64 << 10;
+
 /// Read a secret from a file (surrounding whitespace trimmed).
 pub fn from_file(path: &Path) -> Result<Secret, String> {
-    let text = std::fs::read_to_string(path)
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SECRET_FILE + 1).read_to_string(&mut text))
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if text.len() as u64 > MAX_SECRET_FILE {
+        return Err(format!(
+            "{} is larger than {} KiB: not a credential",
+            path.display(),
+            MAX_SECRET_FILE >> 10
+        ));
+    }
     let text = text.trim();
     if text.is_empty() {
         return Err(format!("{} is empty", path.display()));
@@ -63,6 +76,8 @@ struct Patterns {
     longest: usize,
     /// Short secrets, redacted where they are a whole value.
     whole: Vec<String>,
+    /// Length of the longest of them, in bytes.
+    whole_longest: usize,
 }
 
 impl fmt::Debug for Redactor {
@@ -129,6 +144,7 @@ impl RedactorBuilder {
             finder,
             longest: self.anywhere.iter().map(String::len).max().unwrap_or(0),
             whole: self.whole.iter().cloned().collect(),
+            whole_longest: self.whole.iter().map(String::len).max().unwrap_or(0),
         })))
     }
 }
@@ -238,7 +254,9 @@ impl StreamRedactor {
             return chunk.to_vec();
         };
         self.carry.extend_from_slice(chunk);
-        let keep = p.longest.saturating_sub(1);
+        // Held back: what could be the start of a secret, or the whole stream
+        // while it could still be a short secret entire.
+        let keep = p.longest.saturating_sub(1).max(p.whole_longest);
         if self.carry.len() <= keep {
             return Vec::new();
         }

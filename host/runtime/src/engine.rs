@@ -75,12 +75,14 @@ impl RunOutcome {
             Ok(report) => {
                 let mut report: PluginReport = report.into();
                 report.redact(redactor);
-                CheckResult::from_report(check, cluster, plugin, report)
+                let mut result = CheckResult::from_report(check, cluster, plugin, report);
+                result.redact(redactor);
+                result
             }
             Err(f) => {
-                let reason = redactor.text(&f.message).into_owned();
-                let mut r = CheckResult::failed(check, cluster, plugin, f.failure, reason);
-                r.output = redactor.text(&f.output).into_owned();
+                let mut r = CheckResult::failed(check, cluster, plugin, f.failure, f.message);
+                r.output = f.output;
+                r.redact(redactor);
                 r
             }
         };

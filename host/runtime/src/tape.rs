@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use vitals_core::cassette::Call;
+pub use vitals_core::cassette::Replayer;
 use vitals_core::secrets::Redactor;
 
 /// How a run's capability calls are served, and the secrets redacted from every
@@ -29,46 +30,6 @@ enum Mode {
     Record(Arc<Mutex<Vec<Call>>>),
     /// Calls are answered from a cassette.
     Replay(Arc<Mutex<Replayer>>),
-}
-
-/// Answers calls from a cassette's calls: each recorded call answers the first
-/// equal request not yet answered; a request asked more often than recorded gets
-/// the last recorded answer again. Requests the cassette lacks are noted.
-pub struct Replayer {
-    calls: Vec<(Call, bool)>,
-    /// Requests the cassette has no answer for, described for a person.
-    pub unexpected: Vec<String>,
-}
-
-impl Replayer {
-    pub fn new(calls: Vec<Call>) -> Self {
-        Replayer {
-            calls: calls.into_iter().map(|c| (c, false)).collect(),
-            unexpected: Vec::new(),
-        }
-    }
-
-    fn answer(&mut self, call: &str, request: &Value) -> Option<Value> {
-        let matches = |c: &Call| c.call == call && &c.request == request;
-        if let Some((c, used)) = self.calls.iter_mut().find(|(c, used)| !*used && matches(c)) {
-            *used = true;
-            return Some(c.answer.clone());
-        }
-        if let Some((c, _)) = self.calls.iter().rev().find(|(c, _)| matches(c)) {
-            return Some(c.answer.clone());
-        }
-        self.unexpected.push(format!("{call} {request}"));
-        None
-    }
-
-    /// Recorded calls the replay never asked for.
-    pub fn unused(&self) -> Vec<String> {
-        self.calls
-            .iter()
-            .filter(|(_, used)| !used)
-            .map(|(c, _)| format!("{} {}", c.call, c.request))
-            .collect()
-    }
 }
 
 /// How one capability's answers are written to and read from a cassette.
@@ -276,29 +237,6 @@ impl Tape {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(path: &str, answer: &str) -> Call {
-        Call {
-            call: "kubernetes.get".into(),
-            request: json!({"endpoint": "k8s", "path": path}),
-            answer: json!({"ok": answer}),
-        }
-    }
-
-    #[test]
-    fn replay_answers_in_order_then_repeats_the_last() {
-        let mut r = Replayer::new(vec![call("/a", "1"), call("/b", "x"), call("/a", "2")]);
-        let a = json!({"endpoint": "k8s", "path": "/a"});
-        assert_eq!(r.answer("kubernetes.get", &a), Some(json!({"ok": "1"})));
-        assert_eq!(r.answer("kubernetes.get", &a), Some(json!({"ok": "2"})));
-        assert_eq!(r.answer("kubernetes.get", &a), Some(json!({"ok": "2"})));
-        assert_eq!(r.unused().len(), 1);
-        let c = json!({"endpoint": "k8s", "path": "/c"});
-        assert_eq!(r.answer("kubernetes.get", &c), None);
-        assert_eq!(r.answer("kubernetes.list", &a), None);
-        assert_eq!(r.unexpected.len(), 2);
-        assert!(r.unexpected[0].contains("/c"), "{:?}", r.unexpected);
-    }
 
     #[test]
     fn json_text_round_trips() {

@@ -19,8 +19,9 @@ use crate::contract::vitals::check::kubernetes::{
     self as wit, ApiStatus, Error, Host, ListOptions,
 };
 use crate::tape::{self, Tape};
+use vitals_core::allow;
 use vitals_core::config::{Check, EndpointKind};
-use vitals_core::grants::{KubeSource, NEVER, ResourceGrant, is_name};
+use vitals_core::grants::{KubeSource, ResourceGrant};
 use vitals_core::secrets::RedactorBuilder;
 
 /// Largest answer handed to a plugin; larger lists must be paginated.
@@ -126,70 +127,6 @@ pub fn add_secrets(source: &KubeSource, secrets: &mut RedactorBuilder) -> Vec<Pa
     }
 }
 
-/// An API path taken apart: which resource (and object) it addresses.
-#[derive(Debug, PartialEq, Eq)]
-struct ApiPath {
-    group: String,
-    resource: String,
-    namespace: Option<String>,
-    name: Option<String>,
-}
-
-/// What a path is: discovery (always allowed) or a resource path.
-#[derive(Debug, PartialEq, Eq)]
-enum Parsed {
-    Discovery,
-    Resource(ApiPath),
-}
-
-/// Take an API path apart. Subresources (`/status`, `/log`, `/proxy`, ...),
-/// queries and anything that is not a plain API path are refused.
-fn parse_path(path: &str) -> Result<Parsed, String> {
-    let bad = |why: &str| Err(format!("{path:?}: {why}"));
-    if !path.starts_with('/') || path.contains(['?', '#', '%', '\\']) {
-        return bad(
-            "expected an API path such as /api/v1/nodes or /apis/coordination.k8s.io/v1/leases, without a query (selectors and limits go in the list options)",
-        );
-    }
-    if path == "/version" {
-        return Ok(Parsed::Discovery);
-    }
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-    if segs.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
-        return bad("empty or relative path segment");
-    }
-    let (group, rest) = match segs.as_slice() {
-        ["api"] | ["api", _] | ["apis"] | ["apis", _] | ["apis", _, _] => {
-            return Ok(Parsed::Discovery);
-        }
-        ["api", _version, rest @ ..] => ("", rest),
-        ["apis", group, _version, rest @ ..] => (*group, rest),
-        _ => return bad("not under /api or /apis"),
-    };
-    let (namespace, rest) = match rest {
-        // `/namespaces/NAME` itself is a namespace object.
-        ["namespaces", ns, r, rest @ ..] => (Some(*ns), [&[*r][..], rest].concat()),
-        other => (None, other.to_vec()),
-    };
-    let (resource, name) = match rest.as_slice() {
-        [r] => (*r, None),
-        [r, n] => (*r, Some(*n)),
-        [_, _, sub, ..] => return bad(&format!("subresource {sub:?} is not readable")),
-        [] => return bad("no resource"),
-    };
-    for s in namespace.iter().chain([&resource]).chain(name.iter()) {
-        if !is_name(s) {
-            return bad(&format!("{s:?} is not a valid name"));
-        }
-    }
-    Ok(Parsed::Resource(ApiPath {
-        group: group.to_string(),
-        resource: resource.to_string(),
-        namespace: namespace.map(str::to_string),
-        name: name.map(str::to_string),
-    }))
-}
-
 /// The kubernetes endpoints of a run and the resources the check grants.
 #[derive(Default)]
 pub struct KubeGate {
@@ -202,50 +139,7 @@ pub struct KubeGate {
 impl KubeGate {
     /// Whether `path` may be read with `verb` (`get` or `list`).
     fn authorize(&self, path: &str, verb: &str) -> Result<(), Error> {
-        let p = match parse_path(path).map_err(Error::Denied)? {
-            Parsed::Discovery if verb == "get" => return Ok(()),
-            Parsed::Discovery => {
-                return Err(Error::Denied(format!(
-                    "{path:?} is a discovery path: use get"
-                )));
-            }
-            Parsed::Resource(p) => p,
-        };
-        match (verb, &p.name) {
-            ("get", None) => {
-                return Err(Error::Denied(format!("{path:?} is a collection: use list")));
-            }
-            ("list", Some(_)) => {
-                return Err(Error::Denied(format!("{path:?} names one object: use get")));
-            }
-            _ => {}
-        }
-        if NEVER.contains(&(p.group.as_str(), p.resource.as_str())) {
-            return Err(Error::Denied(format!(
-                "{verb} {path}: Secrets are never readable by plugins"
-            )));
-        }
-        if self
-            .grants
-            .iter()
-            .any(|g| g.allows(&p.group, &p.resource, p.namespace.as_deref()))
-        {
-            return Ok(());
-        }
-        let what = ResourceGrant {
-            group: p.group.clone(),
-            resource: p.resource.clone(),
-            namespace: p.namespace.clone(),
-        };
-        let granted: Vec<String> = self.grants.iter().map(|g| g.to_string()).collect();
-        Err(Error::Denied(format!(
-            "{verb} {path}: {what} is not granted to this check (granted: {})",
-            if granted.is_empty() {
-                "none".to_string()
-            } else {
-                granted.join(", ")
-            }
-        )))
+        allow::kube_read(&self.grants, path, verb).map_err(Error::Denied)
     }
 
     async fn request(&self, endpoint: &str, path: &str, query: String) -> Result<String, Error> {
@@ -494,28 +388,6 @@ mod tests {
             panic!("pods allowed")
         };
         assert!(m.contains("pods is not granted"), "{m}");
-    }
-
-    #[test]
-    fn namespace_paths_parse() {
-        assert_eq!(
-            parse_path("/api/v1/namespaces/kube-system").unwrap(),
-            Parsed::Resource(ApiPath {
-                group: String::new(),
-                resource: "namespaces".into(),
-                namespace: None,
-                name: Some("kube-system".into()),
-            })
-        );
-        assert_eq!(
-            parse_path("/api/v1/namespaces/ns/services/web").unwrap(),
-            Parsed::Resource(ApiPath {
-                group: String::new(),
-                resource: "services".into(),
-                namespace: Some("ns".into()),
-                name: Some("web".into()),
-            })
-        );
     }
 
     #[test]

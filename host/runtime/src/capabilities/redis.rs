@@ -10,59 +10,11 @@ use super::{
 };
 use crate::contract::vitals::check::redis::{self as wit, Error, Host};
 use crate::tape::{self, Tape};
+use vitals_core::allow;
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
 
-/// Commands a plugin may send: queries only.
-const ALLOWED: &[&str] = &["PING", "ECHO", "INFO", "ROLE", "TIME", "DBSIZE", "LASTSAVE"];
-/// `SENTINEL` subcommands a plugin may send: queries only (no FAILOVER, SET,
-/// RESET, REMOVE, MONITOR, CONFIG, IS-MASTER-DOWN-BY-ADDR, ...).
-const SENTINEL_ALLOWED: &[&str] = &[
-    "MASTERS",
-    "MASTER",
-    "REPLICAS",
-    "SLAVES",
-    "SENTINELS",
-    "GET-MASTER-ADDR-BY-NAME",
-    "CKQUORUM",
-    "MYID",
-    "INFO-CACHE",
-];
 /// Largest reply handed to a plugin, as JSON.
 const MAX_REPLY: usize = 4 << 20;
-/// Arguments per command.
-const MAX_ARGS: usize = 64;
-
-/// Whether a command is a read-only query the capability allows.
-pub fn check_allowed(args: &[String]) -> Result<(), String> {
-    let Some(name) = args.first() else {
-        return Err("empty command".into());
-    };
-    let name = name.to_ascii_uppercase();
-    if args.len() > MAX_ARGS {
-        return Err(format!("{name}: more than {MAX_ARGS} arguments"));
-    }
-    if ALLOWED.contains(&name.as_str()) {
-        return Ok(());
-    }
-    if name == "SENTINEL" {
-        let sub = args
-            .get(1)
-            .map(|s| s.to_ascii_uppercase())
-            .unwrap_or_default();
-        if SENTINEL_ALLOWED.contains(&sub.as_str()) {
-            return Ok(());
-        }
-        return Err(format!(
-            "SENTINEL {sub} is not allowed: the redis capability is read-only (SENTINEL {})",
-            SENTINEL_ALLOWED.join(", ")
-        ));
-    }
-    Err(format!(
-        "{name} is not allowed: the redis capability is read-only ({}, SENTINEL queries)",
-        ALLOWED.join(", ")
-    ))
-}
-
 /// The redis endpoints of a run and its open connections.
 #[derive(Default)]
 pub struct RedisGate {
@@ -77,7 +29,7 @@ impl RedisGate {
         url: &str,
         args: Vec<String>,
     ) -> Result<String, Error> {
-        check_allowed(&args).map_err(Error::Denied)?;
+        allow::redis_command(&args).map_err(Error::Denied)?;
         let to = self
             .connections
             .take(endpoint, url)
@@ -253,41 +205,6 @@ tape::answer!(String, Error, tape::json_text, tape::text_json);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(s: &str) -> Vec<String> {
-        s.split(' ').map(String::from).collect()
-    }
-
-    #[test]
-    fn only_queries_pass() {
-        for ok in [
-            "PING",
-            "info replication",
-            "SENTINEL masters",
-            "sentinel ckquorum mymaster",
-            "ROLE",
-        ] {
-            assert!(check_allowed(&args(ok)).is_ok(), "{ok}");
-        }
-        for denied in [
-            "SET k v",
-            "CONFIG GET requirepass",
-            "SENTINEL FAILOVER mymaster",
-            "SENTINEL SET mymaster quorum 1",
-            "SENTINEL IS-MASTER-DOWN-BY-ADDR 127.0.0.1 6379 0 *",
-            "DEBUG SLEEP 10",
-            "FLUSHALL",
-            "SHUTDOWN",
-            "EVAL x 0",
-            "REPLICAOF NO ONE",
-            "AUTH x",
-            "HELLO 3 AUTH a b",
-        ] {
-            let e = check_allowed(&args(denied)).unwrap_err();
-            assert!(e.contains("read-only"), "{denied}: {e}");
-        }
-        assert!(check_allowed(&[]).is_err());
-    }
 
     #[test]
     fn replies_become_json() {

@@ -7,85 +7,17 @@ use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, Conn, OptsBuilder, SslOpts};
-use sqlparser::ast::{Query, SetExpr, Statement};
-use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
 
 use super::{
     Capability, Connections, RunGrants, is_tls_error, no_grants_of_its_own, tape_and_linker,
 };
 use crate::contract::vitals::check::sql::{self as wit, Error, Host, Rows};
 use crate::tape::{self, Tape};
+use vitals_core::allow;
 use vitals_core::config::{Auth, Endpoint, EndpointKind};
 
-/// Longest statement accepted.
-const MAX_STATEMENT: usize = 16 << 10;
 /// Rows handed to a plugin per query.
 const MAX_ROWS: usize = 100_000;
-
-/// Whether `statement` is one read-only statement: `SHOW ...`, or `SELECT` without
-/// `INTO` and without locking clauses.
-pub fn check_read_only(statement: &str) -> Result<(), String> {
-    if statement.len() > MAX_STATEMENT {
-        return Err(format!("statement longer than {MAX_STATEMENT} bytes"));
-    }
-    let parsed = Parser::parse_sql(&MySqlDialect {}, statement)
-        .map_err(|e| format!("cannot parse the statement: {e}"))?;
-    let [one] = parsed.as_slice() else {
-        return Err(format!("one statement per query ({} given)", parsed.len()));
-    };
-    match one {
-        Statement::Query(q) => query_read_only(q),
-        Statement::ShowStatus { .. }
-        | Statement::ShowVariables { .. }
-        | Statement::ShowVariable { .. }
-        | Statement::ShowDatabases { .. }
-        | Statement::ShowSchemas { .. }
-        | Statement::ShowTables { .. }
-        | Statement::ShowColumns { .. }
-        | Statement::ShowCreate { .. }
-        | Statement::ShowCollation { .. }
-        | Statement::ShowFunctions { .. }
-        | Statement::ShowViews { .. }
-        | Statement::ShowProcessList { .. } => Ok(()),
-        other => Err(format!(
-            "only SHOW and SELECT are allowed: the sql capability is read-only (got {})",
-            other
-                .to_string()
-                .split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        )),
-    }
-}
-
-fn query_read_only(q: &Query) -> Result<(), String> {
-    if !q.locks.is_empty() {
-        return Err("locking reads (FOR UPDATE / FOR SHARE) are not allowed".into());
-    }
-    if let Some(with) = &q.with {
-        for cte in &with.cte_tables {
-            query_read_only(&cte.query)?;
-        }
-    }
-    set_expr_read_only(&q.body)
-}
-
-fn set_expr_read_only(e: &SetExpr) -> Result<(), String> {
-    match e {
-        SetExpr::Select(s) if s.into.is_some() => {
-            Err("SELECT ... INTO is not allowed: the sql capability is read-only".into())
-        }
-        SetExpr::Select(_) | SetExpr::Values(_) | SetExpr::Table(_) => Ok(()),
-        SetExpr::Query(q) => query_read_only(q),
-        SetExpr::SetOperation { left, right, .. } => {
-            set_expr_read_only(left)?;
-            set_expr_read_only(right)
-        }
-        _ => Err("only SHOW and SELECT are allowed: the sql capability is read-only".into()),
-    }
-}
 
 /// The mysql endpoints of a run and its open connections.
 #[derive(Default)]
@@ -96,7 +28,7 @@ pub struct SqlGate {
 
 impl SqlGate {
     async fn send(&mut self, endpoint: &str, url: &str, statement: &str) -> Result<Rows, Error> {
-        check_read_only(statement).map_err(Error::Denied)?;
+        allow::sql_statement(statement).map_err(Error::Denied)?;
         let to = self
             .connections
             .take(endpoint, url)
@@ -269,43 +201,3 @@ impl Host for SqlGate {
 }
 
 tape::answer!(Rows, Error, tape::plain, tape::unplain);
-
-#[cfg(test)]
-mod tests {
-    use super::check_read_only;
-
-    #[test]
-    fn only_single_read_only_statements_pass() {
-        for ok in [
-            "SHOW GLOBAL STATUS LIKE 'wsrep_%'",
-            "SHOW GLOBAL VARIABLES LIKE 'wsrep_%'",
-            "show status",
-            "SELECT 1",
-            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'wsrep_ready'",
-            "WITH a AS (SELECT 1 AS x) SELECT x FROM a UNION SELECT 2",
-        ] {
-            assert!(
-                check_read_only(ok).is_ok(),
-                "{ok}: {:?}",
-                check_read_only(ok)
-            );
-        }
-        for denied in [
-            "INSERT INTO t VALUES (1)",
-            "UPDATE t SET a = 1",
-            "DELETE FROM t",
-            "DROP TABLE t",
-            "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'",
-            "SELECT 1; DROP TABLE t",
-            "SELECT * FROM t FOR UPDATE",
-            "SELECT a INTO @x FROM t",
-            "CREATE USER x",
-            "GRANT ALL ON *.* TO x",
-            "LOCK TABLES t READ",
-            "SHUTDOWN",
-            "",
-        ] {
-            assert!(check_read_only(denied).is_err(), "{denied} passed");
-        }
-    }
-}
