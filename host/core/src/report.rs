@@ -154,7 +154,6 @@ pub fn is_reserved_plugin_name(name: &str) -> bool {
 pub const HOST_LABELS: [&str; 2] = ["check", "cluster"];
 
 // Caps on what a plugin's report may hold; beyond them text is cut and items dropped.
-
 const MAX_TEXT: usize = 4096;
 const MAX_SUBJECT: usize = 256;
 const MAX_FINDINGS: usize = 1000;

@@ -238,6 +238,43 @@ impl Tape {
 mod tests {
     use super::*;
 
+    /// Every capability's live answer passes `Tape::call`: its secrets are
+    /// redacted before the plugin gets it, and before it is recorded; the
+    /// answer's envelope (`ok`, `error`, the error's variant) is left alone.
+    #[tokio::test]
+    async fn live_answers_are_redacted_before_the_plugin_or_the_cassette_sees_them() {
+        use crate::contract::vitals::check::{redis, sql};
+        let redactor = vitals_core::secrets::RedactorBuilder::default()
+            .secret("hunter2-redis")
+            .secret("ok")
+            .build();
+        let request = json!({"endpoint": "cache"});
+        let reply =
+            || async { Ok::<_, redis::Error>(r#"["requirepass","hunter2-redis"]"#.to_string()) };
+        let live = Tape::live(redactor.clone());
+        let answer = live.call("redis.command", request.clone(), reply()).await;
+        assert_eq!(answer.unwrap(), r#"["requirepass","<redacted>"]"#);
+
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let recording = Tape::record(calls.clone(), redactor.clone());
+        let failed = || async {
+            Err::<sql::Rows, _>(sql::Error::Denied("login hunter2-redis refused".into()))
+        };
+        let answer = recording.call("sql.query", request.clone(), failed()).await;
+        let Err(sql::Error::Denied(message)) = answer else {
+            panic!("the error variant stays: {answer:?}")
+        };
+        assert_eq!(message, "login <redacted> refused");
+        let recorded = calls.lock().unwrap()[0].answer.to_string();
+        assert!(!recorded.contains("hunter2"), "{recorded}");
+        assert!(recorded.contains("Denied"), "{recorded}");
+        let answer = recording.call("redis.command", request, reply()).await;
+        assert!(
+            answer.is_ok(),
+            "a short secret equal to `ok` leaves the envelope alone"
+        );
+    }
+
     #[test]
     fn json_text_round_trips() {
         for s in [r#"{"a":[1,2]}"#, "not json", r#""quoted""#, "3"] {
