@@ -187,13 +187,17 @@ impl Service {
         let old = self.current();
         let runs = plan::plan(&cfg, &[], &[]).unwrap_or_default();
         let mut slots = Vec::with_capacity(runs.len());
+        let mut clusters: BTreeMap<String, String> = BTreeMap::new();
         for run in runs {
             let plugin = plugins.get(&run.check.plugin).cloned();
             let digest = match &plugin {
                 Some(Ok(p)) => p.digest.as_str(),
                 _ => "",
             };
-            let fingerprint = fingerprint(&run.check, &run.cluster, digest);
+            let cluster = clusters
+                .entry(run.cluster.name.clone())
+                .or_insert_with(|| cluster_fingerprint(&run.cluster));
+            let fingerprint = fingerprint(&run.check, cluster, digest);
             let previous = old
                 .slot(&run.check.name, &run.cluster.name)
                 .filter(|s| s.fingerprint == fingerprint);
@@ -320,12 +324,11 @@ async fn load_plugins(
 }
 
 /// A digest of what determines a pair's result: the check's settings (limits,
-/// params, every grant kind), the cluster's endpoints (addresses, credential
-/// references, and digests of the secrets and kubeconfigs they hold, so that a
-/// rotated credential re-runs the check), and the plugin.
-fn fingerprint(check: &Check, cluster: &Cluster, plugin_digest: &str) -> String {
+/// params, every grant kind), its cluster's part ([`cluster_fingerprint`]), and
+/// the plugin.
+fn fingerprint(check: &Check, cluster: &str, plugin_digest: &str) -> String {
     let mut text = format!(
-        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{plugin_digest}",
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{cluster}|{plugin_digest}",
         check.plugin,
         check.pin,
         check.timeout,
@@ -336,12 +339,22 @@ fn fingerprint(check: &Check, cluster: &Cluster, plugin_digest: &str) -> String 
         check.output_limit,
         check.grants,
         check.params,
-        cluster.endpoints,
     );
     for (capability, part) in capabilities::fingerprint(check) {
         text.push_str(&format!("|{capability}:{part}"));
     }
-    let digest = |bytes: &[u8]| hex::encode(sha2::Sha256::digest(bytes));
+    digest(text.as_bytes())
+}
+
+fn digest(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A cluster's part of its pairs' fingerprints, made once per cluster: its
+/// endpoints (addresses, credential references, and digests of the secrets and
+/// kubeconfigs they hold, so that a rotated credential re-runs the check).
+fn cluster_fingerprint(cluster: &Cluster) -> String {
+    let mut text = format!("{:?}", cluster.endpoints);
     for (name, endpoint) in &cluster.endpoints {
         for secret in endpoint.secrets() {
             text.push_str(&format!("|{name} secret:{}", digest(secret.as_bytes())));
@@ -404,7 +417,7 @@ mod tests {
         let (_dir, cfg) = fixture::load(main, &[("c", check)]);
         let cfg = cfg.expect("configuration loads");
         let check = &cfg.checks[0];
-        fingerprint(check, &cfg.clusters["a"], "digest")
+        fingerprint(check, &cluster_fingerprint(&cfg.clusters["a"]), "digest")
     }
 
     #[test]
