@@ -1,14 +1,19 @@
 //! Secrets never leave the host: a server that echoes the request's headers
 //! hands the plugin the credentials the host added, and a plugin that puts that
 //! answer everywhere it can write (summary, findings, samples, log, stdout, a
-//! panic) still shows no secret in any output format, nor in a cassette.
+//! panic) still shows no secret in any output format, nor in a cassette. The
+//! same for what real Redis, MariaDB and Kubernetes servers answer.
 
 mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use support::vitals::ConfigDir;
+use serde_json::json;
+use support::galera::Galera;
+use support::kubernetes::ApiServer;
+use support::redis;
+use support::vitals::{ConfigDir, findings};
 
 const TOKEN: &str = "tok-3f9a7c1e55";
 const PASSWORD: &str = "pa55-w0rd-81c2";
@@ -172,4 +177,129 @@ fn serve_shows_no_credential_on_any_page() {
     );
     assert_no_secret("/metrics (OpenMetrics)", &om);
     assert_no_secret("serve's log", &served.log());
+}
+
+/// A check `leak` of the chaos plugin in `mode` with `command`, granted `endpoint`
+/// (and `kubernetes` resources when given): its findings. The JSON, Prometheus
+/// and human outputs, and a cassette recorded of it, show none of `secrets`.
+fn leak_findings(
+    cfg: &ConfigDir,
+    endpoint: &str,
+    mode: &str,
+    command: &str,
+    env: &[(&str, &str)],
+    secrets: &[&str],
+) -> String {
+    let kubernetes = if endpoint == "kubernetes" {
+        "kubernetes = [\"configmaps@default\"]\n"
+    } else {
+        ""
+    };
+    cfg.check(
+        "leak",
+        &format!(
+            "plugin = \"chaos\"\ntimeout = \"20s\"\n[grants]\nendpoints = [\"{endpoint}\"]\n{kubernetes}[params]\nmode = \"{mode}\"\ncommand = {command:?}\n"
+        ),
+    );
+    let (out, r) = cfg.run_check("leak", env);
+    assert_eq!(r["status"], "ok", "{mode}: {r:#}\n{}", out.stderr);
+    for format in ["json", "prometheus", "human"] {
+        let out = cfg.vitals_with_env(&["run", "--format", format, "--verbose"], env);
+        for secret in secrets {
+            assert!(!out.stdout.contains(secret), "{mode}, {format}: {out:?}");
+            assert!(!out.stderr.contains(secret), "{mode}, {format}: {out:?}");
+        }
+    }
+    let (_, _, cassette) = cfg.record_check("leak", "chaos", mode, env);
+    assert!(cassette.contains("<redacted>"), "{cassette}");
+    for secret in secrets {
+        assert!(!cassette.contains(secret), "{mode}: {cassette}");
+    }
+    findings(&r)
+}
+
+#[test]
+fn credentials_in_real_servers_answers_are_redacted() {
+    // Redis: the read-only allow-list lets no stored value through, so ECHO
+    // stands in for a reply that carries the password the host logs in with.
+    const REDIS_PASSWORD: &str = "r3dis-pass-9x7";
+    let server = redis::Server::start();
+    let port = server.port.to_string();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "--no-auth-warning",
+                "-a",
+                REDIS_PASSWORD,
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let said = cli(&["CONFIG", "SET", "requirepass", REDIS_PASSWORD]);
+    assert!(said.contains("OK"), "{said}");
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.cache]\nkind = \"redis\"\nurls = [{:?}]\npassword_env = \"REDIS_PASSWORD\"\n",
+        server.url()
+    ));
+    let seen = leak_findings(
+        &cfg,
+        "cache",
+        "redis",
+        &format!("ECHO redis://:{REDIS_PASSWORD}@cache:6379/0"),
+        &[("REDIS_PASSWORD", REDIS_PASSWORD)],
+        &[REDIS_PASSWORD],
+    );
+    assert!(seen.contains("redis://:<redacted>@cache:6379/0"), "{seen}");
+
+    // MariaDB: a row that holds the password the host logs in with.
+    let g = Galera::start(1);
+    let user = support::galera::USER;
+    let password = support::galera::PASSWORD;
+    g.sql(
+        0,
+        &format!(
+            "CREATE DATABASE app; CREATE TABLE app.settings (v TEXT); \
+             INSERT INTO app.settings VALUES ('db password: {password}'); \
+             GRANT SELECT ON app.* TO '{user}'@'%'"
+        ),
+    );
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.db]\nkind = \"mysql\"\nurls = [{:?}]\nusername = \"{user}\"\npassword_env = \"DB_PASSWORD\"\n",
+        g.urls()[0]
+    ));
+    let seen = leak_findings(
+        &cfg,
+        "db",
+        "sql",
+        "SELECT v FROM app.settings",
+        &[("DB_PASSWORD", password)],
+        &[password],
+    );
+    assert!(seen.contains("db password: <redacted>"), "{seen}");
+
+    // Kubernetes: a ConfigMap that holds the bearer token of the kubeconfig the
+    // host reaches the API with.
+    let api = ApiServer::start(vec![json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "ci-settings", "namespace": "default", "resourceVersion": "1"},
+        "data": {"deploy-token": "placeholder"}
+    })]);
+    let token = api.token().to_string();
+    api.update(|objects| objects[0]["data"]["deploy-token"] = json!(format!("Bearer {token}")));
+    let cfg = ConfigDir::new(&api.endpoint_toml("local"));
+    let seen = leak_findings(
+        &cfg,
+        "kubernetes",
+        "kube",
+        "get /api/v1/namespaces/default/configmaps/ci-settings",
+        &[],
+        &[&token],
+    );
+    assert!(seen.contains("Bearer <redacted>"), "{seen}");
 }

@@ -342,6 +342,88 @@ fn scrapes_do_not_wait_on_a_running_check() {
     );
 }
 
+/// GET `path` over a plain socket, asking for gzip when `gzip`: the response head
+/// (lowercase) and the body as sent, not decoded.
+fn raw_get(served: &Served, path: &str, gzip: bool) -> (String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let url = served.url(path);
+    let authority = url
+        .strip_prefix("http://")
+        .and_then(|u| u.split('/').next())
+        .unwrap();
+    let mut conn = std::net::TcpStream::connect(authority).unwrap();
+    let accept = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\n{accept}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).unwrap();
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&answer[..end]).to_lowercase();
+    (head, answer[end + 4..].to_vec())
+}
+
+#[test]
+fn metrics_are_gzipped_when_asked_and_rendered_anew_after_each_change() {
+    use std::io::Read;
+    let cfg = ConfigDir::new("[clusters.local]\n");
+    cfg.check(
+        "quick",
+        "plugin = \"chaos\"\nclusters = [\"local\"]\ninterval = \"1h\"\n[params]\nmode = \"ok\"\n",
+    );
+    let served = cfg.serve();
+    wait_for_metric(
+        &served,
+        "vitals_check_status{check=\"quick\",cluster=\"local\"} 0.0",
+    );
+    let (head, plain) = raw_get(&served, "/metrics", false);
+    assert!(!head.contains("content-encoding"), "{head}");
+    let (head, gz) = raw_get(&served, "/metrics", true);
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert!(head.contains("vary: accept, accept-encoding"), "{head}");
+    assert!(gz.len() < plain.len(), "{} >= {}", gz.len(), plain.len());
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut text)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&text),
+        String::from_utf8_lossy(&plain)
+    );
+
+    // A reload is a change: the next scrape shows its time, not the cached one.
+    let reloaded_at = |body: &[u8]| {
+        String::from_utf8_lossy(body)
+            .lines()
+            .find(|l| l.starts_with("vitals_config_last_reload_success_timestamp_seconds "))
+            .map(str::to_string)
+            .unwrap()
+    };
+    let before = reloaded_at(&plain);
+    std::thread::sleep(Duration::from_millis(20));
+    let (code, body) = served.post("/-/reload");
+    assert_eq!(code, 200, "{body}");
+    for gzip in [false, true] {
+        let (_, body) = raw_get(&served, "/metrics", gzip);
+        let body = if gzip {
+            let mut text = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_end(&mut text)
+                .unwrap();
+            text
+        } else {
+            body
+        };
+        assert_ne!(before, reloaded_at(&body), "gzip {gzip}");
+    }
+}
+
 fn wait_for_metric(served: &Served, line: &str) {
     eventually(WAIT, POLL, || {
         let (_, metrics) = served.get("/metrics");

@@ -1,11 +1,12 @@
 //! vitals: sandboxed WebAssembly health checks for platform clusters.
 //!
-//! Data flows through three crates. `vitals_core`: configuration (vitals.toml +
+//! Data flows through four crates. `vitals_core`: configuration (vitals.toml +
 //! checks.d) → plan (checks × clusters). `vitals_runtime`: runner (tokio,
 //! bounded concurrency) → engine (wasmtime, compile cache, fresh sandbox per run)
 //! → plugin `run` → capabilities (host I/O with the cluster's endpoints) →
-//! results (`vitals_core::report`). This crate: [`render`] (human, JSON, JUnit,
-//! Prometheus, with the runner's [`metrics`]) and the sinks [`textfile`] and
+//! results (`vitals_core::report`). `vitals_render`: human, JSON, JUnit and
+//! Prometheus outputs, with the runner's metrics. This crate: the output
+//! [`render`] formats and the sinks [`textfile`] and
 //! [`pushgateway`]; [`serve`] runs the same pipeline on each check's interval and
 //! serves the latest results over HTTP; [`cli`] parses the command line and is
 //! the one place that maps outcomes to exit codes. [`scaffold`] makes new plugins
@@ -13,7 +14,6 @@
 //! grants need (`vitals rbac`).
 
 pub mod cli;
-pub mod metrics;
 pub mod pushgateway;
 pub mod rbac;
 pub mod render;

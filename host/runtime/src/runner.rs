@@ -26,6 +26,14 @@ pub type Loaded = Result<Arc<LoadedPlugin>, Arc<LoadError>>;
 /// Plugins by file, each loaded once.
 pub type Plugins = BTreeMap<PathBuf, Loaded>;
 
+/// The name and compile (or cache load) seconds of each plugin that loaded.
+pub fn compile_times(plugins: &Plugins) -> impl Iterator<Item = (&str, f64)> {
+    plugins
+        .values()
+        .filter_map(|l| l.as_ref().ok())
+        .map(|p| (p.info.name.as_str(), p.compile_seconds))
+}
+
 /// Load (compile or fetch from the cache) every plugin the runs need, in
 /// parallel; a file whose digest is not the one a check pins is refused.
 pub async fn load_plugins(engine: &Arc<Engine>, checks: &[Arc<Check>]) -> Plugins {

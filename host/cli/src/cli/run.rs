@@ -5,12 +5,12 @@ use std::path::Path;
 use vitals_core::exit::Exit;
 use vitals_core::report::{self, CheckResult, Status};
 use vitals_runtime::capabilities::Clients;
-use vitals_runtime::runner::{self, Plugins};
+use vitals_runtime::runner::{self, Plugins, compile_times};
 
 use super::args::{FailOn, RunArgs};
 use super::{Outcome, error, prepare, report_problems, stop};
-use crate::metrics::RunnerMetrics;
 use crate::render::{self, Format};
+use vitals_render::metrics::RunnerMetrics;
 
 /// `vitals run`: run the plan once, render, write the sinks, and return the exit code.
 pub(super) async fn run(args: RunArgs) -> Outcome {
@@ -39,7 +39,7 @@ pub(super) async fn run(args: RunArgs) -> Outcome {
         args.record.as_deref(),
     )
     .await;
-    let metrics = RunnerMetrics::of(&results, &p.plugins);
+    let metrics = RunnerMetrics::of(&results, compile_times(&p.plugins));
     print(&args, &results, &metrics)?;
     sinks(&args, &results, &metrics, &p.plugins).await?;
     if let Some(code) = problem {
@@ -101,7 +101,7 @@ async fn sinks(
         let (results, plugins) = (results.to_vec(), plugins.clone());
         let pushed = tokio::task::spawn_blocking(move || {
             crate::pushgateway::push(&url, &instance, &results, |r| {
-                render::prometheus::render(r, &RunnerMetrics::of(r, &plugins))
+                render::prometheus::render(r, &RunnerMetrics::of(r, compile_times(&plugins)))
             })
         })
         .await;

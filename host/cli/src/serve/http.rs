@@ -12,10 +12,11 @@ use http_body_util::Full;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use super::exposition::accepts_gzip;
 use super::state::Service;
-use crate::metrics;
 use crate::render::prometheus::{self as prom, Exposition};
 use vitals_core::plan::PlannedRun;
+use vitals_render::metrics;
 
 type Reply = Response<Full<Bytes>>;
 
@@ -60,12 +61,28 @@ fn negotiate<B>(req: &Request<B>) -> Exposition {
     }
 }
 
-fn exposition(registry: &Registry, format: Exposition) -> Reply {
-    let content_type = match format {
+fn content_type(format: Exposition) -> &'static str {
+    match format {
         Exposition::OpenMetrics => prom::OPENMETRICS_CONTENT_TYPE,
         Exposition::Text => prom::TEXT_CONTENT_TYPE,
-    };
-    reply(StatusCode::OK, content_type, prom::encode(registry, format))
+    }
+}
+
+fn exposition(registry: &Registry, format: Exposition) -> Reply {
+    reply(
+        StatusCode::OK,
+        content_type(format),
+        prom::encode(registry, format),
+    )
+}
+
+/// Whether the request accepts a gzip-compressed answer.
+fn gzip<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(accepts_gzip)
 }
 
 /// Route one request.
@@ -81,7 +98,7 @@ pub async fn handle<B>(service: Arc<Service>, req: Request<B>) -> Result<Reply, 
     }
     Ok(match req.uri().path() {
         "/" => text(StatusCode::OK, INDEX),
-        "/metrics" => metrics(&service, negotiate(&req)),
+        "/metrics" => metrics(&service, negotiate(&req), gzip(&req)),
         "/probe" => probe(&service, &req).await,
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/readyz" => ready(&service),
@@ -119,7 +136,28 @@ async fn reload(service: &Arc<Service>, method: &Method) -> Reply {
     }
 }
 
-fn metrics(service: &Service, format: Exposition) -> Reply {
+/// `/metrics`, from the cache while nothing it shows has changed.
+fn metrics(service: &Service, format: Exposition, gzip: bool) -> Reply {
+    let body = service.exposition.get(format, gzip, || {
+        prom::encode(&metrics_registry(service), format)
+    });
+    let mut r = reply(StatusCode::OK, content_type(format), body);
+    r.headers_mut().insert(
+        header::VARY,
+        http::HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    if gzip {
+        r.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            http::HeaderValue::from_static("gzip"),
+        );
+    }
+    r
+}
+
+/// Everything `/metrics` shows: the latest results, the runner's metrics, the
+/// pairs' failure counts and intervals, the last reload.
+fn metrics_registry(service: &Service) -> Registry {
     let generation = service.current();
     let mut registry = Registry::default();
     prom::register_results(&mut registry, &generation.results());
@@ -162,7 +200,7 @@ fn metrics(service: &Service, format: Exposition) -> Reply {
         "Unix time of the last successful configuration (re)load",
         at,
     );
-    exposition(&registry, format)
+    registry
 }
 
 fn ready(service: &Service) -> Reply {

@@ -1,6 +1,7 @@
 //! `vitals serve`: run every check on its interval, keep the latest results and
 //! serve them over HTTP (see [`http`]); reload on SIGHUP, stop on SIGTERM/SIGINT.
 
+pub mod exposition;
 pub mod http;
 pub mod state;
 

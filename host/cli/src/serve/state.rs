@@ -13,14 +13,14 @@ use sha2::Digest;
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
-use crate::metrics::RunnerMetrics;
 use vitals_core::config::{Check, Cluster, Config};
 use vitals_core::grants::KubeSource;
 use vitals_core::plan::{self, PlannedRun};
 use vitals_core::report::{CheckResult, Status};
+use vitals_render::metrics::RunnerMetrics;
 use vitals_runtime::capabilities::{self, Clients};
 use vitals_runtime::engine::Engine;
-use vitals_runtime::runner::{self, Plugins};
+use vitals_runtime::runner::{self, Plugins, compile_times};
 
 /// One scheduled (check x cluster) pair.
 pub struct Slot {
@@ -96,6 +96,8 @@ pub struct Service {
     pub runner: RunnerMetrics,
     current: RwLock<Arc<Generation>>,
     pub reload_status: Mutex<ReloadStatus>,
+    /// `/metrics` as last rendered; told of every change it shows.
+    pub exposition: super::exposition::Cache,
     /// Serialises reloads.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -141,6 +143,7 @@ impl Service {
                 permits: Arc::new(Semaphore::new(1)),
             })),
             reload_status: Mutex::new(ReloadStatus::default()),
+            exposition: Default::default(),
             reloading: tokio::sync::Mutex::new(()),
         });
         service.install(cfg, plugins);
@@ -175,6 +178,7 @@ impl Service {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .successful = false;
+                self.exposition.changed();
                 Err(e)
             }
         }
@@ -213,7 +217,7 @@ impl Service {
                 task: Mutex::new(None),
             }));
         }
-        self.runner.set_compile(&plugins);
+        self.runner.set_compile(compile_times(&plugins));
         let generation = Arc::new(Generation {
             permits: Arc::new(Semaphore::new(cfg.concurrency)),
             clients: Clients::new(&cfg),
@@ -233,6 +237,7 @@ impl Service {
             successful: true,
             success_at: now(),
         };
+        self.exposition.changed();
         tracing::info!(
             "configuration loaded: {} checks, {} clusters, {} pairs scheduled",
             generation.cfg.checks.len(),
@@ -279,6 +284,7 @@ impl Service {
             slot.consecutive_failures.fetch_add(1, Ordering::Relaxed);
         }
         *slot.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(result.clone());
+        self.exposition.changed();
         result
     }
 
@@ -289,6 +295,7 @@ impl Service {
         let result =
             runner::run_with_retries(&self.engine, &generation.clients, plugin, run, None).await;
         self.runner.observe(&result);
+        self.exposition.changed();
         result
     }
 }
@@ -351,8 +358,9 @@ fn digest(bytes: &[u8]) -> String {
 }
 
 /// A cluster's part of its pairs' fingerprints, made once per cluster: its
-/// endpoints (addresses, credential references, and digests of the secrets and
-/// kubeconfigs they hold, so that a rotated credential re-runs the check).
+/// endpoints (addresses, credential references, and digests of the secrets,
+/// kubeconfigs and TLS files they hold, so that a rotated credential re-runs the
+/// check).
 fn cluster_fingerprint(cluster: &Cluster) -> String {
     let mut text = format!("{:?}", cluster.endpoints);
     for (name, endpoint) in &cluster.endpoints {
@@ -362,6 +370,17 @@ fn cluster_fingerprint(cluster: &Cluster) -> String {
         if let Some(KubeSource::Kubeconfig { path, .. }) = &endpoint.kube {
             let content = std::fs::read(path).unwrap_or_default();
             text.push_str(&format!("|{name} kubeconfig:{}", digest(&content)));
+        }
+        // The TLS files as loaded (a CA or client certificate rotated in place).
+        if let Some(tls) = &endpoint.tls {
+            let pem = &tls.pem;
+            let mut files = vec![pem.ca.as_deref().unwrap_or_default()];
+            if let Some((cert, key)) = &pem.client {
+                files.extend([cert.as_slice(), key.as_slice()]);
+            }
+            for (i, file) in files.into_iter().enumerate() {
+                text.push_str(&format!("|{name} tls{i}:{}", digest(file)));
+            }
         }
     }
     digest(text.as_bytes())
@@ -484,5 +503,28 @@ mod tests {
         text.push_str("users: [{name: u, user: {token: rotated}}]\n");
         std::fs::write(kubeconfig.path(), text).unwrap();
         assert_ne!(rotated, of(&main, check), "a kubeconfig rewritten in place");
+    }
+
+    #[test]
+    fn a_rotated_ca_file_changes_the_fingerprint() {
+        // Two real CA certificates: the system's bundle (Debian's ca-certificates).
+        let bundle = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt")
+            .expect("Debian's ca-certificates");
+        let certs: Vec<&str> = bundle
+            .split_inclusive("-----END CERTIFICATE-----\n")
+            .filter(|c| c.contains("BEGIN CERTIFICATE"))
+            .collect();
+        assert!(certs.len() >= 2, "{bundle}");
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(ca.path(), certs[0]).unwrap();
+        let main = format!(
+            "[clusters.a.endpoints.api]\nkind = \"http\"\nurls = [\"https://127.0.0.1:9\"]\nca_file = {:?}\n",
+            ca.path().display().to_string()
+        );
+        let check = "plugin = \"/plugins/x.wasm\"\n[grants]\nendpoints = [\"api\"]\n";
+        let first = of(&main, check);
+        assert_eq!(first, of(&main, check));
+        std::fs::write(ca.path(), certs[1]).unwrap();
+        assert_ne!(first, of(&main, check), "a new CA in the same file");
     }
 }

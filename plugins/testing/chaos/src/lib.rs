@@ -3,7 +3,8 @@
 //! panics, `fetch` requests `url`, `snoop` looks for files, environment and
 //! arguments, `chatty` prints far beyond the output limit, `redis` sends `command`
 //! to the first URL of the first granted redis endpoint, `sql` runs `command` on
-//! the first URL of the first granted mysql endpoint, `smuggle` fetches `url` and
+//! the first URL of the first granted mysql endpoint (its rows in the finding),
+//! `smuggle` fetches `url` and
 //! puts the answer everywhere a plugin can write (summary, a finding's subject and
 //! message, a sample's name, help and labels, the log, stdout; with `command =
 //! "panic"` a panic message), `garbage` reports every kind of bad sample and text
@@ -183,9 +184,11 @@ impl Plugin for Chaos {
                     return ReportBuilder::unknown("no mysql endpoint granted");
                 };
                 match vitals_plugin::sql::query(&ep.name, &ep.urls[0], &p.command) {
-                    Ok(rows) => {
-                        r.finding(&p.command, Status::Ok, format!("{} rows", rows.rows.len()))
-                    }
+                    Ok(rows) => r.finding(
+                        &p.command,
+                        Status::Ok,
+                        format!("{} rows: {:?}", rows.rows.len(), rows.rows),
+                    ),
                     Err(e) => {
                         return ReportBuilder::unknown(format!("{}: {}", e.kind(), e.message()));
                     }

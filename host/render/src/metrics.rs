@@ -11,7 +11,6 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use vitals_core::report::{CheckResult, Failure};
-use vitals_runtime::runner::Plugins;
 
 /// Label pairs of one series.
 pub type Labels = Vec<(String, String)>;
@@ -84,23 +83,27 @@ impl RunnerMetrics {
         }
     }
 
-    /// The metrics of one invocation's results.
-    pub fn of(results: &[CheckResult], plugins: &Plugins) -> RunnerMetrics {
+    /// The metrics of one invocation's results; `compile`: each loaded plugin's
+    /// name and compile (or cache load) seconds.
+    pub fn of<'a>(
+        results: &[CheckResult],
+        compile: impl IntoIterator<Item = (&'a str, f64)>,
+    ) -> RunnerMetrics {
         let m = RunnerMetrics::default();
         for r in results {
             m.observe(r);
         }
-        m.set_compile(plugins);
+        m.set_compile(compile);
         m
     }
 
-    /// Record the compile (or cache load) time of each loaded plugin.
-    pub fn set_compile(&self, plugins: &Plugins) {
+    /// Record the compile (or cache load) time of each loaded plugin, by name.
+    pub fn set_compile<'a>(&self, compile: impl IntoIterator<Item = (&'a str, f64)>) {
         self.compile.clear();
-        for p in plugins.values().filter_map(|l| l.as_ref().ok()) {
+        for (plugin, seconds) in compile {
             self.compile
-                .get_or_create(&one("plugin", &p.info.name))
-                .set(p.compile_seconds);
+                .get_or_create(&one("plugin", plugin))
+                .set(seconds);
         }
     }
 

@@ -1,12 +1,8 @@
-//! Renderers: results as a human table, one JSON document, JUnit XML or the
-//! Prometheus exposition (stdout, a node_exporter textfile).
+//! Output formats: results as a human table, one JSON document, JUnit XML or the
+//! Prometheus exposition (stdout, a node_exporter textfile). The renderers live in
+//! the `vitals-render` crate.
 
-pub mod human;
-pub mod json;
-pub mod junit;
-pub mod prometheus;
-#[cfg(test)]
-mod proptests;
+pub use vitals_render::{human, json, junit, prometheus};
 
 /// Output formats of `vitals run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

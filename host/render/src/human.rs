@@ -8,10 +8,10 @@ use anstyle::{AnsiColor, Style};
 use vitals_core::report::{CheckResult, Status};
 
 /// The header's style.
-pub(super) const DIM: Style = Style::new().dimmed();
+pub(crate) const DIM: Style = Style::new().dimmed();
 
 /// The colour of a status (with [`DIM`], the only escape sequences in the table).
-pub(super) fn style(status: Status) -> Style {
+pub(crate) fn style(status: Status) -> Style {
     let color = match status {
         Status::Ok => AnsiColor::Green,
         Status::Warning => AnsiColor::Yellow,

@@ -29,7 +29,7 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The two exposition formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Exposition {
     /// OpenMetrics 1.0, what Prometheus asks for when scraping.
     OpenMetrics,
