@@ -152,6 +152,7 @@ fn ci_values_files() -> Vec<String> {
         "with-operator",
         "in-cluster",
         "rke2-etcd",
+        "sharded",
     ] {
         assert!(
             files
@@ -194,7 +195,7 @@ fn pod_specs(objects: &[Value]) -> Vec<(String, &Value)> {
     for o in objects {
         let name = format!("{} {}", kind_of(o), o["metadata"]["name"]);
         match kind_of(o) {
-            "Deployment" => specs.push((name, &o["spec"]["template"]["spec"])),
+            "Deployment" | "StatefulSet" => specs.push((name, &o["spec"]["template"]["spec"])),
             "CronJob" => specs.push((name, &o["spec"]["jobTemplate"]["spec"]["template"]["spec"])),
             _ => {}
         }
@@ -465,6 +466,52 @@ fn monitoring_objects_only_when_the_cluster_serves_the_operator_api() {
         !kinds.contains("ServiceMonitor") && !kinds.contains("Service"),
         "{kinds:?}"
     );
+}
+
+#[test]
+fn sharded_serve_is_a_statefulset_whose_pods_take_their_ordinal() {
+    let objects = render(&["-f", &ci("sharded")]);
+    assert!(find(&objects, "Deployment").is_empty());
+    let sts = one(&objects, "StatefulSet");
+    assert_eq!(sts["spec"]["replicas"], 3);
+    assert_eq!(
+        sts["spec"]["serviceName"],
+        one(&objects, "Service")["metadata"]["name"]
+    );
+    let pod = &sts["spec"]["template"]["spec"];
+    let vitals = vitals_container(pod);
+    let args: Vec<&str> = vitals["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.contains(&"--shard=$(VITALS_SHARD_INDEX)/3"),
+        "{args:?}"
+    );
+    let env = vitals["env"].as_array().expect("env");
+    let index = env
+        .iter()
+        .find(|e| e["name"] == "VITALS_SHARD_INDEX")
+        .expect("VITALS_SHARD_INDEX");
+    assert_eq!(
+        index["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.labels['apps.kubernetes.io/pod-index']"
+    );
+    // The Service (and a ServiceMonitor through it) reaches every pod.
+    let selector = &one(&objects, "Service")["spec"]["selector"];
+    for (label, value) in selector.as_object().unwrap() {
+        assert_eq!(&sts["spec"]["template"]["metadata"]["labels"][label], value);
+    }
+
+    // One pod per shard; replicas of every pair are another setup.
+    let unsharded = render(&[]);
+    assert!(find(&unsharded, "StatefulSet").is_empty());
+    let e = try_template(&["--set", "serve.shards=2", "--set", "serve.replicas=2"]).unwrap_err();
+    assert!(e.contains("install the chart twice"), "{e}");
+    let e = try_template(&["--set", "serve.shards=0"]).unwrap_err();
+    assert!(e.contains("/serve/shards"), "{e}");
 }
 
 #[test]

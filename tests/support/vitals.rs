@@ -233,7 +233,8 @@ impl ConfigDir {
     /// [`ConfigDir::serve`] with extra environment variables for the host.
     pub fn serve_with_env(&self, env: &[(&str, &str)]) -> Served {
         let port = super::process::free_port();
-        let log = self.path().join("serve.log");
+        // One log per process: several may serve one configuration (--shard).
+        let log = self.path().join(format!("serve-{port}.log"));
         let child = Command::new(vitals_bin())
             .args([
                 "serve",

@@ -268,7 +268,7 @@ containers:
       {{- toYaml . | nindent 6 }}
     {{- end }}
     {{- end }}
-    {{- with $v.env }}
+    {{- with concat (.env | default list) ($v.env | default list) }}
     env:
       {{- toYaml . | nindent 6 }}
     {{- end }}

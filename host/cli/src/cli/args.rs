@@ -108,6 +108,13 @@ Examples:
   curl -s localhost:9927/probe?check=etcd\\&cluster=prod
   kill -HUP $(pidof vitals)                              # reload
   curl -X POST localhost:9927/-/reload                   # reload, answering 200 or 500
+  vitals serve --config /etc/vitals --shard 1/3          # one of three replicas
+
+Sharding: with --shard I/N, replica I of N (from 0, as StatefulSet pods are
+numbered) schedules only its share of the (check x cluster) pairs, chosen by
+rendezvous hashing of the names: every pair runs on exactly one replica, and going
+from N to N+1 replicas moves only the pairs the new one takes (about 1/(N+1)).
+Each replica serves its own pairs' metrics; Prometheus scrapes them all.
 
 Prometheus:
   scrape_configs:
@@ -119,6 +126,9 @@ Prometheus:
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:9927", value_name = "ADDR")]
         listen: std::net::SocketAddr,
+        /// Run only this replica's share of the pairs: replica I (from 0) of N.
+        #[arg(long, env = "VITALS_SHARD", default_value = "0/1", value_name = "I/N")]
+        shard: vitals_core::plan::Shard,
     },
     /// List the checks, their clusters and plugins, and each plugin's parameters.
     #[command(after_help = "Example:\n  vitals list --config /etc/vitals")]

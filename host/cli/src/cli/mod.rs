@@ -146,8 +146,12 @@ async fn dispatch(command: Command) -> Outcome {
         Command::Run(args) => run::run(args).await,
         Command::Test(args) => test::test(args).await,
         Command::Plugin(PluginCommand::New { name, lang, dir }) => plugin::new(&name, lang, dir),
-        Command::Serve { config, listen } => {
-            crate::serve::serve(&config.config, listen).await?;
+        Command::Serve {
+            config,
+            listen,
+            shard,
+        } => {
+            crate::serve::serve(&config.config, listen, shard).await?;
             Ok(0)
         }
         Command::List { config, format } => {

@@ -171,6 +171,13 @@ fn metrics_registry(service: &Service) -> Registry {
         "vitals_check_interval_seconds",
         "Seconds between two scheduled runs of the check (alerts on stale results use it)",
     );
+    prom::gauge(
+        &mut registry,
+        "vitals_serve_pairs",
+        "Pairs this process schedules: all of them, or its share with --shard I/N",
+    )
+    .get_or_create(&vec![("shard".into(), service.shard.to_string())])
+    .set(generation.slots.len() as f64);
     for slot in generation.slots.iter().filter(|s| s.latest().is_some()) {
         let labels = metrics::labels(&slot.run.check.name, &slot.run.cluster.name);
         consecutive

@@ -19,6 +19,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use state::Service;
 use vitals_core::config::Config;
 use vitals_core::exit::Exit;
+use vitals_core::plan::Shard;
 use vitals_runtime::engine::Engine;
 
 /// How long open connections get to finish on shutdown.
@@ -39,7 +40,7 @@ pub(crate) async fn reload(service: &Arc<Service>, cause: &str) -> Result<(), st
 
 /// Serve until SIGTERM or SIGINT. An error that keeps it from starting is
 /// printed; the [`Exit`] says why.
-pub async fn serve(config: &Path, listen: SocketAddr) -> Result<(), Exit> {
+pub async fn serve(config: &Path, listen: SocketAddr, shard: Shard) -> Result<(), Exit> {
     let fail = |code: Exit, message: String| {
         eprintln!("vitals: error: {message}");
         Err(code)
@@ -56,7 +57,7 @@ pub async fn serve(config: &Path, listen: SocketAddr) -> Result<(), Exit> {
         Ok(l) => l,
         Err(e) => return fail(Exit::OsErr, format!("cannot listen on {listen}: {e}")),
     };
-    let service = match Service::start(engine, config, cfg).await {
+    let service = match Service::start(engine, config, cfg, shard).await {
         Ok(s) => s,
         Err(e) => return fail(Exit::Config, e.to_string()),
     };

@@ -15,7 +15,7 @@ use tokio::task::AbortHandle;
 
 use vitals_core::config::{Check, Cluster, Config};
 use vitals_core::grants::KubeSource;
-use vitals_core::plan::{self, PlannedRun};
+use vitals_core::plan::{self, PlannedRun, Shard};
 use vitals_core::report::{CheckResult, Status};
 use vitals_render::metrics::RunnerMetrics;
 use vitals_runtime::capabilities::{self, Clients};
@@ -93,6 +93,8 @@ pub struct ReloadStatus {
 pub struct Service {
     pub engine: Arc<Engine>,
     config_path: PathBuf,
+    /// This replica's share of the pairs.
+    pub shard: Shard,
     pub runner: RunnerMetrics,
     current: RwLock<Arc<Generation>>,
     pub reload_status: Mutex<ReloadStatus>,
@@ -122,11 +124,13 @@ impl Service {
         engine: Arc<Engine>,
         config_path: &Path,
         cfg: Config,
+        shard: Shard,
     ) -> Result<Arc<Service>, LoadProblem> {
         let plugins = load_plugins(&engine, &cfg, false).await?;
         let service = Arc::new(Service {
             engine,
             config_path: config_path.to_owned(),
+            shard,
             runner: RunnerMetrics::default(),
             current: RwLock::new(Arc::new(Generation {
                 cfg: Config {
@@ -189,7 +193,11 @@ impl Service {
     /// configured stop.
     fn install(self: &Arc<Self>, cfg: Config, plugins: Plugins) {
         let old = self.current();
-        let runs = plan::plan(&cfg, &[], &[]).unwrap_or_default();
+        let runs: Vec<PlannedRun> = plan::plan(&cfg, &[], &[])
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| self.shard.owns(&r.check.name, &r.cluster.name))
+            .collect();
         let mut slots = Vec::with_capacity(runs.len());
         let mut clusters: BTreeMap<String, String> = BTreeMap::new();
         for run in runs {
@@ -238,8 +246,13 @@ impl Service {
             success_at: now(),
         };
         self.exposition.changed();
+        let share = if self.shard.count > 1 {
+            format!(" (shard {}'s share)", self.shard)
+        } else {
+            String::new()
+        };
         tracing::info!(
-            "configuration loaded: {} checks, {} clusters, {} pairs scheduled",
+            "configuration loaded: {} checks, {} clusters, {} pairs scheduled{share}",
             generation.cfg.checks.len(),
             generation.cfg.clusters.len(),
             generation.slots.len()
