@@ -104,3 +104,74 @@ fn recording_scrubs_secrets_and_the_replay_needs_no_network() {
     );
     assert!(cassette.contains("/v1/echo\""), "{cassette}");
 }
+
+/// A server that answers no request until `n` are in flight together: requests
+/// sent one after the other would never all be answered (each gives up after
+/// 20 s with a 503).
+fn barrier_server(n: usize) -> u16 {
+    use std::sync::{Arc, Condvar, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let arrived = Arc::new((Mutex::new(0usize), Condvar::new()));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let arrived = arrived.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => head.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let (count, all_here) = &*arrived;
+                let mut count = count.lock().unwrap();
+                *count += 1;
+                all_here.notify_all();
+                let (count, _) = all_here
+                    .wait_timeout_while(count, Duration::from_secs(20), |c| *c < n)
+                    .unwrap();
+                let (status, body) = if *count >= n {
+                    ("200 OK", "together")
+                } else {
+                    ("503 Service Unavailable", "alone")
+                };
+                drop(count);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_plugin_fans_out_its_requests_at_once() {
+    let port = barrier_server(3);
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.members]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\n"
+    ));
+    let urls: Vec<String> = (1..=3)
+        .map(|i| format!("http://127.0.0.1:{port}/member/{i}"))
+        .collect();
+    cfg.check(
+        "fanout",
+        &format!(
+            "plugin = \"chaos\"\ntimeout = \"60s\"\n[grants]\nendpoints = [\"members\"]\n[params]\nmode = \"fanout\"\nurl = {:?}\n",
+            urls.join(" ")
+        ),
+    );
+    let (out, r) = cfg.run_check("fanout", &[]);
+    assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
+    let findings = r["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 3, "{r:#}");
+    for (f, url) in findings.iter().zip(&urls) {
+        assert_eq!(f["subject"], url.as_str(), "{r:#}");
+        assert_eq!(f["message"], "HTTP 200: together", "{r:#}");
+    }
+}

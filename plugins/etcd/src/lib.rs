@@ -95,8 +95,8 @@ impl Plugin for Etcd {
         let opts = Options {
             timeout: Duration::from_secs_f64(params.request_timeout_seconds.clamp(0.05, 300.0)),
         };
-        let probe_all = || -> Vec<Probe> { endpoint.urls.iter().map(|u| probe(u, opts)).collect() };
-        let probes = probe_all();
+        let probe = || probe_all(&endpoint.urls, opts);
+        let probes = probe();
         if !assess::electing(&probes) {
             return assess::assess(&params, &probes);
         }
@@ -104,56 +104,97 @@ impl Plugin for Etcd {
         // Look again once an election would have ended.
         let timeout = params.election_timeout_ms.clamp(10, 60_000);
         std::thread::sleep(Duration::from_millis(2 * timeout));
-        assess::after_election(&params, &probes, &probe_all(), 2 * timeout, timeout)
+        assess::after_election(&params, &probes, &probe(), 2 * timeout, timeout)
     }
 }
 
-/// Ask one member everything we need. If status fails the member is unreachable and
-/// we ask nothing more.
-fn probe(base: &str, opts: Options) -> Probe {
-    let base = base.trim_end_matches('/');
+/// Ask every member everything we need, in two rounds of requests sent together:
+/// each member's status, then the rest of what the members that answered know. A
+/// member whose status fails is unreachable, and is asked nothing more.
+fn probe_all(urls: &[String], opts: Options) -> Vec<Probe> {
+    let bases: Vec<&str> = urls.iter().map(|u| u.trim_end_matches('/')).collect();
+    let pending: Vec<_> = bases
+        .iter()
+        .map(|base| {
+            http::start_post_json(&format!("{base}/v3/maintenance/status"), &json!({}), opts)
+        })
+        .collect();
+    let probes: Vec<Probe> = bases
+        .iter()
+        .zip(pending)
+        .map(|(base, status)| Probe {
+            url: base.to_string(),
+            status: status.and_then(http::Pending::wait).and_then(|r| {
+                if r.status != 200 {
+                    return Err(http::HttpError {
+                        kind: http::ErrorKind::Protocol,
+                        message: format!("status: HTTP {}: {}", r.status, r.text().trim()),
+                    });
+                }
+                r.json::<gateway::Status>()
+            }),
+            health: None,
+            members: None,
+            alarms: None,
+            metrics: None,
+        })
+        .collect();
+    let asked: Vec<_> = probes
+        .iter()
+        .map(|p| p.status.is_ok().then(|| ask_the_rest(&p.url, opts)))
+        .collect();
+    probes
+        .into_iter()
+        .zip(asked)
+        .map(|(p, asked)| match asked {
+            Some(rest) => rest.read(p),
+            None => p,
+        })
+        .collect()
+}
+
+/// The requests after a member's status, in flight.
+struct Rest {
+    health: Result<http::Pending, http::HttpError>,
+    members: Result<http::Pending, http::HttpError>,
+    alarms: Result<http::Pending, http::HttpError>,
+    metrics: Result<http::Pending, http::HttpError>,
+}
+
+fn ask_the_rest(base: &str, opts: Options) -> Rest {
     let url = |path: &str| format!("{base}{path}");
-    let status = http::post_json(&url("/v3/maintenance/status"), &json!({}), opts).and_then(|r| {
-        if r.status != 200 {
-            return Err(http::HttpError {
-                kind: http::ErrorKind::Protocol,
-                message: format!("status: HTTP {}: {}", r.status, r.text().trim()),
-            });
-        }
-        r.json::<gateway::Status>()
-    });
-    let mut p = Probe {
-        url: base.to_string(),
-        status,
-        health: None,
-        members: None,
-        alarms: None,
-        metrics: None,
-    };
-    if p.status.is_err() {
-        return p;
+    Rest {
+        health: http::start_get(&url("/health"), opts),
+        members: http::start_post_json(&url("/v3/cluster/member/list"), &json!({}), opts),
+        alarms: http::start_post_json(
+            &url("/v3/maintenance/alarm"),
+            &json!({"action": "GET"}),
+            opts,
+        ),
+        metrics: http::start_get(&url("/metrics"), opts),
     }
-    // /health answers 503 with a JSON body when unhealthy: read the body either way.
-    p.health = http::get(&url("/health"), opts)
-        .ok()
-        .and_then(|r| r.json().ok());
-    p.members = http::post_json(&url("/v3/cluster/member/list"), &json!({}), opts)
-        .ok()
-        .filter(|r| r.status == 200)
-        .and_then(|r| r.json().ok());
-    p.alarms = http::post_json(
-        &url("/v3/maintenance/alarm"),
-        &json!({"action": "GET"}),
-        opts,
-    )
-    .ok()
-    .filter(|r| r.status == 200)
-    .and_then(|r| r.json().ok());
-    p.metrics = http::get(&url("/metrics"), opts)
-        .ok()
-        .filter(|r| r.status == 200)
-        .map(|r| gateway::Metrics::parse(&r.text()));
-    p
+}
+
+impl Rest {
+    /// The answers, into the member's probe.
+    fn read(self, mut p: Probe) -> Probe {
+        let ok = |pending: Result<http::Pending, http::HttpError>| {
+            pending
+                .and_then(http::Pending::wait)
+                .ok()
+                .filter(|r| r.status == 200)
+        };
+        // /health answers 503 with a JSON body when unhealthy: read the body either way.
+        p.health = self
+            .health
+            .and_then(http::Pending::wait)
+            .ok()
+            .and_then(|r| r.json().ok());
+        p.members = ok(self.members).and_then(|r| r.json().ok());
+        p.alarms = ok(self.alarms).and_then(|r| r.json().ok());
+        p.metrics = ok(self.metrics).map(|r| gateway::Metrics::parse(&r.text()));
+        p
+    }
 }
 
 vitals_plugin::export_plugin!(Etcd);

@@ -1,4 +1,6 @@
-//! A small blocking HTTP client over `wasi:http/outgoing-handler`.
+//! A small blocking HTTP client over `wasi:http/outgoing-handler`, with fan-out:
+//! [`start`] sends a request and returns at once, so that a check asks every member
+//! together and waits about one round trip ([`get_all`], [`Pending`]).
 //!
 //! The host only lets requests through to endpoints the check was granted, and
 //! applies their TLS material and credentials itself; a plugin just names the URL.
@@ -8,7 +10,8 @@ use std::time::Duration;
 
 use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types::{
-    ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
 use crate::bindings::wasi::io::streams::StreamError;
 
@@ -160,6 +163,45 @@ pub fn request(
     body: Option<&[u8]>,
     opts: Options,
 ) -> Result<Response, HttpError> {
+    start(method, url, body, opts)?.wait()
+}
+
+/// `GET url`, in flight until [`Pending::wait`].
+pub fn start_get(url: &str, opts: Options) -> Result<Pending, HttpError> {
+    start(Method::Get, url, None, opts)
+}
+
+/// `POST url` with a JSON body, in flight until [`Pending::wait`].
+pub fn start_post_json(
+    url: &str,
+    body: &serde_json::Value,
+    opts: Options,
+) -> Result<Pending, HttpError> {
+    let body = serde_json::to_vec(body).expect("JSON values serialise");
+    start(Method::Post, url, Some(&body), opts)
+}
+
+/// `GET` every URL at once: the answers in the same order, after about the
+/// slowest one's time rather than the sum of all.
+pub fn get_all(urls: &[&str], opts: Options) -> Vec<Result<Response, HttpError>> {
+    let pending: Vec<_> = urls.iter().map(|u| start_get(u, opts)).collect();
+    pending.into_iter().map(|p| p?.wait()).collect()
+}
+
+/// A request in flight. Requests started one after another are sent at once
+/// (the host sends each as it starts); [`Pending::wait`] reads one's response.
+/// Fan out by starting every request first and then waiting for each.
+pub struct Pending {
+    future: FutureIncomingResponse,
+}
+
+/// Start a request without waiting for its answer (see [`Pending`]).
+pub fn start(
+    method: Method,
+    url: &str,
+    body: Option<&[u8]>,
+    opts: Options,
+) -> Result<Pending, HttpError> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| HttpError::protocol(format!("invalid URL {url:?}: {e}")))?;
@@ -224,6 +266,17 @@ pub fn request(
         }
     }
     let _ = OutgoingBody::finish(outgoing, None);
+    Ok(Pending { future })
+}
+
+impl Pending {
+    /// Wait for the response and read its whole body.
+    pub fn wait(self) -> Result<Response, HttpError> {
+        read(self.future)
+    }
+}
+
+fn read(future: FutureIncomingResponse) -> Result<Response, HttpError> {
     future.subscribe().block();
     let response = match future.get() {
         Some(Ok(Ok(r))) => r,

@@ -4,6 +4,7 @@
 //! arguments, `chatty` prints far beyond the output limit, `redis` sends `command`
 //! to the first URL of the first granted redis endpoint, `sql` runs `command` on
 //! the first URL of the first granted mysql endpoint (its rows in the finding),
+//! `fanout` fetches the space-separated URLs of `url` at once (`http::get_all`),
 //! `smuggle` fetches `url` and
 //! puts the answer everywhere a plugin can write (summary, a finding's subject and
 //! message, a sample's name, help and labels, the log, stdout; with `command =
@@ -41,13 +42,13 @@ impl Plugin for Chaos {
                 param(
                     "mode",
                     "string",
-                    "spin | hog | panic | fetch | snoop | chatty | redis | sql | kube | net | smuggle | garbage | recurse | logflood | hostloop | sleep | bigreport | ok",
+                    "spin | hog | panic | fetch | fanout | snoop | chatty | redis | sql | kube | net | smuggle | garbage | recurse | logflood | hostloop | sleep | bigreport | ok",
                     None,
                 ),
                 param(
                     "url",
                     "string",
-                    "URL requested in fetch and smuggle modes",
+                    "URL requested in fetch and smuggle modes; space-separated URLs fetched at once in fanout mode",
                     Some("\"\""),
                 ),
                 param(
@@ -85,6 +86,22 @@ impl Plugin for Chaos {
                 Ok(resp) => r.finding(&p.url, Status::Ok, format!("HTTP {}", resp.status)),
                 Err(e) => r.finding(&p.url, Status::Critical, format!("{:?}: {e}", e.kind)),
             },
+            "fanout" => {
+                let urls: Vec<&str> = p.url.split(' ').collect();
+                for (url, answer) in urls
+                    .iter()
+                    .zip(http::get_all(&urls, http::Options::default()))
+                {
+                    match answer {
+                        Ok(resp) => r.finding(
+                            *url,
+                            Status::Ok,
+                            format!("HTTP {}: {}", resp.status, resp.text()),
+                        ),
+                        Err(e) => r.finding(*url, Status::Critical, format!("{:?}: {e}", e.kind)),
+                    }
+                }
+            }
             "smuggle" => {
                 let text = match http::get(&p.url, http::Options::default()) {
                     Ok(resp) => String::from_utf8_lossy(&resp.body).into_owned(),
