@@ -20,15 +20,18 @@ from wit_world import exports
 from wit_world.imports.vitals_check_types import ParamSpec, PluginInfo
 
 from vitals_sdk import (
-    HttpError, NotGranted, ReportBuilder, RunInput, Status, granted_endpoint, http_get, parse_params,
+    HttpError, NotGranted, ReportBuilder, RunInput, Status, granted_endpoint, http_get_all,
+    parse_params,
 )
 
 VERSION = "0.1.0"
 
 
-def _json(url: str, timeout: float):
-    """(HTTP status, parsed body) of a GET; Vault answers JSON with every status."""
-    r = http_get(url, timeout=timeout)
+def _json(url: str, r):
+    """(HTTP status, parsed body) of the answer `r` to a GET of `url` (a Response, or
+    the HttpError it failed with, raised); Vault answers JSON with every status."""
+    if isinstance(r, HttpError):
+        raise r
     try:
         return r.status, json.loads(r.body)
     except ValueError:
@@ -88,7 +91,7 @@ class Plugin(exports.Plugin):
         if not ep.urls:
             return ReportBuilder.unknown(f"endpoint {name!r} has no URLs")
 
-        servers = [self._read(Server(url.rstrip("/")), timeout) for url in ep.urls]
+        servers = self._read_all([Server(url.rstrip("/")) for url in ep.urls], timeout)
         r = ReportBuilder()
         reachable = [s for s in servers if s.error is None]
         active = [s for s in reachable if s.active]
@@ -131,17 +134,36 @@ class Plugin(exports.Plugin):
         summary = ", ".join(parts) + (f" (Vault {version})" if version else "")
         return r.finish(summary)
 
-    def _read(self, s: Server, timeout: float) -> Server:
-        try:
-            _, s.health = _json(s.url + "/v1/sys/health", timeout)
-            if s.health.get("sealed"):
-                _, s.seal = _json(s.url + "/v1/sys/seal-status", timeout)
-            if s.health.get("initialized") and not s.health.get("sealed"):
-                status, leader = _json(s.url + "/v1/sys/leader", timeout)
-                s.leader = leader if status == 200 else None
-        except HttpError as e:
-            s.error = e
-        return s
+    def _read_all(self, servers, timeout: float):
+        """Every server's health, then the seal status of the sealed ones and the
+        leader of the unsealed ones: two rounds of requests sent together."""
+        def get_all(paths):
+            urls = [s.url + path for s, path in paths]
+            return zip(paths, urls, http_get_all(urls, timeout=timeout))
+
+        for (s, _), url, answer in get_all([(s, "/v1/sys/health") for s in servers]):
+            try:
+                _, s.health = _json(url, answer)
+            except HttpError as e:
+                s.error = e
+        then = []
+        for s in servers:
+            h = s.health if s.error is None else {}
+            if h.get("sealed"):
+                then.append((s, "/v1/sys/seal-status"))
+            if h.get("initialized") and not h.get("sealed"):
+                then.append((s, "/v1/sys/leader"))
+        for (s, path), url, answer in get_all(then):
+            try:
+                status, body = _json(url, answer)
+            except HttpError as e:
+                s.error = e
+                continue
+            if path == "/v1/sys/seal-status":
+                s.seal = body
+            else:
+                s.leader = body if status == 200 else None
+        return servers
 
     def _judge(self, r: ReportBuilder, s: Server, active, ha: bool) -> None:
         if s.error is not None:

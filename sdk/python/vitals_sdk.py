@@ -9,7 +9,7 @@ The names follow the Rust SDK (`plugins/sdk`), in snake_case:
 
     ReportBuilder.finding / note / sample / raise_ / finish   report
     parse_params, granted_endpoint, log                        run input, log
-    http_get -> Response (body: bytes)                         HTTP
+    http_get -> Response (body: bytes), http_get_all (fan-out) HTTP
     redis_command, parse_info, parse_fields                    Redis
     sql_query -> Rows (.records(), .name_values())             SQL
     tcp_connect -> seconds, arp_probe -> [ArpReply]            net
@@ -25,7 +25,7 @@ generates it from wit/), so this module can only be imported inside the componen
 """
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 from componentize_py_types import Err
@@ -46,7 +46,7 @@ ArpReply = _net.ArpReply
 __all__ = [
     "Status", "Finding", "Sample", "Label", "Report", "RunInput", "Endpoint", "ArpReply",
     "ReportBuilder", "parse_params", "granted_endpoint", "log",
-    "HttpError", "Response", "http_get", "get_json", "error_code_text",
+    "HttpError", "Response", "http_get", "http_get_all", "get_json", "error_code_text",
     "CapabilityError", "NotGranted",
     "redis_command", "parse_info", "parse_fields",
     "Rows", "sql_query",
@@ -248,6 +248,35 @@ def http_get(url: str, headers: Optional[Dict[str, str]] = None,
     Any HTTP status (also 4xx/5xx) is returned as a Response.
     `timeout` (seconds) sets connect and first-byte timeouts; the host enforces its own too.
     """
+    return _read(_start(url, headers, timeout), max_body)
+
+
+def http_get_all(urls: Sequence[str], headers: Optional[Dict[str, str]] = None,
+                 timeout: Optional[float] = None,
+                 max_body: int = 16 << 20) -> List[Union[Response, "HttpError"]]:
+    """GET every URL at once (fan-out: all requests are in flight together, so this
+    takes about the slowest one's time, not the sum). One entry per URL, in order:
+    its Response, or the HttpError it failed with (returned, not raised)."""
+    started: List[Any] = []
+    for url in urls:
+        try:
+            started.append(_start(url, headers, timeout))
+        except HttpError as e:
+            started.append(e)
+    answers: List[Union[Response, HttpError]] = []
+    for s in started:
+        if isinstance(s, HttpError):
+            answers.append(s)
+            continue
+        try:
+            answers.append(_read(s, max_body))
+        except HttpError as e:
+            answers.append(e)
+    return answers
+
+
+def _start(url: str, headers: Optional[Dict[str, str]], timeout: Optional[float]):
+    """Send a GET: its response future (the request is in flight once this returns)."""
     u = urlsplit(url)
     if not u.scheme or not u.netloc:
         raise HttpError("invalid-url", url)
@@ -271,10 +300,13 @@ def http_get(url: str, headers: Optional[Dict[str, str]] = None,
         options.set_first_byte_timeout(ns)
 
     try:
-        future = outgoing_handler.handle(request, options)  # consumes request + options
+        return outgoing_handler.handle(request, options)  # consumes request + options
     except Err as e:  # result<_, error-code> of an import raises Err(error-code)
         raise HttpError(*error_code_text(e.value)) from None
 
+
+def _read(future, max_body: int) -> Response:
+    """Wait for a response future and read the whole body."""
     with future:
         with future.subscribe() as pollable:  # child of `future`: drop it first
             pollable.block()

@@ -1,11 +1,13 @@
-//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.4.0`).
+//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.4.1`).
 
 wasmtime::component::bindgen!({
     path: "../../wit",
     world: "vitals:check/check",
     imports: {
         "vitals:check/redis.command": async,
+        "vitals:check/redis.command-all": async,
         "vitals:check/sql.query": async,
+        "vitals:check/sql.query-all": async,
         "vitals:check/kubernetes.get": async,
         "vitals:check/kubernetes.list": async,
         "vitals:check/net.tcp-connect": async,

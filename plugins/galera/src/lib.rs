@@ -56,37 +56,60 @@ impl Plugin for Galera {
             Ok(ep) => ep,
             Err(unknown) => return unknown,
         };
-        let nodes: Vec<Node> = ep
-            .urls
+        let urls: Vec<&str> = ep.urls.iter().map(String::as_str).collect();
+        let nodes: Vec<Node> = urls
             .iter()
-            .map(|url| Node {
-                addr: url
-                    .split_once("://")
-                    .map_or(url.as_str(), |(_, r)| r)
-                    .to_string(),
-                answer: ask(&ep.name, url),
+            .zip(ask_all(&ep.name, &urls))
+            .map(|(url, answer)| Node {
+                addr: url.split_once("://").map_or(*url, |(_, r)| r).to_string(),
+                answer,
             })
             .collect();
         assess::assess(&params, &nodes)
     }
 }
 
-fn ask(endpoint: &str, url: &str) -> Result<std::collections::BTreeMap<String, String>, NoAnswer> {
+/// Every node's wsrep status and node name, in two rounds of queries sent
+/// together: every node's status, then the name of each node that answered.
+fn ask_all(
+    endpoint: &str,
+    urls: &[&str],
+) -> Vec<Result<std::collections::BTreeMap<String, String>, NoAnswer>> {
     let failure = |e: sql::Error| NoAnswer {
         kind: e.kind().into(),
         message: e.message().into(),
     };
-    let mut status = name_values(
-        &sql::query(endpoint, url, "SHOW GLOBAL STATUS LIKE 'wsrep_%'").map_err(failure)?,
-    );
-    let vars = sql::query(
+    let status = sql::query_all(&each(endpoint, urls, "SHOW GLOBAL STATUS LIKE 'wsrep_%'"));
+    let answered: Vec<&str> = urls
+        .iter()
+        .zip(&status)
+        .filter(|(_, s)| s.is_ok())
+        .map(|(u, _)| *u)
+        .collect();
+    let mut names = sql::query_all(&each(
         endpoint,
-        url,
+        &answered,
         "SHOW GLOBAL VARIABLES LIKE 'wsrep_node_name'",
-    )
-    .map_err(failure)?;
-    status.extend(name_values(&vars));
-    Ok(status)
+    ))
+    .into_iter();
+    status
+        .into_iter()
+        .map(|status| {
+            let mut status = name_values(&status.map_err(failure)?);
+            let name = names.next().expect("one answer per node that answered");
+            status.extend(name_values(&name.map_err(failure)?));
+            Ok(status)
+        })
+        .collect()
+}
+
+/// The same statement for each URL of `endpoint`.
+fn each<'a>(
+    endpoint: &'a str,
+    urls: &[&'a str],
+    statement: &'a str,
+) -> Vec<(&'a str, &'a str, &'a str)> {
+    urls.iter().map(|u| (endpoint, *u, statement)).collect()
 }
 
 vitals_plugin::export_plugin!(Galera);

@@ -3,7 +3,8 @@
 //!
 //! It asks every sentinel of the granted sentinel endpoint (`SENTINEL MASTERS`,
 //! `SENTINEL CKQUORUM`, `INFO sentinel`) and every data node of the optional node
-//! endpoint (`INFO replication`), then [`assess::assess`] judges.
+//! endpoint (`INFO replication`), all of them together in each round of
+//! commands, then [`assess::assess`] judges.
 
 pub mod assess;
 
@@ -76,16 +77,7 @@ impl Plugin for RedisSentinel {
                 params.sentinels, input.cluster
             ));
         };
-        let obs = Observation {
-            sentinels: sentinels
-                .urls
-                .iter()
-                .map(|u| (addr(u), ask_sentinel(sentinels, u, &params.masters)))
-                .collect(),
-            nodes: find(&params.nodes)
-                .map(|n| n.urls.iter().map(|u| (addr(u), ask_node(n, u))).collect())
-                .unwrap_or_default(),
-        };
+        let obs = observe(sentinels, find(&params.nodes), &params.masters);
         assess::assess(&params, &obs)
     }
 }
@@ -108,79 +100,188 @@ fn text(v: &serde_json::Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
-fn ask_sentinel(ep: &Endpoint, url: &str, only: &[String]) -> Result<SentinelView, Failure> {
-    let info = redis::command(&ep.name, url, &["INFO", "sentinel"]).map_err(failure)?;
-    let info = parse_info(&text(&info));
-    let masters = redis::command(&ep.name, url, &["SENTINEL", "MASTERS"]).map_err(failure)?;
-    let mut view = SentinelView {
-        tilt: info.get("sentinel_tilt").is_some_and(|v| v == "1"),
-        masters: Default::default(),
-    };
-    for m in masters.as_array().into_iter().flatten() {
-        let f = parse_fields(m);
-        let name = f.get("name").cloned().unwrap_or_default();
-        if !only.is_empty() && !only.contains(&name) {
-            continue;
+/// Everything the sentinels and nodes say, in rounds of commands sent to all of
+/// them together: `INFO sentinel` of every sentinel and `INFO replication` of
+/// every node; `SENTINEL MASTERS` of the sentinels that answered and `INFO server`
+/// of the nodes that are masters; then `SENTINEL CKQUORUM`, and `SENTINEL
+/// REPLICAS`, of each master each sentinel monitors. A sentinel or node that does
+/// not answer is asked nothing more.
+fn observe(sentinels: &Endpoint, nodes: Option<&Endpoint>, only: &[String]) -> Observation {
+    fn urls(e: Option<&Endpoint>) -> Vec<&str> {
+        e.map(|e| e.urls.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+    let (s_urls, n_urls) = (urls(Some(sentinels)), urls(nodes));
+    let (s_name, n_name) = (
+        sentinels.name.as_str(),
+        nodes.map_or("", |n| n.name.as_str()),
+    );
+
+    let mut calls: Vec<(&str, &str, &[&str])> = Vec::new();
+    calls.extend(
+        s_urls
+            .iter()
+            .map(|u| (s_name, *u, &["INFO", "sentinel"][..])),
+    );
+    calls.extend(
+        n_urls
+            .iter()
+            .map(|u| (n_name, *u, &["INFO", "replication"][..])),
+    );
+    let mut answers = redis::command_all(&calls).into_iter();
+    let s_info: Vec<_> = answers.by_ref().take(s_urls.len()).collect();
+    let mut node_views: Vec<Result<NodeView, Failure>> = answers
+        .map(|info| {
+            info.map(|v| node_view(&parse_info(&text(&v))))
+                .map_err(failure)
+        })
+        .collect();
+
+    let answered: Vec<usize> = (0..s_urls.len()).filter(|&i| s_info[i].is_ok()).collect();
+    let masters_at: Vec<usize> = (0..n_urls.len())
+        .filter(|&i| node_views[i].as_ref().is_ok_and(|v| v.role == "master"))
+        .collect();
+    let mut calls: Vec<(&str, &str, &[&str])> = Vec::new();
+    calls.extend(
+        answered
+            .iter()
+            .map(|&i| (s_name, s_urls[i], &["SENTINEL", "MASTERS"][..])),
+    );
+    calls.extend(
+        masters_at
+            .iter()
+            .map(|&i| (n_name, n_urls[i], &["INFO", "server"][..])),
+    );
+    let mut answers = redis::command_all(&calls).into_iter();
+    let mut masters: Vec<Option<Result<serde_json::Value, redis::Error>>> =
+        (0..s_urls.len()).map(|_| None).collect();
+    for (&i, m) in answered.iter().zip(answers.by_ref()) {
+        masters[i] = Some(m);
+    }
+    // A master that started moments ago may be a demoted master back from a
+    // restart, which Sentinel reconfigures as a replica.
+    for (&i, server) in masters_at.iter().zip(answers) {
+        if let Ok(view) = &mut node_views[i] {
+            view.uptime_seconds = server
+                .ok()
+                .and_then(|v| parse_info(&text(&v)).get("uptime_in_seconds")?.parse().ok());
         }
-        let num = |k: &str| f.get(k).and_then(|v| v.parse::<u64>().ok());
-        let ckquorum = match redis::command(&ep.name, url, &["SENTINEL", "CKQUORUM", &name]) {
-            Ok(v) => Ok(text(&v)),
-            Err(e) => Err(e.message().to_string()),
-        };
-        // The master's replicas as the sentinel knows them: whether it would
-        // promote each, and those that still report role master (a demoted
-        // master it has yet to reconfigure).
-        let mut demoting = std::collections::BTreeMap::new();
-        let mut candidates = None;
-        if let Ok(replicas) = redis::command(&ep.name, url, &["SENTINEL", "REPLICAS", &name]) {
-            let known = candidates.insert(std::collections::BTreeMap::new());
-            for r in replicas.as_array().into_iter().flatten() {
-                let r = parse_fields(r);
-                let at = format!(
-                    "{}:{}",
-                    r.get("ip").map_or("", String::as_str),
-                    r.get("port").map_or("", String::as_str)
-                );
-                known.insert(at.clone(), unpromotable(&r));
-                if r.get("role-reported").is_some_and(|v| v == "master") {
-                    let ms = r
-                        .get("role-reported-time")
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .unwrap_or(0);
-                    demoting.insert(at, ms);
+    }
+
+    // Each (sentinel, master) pair of the sentinels that answered both.
+    let mut pairs: Vec<(usize, std::collections::BTreeMap<String, String>)> = Vec::new();
+    for (i, m) in masters.iter().enumerate() {
+        if let Some(Ok(m)) = m {
+            for f in m.as_array().into_iter().flatten().map(parse_fields) {
+                let name = f.get("name").map_or("", String::as_str);
+                if only.is_empty() || only.iter().any(|o| o == name) {
+                    pairs.push((i, f));
                 }
             }
         }
-        view.masters.insert(
-            name,
-            MasterView {
-                addr: format!(
-                    "{}:{}",
-                    f.get("ip").map_or("", String::as_str),
-                    f.get("port").map_or("", String::as_str)
-                ),
-                flags: f
-                    .get("flags")
-                    .map(|s| s.split(',').map(String::from).collect())
-                    .unwrap_or_default(),
-                quorum: num("quorum").unwrap_or(0) as u32,
-                other_sentinels: num("num-other-sentinels").unwrap_or(0) as u32,
-                replicas: num("num-slaves").unwrap_or(0) as u32,
-                config_epoch: num("config-epoch").unwrap_or(0),
-                failover_timeout_ms: num("failover-timeout").unwrap_or(0),
-                failover_state: f.get("failover-state").cloned(),
-                o_down_ms: num("o-down-time"),
-                s_down_ms: num("s-down-time"),
-                last_ok_ping_ms: num("last-ok-ping-reply"),
-                down_after_ms: num("down-after-milliseconds").unwrap_or(0),
-                role_reported_ms: num("role-reported-time"),
-                ckquorum,
-                demoting,
-                candidates,
-            },
-        );
     }
-    Ok(view)
+    let ask = |sub: &str| -> Vec<Result<serde_json::Value, redis::Error>> {
+        let args: Vec<[&str; 3]> = pairs
+            .iter()
+            .map(|(_, f)| ["SENTINEL", sub, f.get("name").map_or("", String::as_str)])
+            .collect();
+        let calls: Vec<(&str, &str, &[&str])> = pairs
+            .iter()
+            .zip(&args)
+            .map(|((i, _), a)| (s_name, s_urls[*i], &a[..]))
+            .collect();
+        redis::command_all(&calls)
+    };
+    let ckquorum = ask("CKQUORUM");
+    let replicas = ask("REPLICAS");
+
+    let mut views: Vec<Result<SentinelView, Failure>> = s_info
+        .into_iter()
+        .zip(masters)
+        .map(|(info, masters)| {
+            let info = parse_info(&text(&info.map_err(failure)?));
+            masters
+                .expect("asked of every sentinel that answered")
+                .map_err(failure)?;
+            Ok(SentinelView {
+                tilt: info.get("sentinel_tilt").is_some_and(|v| v == "1"),
+                masters: Default::default(),
+            })
+        })
+        .collect();
+    for (((i, f), ckquorum), replicas) in pairs.into_iter().zip(ckquorum).zip(replicas) {
+        let ckquorum = ckquorum
+            .map(|v| text(&v))
+            .map_err(|e| e.message().to_string());
+        if let Ok(view) = &mut views[i] {
+            let name = f.get("name").cloned().unwrap_or_default();
+            view.masters
+                .insert(name, master_view(&f, ckquorum, replicas.ok()));
+        }
+    }
+    Observation {
+        sentinels: s_urls.iter().map(|u| addr(u)).zip(views).collect(),
+        nodes: n_urls.iter().map(|u| addr(u)).zip(node_views).collect(),
+    }
+}
+
+/// A master as one sentinel sees it: its `SENTINEL MASTERS` fields, its
+/// `CKQUORUM` answer and its `SENTINEL REPLICAS` reply (if it answered).
+fn master_view(
+    f: &std::collections::BTreeMap<String, String>,
+    ckquorum: Result<String, String>,
+    replicas: Option<serde_json::Value>,
+) -> MasterView {
+    let num = |k: &str| f.get(k).and_then(|v| v.parse::<u64>().ok());
+    // The master's replicas as the sentinel knows them: whether it would
+    // promote each, and those that still report role master (a demoted
+    // master it has yet to reconfigure).
+    let mut demoting = std::collections::BTreeMap::new();
+    let mut candidates = None;
+    if let Some(replicas) = replicas {
+        let known = candidates.insert(std::collections::BTreeMap::new());
+        for r in replicas.as_array().into_iter().flatten() {
+            let r = parse_fields(r);
+            let at = format!(
+                "{}:{}",
+                r.get("ip").map_or("", String::as_str),
+                r.get("port").map_or("", String::as_str)
+            );
+            known.insert(at.clone(), unpromotable(&r));
+            if r.get("role-reported").is_some_and(|v| v == "master") {
+                let ms = r
+                    .get("role-reported-time")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                demoting.insert(at, ms);
+            }
+        }
+    }
+    MasterView {
+        addr: format!(
+            "{}:{}",
+            f.get("ip").map_or("", String::as_str),
+            f.get("port").map_or("", String::as_str)
+        ),
+        flags: f
+            .get("flags")
+            .map(|s| s.split(',').map(String::from).collect())
+            .unwrap_or_default(),
+        quorum: num("quorum").unwrap_or(0) as u32,
+        other_sentinels: num("num-other-sentinels").unwrap_or(0) as u32,
+        replicas: num("num-slaves").unwrap_or(0) as u32,
+        config_epoch: num("config-epoch").unwrap_or(0),
+        failover_timeout_ms: num("failover-timeout").unwrap_or(0),
+        failover_state: f.get("failover-state").cloned(),
+        o_down_ms: num("o-down-time"),
+        s_down_ms: num("s-down-time"),
+        last_ok_ping_ms: num("last-ok-ping-reply"),
+        down_after_ms: num("down-after-milliseconds").unwrap_or(0),
+        role_reported_ms: num("role-reported-time"),
+        ckquorum,
+        demoting,
+        candidates,
+    }
 }
 
 /// Why Sentinel would not promote this replica (`SENTINEL REPLICAS` fields), as
@@ -200,9 +301,9 @@ fn unpromotable(r: &std::collections::BTreeMap<String, String>) -> Option<String
     (priority.map(String::as_str) == Some("0")).then(|| "replica-priority 0".to_string())
 }
 
-fn ask_node(ep: &Endpoint, url: &str) -> Result<NodeView, Failure> {
-    let info = redis::command(&ep.name, url, &["INFO", "replication"]).map_err(failure)?;
-    let info = parse_info(&text(&info));
+/// A data node as its `INFO replication` shows it (its uptime comes later, for
+/// masters).
+fn node_view(info: &std::collections::BTreeMap<String, String>) -> NodeView {
     let role = info.get("role").cloned().unwrap_or_default();
     let mut view = NodeView {
         link_up: info.get("master_link_status").is_some_and(|s| s == "up"),
@@ -225,15 +326,8 @@ fn ask_node(ep: &Endpoint, url: &str) -> Result<NodeView, Failure> {
             .get("second_repl_offset")
             .is_some_and(|o| o.trim() != "-1"),
     };
-    // A master that started moments ago may be a demoted master back from a
-    // restart, which Sentinel reconfigures as a replica.
-    if view.role == "master" {
-        view.uptime_seconds = redis::command(&ep.name, url, &["INFO", "server"])
-            .ok()
-            .and_then(|v| parse_info(&text(&v)).get("uptime_in_seconds")?.parse().ok());
-    }
     // slave0:ip=127.0.0.1,port=6380,state=online,offset=123,lag=0
-    for (k, v) in &info {
+    for (k, v) in info {
         if !(k.starts_with("slave") && k[5..].chars().all(|c| c.is_ascii_digit())) {
             continue;
         }
@@ -249,7 +343,7 @@ fn ask_node(ep: &Endpoint, url: &str) -> Result<NodeView, Failure> {
             lag: f.get("lag").and_then(|l| l.parse().ok()).unwrap_or(0),
         });
     }
-    Ok(view)
+    view
 }
 
 vitals_plugin::export_plugin!(RedisSentinel);

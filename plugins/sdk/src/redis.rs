@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 pub use crate::bindings::vitals::check::redis::Error;
+use crate::bindings::vitals::check::redis::Request;
 
 crate::capability_error!(Error);
 
@@ -13,6 +14,28 @@ crate::capability_error!(Error);
 pub fn command(endpoint: &str, url: &str, args: &[&str]) -> Result<Value, Error> {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let json = crate::bindings::vitals::check::redis::command(endpoint, url, &args)?;
+    reply(json)
+}
+
+/// Several commands at once, each `(endpoint, url, args)` as for [`command`]: the
+/// replies in the same order, after about the slowest one's time (ask every
+/// sentinel or node together).
+pub fn command_all(calls: &[(&str, &str, &[&str])]) -> Vec<Result<Value, Error>> {
+    let requests: Vec<Request> = calls
+        .iter()
+        .map(|(endpoint, url, args)| Request {
+            endpoint: endpoint.to_string(),
+            url: url.to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+        })
+        .collect();
+    crate::bindings::vitals::check::redis::command_all(&requests)
+        .into_iter()
+        .map(|answer| answer.and_then(reply))
+        .collect()
+}
+
+fn reply(json: String) -> Result<Value, Error> {
     serde_json::from_str(&json).map_err(|e| Error::Server(format!("unparsable reply: {e}")))
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::bindings::vitals::check::sql::Request;
 pub use crate::bindings::vitals::check::sql::{Error, Rows};
 
 crate::capability_error!(Error);
@@ -10,6 +11,21 @@ crate::capability_error!(Error);
 /// mysql endpoint `endpoint`.
 pub fn query(endpoint: &str, url: &str, statement: &str) -> Result<Rows, Error> {
     crate::bindings::vitals::check::sql::query(endpoint, url, statement)
+}
+
+/// Several statements at once, each `(endpoint, url, statement)` as for [`query`]:
+/// the results in the same order, after about the slowest one's time (ask every
+/// node together).
+pub fn query_all(calls: &[(&str, &str, &str)]) -> Vec<Result<Rows, Error>> {
+    let requests: Vec<Request> = calls
+        .iter()
+        .map(|(endpoint, url, statement)| Request {
+            endpoint: endpoint.to_string(),
+            url: url.to_string(),
+            statement: statement.to_string(),
+        })
+        .collect();
+    crate::bindings::vitals::check::sql::query_all(&requests)
 }
 
 /// Each row as a map from column name to value (`None` is SQL NULL), for

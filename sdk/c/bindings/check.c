@@ -3,35 +3,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Imported Functions from `vitals:check/log@0.4.0`
+// Imported Functions from `vitals:check/log@0.4.1`
 
-__attribute__((__import_module__("vitals:check/log@0.4.0"), __import_name__("log")))
+__attribute__((__import_module__("vitals:check/log@0.4.1"), __import_name__("log")))
 extern void __wasm_import_vitals_check_log_log(int32_t, uint8_t *, size_t);
 
-// Imported Functions from `vitals:check/redis@0.4.0`
+// Imported Functions from `vitals:check/redis@0.4.1`
 
-__attribute__((__import_module__("vitals:check/redis@0.4.0"), __import_name__("command")))
+__attribute__((__import_module__("vitals:check/redis@0.4.1"), __import_name__("command")))
 extern void __wasm_import_vitals_check_redis_command(uint8_t *, size_t, uint8_t *, size_t, uint8_t *, size_t, uint8_t *);
 
-// Imported Functions from `vitals:check/sql@0.4.0`
+__attribute__((__import_module__("vitals:check/redis@0.4.1"), __import_name__("command-all")))
+extern void __wasm_import_vitals_check_redis_command_all(uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/sql@0.4.0"), __import_name__("query")))
+// Imported Functions from `vitals:check/sql@0.4.1`
+
+__attribute__((__import_module__("vitals:check/sql@0.4.1"), __import_name__("query")))
 extern void __wasm_import_vitals_check_sql_query(uint8_t *, size_t, uint8_t *, size_t, uint8_t *, size_t, uint8_t *);
 
-// Imported Functions from `vitals:check/kubernetes@0.4.0`
+__attribute__((__import_module__("vitals:check/sql@0.4.1"), __import_name__("query-all")))
+extern void __wasm_import_vitals_check_sql_query_all(uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/kubernetes@0.4.0"), __import_name__("get")))
+// Imported Functions from `vitals:check/kubernetes@0.4.1`
+
+__attribute__((__import_module__("vitals:check/kubernetes@0.4.1"), __import_name__("get")))
 extern void __wasm_import_vitals_check_kubernetes_get(uint8_t *, size_t, uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/kubernetes@0.4.0"), __import_name__("list")))
+__attribute__((__import_module__("vitals:check/kubernetes@0.4.1"), __import_name__("list")))
 extern void __wasm_import_vitals_check_kubernetes_list(uint8_t *, size_t, uint8_t *, size_t, int32_t, uint8_t *, size_t, int32_t, uint8_t *, size_t, int32_t, int32_t, int32_t, uint8_t *, size_t, uint8_t *);
 
-// Imported Functions from `vitals:check/net@0.4.0`
+// Imported Functions from `vitals:check/net@0.4.1`
 
-__attribute__((__import_module__("vitals:check/net@0.4.0"), __import_name__("tcp-connect")))
+__attribute__((__import_module__("vitals:check/net@0.4.1"), __import_name__("tcp-connect")))
 extern void __wasm_import_vitals_check_net_tcp_connect(uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/net@0.4.0"), __import_name__("arp-probe")))
+__attribute__((__import_module__("vitals:check/net@0.4.1"), __import_name__("arp-probe")))
 extern void __wasm_import_vitals_check_net_arp_probe(uint8_t *, size_t, uint8_t *);
 
 // Imported Functions from `wasi:io/poll@0.2.12`
@@ -271,9 +277,9 @@ extern void __wasm_import_wasi_http_types_http_error_code(int32_t, uint8_t *);
 __attribute__((__import_module__("wasi:http/outgoing-handler@0.2.12"), __import_name__("handle")))
 extern void __wasm_import_wasi_http_outgoing_handler_handle(int32_t, int32_t, int32_t, uint8_t *);
 
-// Exported Functions from `vitals:check/plugin@0.4.0`
+// Exported Functions from `vitals:check/plugin@0.4.1`
 
-__attribute__((__weak__, __export_name__("cabi_post_vitals:check/plugin@0.4.0#describe")))
+__attribute__((__weak__, __export_name__("cabi_post_vitals:check/plugin@0.4.1#describe")))
 void __wasm_export_exports_vitals_check_plugin_describe_post_return(uint8_t * arg0) {
   if ((*((size_t*) (arg0 + sizeof(void*)))) > 0) {
     free(*((uint8_t **) (arg0 + 0)));
@@ -315,7 +321,7 @@ void __wasm_export_exports_vitals_check_plugin_describe_post_return(uint8_t * ar
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_vitals:check/plugin@0.4.0#run")))
+__attribute__((__weak__, __export_name__("cabi_post_vitals:check/plugin@0.4.1#run")))
 void __wasm_export_exports_vitals_check_plugin_run_post_return(uint8_t * arg0) {
   if ((*((size_t*) (arg0 + (2*sizeof(void*))))) > 0) {
     free(*((uint8_t **) (arg0 + sizeof(void*))));
@@ -423,11 +429,39 @@ void check_list_string_free(check_list_string_t *ptr) {
   }
 }
 
+void vitals_check_redis_request_free(vitals_check_redis_request_t *ptr) {
+  check_string_free(&ptr->endpoint);
+  check_string_free(&ptr->url);
+  check_list_string_free(&ptr->args);
+}
+
 void vitals_check_redis_result_string_error_free(vitals_check_redis_result_string_error_t *ptr) {
   if (!ptr->is_err) {
     check_string_free(&ptr->val.ok);
   } else {
     vitals_check_redis_error_free(&ptr->val.err);
+  }
+}
+
+void vitals_check_redis_list_request_free(vitals_check_redis_list_request_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    vitals_check_redis_request_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      vitals_check_redis_request_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void vitals_check_redis_list_result_string_error_free(vitals_check_redis_list_result_string_error_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    vitals_check_redis_result_string_error_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      vitals_check_redis_result_string_error_free(&list_ptr[i]);
+    }
+    free(list_ptr);
   }
 }
 
@@ -493,11 +527,39 @@ void vitals_check_sql_rows_free(vitals_check_sql_rows_t *ptr) {
   check_list_list_option_string_free(&ptr->rows);
 }
 
+void vitals_check_sql_request_free(vitals_check_sql_request_t *ptr) {
+  check_string_free(&ptr->endpoint);
+  check_string_free(&ptr->url);
+  check_string_free(&ptr->statement);
+}
+
 void vitals_check_sql_result_rows_error_free(vitals_check_sql_result_rows_error_t *ptr) {
   if (!ptr->is_err) {
     vitals_check_sql_rows_free(&ptr->val.ok);
   } else {
     vitals_check_sql_error_free(&ptr->val.err);
+  }
+}
+
+void vitals_check_sql_list_request_free(vitals_check_sql_list_request_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    vitals_check_sql_request_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      vitals_check_sql_request_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void vitals_check_sql_list_result_rows_error_free(vitals_check_sql_list_result_rows_error_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    vitals_check_sql_result_rows_error_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      vitals_check_sql_result_rows_error_free(&list_ptr[i]);
+    }
+    free(list_ptr);
   }
 }
 
@@ -1375,6 +1437,14 @@ bool vitals_check_redis_command(check_string_t *endpoint, check_string_t *url, c
   }
 }
 
+void vitals_check_redis_command_all(vitals_check_redis_list_request_t *requests, vitals_check_redis_list_result_string_error_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_vitals_check_redis_command_all((uint8_t *) (*requests).ptr, (*requests).len, ptr);
+  *ret = (vitals_check_redis_list_result_string_error_t) { (vitals_check_redis_result_string_error_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
+}
+
 bool vitals_check_sql_query(check_string_t *endpoint, check_string_t *url, check_string_t *statement, vitals_check_sql_rows_t *ret, vitals_check_sql_error_t *err) {
   __attribute__((__aligned__(sizeof(void*))))
   uint8_t ret_area[(5*sizeof(void*))];
@@ -1432,6 +1502,14 @@ bool vitals_check_sql_query(check_string_t *endpoint, check_string_t *url, check
     *err = result.val.err;
     return 0;
   }
+}
+
+void vitals_check_sql_query_all(vitals_check_sql_list_request_t *requests, vitals_check_sql_list_result_rows_error_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_vitals_check_sql_query_all((uint8_t *) (*requests).ptr, (*requests).len, ptr);
+  *ret = (vitals_check_sql_list_result_rows_error_t) { (vitals_check_sql_result_rows_error_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
 }
 
 bool vitals_check_kubernetes_get(check_string_t *endpoint, check_string_t *path, check_string_t *ret, vitals_check_kubernetes_error_t *err) {
@@ -6313,7 +6391,7 @@ bool wasi_http_outgoing_handler_handle(wasi_http_outgoing_handler_own_outgoing_r
   }
 }
 
-__attribute__((__export_name__("vitals:check/plugin@0.4.0#describe")))
+__attribute__((__export_name__("vitals:check/plugin@0.4.1#describe")))
 uint8_t * __wasm_export_exports_vitals_check_plugin_describe(void) {
   exports_vitals_check_plugin_plugin_info_t ret;
   exports_vitals_check_plugin_describe(&ret);
@@ -6329,7 +6407,7 @@ uint8_t * __wasm_export_exports_vitals_check_plugin_describe(void) {
   return ptr;
 }
 
-__attribute__((__export_name__("vitals:check/plugin@0.4.0#run")))
+__attribute__((__export_name__("vitals:check/plugin@0.4.1#run")))
 uint8_t * __wasm_export_exports_vitals_check_plugin_run(uint8_t * arg, size_t arg0, uint8_t * arg1, size_t arg2, uint8_t * arg3, size_t arg4, uint8_t * arg5, size_t arg6) {
   exports_vitals_check_plugin_run_input_t arg7 = (vitals_check_types_run_input_t) {
     (check_string_t) (check_string_t) { (uint8_t*)(arg), (arg0) },

@@ -53,6 +53,13 @@ typedef struct {
   size_t len;
 } check_list_string_t;
 
+// One call of `command`.
+typedef struct vitals_check_redis_request_t {
+  check_string_t   endpoint;
+  check_string_t   url;
+  check_list_string_t   args;
+} vitals_check_redis_request_t;
+
 typedef struct {
   bool is_err;
   union {
@@ -60,6 +67,16 @@ typedef struct {
     vitals_check_redis_error_t err;
   } val;
 } vitals_check_redis_result_string_error_t;
+
+typedef struct {
+  vitals_check_redis_request_t *ptr;
+  size_t len;
+} vitals_check_redis_list_request_t;
+
+typedef struct {
+  vitals_check_redis_result_string_error_t *ptr;
+  size_t len;
+} vitals_check_redis_list_result_string_error_t;
 
 typedef struct vitals_check_sql_error_t {
   uint8_t tag;
@@ -109,6 +126,13 @@ typedef struct vitals_check_sql_rows_t {
   check_list_list_option_string_t   rows;
 } vitals_check_sql_rows_t;
 
+// One call of `query`.
+typedef struct vitals_check_sql_request_t {
+  check_string_t   endpoint;
+  check_string_t   url;
+  check_string_t   statement;
+} vitals_check_sql_request_t;
+
 typedef struct {
   bool is_err;
   union {
@@ -116,6 +140,16 @@ typedef struct {
     vitals_check_sql_error_t err;
   } val;
 } vitals_check_sql_result_rows_error_t;
+
+typedef struct {
+  vitals_check_sql_request_t *ptr;
+  size_t len;
+} vitals_check_sql_list_request_t;
+
+typedef struct {
+  vitals_check_sql_result_rows_error_t *ptr;
+  size_t len;
+} vitals_check_sql_list_result_rows_error_t;
 
 // An answer of the API server other than success (a `Status` object).
 typedef struct vitals_check_kubernetes_api_status_t {
@@ -900,22 +934,31 @@ typedef vitals_check_types_run_input_t exports_vitals_check_plugin_run_input_t;
 
 typedef vitals_check_types_report_t exports_vitals_check_plugin_report_t;
 
-// Imported Functions from `vitals:check/log@0.4.0`
+// Imported Functions from `vitals:check/log@0.4.1`
 extern void vitals_check_log_log(vitals_check_log_level_t level, check_string_t *message);
 
-// Imported Functions from `vitals:check/redis@0.4.0`
+// Imported Functions from `vitals:check/redis@0.4.1`
 // Run `args` (the command and its arguments) on `url`, one of the URLs of the
 // granted endpoint `endpoint` as given in `run-input`. The reply comes back as
 // JSON: nil is `null`, integers numbers, simple and bulk strings strings (binary
 // data lossily as UTF-8), arrays and sets arrays, maps objects, booleans
 // booleans, doubles numbers.
 extern bool vitals_check_redis_command(check_string_t *endpoint, check_string_t *url, check_list_string_t *args, check_string_t *ret, vitals_check_redis_error_t *err);
+// Run several commands at once, each as `command` would (one connection per
+// URL): the replies in the order of `requests`, after about the slowest one's
+// time instead of the sum of all. For asking every member of a topology
+// together. (Since 0.4.1.)
+extern void vitals_check_redis_command_all(vitals_check_redis_list_request_t *requests, vitals_check_redis_list_result_string_error_t *ret);
 
-// Imported Functions from `vitals:check/sql@0.4.0`
+// Imported Functions from `vitals:check/sql@0.4.1`
 // Run `statement` on `url`, one of the URLs of the granted endpoint `endpoint`.
 extern bool vitals_check_sql_query(check_string_t *endpoint, check_string_t *url, check_string_t *statement, vitals_check_sql_rows_t *ret, vitals_check_sql_error_t *err);
+// Run several queries at once, each as `query` would: the results in the
+// order of `requests`, after about the slowest one's time. For asking every
+// node of a cluster together. (Since 0.4.1.)
+extern void vitals_check_sql_query_all(vitals_check_sql_list_request_t *requests, vitals_check_sql_list_result_rows_error_t *ret);
 
-// Imported Functions from `vitals:check/kubernetes@0.4.0`
+// Imported Functions from `vitals:check/kubernetes@0.4.1`
 // GET one object (`/api/v1/nodes/NAME`,
 // `/api/v1/namespaces/NS/configmaps/NAME`) or a discovery document; the
 // answer is the JSON the API server returned.
@@ -925,7 +968,7 @@ extern bool vitals_check_kubernetes_get(check_string_t *endpoint, check_string_t
 // answer is the `...List` object as JSON (`items`, `metadata.continue`).
 extern bool vitals_check_kubernetes_list(check_string_t *endpoint, check_string_t *path, vitals_check_kubernetes_list_options_t *options, check_string_t *ret, vitals_check_kubernetes_error_t *err);
 
-// Imported Functions from `vitals:check/net@0.4.0`
+// Imported Functions from `vitals:check/net@0.4.1`
 // Open a TCP connection to `address` (`10.20.0.200:443`, `[fd00::5]:443`) and
 // close it again: the seconds the connection took.
 extern bool vitals_check_net_tcp_connect(check_string_t *address, double *ret, vitals_check_net_error_t *err);
@@ -1455,7 +1498,7 @@ extern bool wasi_http_types_http_error_code(wasi_http_types_borrow_io_error_t er
 // through the `future-incoming-response`.
 extern bool wasi_http_outgoing_handler_handle(wasi_http_outgoing_handler_own_outgoing_request_t request, wasi_http_outgoing_handler_own_request_options_t *maybe_options, wasi_http_outgoing_handler_own_future_incoming_response_t *ret, wasi_http_outgoing_handler_error_code_t *err);
 
-// Exported Functions from `vitals:check/plugin@0.4.0`
+// Exported Functions from `vitals:check/plugin@0.4.1`
 void exports_vitals_check_plugin_describe(exports_vitals_check_plugin_plugin_info_t *ret);
 void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *input, exports_vitals_check_plugin_report_t *ret);
 
@@ -1465,7 +1508,13 @@ void vitals_check_redis_error_free(vitals_check_redis_error_t *ptr);
 
 void check_list_string_free(check_list_string_t *ptr);
 
+void vitals_check_redis_request_free(vitals_check_redis_request_t *ptr);
+
 void vitals_check_redis_result_string_error_free(vitals_check_redis_result_string_error_t *ptr);
+
+void vitals_check_redis_list_request_free(vitals_check_redis_list_request_t *ptr);
+
+void vitals_check_redis_list_result_string_error_free(vitals_check_redis_list_result_string_error_t *ptr);
 
 void vitals_check_sql_error_free(vitals_check_sql_error_t *ptr);
 
@@ -1477,7 +1526,13 @@ void check_list_list_option_string_free(check_list_list_option_string_t *ptr);
 
 void vitals_check_sql_rows_free(vitals_check_sql_rows_t *ptr);
 
+void vitals_check_sql_request_free(vitals_check_sql_request_t *ptr);
+
 void vitals_check_sql_result_rows_error_free(vitals_check_sql_result_rows_error_t *ptr);
+
+void vitals_check_sql_list_request_free(vitals_check_sql_list_request_t *ptr);
+
+void vitals_check_sql_list_result_rows_error_free(vitals_check_sql_list_result_rows_error_t *ptr);
 
 void vitals_check_kubernetes_api_status_free(vitals_check_kubernetes_api_status_t *ptr);
 

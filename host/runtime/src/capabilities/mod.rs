@@ -269,6 +269,49 @@ pub struct Checkout<C> {
     pub open: Option<C>,
 }
 
+/// Calls a batch (`command-all`, `query-all`) sends at once, at most this many in
+/// flight together.
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// A live call of a connection-per-URL capability: its answer, and the
+/// connection to keep for the URL (under its key) unless it broke.
+pub type Returned<A, C> = (A, Option<(String, C)>);
+
+/// Send `calls` (each its taped request and its live call) through the tape at
+/// once, at most [`MAX_IN_FLIGHT`] together: the answers in the order of
+/// `calls`, and the connections to put back. Each is taped as a single `call`,
+/// so a cassette does not tell a batch from single calls.
+pub async fn all_at_once<A, C, F>(
+    tape: &Tape,
+    call: &str,
+    calls: Vec<(Value, F)>,
+) -> (Vec<A>, Vec<(String, C)>)
+where
+    A: crate::tape::Answer,
+    F: Future<Output = Returned<A, C>>,
+{
+    use futures_util::StreamExt;
+    let returned = Mutex::new(Vec::new());
+    let answers = futures_util::stream::iter(calls.into_iter().map(|(request, live)| {
+        let returned = &returned;
+        tape.call(call, request, async move {
+            let (answer, connection) = live.await;
+            returned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(connection);
+            answer
+        })
+    }))
+    .buffered(MAX_IN_FLIGHT)
+    .collect()
+    .await;
+    (
+        answers,
+        returned.into_inner().unwrap_or_else(|e| e.into_inner()),
+    )
+}
+
 /// Whether a client library's error message is about TLS (certificates, the
 /// handshake, alerts): one word list for every capability.
 pub fn is_tls_error(message: &str) -> bool {

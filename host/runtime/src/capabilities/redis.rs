@@ -6,7 +6,8 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, Value};
 
 use super::{
-    Capability, Connections, RunGrants, is_tls_error, no_grants_of_its_own, tape_and_linker,
+    Capability, Connections, Returned, RunGrants, all_at_once, is_tls_error, no_grants_of_its_own,
+    tape_and_linker,
 };
 use crate::contract::vitals::check::redis::{self as wit, Error, Host};
 use crate::tape::{self, Tape};
@@ -23,41 +24,54 @@ pub struct RedisGate {
 }
 
 impl RedisGate {
-    async fn send(
+    /// The live call of one command: its URL's connection taken out of the gate
+    /// now, the command sent when awaited, the connection handed back unless it
+    /// broke.
+    fn live(
         &mut self,
         endpoint: &str,
         url: &str,
         args: Vec<String>,
-    ) -> Result<String, Error> {
-        allow::redis_command(&args).map_err(Error::Denied)?;
-        let to = self
-            .connections
-            .take(endpoint, url)
-            .map_err(Error::Denied)?;
-        let mut conn = match to.open {
-            Some(c) => c,
-            None => connect(&to.endpoint, &to.uri).await?,
-        };
-        let mut cmd = redis::cmd(&args[0]);
-        cmd.arg(&args[1..]);
-        let reply: Result<Value, _> = cmd.query_async(&mut conn).await;
-        // A dropped or timed-out connection is opened anew by the next command.
-        if !reply
-            .as_ref()
-            .is_err_and(|e| e.is_connection_dropped() || e.is_timeout())
-        {
-            self.connections.put_back(to.key, conn);
+    ) -> impl Future<Output = Returned<Result<String, Error>, MultiplexedConnection>> + use<> {
+        let to = allow::redis_command(&args).and_then(|()| self.connections.take(endpoint, url));
+        async move {
+            let to = match to {
+                Ok(to) => to,
+                Err(e) => return (Err(Error::Denied(e)), None),
+            };
+            let mut conn = match to.open {
+                Some(c) => c,
+                None => match connect(&to.endpoint, &to.uri).await {
+                    Ok(c) => c,
+                    Err(e) => return (Err(e), None),
+                },
+            };
+            let mut cmd = redis::cmd(&args[0]);
+            cmd.arg(&args[1..]);
+            let reply: Result<Value, _> = cmd.query_async(&mut conn).await;
+            // A dropped or timed-out connection is opened anew by the next command.
+            let keep = !reply
+                .as_ref()
+                .is_err_and(|e| e.is_connection_dropped() || e.is_timeout());
+            let back = keep.then_some((to.key, conn));
+            (
+                reply.map_err(|e| classify(&e, false)).and_then(reply_json),
+                back,
+            )
         }
-        let reply = reply.map_err(|e| classify(&e, false))?;
-        let json = to_json(reply).to_string();
-        if json.len() > MAX_REPLY {
-            return Err(Error::Denied(format!(
-                "reply of {} bytes is larger than the {MAX_REPLY} bytes a plugin may receive",
-                json.len()
-            )));
-        }
-        Ok(json)
     }
+}
+
+/// A reply as the plugin receives it, unless it is too large.
+fn reply_json(reply: Value) -> Result<String, Error> {
+    let json = to_json(reply).to_string();
+    if json.len() > MAX_REPLY {
+        return Err(Error::Denied(format!(
+            "reply of {} bytes is larger than the {MAX_REPLY} bytes a plugin may receive",
+            json.len()
+        )));
+    }
+    Ok(json)
 }
 
 async fn connect(ep: &Endpoint, uri: &http::Uri) -> Result<MultiplexedConnection, Error> {
@@ -193,10 +207,30 @@ impl Host for RedisGate {
         url: String,
         args: Vec<String>,
     ) -> Result<String, Error> {
-        let request = serde_json::json!({"endpoint": endpoint, "url": url, "args": args});
+        let request = wit::Request {
+            endpoint,
+            url,
+            args,
+        };
+        let mut answers = self.command_all(vec![request]).await;
+        answers.pop().expect("one answer per request")
+    }
+
+    async fn command_all(&mut self, requests: Vec<wit::Request>) -> Vec<Result<String, Error>> {
+        let calls = requests
+            .into_iter()
+            .map(|r| {
+                let request =
+                    serde_json::json!({"endpoint": r.endpoint, "url": r.url, "args": r.args});
+                (request, self.live(&r.endpoint, &r.url, r.args))
+            })
+            .collect();
         let tape = self.tape.clone();
-        let live = self.send(&endpoint, &url, args);
-        tape.call("redis.command", request, live).await
+        let (answers, back) = all_at_once(&tape, "redis.command", calls).await;
+        for (key, conn) in back {
+            self.connections.put_back(key, conn);
+        }
+        answers
     }
 }
 

@@ -9,7 +9,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{ClientIdentity, Conn, OptsBuilder, SslOpts};
 
 use super::{
-    Capability, Connections, RunGrants, is_tls_error, no_grants_of_its_own, tape_and_linker,
+    Capability, Connections, Returned, RunGrants, all_at_once, is_tls_error, no_grants_of_its_own,
+    tape_and_linker,
 };
 use crate::contract::vitals::check::sql::{self as wit, Error, Host, Rows};
 use crate::tape::{self, Tape};
@@ -27,21 +28,32 @@ pub struct SqlGate {
 }
 
 impl SqlGate {
-    async fn send(&mut self, endpoint: &str, url: &str, statement: &str) -> Result<Rows, Error> {
-        allow::sql_statement(statement).map_err(Error::Denied)?;
-        let to = self
-            .connections
-            .take(endpoint, url)
-            .map_err(Error::Denied)?;
-        let conn = match to.open {
-            Some(c) => c,
-            None => connect(&to.endpoint, &to.uri).await?,
-        };
-        let (conn, result) = run(conn, statement, to.endpoint.query_timeout).await;
-        if let Some(conn) = conn {
-            self.connections.put_back(to.key, conn);
+    /// The live call of one statement: its URL's connection taken out of the gate
+    /// now, the statement run when awaited, the connection handed back unless it
+    /// timed out.
+    fn live(
+        &mut self,
+        endpoint: &str,
+        url: &str,
+        statement: String,
+    ) -> impl Future<Output = Returned<Result<Rows, Error>, Conn>> + use<> {
+        let to =
+            allow::sql_statement(&statement).and_then(|()| self.connections.take(endpoint, url));
+        async move {
+            let to = match to {
+                Ok(to) => to,
+                Err(e) => return (Err(Error::Denied(e)), None),
+            };
+            let conn = match to.open {
+                Some(c) => c,
+                None => match connect(&to.endpoint, &to.uri).await {
+                    Ok(c) => c,
+                    Err(e) => return (Err(e), None),
+                },
+            };
+            let (conn, result) = run(conn, &statement, to.endpoint.query_timeout).await;
+            (result, conn.map(|c| (to.key, c)))
         }
-        result
     }
 }
 
@@ -193,10 +205,29 @@ impl Host for SqlGate {
         url: String,
         statement: String,
     ) -> Result<Rows, Error> {
-        let request = serde_json::json!({"endpoint": endpoint, "url": url, "statement": statement});
+        let request = wit::Request {
+            endpoint,
+            url,
+            statement,
+        };
+        let mut answers = self.query_all(vec![request]).await;
+        answers.pop().expect("one answer per request")
+    }
+
+    async fn query_all(&mut self, requests: Vec<wit::Request>) -> Vec<Result<Rows, Error>> {
+        let calls = requests
+            .into_iter()
+            .map(|r| {
+                let request = serde_json::json!({"endpoint": r.endpoint, "url": r.url, "statement": r.statement});
+                (request, self.live(&r.endpoint, &r.url, r.statement))
+            })
+            .collect();
         let tape = self.tape.clone();
-        let live = self.send(&endpoint, &url, &statement);
-        tape.call("sql.query", request, live).await
+        let (answers, back) = all_at_once(&tape, "sql.query", calls).await;
+        for (key, conn) in back {
+            self.connections.put_back(key, conn);
+        }
+        answers
     }
 }
 

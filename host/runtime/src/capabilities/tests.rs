@@ -44,7 +44,7 @@ async fn calls(g: &mut Gates) -> Vec<Value> {
     }
     let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
     let url = |s: &str| s.to_string();
-    vec![
+    let mut answers = vec![
         v(redis::Host::command(
             &mut g.redis,
             url("cache"),
@@ -89,7 +89,33 @@ async fn calls(g: &mut Gates) -> Vec<Value> {
         .await),
         v(net::Host::tcp_connect(&mut g.net, url("127.0.0.1:1")).await),
         v(net::Host::tcp_connect(&mut g.net, url("10.0.0.1:80")).await),
-    ]
+    ];
+    // The batches: each answer as its single call's.
+    let redis_request = |command: &str| redis::Request {
+        endpoint: url("cache"),
+        url: url("redis://127.0.0.1:1"),
+        args: args(command),
+    };
+    let batch = vec![redis_request("PING"), redis_request("FLUSHALL")];
+    answers.extend(
+        redis::Host::command_all(&mut g.redis, batch)
+            .await
+            .into_iter()
+            .map(v),
+    );
+    let sql_request = |statement: &str| sql::Request {
+        endpoint: url("db"),
+        url: url("mysql://127.0.0.1:1"),
+        statement: url(statement),
+    };
+    let batch = vec![sql_request("SELECT 1"), sql_request("DELETE FROM t")];
+    answers.extend(
+        sql::Host::query_all(&mut g.sql, batch)
+            .await
+            .into_iter()
+            .map(v),
+    );
+    answers
 }
 
 #[tokio::test]
@@ -124,6 +150,10 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
         "Denied",      // Secrets are never served
         "Refused",     // TCP to a closed port
         "Denied",      // TCP to a network not granted
+        "Unreachable", // a batch: PING to a closed port
+        "Denied",      // and FLUSHALL
+        "Unreachable", // a batch: SELECT to a closed port
+        "Denied",      // and DELETE
     ];
     for (i, kind) in expected.iter().enumerate() {
         assert_eq!(error(i).as_deref(), Some(*kind), "call {i}: {}", answers[i]);
@@ -141,7 +171,11 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
             "kubernetes.get",
             "kubernetes.get",
             "net.tcp-connect",
-            "net.tcp-connect"
+            "net.tcp-connect",
+            "redis.command",
+            "redis.command",
+            "sql.query",
+            "sql.query"
         ]
     );
 
@@ -218,4 +252,54 @@ fn the_redactor_knows_every_secret_and_follows_a_rotated_token_file() {
         clients.redactor().text(text),
         "<redacted> <redacted> first-token-0451 <redacted>"
     );
+}
+
+/// A batch's calls are in flight together (each waits at a barrier for all the
+/// others: one after the other they would never finish), at most
+/// `MAX_IN_FLIGHT` of them; the answers come in the order of the calls although
+/// the last started finishes first; each is taped as a single call, and every
+/// connection comes back.
+#[tokio::test]
+async fn a_batch_sends_its_calls_at_once_and_answers_in_order() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    let n = super::MAX_IN_FLIGHT + 4;
+    let barrier = Arc::new(tokio::sync::Barrier::new(super::MAX_IN_FLIGHT));
+    let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let calls: Vec<_> = (0..n)
+        .map(|i| {
+            let (barrier, running, most) = (barrier.clone(), running.clone(), most.clone());
+            let live = async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                if i < super::MAX_IN_FLIGHT {
+                    barrier.wait().await;
+                }
+                let later = (n - i) as u64;
+                tokio::time::sleep(Duration::from_millis(later)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                let answer: Result<String, redis::Error> = Ok(format!("answer {i}"));
+                (answer, Some((format!("redis://10.0.0.{i}:6379"), i)))
+            };
+            (json!({ "n": i }), live)
+        })
+        .collect();
+    let recorded = Arc::new(Mutex::new(Vec::<Call>::new()));
+    let tape = Tape::record(recorded.clone(), Default::default());
+    let (answers, back) = tokio::time::timeout(
+        Duration::from_secs(60),
+        super::all_at_once(&tape, "redis.command", calls),
+    )
+    .await
+    .expect("the calls of a batch were not in flight together");
+    let answers: Vec<String> = answers.into_iter().map(Result::unwrap).collect();
+    let expected: Vec<String> = (0..n).map(|i| format!("answer {i}")).collect();
+    assert_eq!(answers, expected);
+    assert_eq!(most.load(Ordering::SeqCst), super::MAX_IN_FLIGHT);
+    let mut back: Vec<usize> = back.into_iter().map(|(_, c)| c).collect();
+    back.sort();
+    assert_eq!(back, (0..n).collect::<Vec<_>>());
+    let recorded = recorded.lock().unwrap();
+    assert_eq!(recorded.len(), n);
+    assert!(recorded.iter().all(|c| c.call == "redis.command"));
 }
