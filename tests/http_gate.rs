@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
+use support::process::raw_http_server;
 use support::vitals::ConfigDir;
 
 #[test]
@@ -109,45 +110,27 @@ fn recording_scrubs_secrets_and_the_replay_needs_no_network() {
 /// sent one after the other would never all be answered (each gives up after
 /// 20 s with a 503).
 fn barrier_server(n: usize) -> u16 {
-    use std::sync::{Arc, Condvar, Mutex};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let arrived = Arc::new((Mutex::new(0usize), Condvar::new()));
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let arrived = arrived.clone();
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(k) => head.extend_from_slice(&buf[..k]),
-                    }
-                }
-                let (count, all_here) = &*arrived;
-                let mut count = count.lock().unwrap();
-                *count += 1;
-                all_here.notify_all();
-                let (count, _) = all_here
-                    .wait_timeout_while(count, Duration::from_secs(20), |c| *c < n)
-                    .unwrap();
-                let (status, body) = if *count >= n {
-                    ("200 OK", "together")
-                } else {
-                    ("503 Service Unavailable", "alone")
-                };
-                drop(count);
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    port
+    use std::sync::{Condvar, Mutex};
+    let arrived = (Mutex::new(0usize), Condvar::new());
+    raw_http_server(move |_| {
+        let (count, all_here) = &arrived;
+        let mut count = count.lock().unwrap();
+        *count += 1;
+        all_here.notify_all();
+        let (count, _) = all_here
+            .wait_timeout_while(count, Duration::from_secs(20), |c| *c < n)
+            .unwrap();
+        let (status, body) = if *count >= n {
+            ("200 OK", "together")
+        } else {
+            ("503 Service Unavailable", "alone")
+        };
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    })
 }
 
 #[test]

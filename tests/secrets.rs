@@ -6,12 +6,10 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-
 use serde_json::json;
 use support::galera::Galera;
 use support::kubernetes::ApiServer;
+use support::process::raw_http_server;
 use support::redis;
 use support::vitals::{ConfigDir, findings};
 
@@ -22,35 +20,20 @@ const PASSWORD: &str = "pa55-w0rd-81c2";
 /// headers) as the body: what a debug endpoint or some error pages do. Under
 /// `/gzip` it says the body is gzip-encoded (which the host cannot redact).
 fn echo_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let coding = if head.starts_with(b"GET /gzip") {
-                    "Content-Encoding: gzip\r\n"
-                } else {
-                    ""
-                };
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n{coding}Content-Length: {}\r\nConnection: close\r\n\r\n",
-                    head.len()
-                );
-                let _ = conn.write_all(&head);
-            });
-        }
-    });
-    port
+    raw_http_server(|head| {
+        let coding = if head.starts_with(b"GET /gzip") {
+            "Content-Encoding: gzip\r\n"
+        } else {
+            ""
+        };
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n{coding}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            head.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(head);
+        response
+    })
 }
 
 fn config(port: u16) -> ConfigDir {

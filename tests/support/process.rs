@@ -168,3 +168,33 @@ fn promtool(exposition: &str) -> (Option<i32>, String) {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code(), said)
 }
+
+/// A bare HTTP/1.1 server on a free loopback port, a thread per connection: each
+/// request's head (request line and headers) goes to `answer`, which returns the
+/// whole response (status line, headers, body); then the connection closes. For
+/// servers no library would be: one that echoes what it was sent, one that holds
+/// requests back.
+pub fn raw_http_server(answer: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static) -> u16 {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = conn.write_all(&answer(&head));
+            });
+        }
+    });
+    port
+}
