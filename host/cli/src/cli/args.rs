@@ -89,7 +89,8 @@ unwritable --textfile or --output 73.")]
     #[command(after_help = "\
 Endpoints:
   /metrics                         latest results and the runner's metrics (OpenMetrics
-                                   when the scraper asks for it, else the text format)
+                                   when the scraper asks for it, else the text format;
+                                   gzip when accepted), rendered once per change
   /probe?check=NAME&cluster=NAME   run one check now and return its metrics
   /api/v1/results                  latest results, as `vitals run --format json`
   /healthz, /readyz                liveness; ready once every check has a result
