@@ -279,13 +279,14 @@ pub type Returned<A, C> = (A, Option<(String, C)>);
 
 /// Send `calls` (each its taped request and its live call) through the tape at
 /// once, at most [`MAX_IN_FLIGHT`] together: the answers in the order of
-/// `calls`, and the connections to put back. Each is taped as a single `call`,
-/// so a cassette does not tell a batch from single calls.
+/// `calls`; the connections that still work go back into `connections`. Each is
+/// taped as a single `call`, so a cassette does not tell a batch from single calls.
 pub async fn all_at_once<A, C, F>(
     tape: &Tape,
+    connections: &mut Connections<C>,
     call: &str,
     calls: Vec<(Value, F)>,
-) -> (Vec<A>, Vec<(String, C)>)
+) -> Vec<A>
 where
     A: crate::tape::Answer,
     F: Future<Output = Returned<A, C>>,
@@ -306,10 +307,10 @@ where
     .buffered(MAX_IN_FLIGHT)
     .collect()
     .await;
-    (
-        answers,
-        returned.into_inner().unwrap_or_else(|e| e.into_inner()),
-    )
+    for (key, connection) in returned.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        connections.put_back(key, connection);
+    }
+    answers
 }
 
 /// Whether a client library's error message is about TLS (certificates, the

@@ -225,12 +225,7 @@ impl Host for RedisGate {
                 (request, self.live(&r.endpoint, &r.url, r.args))
             })
             .collect();
-        let tape = self.tape.clone();
-        let (answers, back) = all_at_once(&tape, "redis.command", calls).await;
-        for (key, conn) in back {
-            self.connections.put_back(key, conn);
-        }
-        answers
+        all_at_once(&self.tape, &mut self.connections, "redis.command", calls).await
     }
 }
 

@@ -222,12 +222,7 @@ impl Host for SqlGate {
                 (request, self.live(&r.endpoint, &r.url, r.statement))
             })
             .collect();
-        let tape = self.tape.clone();
-        let (answers, back) = all_at_once(&tape, "sql.query", calls).await;
-        for (key, conn) in back {
-            self.connections.put_back(key, conn);
-        }
-        answers
+        all_at_once(&self.tape, &mut self.connections, "sql.query", calls).await
     }
 }
 

@@ -286,9 +286,10 @@ async fn a_batch_sends_its_calls_at_once_and_answers_in_order() {
         .collect();
     let recorded = Arc::new(Mutex::new(Vec::<Call>::new()));
     let tape = Tape::record(recorded.clone(), Default::default());
-    let (answers, back) = tokio::time::timeout(
+    let mut connections = super::Connections::default();
+    let answers = tokio::time::timeout(
         Duration::from_secs(60),
-        super::all_at_once(&tape, "redis.command", calls),
+        super::all_at_once(&tape, &mut connections, "redis.command", calls),
     )
     .await
     .expect("the calls of a batch were not in flight together");
@@ -296,7 +297,7 @@ async fn a_batch_sends_its_calls_at_once_and_answers_in_order() {
     let expected: Vec<String> = (0..n).map(|i| format!("answer {i}")).collect();
     assert_eq!(answers, expected);
     assert_eq!(most.load(Ordering::SeqCst), super::MAX_IN_FLIGHT);
-    let mut back: Vec<usize> = back.into_iter().map(|(_, c)| c).collect();
+    let mut back: Vec<usize> = connections.open.into_values().collect();
     back.sort();
     assert_eq!(back, (0..n).collect::<Vec<_>>());
     let recorded = recorded.lock().unwrap();
