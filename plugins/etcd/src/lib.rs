@@ -17,7 +17,8 @@ use vitals_plugin::{
 
 use assess::{Params, Probe};
 
-struct Etcd;
+/// The check (public so that `examples/native.rs` can run it natively).
+pub struct Etcd;
 
 impl Plugin for Etcd {
     fn describe() -> PluginInfo {
