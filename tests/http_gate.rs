@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use support::process::raw_http_server;
+use support::process::{raw_http_server, raw_http_server_counting};
 use support::vitals::ConfigDir;
 
 #[test]
@@ -157,4 +157,30 @@ fn a_plugin_fans_out_its_requests_at_once() {
         assert_eq!(f["subject"], url.as_str(), "{r:#}");
         assert_eq!(f["message"], "HTTP 200: together", "{r:#}");
     }
+}
+
+#[test]
+fn a_run_keeps_its_connections_alive() {
+    let (port, accepted) =
+        raw_http_server_counting(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec());
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.member]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\n"
+    ));
+    let urls: Vec<String> = (1..=5)
+        .map(|i| format!("http://127.0.0.1:{port}/request/{i}"))
+        .collect();
+    cfg.check(
+        "fetches",
+        &format!(
+            "plugin = \"chaos\"\n[grants]\nendpoints = [\"member\"]\n[params]\nmode = \"fetches\"\nurl = {:?}\n",
+            urls.join(" ")
+        ),
+    );
+    let (out, r) = cfg.run_check("fetches", &[]);
+    assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
+    assert_eq!(r["findings"].as_array().unwrap().len(), 5, "{r:#}");
+    // Five requests one after the other on one connection (a second may open
+    // while the first is still on its way back to the pool); without keep-alive, 5.
+    let accepted = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(accepted <= 2, "{accepted} connections\n{r:#}");
 }

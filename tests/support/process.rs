@@ -171,30 +171,49 @@ fn promtool(exposition: &str) -> (Option<i32>, String) {
 
 /// A bare HTTP/1.1 server on a free loopback port, a thread per connection: each
 /// request's head (request line and headers) goes to `answer`, which returns the
-/// whole response (status line, headers, body); then the connection closes. For
-/// servers no library would be: one that echoes what it was sent, one that holds
-/// requests back.
+/// whole response (status line, headers, body); the connection stays open for the
+/// next request until the client closes it. For servers no library would be: one
+/// that echoes what it was sent, one that holds requests back.
 pub fn raw_http_server(answer: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static) -> u16 {
+    raw_http_server_counting(answer).0
+}
+
+/// [`raw_http_server`], and the number of connections it accepted so far.
+pub fn raw_http_server_counting(
+    answer: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let answer = std::sync::Arc::new(answer);
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
             let answer = answer.clone();
             std::thread::spawn(move || {
-                let mut head = Vec::new();
                 let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                let mut read = Vec::new();
+                loop {
+                    let end = loop {
+                        if let Some(i) = read.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match conn.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => read.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let head: Vec<u8> = read.drain(..end).collect();
+                    if conn.write_all(&answer(&head)).is_err() {
+                        return;
                     }
                 }
-                let _ = conn.write_all(&answer(&head));
             });
         }
     });
-    port
+    (port, accepted)
 }

@@ -1,9 +1,11 @@
 //! Capability `wasi:http/outgoing-handler`, filtered: the [`HttpGate`] lets a
 //! request through only to a granted endpoint (matched by the URL's authority),
 //! connects with that endpoint's scheme, TLS material and credentials, and refuses
-//! everything else with `HTTP-request-denied`.
+//! everything else with `HTTP-request-denied`. Connections are kept alive for the
+//! run (hyper-util's pool, one per authority), so a check's later requests to a
+//! member skip the TCP and TLS handshakes.
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Poll, ready};
@@ -17,6 +19,9 @@ use http::header::{
 use http::uri::Scheme;
 use http_body_util::BodyExt;
 use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
@@ -34,26 +39,50 @@ use vitals_core::secrets::{Redactor, StreamRedactor};
 /// Longest the host waits for a response's first byte, whatever the plugin asks.
 const MAX_FIRST_BYTE: Duration = Duration::from_secs(60);
 
-/// The granted HTTP endpoints of one run.
-#[derive(Default)]
+/// The granted HTTP endpoints of one run and its open connections.
 pub struct HttpGate {
-    endpoints: Vec<Arc<Endpoint>>,
+    endpoints: Arc<[Arc<Endpoint>]>,
+    /// The run's connections, kept alive between requests.
+    client: Client<Connector, WasiBody>,
     /// Records or replays the requests (see [`crate::tape`]).
     pub tape: Tape,
 }
 
+impl Default for HttpGate {
+    fn default() -> Self {
+        HttpGate::new(Vec::new())
+    }
+}
+
 impl HttpGate {
     pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
+        let endpoints: Arc<[Arc<Endpoint>]> = endpoints.into();
+        let client = Client::builder(TokioExecutor::new())
+            // Idle connections end with the run (the gate is dropped), or earlier.
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build(Connector {
+                endpoints: endpoints.clone(),
+            });
         HttpGate {
             endpoints,
+            client,
             tape: Tape::default(),
         }
     }
 
     /// The granted endpoint whose URLs include this authority, with the scheme to use.
     fn route(&self, uri: &http::Uri) -> Option<(Arc<Endpoint>, bool, String)> {
+        route(&self.endpoints, uri)
+    }
+}
+
+/// The granted endpoint among `endpoints` whose URLs include the URI's authority,
+/// whether to use TLS (the endpoint's scheme decides), and `host:port`.
+fn route(endpoints: &[Arc<Endpoint>], uri: &http::Uri) -> Option<(Arc<Endpoint>, bool, String)> {
+    {
         let authority = uri.authority()?;
-        for ep in &self.endpoints {
+        for ep in endpoints {
             for u in &ep.urls {
                 let tls = u.scheme() == Some(&Scheme::HTTPS);
                 let Some(ua) = u.authority() else { continue };
@@ -121,13 +150,14 @@ impl WasiHttpHooks for HttpGate {
     ) -> SendFuture {
         let route = self.route(request.uri());
         let tape = self.tape.clone();
+        let client = self.client.clone();
         Box::new(async move {
             let live = |request: http::Request<WasiBody>| async move {
-                let Some((endpoint, tls, authority)) = route else {
+                let Some((endpoint, _, _)) = route else {
                     tracing::warn!(uri = %request.uri(), "plugin request denied: not a granted endpoint");
                     return Err(Error::HttpRequestDenied);
                 };
-                send(endpoint, tls, authority, request, options).await
+                send(&client, endpoint, request, options).await
             };
             if tape.is_live() {
                 let redactor = tape.redactor().clone();
@@ -397,16 +427,16 @@ fn tls_error_code(err: &std::io::Error) -> ErrorCode {
     }
 }
 
-/// Connect to the endpoint and send the request: adapted from
-/// `wasmtime_wasi_http::default_send_request`, with the endpoint's TLS configuration
-/// and credentials.
+/// Send the request on one of the run's connections to its authority (a new one
+/// when none is idle: see [`Connector`]), with the endpoint's credentials.
 async fn send(
+    client: &Client<Connector, WasiBody>,
     endpoint: Arc<Endpoint>,
-    tls: bool,
-    authority: String,
     mut req: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> Sent {
+    // The connector bounds each handshake by the endpoint's connect timeout; a
+    // shorter one the plugin asks for bounds the whole wait for the response head.
     let connect_timeout = options
         .and_then(|o| o.connect_timeout)
         .map_or(endpoint.connect_timeout, |t| {
@@ -419,49 +449,11 @@ async fn send(
         .and_then(|o| o.between_bytes_timeout)
         .map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE))
         .max(Duration::from_millis(1));
-
-    let io = connect(&endpoint, tls, &authority, connect_timeout).await?;
-    let (mut sender, conn) = tokio::time::timeout(
-        connect_timeout,
-        hyper::client::conn::http1::Builder::new()
-            .handshake(wasmtime_wasi_http::io::TokioIo::new(io)),
-    )
-    .await
-    .map_err(|_| Error::ConnectionTimeout)??;
     prepare(&mut req, &endpoint)?;
-
-    let send = async move {
-        let res = tokio::time::timeout(first_byte_timeout, sender.send_request(req))
-            .await
-            .map_err(|_| Error::ConnectionReadTimeout)?
-            .map_err(Error::from)?;
-        Ok::<_, Error>(res.map(|body| {
-            StallTimeout {
-                body,
-                timeout: between_bytes_timeout,
-                sleep: Box::pin(tokio::time::sleep(between_bytes_timeout)),
-            }
-            .boxed_unsync()
-        }))
-    };
-    let mut send = pin!(send);
-    let mut conn = Some(conn);
-    // Drive the connection while waiting for the response head.
-    let res = poll_fn(|cx| match send.as_mut().poll(cx) {
-        Poll::Ready(r) => Poll::Ready(r),
-        Poll::Pending => {
-            let Some(c) = conn.as_mut() else {
-                return Poll::Pending;
-            };
-            let r = ready!(Pin::new(c).poll(cx));
-            conn = None;
-            match r {
-                Ok(()) => send.as_mut().poll(cx),
-                Err(e) => Poll::Ready(Err(Error::from(e))),
-            }
-        }
-    })
-    .await?;
+    let res = tokio::time::timeout(connect_timeout + first_byte_timeout, client.request(req))
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)?
+        .map_err(client_error)?;
     // Asked for `identity`; a server that encodes anyway is refused, as its body
     // could not be redacted.
     if let Some(coding) = res.headers().get(CONTENT_ENCODING)
@@ -470,13 +462,147 @@ async fn send(
         let coding = String::from_utf8_lossy(coding.as_bytes()).into_owned();
         return Err(Error::HttpResponseContentCoding(Some(coding)));
     }
-    let io = async move {
-        match conn {
-            Some(c) => c.await.map_err(Error::from),
-            None => Ok(()),
+    let res = res.map(|body| {
+        StallTimeout {
+            body,
+            timeout: between_bytes_timeout,
+            sleep: Box::pin(tokio::time::sleep(between_bytes_timeout)),
         }
-    };
-    Ok((res, Box::new(io) as Driver))
+        .boxed_unsync()
+    });
+    // The pool's own task drives the connection.
+    let io: Driver = Box::new(async { Ok(()) });
+    Ok((res, io))
+}
+
+/// The error of a request the pool could not send: the connector's own (see
+/// [`Connector`]) or hyper's.
+fn client_error(e: hyper_util::client::legacy::Error) -> Error {
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        if let Some(error) = cause.downcast_ref::<ConnectError>() {
+            return error.recreate();
+        }
+        source = cause.source();
+    }
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        if let Some(hyper_error) = cause.downcast_ref::<hyper::Error>() {
+            if hyper_error.is_timeout() {
+                return Error::ConnectionReadTimeout;
+            }
+            if hyper_error.is_incomplete_message() || hyper_error.is_closed() {
+                return Error::ConnectionTerminated;
+            }
+            return Error::HttpProtocolError;
+        }
+        source = cause.source();
+    }
+    Error::InternalError(Some(e.to_string()))
+}
+
+/// Opens the pool's connections: routes the URI to its granted endpoint and
+/// connects as [`connect`] does.
+#[derive(Clone)]
+struct Connector {
+    endpoints: Arc<[Arc<Endpoint>]>,
+}
+
+impl tower_service::Service<http::Uri> for Connector {
+    type Response = TokioIo<Stream>;
+    type Error = ConnectError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, ConnectError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> Poll<Result<(), ConnectError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let route = route(&self.endpoints, &uri);
+        Box::pin(async move {
+            let (endpoint, tls, authority) = route.ok_or(ConnectError(Error::HttpRequestDenied))?;
+            connect(&endpoint, tls, &authority, endpoint.connect_timeout)
+                .await
+                .map(|io| TokioIo::new(Stream(io)))
+                .map_err(ConnectError)
+        })
+    }
+}
+
+/// Why a connection could not be opened, as it crosses hyper-util's pool.
+#[derive(Debug)]
+struct ConnectError(Error);
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl ConnectError {
+    /// The error again, owned (the pool hands out its errors by reference only):
+    /// every error [`connect`] returns, with what `wasi:http` reports of it.
+    fn recreate(&self) -> Error {
+        match &self.0 {
+            Error::ConnectionRefused => Error::ConnectionRefused,
+            Error::ConnectionTimeout => Error::ConnectionTimeout,
+            Error::HttpRequestDenied => Error::HttpRequestDenied,
+            Error::Connect(e) => Error::Connect(std::io::Error::new(e.kind(), e.to_string())),
+            Error::Tls(e) => match e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                Some(tls) => Error::Tls(std::io::Error::new(e.kind(), tls.clone())),
+                None => Error::Tls(std::io::Error::new(e.kind(), e.to_string())),
+            },
+            Error::InvalidDnsNameError(_) => {
+                Error::InvalidDnsNameError(rustls::pki_types::InvalidDnsNameError)
+            }
+            other => Error::InternalError(Some(other.to_string())),
+        }
+    }
+}
+
+/// A connection as the pool holds it.
+struct Stream(Box<dyn Io>);
+
+impl Connection for Stream {
+    fn connected(&self) -> Connected {
+        Connected::new()
+    }
+}
+
+impl tokio::io::AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
 }
 
 /// A connection to `authority`, through TLS with the endpoint's material when
@@ -514,13 +640,9 @@ async fn connect(
     }
 }
 
-/// The request as it goes out: an origin-form request line (wasmtime set the
-/// Host header) and the endpoint's credentials.
+/// The request as it goes out: the endpoint's credentials, no compression, no
+/// ranges (the pool sends the origin-form request line).
 fn prepare(req: &mut http::Request<WasiBody>, endpoint: &Endpoint) -> Result<(), Error> {
-    *req.uri_mut() = http::Uri::builder()
-        .path_and_query(req.uri().path_and_query().map_or("/", |p| p.as_str()))
-        .build()
-        .map_err(|_| Error::HttpRequestUriInvalid)?;
     // Answers the host can redact: whole, and not compressed (a compressed or
     // partial echo of the credentials would pass the redactor unrecognised).
     let headers = req.headers_mut();

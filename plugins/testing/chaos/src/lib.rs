@@ -86,6 +86,15 @@ impl Plugin for Chaos {
                 Ok(resp) => r.finding(&p.url, Status::Ok, format!("HTTP {}", resp.status)),
                 Err(e) => r.finding(&p.url, Status::Critical, format!("{:?}: {e}", e.kind)),
             },
+            // One request after the other, each answer read before the next.
+            "fetches" => {
+                for url in p.url.split(' ') {
+                    match http::get(url, http::Options::default()) {
+                        Ok(resp) => r.finding(url, Status::Ok, format!("HTTP {}", resp.status)),
+                        Err(e) => r.finding(url, Status::Critical, format!("{:?}: {e}", e.kind)),
+                    }
+                }
+            }
             "fanout" => {
                 let urls: Vec<&str> = p.url.split(' ').collect();
                 for (url, answer) in urls
