@@ -693,6 +693,22 @@ fn samples(
         &[],
     );
     r.sample("alarms_active", "Active alarms", alarms as f64, &[]);
+    // The cluster's term, not each member's (they agree but during an election),
+    // and no raft index (progress, not health): the exposition's largest families
+    // are per member, so only what alerting or a diagnosis needs is.
+    let term = members
+        .iter()
+        .filter_map(|m| m.status())
+        .map(|s| s.raft_term)
+        .max();
+    if let Some(term) = term {
+        r.sample(
+            "raft_term",
+            "Newest raft term among the members",
+            term as f64,
+            &[],
+        );
+    }
     for m in members {
         let labels = [("member", m.name.as_str())];
         r.sample(
@@ -726,8 +742,6 @@ fn samples(
             s.db_size_in_use as f64,
             &labels,
         );
-        r.sample("raft_term", "Raft term", s.raft_term as f64, &labels);
-        r.sample("raft_index", "Raft index", s.raft_index as f64, &labels);
         if let Some(changes) = m
             .probe
             .and_then(|p| p.metrics)
@@ -1150,6 +1164,14 @@ mod tests {
         );
         assert_eq!(r.status, Status::Warning, "{}", r.summary);
         assert!(r.summary.contains("election in progress"), "{}", r.summary);
+        // One cluster-wide term, the newest; nothing of raft per member.
+        let terms: Vec<_> = r.samples.iter().filter(|s| s.name == "raft_term").collect();
+        assert_eq!(terms.len(), 1);
+        assert_eq!((terms[0].value, terms[0].labels.len()), (3.0, 0));
+        assert!(r.samples.iter().all(|s| s.name != "raft_index"));
+        let per_member = r.samples.iter().filter(|s| !s.labels.is_empty()).count();
+        // Two members up (five each: no /metrics here, so no leader changes), one down.
+        assert_eq!(per_member, 2 * 5 + 1);
     }
 
     #[test]
