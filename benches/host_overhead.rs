@@ -1,5 +1,6 @@
 //! Host overhead per run (instantiate from the cached `InstancePre`, call `run`,
-//! convert the report) for a trivial plugin, and a whole `vitals run` with a cold
+//! convert the report) for a trivial plugin, instances allocated on demand and
+//! from wasmtime's pooling allocator, and a whole `vitals run` with a cold
 //! versus a warm compile cache.
 //!
 //! `cargo bench --bench host_overhead`; targets: < 100 µs per run of host overhead,
@@ -19,8 +20,16 @@ use vitals_runtime::engine::{Engine, RunLimits};
 use vitals_runtime::sandbox::RunState;
 
 fn host_overhead(c: &mut Criterion) {
+    // Instances allocated on demand (`vitals test`), then from the pooling
+    // allocator (`vitals run`, `vitals serve`).
+    run_trivial_plugin(c, "run_trivial_plugin", Engine::new(None).unwrap());
+    let pooled = Engine::pooled(None, 16).unwrap();
+    run_trivial_plugin(c, "run_trivial_plugin_pooled", pooled);
+}
+
+fn run_trivial_plugin(c: &mut Criterion, name: &str, engine: Engine) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let engine = Arc::new(Engine::new(None).unwrap());
+    let engine = Arc::new(engine);
     let plugin = rt
         .block_on(engine.load(&support::vitals::plugin_wasm("test_chaos")))
         .unwrap();
@@ -35,7 +44,7 @@ fn host_overhead(c: &mut Criterion) {
         params: r#"{"mode":"ok"}"#.into(),
         endpoints: vec![],
     };
-    c.bench_function("run_trivial_plugin", |b| {
+    c.bench_function(name, |b| {
         b.to_async(&rt).iter(|| {
             let (engine, plugin, input) = (&engine, &plugin, input.clone());
             async move {

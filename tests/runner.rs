@@ -1,7 +1,8 @@
 //! The runner in-process (no `vitals` binary): timeouts, retries, bounded
 //! concurrency, results in plan order, and a plugin that fails to load. Plans come
 //! from configurations loaded with `vitals_core::config::fixture`; the plugin is
-//! the test-only `chaos` plugin.
+//! the test-only `chaos` plugin. Last, the binary in a process that may not
+//! reserve the pooling allocator's address space.
 
 mod support;
 
@@ -176,4 +177,27 @@ fn no_more_runs_at_once_than_the_concurrency() {
                 .collect::<Vec<_>>()
         );
     }
+}
+
+#[test]
+fn without_address_space_for_the_pools_runs_allocate_on_demand() {
+    let cfg = support::vitals::ConfigDir::new("concurrency = 4\n[clusters.local]\n");
+    cfg.check("ok", "plugin = \"chaos\"\n[params]\nmode = \"ok\"\n");
+    // 12 GB: room for a few memories allocated on demand, not for pools of them.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 12000000 && exec \"$0\" \"$@\"")
+        .arg(support::vitals::vitals_bin())
+        .args(["run", "--format", "json", "--config"])
+        .arg(cfg.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stderr.contains("pooling allocator unavailable"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["results"][0]["status"], "ok", "{report:#}");
 }

@@ -113,14 +113,63 @@ impl Drop for Engine {
     }
 }
 
+/// Instances, memories and stacks from pools reserved once: a run instantiates
+/// in about half the time of on-demand allocation (`benches/host_overhead.rs`),
+/// but reserving costs the process about 10 ms at start for a pool sized for
+/// 1,024 runs at once. Sized for `runs` runs at once twice over (plugins being
+/// loaded, `/probe`), components of several core modules (Python, JavaScript)
+/// and memories up to 4 GiB (all a 32-bit memory can be); it reserves address
+/// space, not memory.
+fn pooling(runs: usize) -> wasmtime::InstanceAllocationStrategy {
+    let components = u32::try_from(2 * runs + 8).unwrap_or(u32::MAX / 8);
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_component_instances(components)
+        .total_stacks(components)
+        .total_core_instances(8 * components)
+        .total_memories(2 * components)
+        .total_tables(8 * components)
+        .max_memories_per_module(2)
+        .max_tables_per_module(4)
+        .table_elements(100_000);
+    wasmtime::InstanceAllocationStrategy::Pooling(pool)
+}
+
 impl Engine {
-    /// Build the engine and its linker. `cache_dir`: where compiled plugins are
-    /// kept; precompiled ones are also looked up in `$VITALS_PRECOMPILED_DIR`.
+    /// Build the engine and its linker, allocating each instance on demand.
+    /// `cache_dir`: where compiled plugins are kept; precompiled ones are also
+    /// looked up in `$VITALS_PRECOMPILED_DIR`.
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Engine> {
+        Engine::build(cache_dir, None)
+    }
+
+    /// [`Engine::new`], instances allocated from pools sized for `runs` runs at
+    /// once ([`pooling`]): for many runs. Allocated on demand after all when the
+    /// process may not reserve the address space (`ulimit -v`), or with
+    /// `VITALS_ALLOCATOR=on-demand`.
+    pub fn pooled(cache_dir: Option<PathBuf>, runs: usize) -> anyhow::Result<Engine> {
+        let runs =
+            (std::env::var("VITALS_ALLOCATOR").as_deref() != Ok("on-demand")).then_some(runs);
+        Engine::build(cache_dir, runs)
+    }
+
+    fn build(cache_dir: Option<PathBuf>, pooled_runs: Option<usize>) -> anyhow::Result<Engine> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        let engine = wasmtime::Engine::new(&config)?;
+        let engine = match pooled_runs {
+            None => wasmtime::Engine::new(&config)?,
+            Some(runs) => {
+                config.allocation_strategy(pooling(runs));
+                wasmtime::Engine::new(&config).or_else(|e| {
+                    tracing::warn!(
+                        "pooling allocator unavailable ({e:#}): instances allocated on demand \
+                         (VITALS_ALLOCATOR=on-demand skips the attempt)"
+                    );
+                    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::OnDemand);
+                    wasmtime::Engine::new(&config)
+                })?
+            }
+        };
 
         let mut linker = Linker::<RunState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

@@ -112,7 +112,9 @@ async fn prepare(
         .filter(|c| all || runs.iter().any(|r| r.check.name == c.name))
         .cloned()
         .collect();
-    let engine = Engine::new(cfg.cache_dir.clone())
+    // At most `concurrency` runs at once, or as many as there are.
+    let at_once = cfg.concurrency.min(runs.len().max(1));
+    let engine = Engine::pooled(cfg.cache_dir.clone(), at_once)
         .map_err(|e| stop(Exit::Software, format!("cannot start the engine: {e:#}")))?;
     let engine = Arc::new(engine);
     let plugins = runner::load_plugins(&engine, &selected).await;

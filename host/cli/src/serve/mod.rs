@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
 use state::Service;
-use vitals_core::config::Config;
+use vitals_core::config::{Config, MAX_CONCURRENCY};
 use vitals_core::exit::Exit;
 use vitals_core::plan::Shard;
 use vitals_runtime::engine::Engine;
@@ -49,7 +49,9 @@ pub async fn serve(config: &Path, listen: SocketAddr, shard: Shard) -> Result<()
         Ok(cfg) => cfg,
         Err(e) => return fail(Exit::Config, e.to_string()),
     };
-    let engine = match Engine::new(cfg.cache_dir.clone()) {
+    // Pools for as many runs as any configuration may have at once: a reload
+    // may raise `concurrency`.
+    let engine = match Engine::pooled(cfg.cache_dir.clone(), MAX_CONCURRENCY) {
         Ok(e) => Arc::new(e),
         Err(e) => return fail(Exit::Software, format!("cannot start the engine: {e:#}")),
     };

@@ -42,8 +42,8 @@ const MAX_FIRST_BYTE: Duration = Duration::from_secs(60);
 /// The granted HTTP endpoints of one run and its open connections.
 pub struct HttpGate {
     endpoints: Arc<[Arc<Endpoint>]>,
-    /// The run's connections, kept alive between requests.
-    client: Client<Connector, WasiBody>,
+    /// The run's connections, kept alive between requests (from the first).
+    client: Option<Client<Connector, WasiBody>>,
     /// Records or replays the requests (see [`crate::tape`]).
     pub tape: Tape,
 }
@@ -56,19 +56,27 @@ impl Default for HttpGate {
 
 impl HttpGate {
     pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
-        let endpoints: Arc<[Arc<Endpoint>]> = endpoints.into();
-        let client = Client::builder(TokioExecutor::new())
-            // Idle connections end with the run (the gate is dropped), or earlier.
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(Connector {
-                endpoints: endpoints.clone(),
-            });
         HttpGate {
-            endpoints,
-            client,
+            endpoints: endpoints.into(),
+            client: None,
             tape: Tape::default(),
         }
+    }
+
+    /// The run's pool of connections, made at its first request.
+    fn client(&mut self) -> Client<Connector, WasiBody> {
+        let endpoints = &self.endpoints;
+        self.client
+            .get_or_insert_with(|| {
+                Client::builder(TokioExecutor::new())
+                    // Idle connections end with the run (the gate is dropped), or earlier.
+                    .pool_idle_timeout(Duration::from_secs(30))
+                    .pool_timer(hyper_util::rt::TokioTimer::new())
+                    .build(Connector {
+                        endpoints: endpoints.clone(),
+                    })
+            })
+            .clone()
     }
 
     /// The granted endpoint whose URLs include this authority, with the scheme to use.
@@ -150,7 +158,7 @@ impl WasiHttpHooks for HttpGate {
     ) -> SendFuture {
         let route = self.route(request.uri());
         let tape = self.tape.clone();
-        let client = self.client.clone();
+        let client = self.client();
         Box::new(async move {
             let live = |request: http::Request<WasiBody>| async move {
                 let Some((endpoint, _, _)) = route else {
