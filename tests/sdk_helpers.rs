@@ -158,6 +158,7 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
     starts("redis SET", "denied: ");
     starts("redis SENTINEL", "server: ");
     starts("redis down", "unreachable: ");
+    ok("redis all", "\"PONG\" \"together\" unreachable denied");
     // SQL: columns and rows (NULL), records, name_values, errors by kind.
     ok("sql SELECT", "columns one,nothing,letter; rows 1|NULL|x");
     ok("sql records", "one=1 nothing=NULL letter=x");
@@ -167,6 +168,7 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
     );
     starts("sql DELETE", "denied: ");
     starts("sql missing", "server: ");
+    ok("sql all", "1 x denied");
     // Net: seconds, refused, denied; ARP replies, none, denied.
     ok("tcp open", "connected");
     starts("tcp closed", "refused: ");

@@ -272,6 +272,14 @@ void vitals_endpoint_free(vitals_endpoint_t *ep) {
 
 // ---------------------------------------------------------------- Redis
 
+// A reply's JSON text as cJSON.
+static bool reply_json(const check_string_t *text, cJSON **reply, vitals_error_t *err) {
+    cJSON *v = cJSON_ParseWithLength((const char *)text->ptr, text->len);
+    if (!v) return fail(err, VITALS_ERR_SERVER, 0, "unparsable reply");
+    *reply = v;
+    return ok(err);
+}
+
 bool vitals_redis_command(const char *endpoint, const char *url, const char *const *args,
                           cJSON **reply, vitals_error_t *err) {
     *reply = NULL;
@@ -291,11 +299,41 @@ bool vitals_redis_command(const char *endpoint, const char *url, const char *con
         vitals_check_redis_error_free(&e);
         return false;
     }
-    cJSON *v = cJSON_ParseWithLength((const char *)text.ptr, text.len);
+    bool parsed = reply_json(&text, reply, err);
     check_string_free(&text);
-    if (!v) return fail(err, VITALS_ERR_SERVER, 0, "unparsable reply");
-    *reply = v;
-    return ok(err);
+    return parsed;
+}
+
+void vitals_redis_command_all(vitals_redis_call_t *calls, size_t n) {
+    vitals_check_redis_list_request_t list = {.ptr = calloc(n ? n : 1, sizeof *list.ptr), .len = n};
+    if (!list.ptr) abort();
+    for (size_t i = 0; i < n; i++) {
+        vitals_check_redis_request_t *req = &list.ptr[i];
+        size_t m = 0;
+        while (calls[i].args && calls[i].args[m]) m++;
+        req->args.ptr = calloc(m ? m : 1, sizeof(check_string_t));
+        if (!req->args.ptr) abort();
+        req->args.len = m;
+        for (size_t j = 0; j < m; j++) check_string_set(&req->args.ptr[j], calls[i].args[j]);
+        check_string_set(&req->endpoint, calls[i].endpoint);
+        check_string_set(&req->url, calls[i].url);
+    }
+    vitals_check_redis_list_result_string_error_t results;
+    vitals_check_redis_command_all(&list, &results);
+    for (size_t i = 0; i < n; i++) free(list.ptr[i].args.ptr);  // they point at `args`
+    free(list.ptr);
+    for (size_t i = 0; i < n; i++) {
+        calls[i].reply = NULL;
+        if (i >= results.len) {
+            calls[i].ok = fail(&calls[i].err, VITALS_ERR_INVALID, 0, "no answer from the host");
+        } else if (results.ptr[i].is_err) {
+            vitals_check_redis_error_t *e = &results.ptr[i].val.err;
+            calls[i].ok = fail_with(&calls[i].err, DB_KINDS, 6, e->tag, &e->val.denied);
+        } else {
+            calls[i].ok = reply_json(&results.ptr[i].val.ok, &calls[i].reply, &calls[i].err);
+        }
+    }
+    vitals_check_redis_list_result_string_error_free(&results);
 }
 
 cJSON *vitals_parse_info(const char *text) {
@@ -356,6 +394,8 @@ cJSON *vitals_parse_fields(const cJSON *reply) {
 
 // ---------------------------------------------------------------- SQL
 
+static cJSON *rows_json(const vitals_check_sql_rows_t *res);
+
 bool vitals_sql_query(const char *endpoint, const char *url, const char *statement,
                       cJSON **rows, vitals_error_t *err) {
     *rows = NULL;
@@ -370,18 +410,51 @@ bool vitals_sql_query(const char *endpoint, const char *url, const char *stateme
         vitals_check_sql_error_free(&e);
         return false;
     }
+    *rows = rows_json(&res);
+    vitals_check_sql_rows_free(&res);
+    return ok(err);
+}
+
+void vitals_sql_query_all(vitals_sql_call_t *calls, size_t n) {
+    vitals_check_sql_list_request_t list = {.ptr = calloc(n ? n : 1, sizeof *list.ptr), .len = n};
+    if (!list.ptr) abort();
+    for (size_t i = 0; i < n; i++) {
+        check_string_set(&list.ptr[i].endpoint, calls[i].endpoint);
+        check_string_set(&list.ptr[i].url, calls[i].url);
+        check_string_set(&list.ptr[i].statement, calls[i].statement);
+    }
+    vitals_check_sql_list_result_rows_error_t results;
+    vitals_check_sql_query_all(&list, &results);
+    free(list.ptr);  // the strings point at `calls`
+    for (size_t i = 0; i < n; i++) {
+        calls[i].rows = NULL;
+        if (i >= results.len) {
+            calls[i].ok = fail(&calls[i].err, VITALS_ERR_INVALID, 0, "no answer from the host");
+        } else if (results.ptr[i].is_err) {
+            vitals_check_sql_error_t *e = &results.ptr[i].val.err;
+            calls[i].ok = fail_with(&calls[i].err, DB_KINDS, 6, e->tag, &e->val.denied);
+        } else {
+            calls[i].rows = rows_json(&results.ptr[i].val.ok);
+            calls[i].ok = ok(&calls[i].err);
+        }
+    }
+    vitals_check_sql_list_result_rows_error_free(&results);
+}
+
+// A result set as `{"columns": [...], "rows": [[...], ...]}`.
+static cJSON *rows_json(const vitals_check_sql_rows_t *res) {
     cJSON *out = cJSON_CreateObject();
     cJSON *columns = cJSON_AddArrayToObject(out, "columns");
-    for (size_t i = 0; i < res.columns.len; i++) {
-        char *c = vitals_cstr(&res.columns.ptr[i]);
+    for (size_t i = 0; i < res->columns.len; i++) {
+        char *c = vitals_cstr(&res->columns.ptr[i]);
         cJSON_AddItemToArray(columns, cJSON_CreateString(c));
         free(c);
     }
     cJSON *list = cJSON_AddArrayToObject(out, "rows");
-    for (size_t r = 0; r < res.rows.len; r++) {
+    for (size_t r = 0; r < res->rows.len; r++) {
         cJSON *row = cJSON_CreateArray();
-        for (size_t i = 0; i < res.rows.ptr[r].len; i++) {
-            check_option_string_t *v = &res.rows.ptr[r].ptr[i];
+        for (size_t i = 0; i < res->rows.ptr[r].len; i++) {
+            check_option_string_t *v = &res->rows.ptr[r].ptr[i];
             if (v->is_some) {
                 char *c = vitals_cstr(&v->val);
                 cJSON_AddItemToArray(row, cJSON_CreateString(c));
@@ -392,9 +465,7 @@ bool vitals_sql_query(const char *endpoint, const char *url, const char *stateme
         }
         cJSON_AddItemToArray(list, row);
     }
-    vitals_check_sql_rows_free(&res);
-    *rows = out;
-    return ok(err);
+    return out;
 }
 
 cJSON *vitals_sql_records(const cJSON *rows) {

@@ -149,6 +149,19 @@ void vitals_endpoint_free(vitals_endpoint_t *ep);
 // TIMEOUT, TLS, SERVER (an error reply, or an unparsable one).
 bool vitals_redis_command(const char *endpoint, const char *url, const char *const *args,
                           cJSON **reply, vitals_error_t *err);
+// One command of vitals_redis_command_all: `endpoint`, `url` and `args` in (as for
+// vitals_redis_command); `ok` and `reply` (free it with cJSON_Delete) or `err` out.
+typedef struct {
+    const char *endpoint;
+    const char *url;
+    const char *const *args;
+    bool ok;
+    cJSON *reply;
+    vitals_error_t err;
+} vitals_redis_call_t;
+// Run `n` commands at once, each as vitals_redis_command would: after about the
+// slowest one's time instead of the sum of all. For asking every member together.
+void vitals_redis_command_all(vitals_redis_call_t *calls, size_t n);
 // An INFO reply (`key:value` lines, `# Section` headers) as a cJSON object of strings.
 cJSON *vitals_parse_info(const char *text);
 // A flat [field, value, ...] reply (SENTINEL MASTER, ...) or a RESP3 map as a cJSON
@@ -164,6 +177,19 @@ cJSON *vitals_parse_fields(const cJSON *reply);
 // TLS, SERVER.
 bool vitals_sql_query(const char *endpoint, const char *url, const char *statement,
                       cJSON **rows, vitals_error_t *err);
+// One statement of vitals_sql_query_all: `endpoint`, `url` and `statement` in;
+// `ok` and `rows` (free it with cJSON_Delete) or `err` out.
+typedef struct {
+    const char *endpoint;
+    const char *url;
+    const char *statement;
+    bool ok;
+    cJSON *rows;
+    vitals_error_t err;
+} vitals_sql_call_t;
+// Run `n` statements at once, each as vitals_sql_query would: after about the
+// slowest one's time. For asking every node together.
+void vitals_sql_query_all(vitals_sql_call_t *calls, size_t n);
 // Each row as an object by column name (an array; NULL stays null).
 cJSON *vitals_sql_records(const cJSON *rows);
 // A two-column result (SHOW STATUS, SHOW VARIABLES) as an object from the first

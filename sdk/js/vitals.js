@@ -10,8 +10,8 @@
 //   ReportBuilder finding / note / sample / raise / finish    report
 //   parseParams, grantedEndpoint, log                          run input, log
 //   fetch (the platform's; through the host's gate)            HTTP
-//   redisCommand, parseInfo, parseFields                       Redis
-//   sqlQuery -> Rows (.records(), .nameValues())               SQL
+//   redisCommand, redisCommandAll, parseInfo, parseFields       Redis
+//   sqlQuery, sqlQueryAll -> Rows (.records(), .nameValues())  SQL
 //   tcpConnect -> seconds, arpProbe -> [{mac, seconds}]        net
 //   k8sGet, k8sList                                            Kubernetes
 //
@@ -140,6 +140,22 @@ export function redisCommand(endpointName, url, args) {
   }
 }
 
+/** Several redisCommand calls at once, `[endpointName, url, args]` each: after about
+ *  the slowest one's time instead of the sum of all (ask every member of a topology
+ *  together). One entry per call, in order: its reply, or the CapabilityError it
+ *  failed with (returned, not thrown). */
+export function redisCommandAll(calls) {
+  const requests = calls.map(([endpoint, url, args]) => ({ endpoint, url, args: args.map(String) }));
+  return redis.commandAll(requests).map((answer) => {
+    if (answer.tag === 'err') return CapabilityError.from(answer.val);
+    try {
+      return JSON.parse(answer.val);
+    } catch (e) {
+      return new CapabilityError('server', `unparsable reply: ${e.message}`);
+    }
+  });
+}
+
 /** An INFO reply (`key:value` lines, `# Section` headers) as an object of strings. */
 export function parseInfo(text) {
   const out = {};
@@ -195,7 +211,19 @@ export class Rows {
  *  endpoint `endpointName`: a Rows. Throws CapabilityError: denied (not a single
  *  read-only statement), unreachable, auth, timeout, tls, server. */
 export function sqlQuery(endpointName, url, statement) {
-  const r = call(() => sql.query(endpointName, url, statement));
+  return rows(call(() => sql.query(endpointName, url, statement)));
+}
+
+/** Several sqlQuery calls at once, `[endpointName, url, statement]` each: after about
+ *  the slowest one's time (ask every node together). One entry per call, in order:
+ *  its Rows, or the CapabilityError it failed with (returned, not thrown). */
+export function sqlQueryAll(calls) {
+  const requests = calls.map(([endpoint, url, statement]) => ({ endpoint, url, statement }));
+  return sql.queryAll(requests).map((answer) =>
+    answer.tag === 'err' ? CapabilityError.from(answer.val) : rows(answer.val));
+}
+
+function rows(r) {
   return new Rows([...r.columns], r.rows.map((row) => row.map((v) => v ?? null)));
 }
 

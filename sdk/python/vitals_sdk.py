@@ -419,6 +419,25 @@ def redis_command(endpoint: str, url: str, args: Sequence[str]) -> Any:
         raise CapabilityError("server", f"unparsable reply: {e}") from None
 
 
+def redis_command_all(calls: Sequence[Tuple[str, str, Sequence[str]]]) -> List[Any]:
+    """Several `redis_command` calls at once, `(endpoint, url, args)` each: after
+    about the slowest one's time instead of the sum of all (ask every member of a
+    topology together). One entry per call, in order: its reply, or the
+    CapabilityError it failed with (returned, not raised)."""
+    requests = [_redis.Request(endpoint=e, url=u, args=[str(a) for a in args])
+                for e, u, args in calls]
+    out: List[Any] = []
+    for answer in _redis.command_all(requests):
+        if isinstance(answer, Err):
+            out.append(CapabilityError.from_wit(answer.value))
+            continue
+        try:
+            out.append(json.loads(answer.value))
+        except ValueError as e:
+            out.append(CapabilityError("server", f"unparsable reply: {e}"))
+    return out
+
+
 def parse_info(text: str) -> Dict[str, str]:
     """An `INFO` reply (`key:value` lines, `# Section` headers) as a dict of str."""
     out: Dict[str, str] = {}
@@ -465,7 +484,19 @@ def sql_query(endpoint: str, url: str, statement: str) -> Rows:
     """Run one read-only statement (`SELECT ...`, `SHOW ...`) on `url` of the granted
     mysql endpoint `endpoint`. Raises CapabilityError: `denied` (not a single
     read-only statement), `unreachable`, `auth`, `timeout`, `tls`, `server`."""
-    rows = _call(_sql.query, endpoint, url, statement)
+    return _rows(_call(_sql.query, endpoint, url, statement))
+
+
+def sql_query_all(calls: Sequence[Tuple[str, str, str]]) -> List[Union[Rows, CapabilityError]]:
+    """Several `sql_query` calls at once, `(endpoint, url, statement)` each: after
+    about the slowest one's time (ask every node together). One entry per call, in
+    order: its Rows, or the CapabilityError it failed with (returned, not raised)."""
+    requests = [_sql.Request(endpoint=e, url=u, statement=st) for e, u, st in calls]
+    return [CapabilityError.from_wit(a.value) if isinstance(a, Err) else _rows(a.value)
+            for a in _sql.query_all(requests)]
+
+
+def _rows(rows) -> Rows:
     return Rows(columns=list(rows.columns), rows=[list(r) for r in rows.rows])
 
 

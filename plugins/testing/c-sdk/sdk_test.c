@@ -229,6 +229,26 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     redis_json(&r, "redis SET", &ep, url, (const char *[]){"SET", "k", "v", NULL});
     redis_json(&r, "redis SENTINEL", &ep, url, (const char *[]){"SENTINEL", "MASTERS", NULL});
     redis_json(&r, "redis down", &ep, ep.urls[1], (const char *[]){"PING", NULL});
+    {
+        // All at once: each reply as JSON, each error by its kind.
+        vitals_redis_call_t calls[] = {
+            {.endpoint = ep.name, .url = url, .args = (const char *[]){"PING", NULL}},
+            {.endpoint = ep.name, .url = url, .args = (const char *[]){"ECHO", "together", NULL}},
+            {.endpoint = ep.name, .url = ep.urls[1], .args = (const char *[]){"PING", NULL}},
+            {.endpoint = ep.name, .url = url, .args = (const char *[]){"SET", "k", "v", NULL}},
+        };
+        size_t n = sizeof calls / sizeof *calls;
+        vitals_redis_command_all(calls, n);
+        char *text = calloc(1024, 1);
+        for (size_t i = 0; i < n; i++) {
+            char *item = calls[i].ok ? print(calls[i].reply) : strdup(vitals_err_name(calls[i].err.kind));
+            size_t len = strlen(text);
+            snprintf(text + len, 1024 - len, "%s%s", i ? " " : "", item);
+            free(item);
+            cJSON_Delete(calls[i].reply);
+        }
+        step(&r, "redis all", true, text, NULL);
+    }
 
     // SQL.
     if (!vitals_granted_endpoint(input, "db", "mysql", &db, &err)) {
@@ -272,6 +292,27 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     }
     sql_rows(&r, "sql DELETE", &db, "DELETE FROM mysql.user");
     sql_rows(&r, "sql missing", &db, "SELECT * FROM mysql.no_such_table");
+    {
+        // All at once: each result's first value, each error by its kind.
+        vitals_sql_call_t calls[] = {
+            {.endpoint = db.name, .url = db.urls[0], .statement = "SELECT 1 AS one"},
+            {.endpoint = db.name, .url = db.urls[0], .statement = "SELECT 'x' AS letter"},
+            {.endpoint = db.name, .url = db.urls[0], .statement = "DELETE FROM mysql.user"},
+        };
+        size_t n = sizeof calls / sizeof *calls;
+        vitals_sql_query_all(calls, n);
+        char *text = calloc(1024, 1);
+        for (size_t i = 0; i < n; i++) {
+            const cJSON *rows = cJSON_GetObjectItemCaseSensitive(calls[i].rows, "rows");
+            const cJSON *first = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, 0), 0);
+            const char *item = !calls[i].ok ? vitals_err_name(calls[i].err.kind)
+                               : cJSON_IsString(first) ? first->valuestring : "NULL";
+            size_t len = strlen(text);
+            snprintf(text + len, 1024 - len, "%s%s", i ? " " : "", item);
+            cJSON_Delete(calls[i].rows);
+        }
+        step(&r, "sql all", true, text, NULL);
+    }
 
     // Net.
     tcp(&r, "tcp open", vitals_param_string(params, "tcp_open", ""));

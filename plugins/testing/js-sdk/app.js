@@ -7,7 +7,7 @@
 // returned, or a note (unknown) with the error as `kind: message`.
 import {
   CapabilityError, ReportBuilder, arpProbe, grantedEndpoint, k8sGet, k8sList, log, parseFields,
-  parseInfo, parseParams, redisCommand, sqlQuery, tcpConnect,
+  parseInfo, parseParams, redisCommand, redisCommandAll, sqlQuery, sqlQueryAll, tcpConnect,
 } from '../../../sdk/js/vitals.js';
 
 const param = (name, kind, description) => ({ name, kind, description, defaultValue: undefined, required: false });
@@ -53,6 +53,11 @@ function helpers(input, p) {
   step('redis SET', () => JSON.stringify(redisCommand(ep.name, url, ['SET', 'k', 'v'])));
   step('redis SENTINEL', () => JSON.stringify(redisCommand(ep.name, url, ['SENTINEL', 'MASTERS'])));
   step('redis down', () => JSON.stringify(redisCommand(ep.name, ep.urls[1], ['PING'])));
+  // All at once: each reply as JSON, each error by its kind.
+  step('redis all', () => redisCommandAll([
+    [ep.name, url, ['PING']], [ep.name, url, ['ECHO', 'together']],
+    [ep.name, ep.urls[1], ['PING']], [ep.name, url, ['SET', 'k', 'v']],
+  ]).map((a) => (a instanceof CapabilityError ? a.kind : JSON.stringify(a))).join(' '));
 
   // SQL.
   let db;
@@ -72,6 +77,11 @@ function helpers(input, p) {
   step('sql SHOW', () => `port=${sqlQuery(db.name, url, "SHOW VARIABLES LIKE 'port'").nameValues().port ?? ''}`);
   step('sql DELETE', () => rowsText(sqlQuery(db.name, url, 'DELETE FROM mysql.user')));
   step('sql missing', () => rowsText(sqlQuery(db.name, url, 'SELECT * FROM mysql.no_such_table')));
+  // All at once: each result's first value, each error by its kind.
+  step('sql all', () => sqlQueryAll([
+    [db.name, url, 'SELECT 1 AS one'], [db.name, url, "SELECT 'x' AS letter"],
+    [db.name, url, 'DELETE FROM mysql.user'],
+  ]).map((a) => (a instanceof CapabilityError ? a.kind : (a.rows[0][0] ?? 'NULL'))).join(' '));
 
   // Net.
   const tcp = (address) => {

@@ -18,7 +18,8 @@ from wit_world.imports.vitals_check_types import ParamSpec, PluginInfo
 
 from vitals_sdk import (
     CapabilityError, ReportBuilder, RunInput, Status, arp_probe, granted_endpoint, k8s_get,
-    k8s_list, log, parse_fields, parse_info, parse_params, redis_command, sql_query, tcp_connect,
+    k8s_list, log, parse_fields, parse_info, parse_params, redis_command, redis_command_all,
+    sql_query, sql_query_all, tcp_connect,
 )
 
 
@@ -99,6 +100,11 @@ def helpers(input: RunInput, p: dict):
     step("redis SET", lambda: _json(redis_command(ep.name, url, ["SET", "k", "v"])))
     step("redis SENTINEL", lambda: _json(redis_command(ep.name, url, ["SENTINEL", "MASTERS"])))
     step("redis down", lambda: _json(redis_command(ep.name, ep.urls[1], ["PING"])))
+    # All at once: each reply as JSON, each error by its kind.
+    step("redis all", lambda: " ".join(
+        a.kind if isinstance(a, CapabilityError) else _json(a)
+        for a in redis_command_all([(ep.name, url, ["PING"]), (ep.name, url, ["ECHO", "together"]),
+                                    (ep.name, ep.urls[1], ["PING"]), (ep.name, url, ["SET", "k", "v"])])))
 
     # SQL.
     try:
@@ -118,6 +124,11 @@ def helpers(input: RunInput, p: dict):
          .name_values().get("port", ""))
     step("sql DELETE", lambda: _rows_text(sql_query(db.name, url, "DELETE FROM mysql.user")))
     step("sql missing", lambda: _rows_text(sql_query(db.name, url, "SELECT * FROM mysql.no_such_table")))
+    # All at once: each result's first value, each error by its kind.
+    step("sql all", lambda: " ".join(
+        a.kind if isinstance(a, CapabilityError) else (a.rows[0][0] or "NULL")
+        for a in sql_query_all([(db.name, url, "SELECT 1 AS one"), (db.name, url, "SELECT 'x' AS letter"),
+                                (db.name, url, "DELETE FROM mysql.user")])))
 
     # Net.
     def tcp(address):

@@ -137,6 +137,18 @@ impl Plugin for SdkTest {
             .map(|v| v.to_string())
             .map_err(redis_err);
         step(&mut r, "redis down", down);
+        // All at once: each reply as JSON, each error by its kind.
+        let all = redis::command_all(&[
+            (&ep.name, url, &["PING"]),
+            (&ep.name, url, &["ECHO", "together"]),
+            (&ep.name, &ep.urls[1], &["PING"]),
+            (&ep.name, url, &["SET", "k", "v"]),
+        ]);
+        let all: Vec<String> = all
+            .into_iter()
+            .map(|a| a.map_or_else(|e| e.kind().to_string(), |v| v.to_string()))
+            .collect();
+        step(&mut r, "redis all", Ok(all.join(" ")));
 
         // SQL.
         let db = match granted_endpoint(&input, "db", "mysql") {
@@ -189,6 +201,25 @@ impl Plugin for SdkTest {
             "sql missing",
             q("SELECT * FROM mysql.no_such_table"),
         );
+        // All at once: each result's first value, each error by its kind.
+        let all = sql::query_all(&[
+            (&db.name, url, "SELECT 1 AS one"),
+            (&db.name, url, "SELECT 'x' AS letter"),
+            (&db.name, url, "DELETE FROM mysql.user"),
+        ]);
+        let all: Vec<String> = all
+            .into_iter()
+            .map(|a| {
+                a.map_or_else(
+                    |e| e.kind().to_string(),
+                    |rows| {
+                        let first = rows.rows.first().and_then(|row| row.first()).cloned();
+                        first.flatten().unwrap_or_else(|| "NULL".into())
+                    },
+                )
+            })
+            .collect();
+        step(&mut r, "sql all", Ok(all.join(" ")));
 
         // Net.
         let tcp = |subject: &str, address: &str, r: &mut ReportBuilder| {
