@@ -152,6 +152,32 @@ fn wrong_version_plugin_is_refused_with_both_versions() {
 }
 
 #[test]
+fn a_plugin_of_the_older_0_4_0_contract_still_loads_and_runs() {
+    let redis = support::redis::Server::start();
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.cache]\nkind = \"redis\"\nurls = [{:?}]\n",
+        redis.url()
+    ));
+    cfg.install_plugin("older", "test_contract_0_4_0");
+    cfg.check(
+        "older",
+        "plugin = \"older\"\n[grants]\nendpoints = [\"cache\"]\n",
+    );
+    let out = cfg.vitals(&["list", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.json()["checks"][0]["plugin"]["contract"],
+        "0.4.0",
+        "{}",
+        out.stdout
+    );
+    // Its calls reach a host speaking 0.4.1, and a real Redis.
+    let (out, r) = cfg.run_check("older", &[]);
+    assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
+    assert_eq!(r["findings"][0]["message"], "\"PONG\"", "{r:#}");
+}
+
+#[test]
 fn missing_plugin_and_bad_filters() {
     let cfg = ConfigDir::new(CLUSTER);
     cfg.check("ghost", "plugin = \"ghost\"\n");
