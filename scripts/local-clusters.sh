@@ -7,6 +7,9 @@
 #                              Galera 9-11) and sets `base`, `etcd_endpoints` and the
 #                              quoted URL lists `etcd_urls`, `redis_urls`,
 #                              `sentinel_urls`, `galera_urls`.
+#   start_local_prometheus DIR a Prometheus evaluating an always-firing Watchdog
+#                              alert (after start_local_clusters: port base + 50),
+#                              sets `prometheus_url` once it fires
 #   cluster_endpoints NAME     prints the [clusters.NAME.endpoints.*] tables for them
 #                              (Galera's user `vitals`, password in DIR/galera/password)
 # Needs etcd, redis-server, redis-sentinel, mariadb-server and galera-4
@@ -18,10 +21,11 @@ start_local_clusters() {
     local dir="$1" i port client peer initial="" members="" d g user_line m
     local_clusters_dir="$dir"
     base=22379  # below the ephemeral port range (32768+), where client sockets cannot take them
-    # Offsets from base: etcd 0-21, serve 40, Redis 60-62 and 70-72, Galera 80-94.
+    # Offsets from base: etcd 0-21, serve 40, Prometheus 50, Redis 60-62 and 70-72,
+    # Galera 80-94.
     local_block_free() {
         local off
-        for off in 0 1 10 11 20 21 40 60 61 62 70 71 72 $(seq 80 94); do
+        for off in 0 1 10 11 20 21 40 50 60 61 62 70 71 72 $(seq 80 94); do
             port_free $((base + off)) || return 1
         done
     }
@@ -139,6 +143,30 @@ CNF
     echo "local-password" >"$dir/galera/password"
 }
 
+start_local_prometheus() {
+    local dir="$1/prometheus" port=$((base + 50))
+    mkdir -p "$dir"
+    cat >"$dir/rules.yml" <<'RULES'
+groups:
+  - name: demo
+    rules:
+      - alert: Watchdog
+        expr: vector(1)
+        labels: {severity: none}
+        annotations: {summary: "always firing, to show the alerting pipeline works"}
+RULES
+    printf 'global:\n  evaluation_interval: 1s\nrule_files: ["%s"]\n' "$dir/rules.yml" >"$dir/prometheus.yml"
+    prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+        --web.listen-address="127.0.0.1:$port" >"$dir/log" 2>&1 &
+    pids+=($!)
+    echo "==> waiting for Prometheus to fire its Watchdog"
+    for _ in $(seq 1 100); do
+        curl -s "http://127.0.0.1:$port/api/v1/alerts" | grep -q '"state":"firing"' && break
+        sleep 0.2
+    done
+    prometheus_url="http://127.0.0.1:$port"
+}
+
 local_as_mysql() { if [ "$(id -u)" -eq 0 ]; then runuser -u mysql -- "$@"; else "$@"; fi; }
 local_galera_sql() { # NODE STATEMENT: as root over the node's socket
     mariadb --defaults-file=/dev/null -uroot -N -B -S "$local_clusters_dir/galera/n$1/sock" -e "$2" 2>/dev/null
@@ -161,4 +189,5 @@ urls = [$(IFS=,; echo "${galera_urls[*]}")]
 username = "vitals"
 password_file = "$local_clusters_dir/galera/password"
 TOML
+    [ -z "${prometheus_url:-}" ] || printf '[clusters.%s.endpoints.prometheus]\nkind = "http"\nurls = ["%s"]\n' "$1" "$prometheus_url"
 }

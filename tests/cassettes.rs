@@ -25,7 +25,7 @@ fn cassettes(dir: &str) -> Vec<PathBuf> {
 /// `vitals test` of the plugin built from `plugins/<plugin>` (a Rust crate
 /// `vitals_<plugin>`, or another language's component under target/plugins).
 fn vitals_test(plugin: &str, cassette: &Path, extra: &[&str]) -> Outcome {
-    let wasm = if ["vault", "certificates", "workloads"].contains(&plugin) {
+    let wasm = if ["vault", "alerts", "certificates", "workloads"].contains(&plugin) {
         built_plugin(plugin)
     } else {
         plugin_wasm(plugin)
@@ -96,6 +96,11 @@ fn cilium_l2_cassettes_replay() {
 #[test]
 fn vault_cassettes_replay() {
     replay_all("vault", "vault", &["ok", "critical"]);
+}
+
+#[test]
+fn alerts_cassettes_replay() {
+    replay_all("alerts", "alerts", &["ok", "warning", "critical"]);
 }
 
 #[test]
