@@ -99,6 +99,11 @@ fn vault_cassettes_replay() {
 }
 
 #[test]
+fn conditions_cassettes_replay() {
+    replay_all("conditions", "conditions", &["ok", "warning", "critical"]);
+}
+
+#[test]
 fn alerts_cassettes_replay() {
     replay_all("alerts", "alerts", &["ok", "warning", "critical"]);
 }

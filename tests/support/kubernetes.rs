@@ -274,6 +274,23 @@ impl ApiServer {
         objects
     }
 
+    /// [`ApiServer::rke2_cilium`] plus the objects of
+    /// `tests/fixtures/kubernetes/conditions.json`, written from the published
+    /// CRD types: Flux HelmReleases and Kustomizations, CloudNativePG Clusters,
+    /// Gateway API Gateways and HTTPRoutes, healthy, failing, suspended and
+    /// reconciling.
+    pub fn with_conditions() -> Vec<Value> {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes/conditions.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let extra: Vec<Value> = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+        let mut objects = Self::rke2_cilium();
+        objects.extend(extra);
+        objects
+    }
+
     /// The recorded RKE2 (v1.33.5+rke2r1) + Cilium 1.17 objects from
     /// `tests/fixtures/kubernetes/rke2-cilium.json`, made fresh: every Lease
     /// renewed ~2 s ago (its acquireTime moved back to that if it was later)
@@ -771,6 +788,81 @@ const RESOURCES: &[Resource] = &[
         status: true,
         crd: true,
         printer: Printer::LbIpPool,
+    },
+    Resource {
+        group: "helm.toolkit.fluxcd.io",
+        versions: &["v2"],
+        deprecated: &[],
+        kind: "HelmRelease",
+        plural: "helmreleases",
+        singular: "helmrelease",
+        namespaced: true,
+        short_names: &["hr"],
+        categories: &["fluxcd"],
+        field_labels: META_FIELDS,
+        status: true,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "kustomize.toolkit.fluxcd.io",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "Kustomization",
+        plural: "kustomizations",
+        singular: "kustomization",
+        namespaced: true,
+        short_names: &["ks"],
+        categories: &["fluxcd"],
+        field_labels: META_FIELDS,
+        status: true,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "postgresql.cnpg.io",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "Cluster",
+        plural: "clusters",
+        singular: "cluster",
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        field_labels: META_FIELDS,
+        status: true,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "gateway.networking.k8s.io",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "Gateway",
+        plural: "gateways",
+        singular: "gateway",
+        namespaced: true,
+        short_names: &["gtw"],
+        categories: &["gateway-api"],
+        field_labels: META_FIELDS,
+        status: true,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "gateway.networking.k8s.io",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "HTTPRoute",
+        plural: "httproutes",
+        singular: "httproute",
+        namespaced: true,
+        short_names: &[],
+        categories: &["gateway-api"],
+        field_labels: META_FIELDS,
+        status: true,
+        crd: true,
+        printer: Printer::CrdAge,
     },
     Resource {
         group: "cilium.io",
