@@ -25,7 +25,15 @@ fn cassettes(dir: &str) -> Vec<PathBuf> {
 /// `vitals test` of the plugin built from `plugins/<plugin>` (a Rust crate
 /// `vitals_<plugin>`, or another language's component under target/plugins).
 fn vitals_test(plugin: &str, cassette: &Path, extra: &[&str]) -> Outcome {
-    let wasm = if ["vault", "alerts", "certificates", "workloads"].contains(&plugin) {
+    let wasm = if [
+        "vault",
+        "alerts",
+        "certificates",
+        "loadbalancers",
+        "workloads",
+    ]
+    .contains(&plugin)
+    {
         built_plugin(plugin)
     } else {
         plugin_wasm(plugin)
@@ -101,6 +109,15 @@ fn vault_cassettes_replay() {
 #[test]
 fn conditions_cassettes_replay() {
     replay_all("conditions", "conditions", &["ok", "warning", "critical"]);
+}
+
+#[test]
+fn loadbalancers_cassettes_replay() {
+    replay_all(
+        "loadbalancers",
+        "loadbalancers",
+        &["ok", "warning", "critical"],
+    );
 }
 
 #[test]
