@@ -30,6 +30,7 @@ fn vitals_test(plugin: &str, cassette: &Path, extra: &[&str]) -> Outcome {
         "alerts",
         "certificates",
         "loadbalancers",
+        "policyreports",
         "workloads",
     ]
     .contains(&plugin)
@@ -116,6 +117,15 @@ fn loadbalancers_cassettes_replay() {
     replay_all(
         "loadbalancers",
         "loadbalancers",
+        &["ok", "warning", "critical"],
+    );
+}
+
+#[test]
+fn policyreports_cassettes_replay() {
+    replay_all(
+        "policyreports",
+        "policyreports",
         &["ok", "warning", "critical"],
     );
 }

@@ -274,6 +274,22 @@ impl ApiServer {
         objects
     }
 
+    /// [`ApiServer::rke2_cilium`] plus the Kyverno PolicyReports and
+    /// ClusterPolicyReports of `tests/fixtures/kubernetes/policyreports.json`
+    /// (wgpolicyk8s.io/v1alpha2): failures in two namespaces, an error, a cluster
+    /// report failing.
+    pub fn with_policy_reports() -> Vec<Value> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/kubernetes/policyreports.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let extra: Vec<Value> = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+        let mut objects = Self::rke2_cilium();
+        objects.extend(extra);
+        objects
+    }
+
     /// [`ApiServer::rke2_cilium`] plus the objects of
     /// `tests/fixtures/kubernetes/conditions.json`, written from the published
     /// CRD types: Flux HelmReleases and Kustomizations, CloudNativePG Clusters,
@@ -861,6 +877,36 @@ const RESOURCES: &[Resource] = &[
         categories: &["gateway-api"],
         field_labels: META_FIELDS,
         status: true,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "wgpolicyk8s.io",
+        versions: &["v1alpha2"],
+        deprecated: &[],
+        kind: "PolicyReport",
+        plural: "policyreports",
+        singular: "policyreport",
+        namespaced: true,
+        short_names: &["polr"],
+        categories: &[],
+        field_labels: META_FIELDS,
+        status: false,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "wgpolicyk8s.io",
+        versions: &["v1alpha2"],
+        deprecated: &[],
+        kind: "ClusterPolicyReport",
+        plural: "clusterpolicyreports",
+        singular: "clusterpolicyreport",
+        namespaced: false,
+        short_names: &["cpolr"],
+        categories: &[],
+        field_labels: &["metadata.name"],
+        status: false,
         crd: true,
         printer: Printer::CrdAge,
     },
