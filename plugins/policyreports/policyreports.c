@@ -107,37 +107,6 @@ static void count(tallies_t *t, const cJSON *report, const cJSON *allow, bool co
     }
 }
 
-// LIST the reports at `collection` (in every namespace of `namespaces`, or all).
-static bool list_reports(const char *endpoint, const cJSON *namespaces, bool namespaced,
-                         cJSON **all, vitals_error_t *err) {
-    const char *base = "/apis/wgpolicyk8s.io/v1alpha2";
-    char path[512];
-    if (!namespaced) {
-        snprintf(path, sizeof path, "%s/clusterpolicyreports", base);
-        return vitals_k8s_list_all(endpoint, path, "", NULL, all, err);
-    }
-    if (cJSON_GetArraySize(namespaces) == 0) {
-        snprintf(path, sizeof path, "%s/policyreports", base);
-        return vitals_k8s_list_all(endpoint, path, "", NULL, all, err);
-    }
-    *all = cJSON_CreateArray();
-    const cJSON *ns;
-    cJSON_ArrayForEach(ns, namespaces) {
-        snprintf(path, sizeof path, "%s/namespaces/%s/policyreports", base,
-                 cJSON_IsString(ns) ? ns->valuestring : "");
-        cJSON *items;
-        if (!vitals_k8s_list_all(endpoint, path, "", NULL, &items, err)) {
-            cJSON_Delete(*all);
-            *all = NULL;
-            return false;
-        }
-        cJSON *item;
-        while ((item = cJSON_DetachItemFromArray(items, 0)) != NULL) cJSON_AddItemToArray(*all, item);
-        cJSON_Delete(items);
-    }
-    return true;
-}
-
 static int by_worst(const void *a, const void *b) {
     const tally_t *x = a, *y = b;
     if (x->fail != y->fail) return y->fail - x->fail;
@@ -169,7 +138,8 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     const cJSON *cr = cJSON_GetObjectItemCaseSensitive(params, "cluster_reports");
     bool cluster_reports = !cJSON_IsFalse(cr);
 
-    if (!list_reports(ep.name, namespaces, true, &reports, &err)) {
+    const char *api = "/apis/wgpolicyk8s.io/v1alpha2";
+    if (!vitals_k8s_list_in(ep.name, api, "policyreports", namespaces, "", &reports, &err)) {
         vitals_finish(&r, VITALS_UNKNOWN, "cannot list PolicyReports: %s%s%s",
                       vitals_err_name(err.kind), err.kind ? ": " : "", err.message);
         goto out;
@@ -178,7 +148,7 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     cJSON_ArrayForEach(report, reports) count(&t, report, allow, count_warn);
     int report_count = cJSON_GetArraySize(reports);
     if (cluster_reports) {
-        if (list_reports(ep.name, namespaces, false, &cluster, &err)) {
+        if (vitals_k8s_list_in(ep.name, api, "clusterpolicyreports", NULL, "", &cluster, &err)) {
             cJSON_ArrayForEach(report, cluster) count(&t, report, allow, count_warn);
             report_count += cJSON_GetArraySize(cluster);
         } else {

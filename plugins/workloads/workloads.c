@@ -178,32 +178,6 @@ static void error_line(const vitals_error_t *err, char *line, size_t len) {
     }
 }
 
-// LIST `what` in every namespace of `namespaces` (or all) into one array.
-static bool list_all(const char *endpoint, const cJSON *namespaces, const char *what,
-                     const char *selector, cJSON **all, vitals_error_t *err) {
-    char path[512];
-    if (cJSON_GetArraySize(namespaces) == 0) {
-        snprintf(path, sizeof path, "/api/v1/%s", what);
-        return vitals_k8s_list_all(endpoint, path, selector, NULL, all, err);
-    }
-    *all = cJSON_CreateArray();
-    const cJSON *ns;
-    cJSON_ArrayForEach(ns, namespaces) {
-        snprintf(path, sizeof path, "/api/v1/namespaces/%s/%s",
-                 cJSON_IsString(ns) ? ns->valuestring : "", what);
-        cJSON *items;
-        if (!vitals_k8s_list_all(endpoint, path, selector, NULL, &items, err)) {
-            cJSON_Delete(*all);
-            *all = NULL;
-            return false;
-        }
-        cJSON *item;
-        while ((item = cJSON_DetachItemFromArray(items, 0)) != NULL) cJSON_AddItemToArray(*all, item);
-        cJSON_Delete(items);
-    }
-    return true;
-}
-
 void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *input,
                                      exports_vitals_check_plugin_report_t *ret) {
     vitals_report_t r;
@@ -227,7 +201,7 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     double grace = vitals_param_number(params, "pending_grace_seconds", 300);
     double now = vitals_now();
 
-    if (!list_all(endpoint, namespaces, "pods", selector, &pods, &err)) {
+    if (!vitals_k8s_list_in(endpoint, "/api/v1", "pods", namespaces, selector, &pods, &err)) {
         error_line(&err, error, sizeof error);
         vitals_finish(&r, VITALS_UNKNOWN, "cannot list Pods: %s", error);
         goto out;
@@ -238,7 +212,8 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
 
     int claim_count = 0, claim_problems = 0;
     char claims_note[1100] = "";
-    if (list_all(endpoint, namespaces, "persistentvolumeclaims", selector, &claims, &err)) {
+    if (vitals_k8s_list_in(endpoint, "/api/v1", "persistentvolumeclaims", namespaces, selector,
+                           &claims, &err)) {
         const cJSON *pvc;
         cJSON_ArrayForEach(pvc, claims) {
             claim_count++;

@@ -623,6 +623,32 @@ bool vitals_k8s_list_all(const char *endpoint, const char *path, const char *lab
     return ok(err);
 }
 
+bool vitals_k8s_list_in(const char *endpoint, const char *api, const char *resource,
+                        const cJSON *namespaces, const char *label_selector, cJSON **items,
+                        vitals_error_t *err) {
+    char path[512];
+    if (cJSON_GetArraySize(namespaces) == 0) {
+        snprintf(path, sizeof path, "%s/%s", api, resource);
+        return vitals_k8s_list_all(endpoint, path, label_selector, NULL, items, err);
+    }
+    *items = cJSON_CreateArray();
+    const cJSON *ns;
+    cJSON_ArrayForEach(ns, namespaces) {
+        snprintf(path, sizeof path, "%s/namespaces/%s/%s", api,
+                 cJSON_IsString(ns) ? ns->valuestring : "", resource);
+        cJSON *some;
+        if (!vitals_k8s_list_all(endpoint, path, label_selector, NULL, &some, err)) {
+            cJSON_Delete(*items);
+            *items = NULL;
+            return false;
+        }
+        cJSON *item;
+        while ((item = cJSON_DetachItemFromArray(some, 0)) != NULL) cJSON_AddItemToArray(*items, item);
+        cJSON_Delete(some);
+    }
+    return ok(err);
+}
+
 cJSON *vitals_k8s_list(const char *endpoint, const char *path, const char *label_selector,
                        char *error, size_t error_len, int *code) {
     cJSON *items;

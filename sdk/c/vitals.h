@@ -9,7 +9,7 @@
 //   vitals_redis_command, vitals_parse_info, _parse_fields      Redis (replies as cJSON)
 //   vitals_sql_query, vitals_sql_records, _sql_name_values      SQL (rows as cJSON)
 //   vitals_tcp_connect (seconds), vitals_arp_probe              net
-//   vitals_k8s_get, vitals_k8s_list_all                         Kubernetes (cJSON)
+//   vitals_k8s_get, vitals_k8s_list_all, vitals_k8s_list_in     Kubernetes (cJSON)
 //
 // Capability helpers return true on success, else false with `err` set: its
 // `kind` (VITALS_ERR_DENIED, ...; vitals_err_name() gives the word), `code` (the
@@ -223,6 +223,12 @@ bool vitals_k8s_get(const char *endpoint, const char *path, cJSON **object,
 // LIST `path`, every page (500 a page): `*items`, a cJSON array. Selectors may be NULL.
 bool vitals_k8s_list_all(const char *endpoint, const char *path, const char *label_selector,
                          const char *field_selector, cJSON **items, vitals_error_t *err);
+// LIST a namespaced resource in every namespace of `namespaces` (a cJSON array of
+// strings; NULL or empty: all at once) into one `*items` array: `api` is the
+// group's base (`/api/v1`, `/apis/wgpolicyk8s.io/v1alpha2`), `resource` its plural.
+bool vitals_k8s_list_in(const char *endpoint, const char *api, const char *resource,
+                        const cJSON *namespaces, const char *label_selector, cJSON **items,
+                        vitals_error_t *err);
 // The older form of vitals_k8s_list_all: the items, or NULL with `error` set to a
 // line like `HTTP 403 Forbidden: ...` or `denied: ...` and `*code` to the HTTP
 // status of an API error (else 0).

@@ -263,15 +263,7 @@ impl ApiServer {
     /// `tests/fixtures/kubernetes/workloads.json`: healthy Pods (and a finished
     /// Job's), bound PersistentVolumeClaims and Ready cert-manager Certificates.
     pub fn with_workloads() -> Vec<Value> {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes/workloads.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        let extra: Vec<Value> = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
-        let mut objects = Self::rke2_cilium();
-        objects.extend(extra);
-        objects
+        Self::rke2_cilium_and("workloads")
     }
 
     /// [`ApiServer::rke2_cilium`] plus the Kyverno PolicyReports and
@@ -279,15 +271,7 @@ impl ApiServer {
     /// (wgpolicyk8s.io/v1alpha2): failures in two namespaces, an error, a cluster
     /// report failing.
     pub fn with_policy_reports() -> Vec<Value> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/kubernetes/policyreports.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        let extra: Vec<Value> = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
-        let mut objects = Self::rke2_cilium();
-        objects.extend(extra);
-        objects
+        Self::rke2_cilium_and("policyreports")
     }
 
     /// [`ApiServer::rke2_cilium`] plus the objects of
@@ -296,8 +280,14 @@ impl ApiServer {
     /// Gateway API Gateways and HTTPRoutes, healthy, failing, suspended and
     /// reconciling.
     pub fn with_conditions() -> Vec<Value> {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubernetes/conditions.json");
+        Self::rke2_cilium_and("conditions")
+    }
+
+    /// [`ApiServer::rke2_cilium`] plus the objects of
+    /// `tests/fixtures/kubernetes/<fixture>.json`.
+    fn rke2_cilium_and(fixture: &str) -> Vec<Value> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/fixtures/kubernetes/{fixture}.json"));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let extra: Vec<Value> = serde_json::from_str(&text)
