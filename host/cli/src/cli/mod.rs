@@ -112,8 +112,9 @@ async fn prepare(
         .filter(|c| all || runs.iter().any(|r| r.check.name == c.name))
         .cloned()
         .collect();
-    // At most `concurrency` runs at once, or as many as there are.
-    let at_once = cfg.concurrency.min(runs.len().max(1));
+    // At most `concurrency` runs at once, or as many as there are; before them,
+    // every plugin loads at once (its `describe` is a run too).
+    let at_once = cfg.concurrency.min(runs.len()).max(selected.len()).max(1);
     let engine = Engine::pooled(cfg.cache_dir.clone(), at_once)
         .map_err(|e| stop(Exit::Software, format!("cannot start the engine: {e:#}")))?;
     let engine = Arc::new(engine);
