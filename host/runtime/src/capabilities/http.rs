@@ -88,25 +88,23 @@ impl HttpGate {
 /// The granted endpoint among `endpoints` whose URLs include the URI's authority,
 /// whether to use TLS (the endpoint's scheme decides), and `host:port`.
 fn route(endpoints: &[Arc<Endpoint>], uri: &http::Uri) -> Option<(Arc<Endpoint>, bool, String)> {
-    {
-        let authority = uri.authority()?;
-        for ep in endpoints {
-            for u in &ep.urls {
-                let tls = u.scheme() == Some(&Scheme::HTTPS);
-                let Some(ua) = u.authority() else { continue };
-                let port = |a: &http::uri::Authority, tls: bool| {
-                    a.port_u16().unwrap_or(if tls { 443 } else { 80 })
-                };
-                let req_tls = uri.scheme() == Some(&Scheme::HTTPS);
-                if ua.host().eq_ignore_ascii_case(authority.host())
-                    && port(ua, tls) == port(authority, req_tls)
-                {
-                    return Some((ep.clone(), tls, format!("{}:{}", ua.host(), port(ua, tls))));
-                }
+    let authority = uri.authority()?;
+    for ep in endpoints {
+        for u in &ep.urls {
+            let tls = u.scheme() == Some(&Scheme::HTTPS);
+            let Some(ua) = u.authority() else { continue };
+            let port = |a: &http::uri::Authority, tls: bool| {
+                a.port_u16().unwrap_or(if tls { 443 } else { 80 })
+            };
+            let req_tls = uri.scheme() == Some(&Scheme::HTTPS);
+            if ua.host().eq_ignore_ascii_case(authority.host())
+                && port(ua, tls) == port(authority, req_tls)
+            {
+                return Some((ep.clone(), tls, format!("{}:{}", ua.host(), port(ua, tls))));
             }
         }
-        None
     }
+    None
 }
 
 /// The I/O that keeps a connection going while the plugin reads the body.
