@@ -330,10 +330,15 @@ fn the_image_is_minimal_non_root_and_runs_checks_warm_on_a_read_only_root() {
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().to_string();
             let name = name.strip_suffix(".wasm")?.to_string();
+            // The parameters a plugin requires (the conditions check's resource).
+            let required = match name.as_str() {
+                "conditions" => "[params]\napi_version = \"v1\"\nresource = \"pods\"\n",
+                _ => "",
+            };
             (!name.starts_with("test_")).then(|| {
                 (
                     name.clone(),
-                    format!("plugin = \"{name}\"\nenabled = false\n"),
+                    format!("plugin = \"{name}\"\nenabled = false\n{required}"),
                 )
             })
         })
