@@ -206,3 +206,19 @@ fn kubectl_lists_the_fixture_kinds() {
         get(&["api-resources", "--api-group", "gateway.networking.k8s.io"]).contains("gateways")
     );
 }
+
+#[test]
+fn on_the_demos_healthy_cluster_every_example_is_ok() {
+    let api = ApiServer::start(ApiServer::with_workloads());
+    for example in [
+        "flux-helmreleases",
+        "flux-kustomizations",
+        "cnpg-clusters",
+        "gateways",
+        "httproutes",
+    ] {
+        let r = run(&config(&api, example), example, None);
+        assert_eq!(r["status"], "ok", "{example}: {r:#}");
+        assert!(summary(&r).starts_with("1/1 "), "{example}: {r:#}");
+    }
+}

@@ -261,7 +261,9 @@ impl ApiServer {
 
     /// [`ApiServer::rke2_cilium`] plus the workloads of
     /// `tests/fixtures/kubernetes/workloads.json`: healthy Pods (and a finished
-    /// Job's), bound PersistentVolumeClaims and Ready cert-manager Certificates.
+    /// Job's), bound PersistentVolumeClaims, Ready cert-manager Certificates,
+    /// passing PolicyReports, and a Ready Flux HelmRelease and Kustomization,
+    /// CloudNativePG Cluster, Gateway and HTTPRoute (the demo's healthy cluster).
     pub fn with_workloads() -> Vec<Value> {
         Self::rke2_cilium_and("workloads")
     }
