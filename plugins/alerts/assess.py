@@ -120,7 +120,7 @@ def assess(answers: List[Answer], p: dict) -> Judgement:
     j.samples.append(("servers_answered", "Prometheus servers that answered", len(answered), {}))
 
     if counted:
-        parts = [f"{n} {sev}" for sev, n in sorted(by_severity.items(), key=lambda kv: -SEVERITY.get(p["severities"].get(kv[0], p["default_status"]), 1))]
+        parts = [f"{n} {sev}" for sev, n in sorted(by_severity.items(), key=lambda kv: -SEVERITY[severity_status(kv[0], p)])]
         worst = j.findings[0]
         j.summary = f"{len(counted)} alert{'s' if len(counted) != 1 else ''} firing ({', '.join(parts)}); worst: {worst[0]}"
     else:
@@ -131,5 +131,9 @@ def assess(answers: List[Answer], p: dict) -> Judgement:
 
 
 def status_of(alert: dict, p: dict) -> str:
-    severity = (alert.get("labels") or {}).get("severity")
+    return severity_status((alert.get("labels") or {}).get("severity"), p)
+
+
+def severity_status(severity: Optional[str], p: dict) -> str:
+    """The status a severity label value stands for (`default_status` if none)."""
     return p["severities"].get(severity, p["default_status"]) if severity else p["default_status"]

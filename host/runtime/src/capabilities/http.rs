@@ -489,10 +489,6 @@ fn client_error(e: hyper_util::client::legacy::Error) -> Error {
         if let Some(error) = cause.downcast_ref::<ConnectError>() {
             return error.recreate();
         }
-        source = cause.source();
-    }
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
         if let Some(hyper_error) = cause.downcast_ref::<hyper::Error>() {
             if hyper_error.is_timeout() {
                 return Error::ConnectionReadTimeout;
