@@ -113,6 +113,11 @@ fn conditions_cassettes_replay() {
 }
 
 #[test]
+fn dns_cassettes_replay() {
+    replay_all("dns", "dns", &["ok", "warning", "critical"]);
+}
+
+#[test]
 fn loadbalancers_cassettes_replay() {
     replay_all(
         "loadbalancers",

@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 //! Shared test support: real servers and a driver for the `vitals` binary.
 
+pub mod dns;
 pub mod etcd;
 pub mod galera;
 pub mod http_fixture;

@@ -1,4 +1,4 @@
-//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.4.1`).
+//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.4.2`).
 
 wasmtime::component::bindgen!({
     path: "../../wit",
@@ -12,6 +12,8 @@ wasmtime::component::bindgen!({
         "vitals:check/kubernetes.list": async,
         "vitals:check/net.tcp-connect": async,
         "vitals:check/net.arp-probe": async,
+        "vitals:check/dns.query": async,
+        "vitals:check/dns.query-all": async,
     },
     exports: { default: async },
     // Cassettes store capability answers and errors as JSON.

@@ -3,7 +3,7 @@
 //! The WIT contract in `wit/` is the single source of truth; this crate holds its
 //! generated bindings plus small helpers: a report builder, parameter parsing, a
 //! blocking HTTP client over `wasi:http`, Redis commands with reply parsers, SQL
-//! queries, Kubernetes reads and network probes.
+//! queries, Kubernetes reads, network probes and DNS queries.
 //!
 //! A plugin implements [`Plugin`] and exports it:
 //!
@@ -13,6 +13,7 @@
 //! vitals_plugin::export_plugin!(MyCheck);
 //! ```
 
+pub mod dns;
 pub mod http;
 pub mod kubernetes;
 pub mod net;
@@ -97,7 +98,7 @@ macro_rules! capability_error {
     };
 }
 
-/// The granted endpoint `name` of `kind` (`http`, `redis`, `mysql`, `kubernetes`),
+/// The granted endpoint `name` of `kind` (`http`, `redis`, `mysql`, `kubernetes`, `dns`),
 /// or an `unknown` report that says how to grant it.
 #[allow(clippy::result_large_err)]
 pub fn granted_endpoint<'a>(

@@ -263,6 +263,96 @@ typedef struct {
   } val;
 } vitals_check_net_result_list_arp_reply_error_t;
 
+typedef struct vitals_check_dns_error_t {
+  uint8_t tag;
+  union {
+    check_string_t     denied;
+    check_string_t     timeout;
+    check_string_t     unreachable;
+    check_string_t     failed;
+  } val;
+} vitals_check_dns_error_t;
+
+// Not allowed: a URL that is not one of the endpoint's, or a name that is
+// not a valid domain name.
+#define VITALS_CHECK_DNS_ERROR_DENIED 0
+// No answer within the query timeout.
+#define VITALS_CHECK_DNS_ERROR_TIMEOUT 1
+// The query could not be sent (no route to the resolver), or the TCP
+// connection for a truncated answer was refused. (A resolver that does
+// not listen on UDP shows as `timeout`.)
+#define VITALS_CHECK_DNS_ERROR_UNREACHABLE 2
+// The server's answer could not be read.
+#define VITALS_CHECK_DNS_ERROR_FAILED 3
+
+// The query types a check may ask.
+typedef uint8_t vitals_check_dns_query_type_t;
+
+#define VITALS_CHECK_DNS_QUERY_TYPE_A 0
+#define VITALS_CHECK_DNS_QUERY_TYPE_AAAA 1
+#define VITALS_CHECK_DNS_QUERY_TYPE_CNAME 2
+#define VITALS_CHECK_DNS_QUERY_TYPE_SRV 3
+#define VITALS_CHECK_DNS_QUERY_TYPE_TXT 4
+#define VITALS_CHECK_DNS_QUERY_TYPE_PTR 5
+#define VITALS_CHECK_DNS_QUERY_TYPE_NS 6
+#define VITALS_CHECK_DNS_QUERY_TYPE_MX 7
+#define VITALS_CHECK_DNS_QUERY_TYPE_SOA 8
+
+// One resource record of the answer section.
+typedef struct vitals_check_dns_dns_record_t {
+  // The owner name, fully qualified (`web.apps.svc.cluster.local.`).
+  check_string_t   name;
+  // Its type, `A`, `AAAA`, `CNAME`, `SRV`, ...
+  check_string_t   type;
+  uint32_t   ttl;
+  // The record's data in zone-file presentation format: `10.43.0.10`,
+  // `fd00::10`, `target.example.`, `0 100 53 ns1.example.` (SRV).
+  check_string_t   data;
+} vitals_check_dns_dns_record_t;
+
+typedef struct {
+  vitals_check_dns_dns_record_t *ptr;
+  size_t len;
+} vitals_check_dns_list_dns_record_t;
+
+// What the server answered.
+typedef struct vitals_check_dns_answer_t {
+  // The response code: `NOERROR`, `NXDOMAIN`, `SERVFAIL`, `REFUSED`, ...
+  check_string_t   rcode;
+  // Whether the server is authoritative for the name (the AA flag).
+  bool   authoritative;
+  // The answer section, in the server's order (a CNAME chain first).
+  vitals_check_dns_list_dns_record_t   records;
+  // Seconds from sending the question to reading the answer.
+  double   seconds;
+} vitals_check_dns_answer_t;
+
+// One call of `query`.
+typedef struct vitals_check_dns_request_t {
+  check_string_t   endpoint;
+  check_string_t   url;
+  check_string_t   name;
+  vitals_check_dns_query_type_t   query_type;
+} vitals_check_dns_request_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    vitals_check_dns_answer_t ok;
+    vitals_check_dns_error_t err;
+  } val;
+} vitals_check_dns_result_answer_error_t;
+
+typedef struct {
+  vitals_check_dns_request_t *ptr;
+  size_t len;
+} vitals_check_dns_list_request_t;
+
+typedef struct {
+  vitals_check_dns_result_answer_error_t *ptr;
+  size_t len;
+} vitals_check_dns_list_result_answer_error_t;
+
 typedef struct wasi_io_poll_own_pollable_t {
   int32_t __handle;
 } wasi_io_poll_own_pollable_t;
@@ -903,7 +993,7 @@ typedef struct vitals_check_types_plugin_info_t {
 typedef struct vitals_check_types_endpoint_t {
   // Name of the endpoint in the cluster configuration, e.g. `etcd`.
   check_string_t   name;
-  // `http`, `redis`, `mysql` or `kubernetes`.
+  // `http`, `redis`, `mysql`, `kubernetes` or `dns` (since 0.4.2).
   check_string_t   kind;
   // Base URLs (`https://127.0.0.1:2379`) or addresses, one per member; for
   // `kubernetes`, the API server's URL (informational: requests name the
@@ -934,10 +1024,10 @@ typedef vitals_check_types_run_input_t exports_vitals_check_plugin_run_input_t;
 
 typedef vitals_check_types_report_t exports_vitals_check_plugin_report_t;
 
-// Imported Functions from `vitals:check/log@0.4.1`
+// Imported Functions from `vitals:check/log@0.4.2`
 extern void vitals_check_log_log(vitals_check_log_level_t level, check_string_t *message);
 
-// Imported Functions from `vitals:check/redis@0.4.1`
+// Imported Functions from `vitals:check/redis@0.4.2`
 // Run `args` (the command and its arguments) on `url`, one of the URLs of the
 // granted endpoint `endpoint` as given in `run-input`. The reply comes back as
 // JSON: nil is `null`, integers numbers, simple and bulk strings strings (binary
@@ -950,7 +1040,7 @@ extern bool vitals_check_redis_command(check_string_t *endpoint, check_string_t 
 // together. (Since 0.4.1.)
 extern void vitals_check_redis_command_all(vitals_check_redis_list_request_t *requests, vitals_check_redis_list_result_string_error_t *ret);
 
-// Imported Functions from `vitals:check/sql@0.4.1`
+// Imported Functions from `vitals:check/sql@0.4.2`
 // Run `statement` on `url`, one of the URLs of the granted endpoint `endpoint`.
 extern bool vitals_check_sql_query(check_string_t *endpoint, check_string_t *url, check_string_t *statement, vitals_check_sql_rows_t *ret, vitals_check_sql_error_t *err);
 // Run several queries at once, each as `query` would: the results in the
@@ -958,7 +1048,7 @@ extern bool vitals_check_sql_query(check_string_t *endpoint, check_string_t *url
 // node of a cluster together. (Since 0.4.1.)
 extern void vitals_check_sql_query_all(vitals_check_sql_list_request_t *requests, vitals_check_sql_list_result_rows_error_t *ret);
 
-// Imported Functions from `vitals:check/kubernetes@0.4.1`
+// Imported Functions from `vitals:check/kubernetes@0.4.2`
 // GET one object (`/api/v1/nodes/NAME`,
 // `/api/v1/namespaces/NS/configmaps/NAME`) or a discovery document; the
 // answer is the JSON the API server returned.
@@ -968,7 +1058,7 @@ extern bool vitals_check_kubernetes_get(check_string_t *endpoint, check_string_t
 // answer is the `...List` object as JSON (`items`, `metadata.continue`).
 extern bool vitals_check_kubernetes_list(check_string_t *endpoint, check_string_t *path, vitals_check_kubernetes_list_options_t *options, check_string_t *ret, vitals_check_kubernetes_error_t *err);
 
-// Imported Functions from `vitals:check/net@0.4.1`
+// Imported Functions from `vitals:check/net@0.4.2`
 // Open a TCP connection to `address` (`10.20.0.200:443`, `[fd00::5]:443`) and
 // close it again: the seconds the connection took.
 extern bool vitals_check_net_tcp_connect(check_string_t *address, double *ret, vitals_check_net_error_t *err);
@@ -977,6 +1067,16 @@ extern bool vitals_check_net_tcp_connect(check_string_t *address, double *ret, v
 // address that answered. None: nobody holds the address; more than one: an
 // address conflict.
 extern bool vitals_check_net_arp_probe(check_string_t *address, vitals_check_net_list_arp_reply_t *ret, vitals_check_net_error_t *err);
+
+// Imported Functions from `vitals:check/dns@0.4.2`
+// Ask `url`, one of the URLs of the granted `dns` endpoint `endpoint` as given
+// in `run-input`, for the records of type `query-type` of `name` (a trailing
+// dot is optional; a relative name is taken as fully qualified: no search
+// domains).
+extern bool vitals_check_dns_query(check_string_t *endpoint, check_string_t *url, check_string_t *name, vitals_check_dns_query_type_t query_type, vitals_check_dns_answer_t *ret, vitals_check_dns_error_t *err);
+// Several queries at once, each as `query` would: the answers in the order
+// of `requests`, after about the slowest one's time.
+extern void vitals_check_dns_query_all(vitals_check_dns_list_request_t *requests, vitals_check_dns_list_result_answer_error_t *ret);
 
 // Imported Functions from `wasi:io/poll@0.2.12`
 // Return the readiness of a pollable. This function never blocks.
@@ -1498,7 +1598,7 @@ extern bool wasi_http_types_http_error_code(wasi_http_types_borrow_io_error_t er
 // through the `future-incoming-response`.
 extern bool wasi_http_outgoing_handler_handle(wasi_http_outgoing_handler_own_outgoing_request_t request, wasi_http_outgoing_handler_own_request_options_t *maybe_options, wasi_http_outgoing_handler_own_future_incoming_response_t *ret, wasi_http_outgoing_handler_error_code_t *err);
 
-// Exported Functions from `vitals:check/plugin@0.4.1`
+// Exported Functions from `vitals:check/plugin@0.4.2`
 void exports_vitals_check_plugin_describe(exports_vitals_check_plugin_plugin_info_t *ret);
 void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *input, exports_vitals_check_plugin_report_t *ret);
 
@@ -1553,6 +1653,22 @@ void vitals_check_net_result_f64_error_free(vitals_check_net_result_f64_error_t 
 void vitals_check_net_list_arp_reply_free(vitals_check_net_list_arp_reply_t *ptr);
 
 void vitals_check_net_result_list_arp_reply_error_free(vitals_check_net_result_list_arp_reply_error_t *ptr);
+
+void vitals_check_dns_error_free(vitals_check_dns_error_t *ptr);
+
+void vitals_check_dns_dns_record_free(vitals_check_dns_dns_record_t *ptr);
+
+void vitals_check_dns_list_dns_record_free(vitals_check_dns_list_dns_record_t *ptr);
+
+void vitals_check_dns_answer_free(vitals_check_dns_answer_t *ptr);
+
+void vitals_check_dns_request_free(vitals_check_dns_request_t *ptr);
+
+void vitals_check_dns_result_answer_error_free(vitals_check_dns_result_answer_error_t *ptr);
+
+void vitals_check_dns_list_request_free(vitals_check_dns_list_request_t *ptr);
+
+void vitals_check_dns_list_result_answer_error_free(vitals_check_dns_list_result_answer_error_t *ptr);
 
 extern void wasi_io_poll_pollable_drop_own(wasi_io_poll_own_pollable_t handle);
 

@@ -80,6 +80,7 @@ pub enum EndpointKind {
     Redis,
     Mysql,
     Kubernetes,
+    Dns,
 }
 
 impl EndpointKind {
@@ -90,6 +91,7 @@ impl EndpointKind {
             EndpointKind::Redis => "redis",
             EndpointKind::Mysql => "mysql",
             EndpointKind::Kubernetes => "kubernetes",
+            EndpointKind::Dns => "dns",
         }
     }
 }

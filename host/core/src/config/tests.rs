@@ -122,7 +122,7 @@ const ROWS: &[Row] = &[
         &[],
         Fails(
             "vitals.toml:2",
-            "`clusters.c.endpoints.e.kind`: unknown endpoint kind \"ftp\" (supported: http, redis, mysql, kubernetes)",
+            "`clusters.c.endpoints.e.kind`: unknown endpoint kind \"ftp\" (supported: http, redis, mysql, kubernetes, dns)",
         ),
     ),
     (
@@ -270,7 +270,7 @@ const ROWS: &[Row] = &[
         &[],
         Fails(
             "vitals.toml:4",
-            "`clusters.c.endpoints.e.query_timeout` applies to redis, mysql and kubernetes endpoints",
+            "`clusters.c.endpoints.e.query_timeout` applies to redis, mysql, kubernetes and dns endpoints",
         ),
     ),
     (
@@ -385,6 +385,34 @@ const ROWS: &[Row] = &[
             "vitals.toml:4",
             "`clusters.c.endpoints.e.in_cluster` applies to kubernetes endpoints",
         ),
+    ),
+    // dns
+    (
+        "dns resolver by name",
+        "{e}kind = \"dns\"\nurls = [\"dns://kube-dns.kube-system:53\"]\n",
+        &[],
+        Fails(
+            "vitals.toml:3",
+            "a resolver is named by its IP address (dns://10.43.0.10, dns://[fd00::a]:53)",
+        ),
+    ),
+    (
+        "dns with a udp URL",
+        "{e}kind = \"dns\"\nurls = [\"udp://10.43.0.10:53\"]\n",
+        &[],
+        Fails("vitals.toml:3", "must be an absolute dns:// URL"),
+    ),
+    (
+        "dns with a password",
+        "{e}kind = \"dns\"\nurls = [\"dns://10.43.0.10\"]\npassword_file = {password}\n",
+        &[],
+        Fails("vitals.toml:2", "a dns endpoint takes no credentials"),
+    ),
+    (
+        "dns with TLS files",
+        "{e}kind = \"dns\"\nurls = [\"dns://10.43.0.10\"]\nca_file = \"/etc/hostname\"\n",
+        &[],
+        Fails("vitals.toml:2", "a dns endpoint takes no TLS files"),
     ),
     // kubernetes
     (
@@ -707,7 +735,7 @@ const ROWS: &[Row] = &[
     ),
     (
         "credentials of each kind",
-        "cache_dir = \"cache\"\n[clusters.c.endpoints.web]\nkind = \"http\"\nurls = [\"https://h:1\"]\nbearer_token_file = {token}\n[clusters.c.endpoints.cache]\nkind = \"redis\"\nurls = [\"redis://h:26379\", \"redis://h2:26379\"]\npassword_file = {password}\nquery_timeout = \"2s\"\n[clusters.c.endpoints.acl]\nkind = \"redis\"\nurls = [\"rediss://h:6379\"]\nusername = \"u\"\npassword_file = {password}\n[clusters.c.endpoints.db]\nkind = \"mysql\"\nurls = [\"mysql://h:3306\"]\nusername = \"monitor\"\n",
+        "cache_dir = \"cache\"\n[clusters.c.endpoints.web]\nkind = \"http\"\nurls = [\"https://h:1\"]\nbearer_token_file = {token}\n[clusters.c.endpoints.cache]\nkind = \"redis\"\nurls = [\"redis://h:26379\", \"redis://h2:26379\"]\npassword_file = {password}\nquery_timeout = \"2s\"\n[clusters.c.endpoints.acl]\nkind = \"redis\"\nurls = [\"rediss://h:6379\"]\nusername = \"u\"\npassword_file = {password}\n[clusters.c.endpoints.db]\nkind = \"mysql\"\nurls = [\"mysql://h:3306\"]\nusername = \"monitor\"\n[clusters.c.endpoints.coredns]\nkind = \"dns\"\nurls = [\"dns://10.43.0.10\", \"dns://[fd00::a]:5353\"]\nquery_timeout = \"500ms\"\n",
         &[],
         Loads(credentials_of_each_kind),
     ),
@@ -815,6 +843,10 @@ fn credentials_of_each_kind(cfg: &Config) {
     assert_eq!(e["acl"].secrets(), ["hunter2"]);
     assert!(matches!(&e["db"].auth, Some(Auth::User(u)) if u == "monitor"));
     assert!(e["db"].secrets().is_empty());
+    assert_eq!(e["coredns"].kind, EndpointKind::Dns);
+    assert!(e["coredns"].auth.is_none());
+    assert_eq!(e["coredns"].urls[1].port_u16(), Some(5353));
+    assert_eq!(e["coredns"].query_timeout, Duration::from_millis(500));
 }
 
 fn kubernetes_endpoint_and_grants(cfg: &Config) {

@@ -5,6 +5,7 @@
 //! reload fingerprint. The [`registry!`] line at the end lists them all; nothing
 //! else names a capability.
 
+pub mod dns;
 pub mod http;
 pub mod kubernetes;
 pub mod log;
@@ -419,6 +420,7 @@ registry! {
     sql: sql::SqlGate,
     kubernetes: kubernetes::KubeGate,
     net: net::NetGate,
+    dns: dns::DnsGate,
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use vitals_core::cassette::Call;
 use vitals_core::config::{Config, fixture};
 
 use super::{Clients, Gates, RunGrants};
-use crate::contract::vitals::check::{kubernetes, net, redis, sql};
+use crate::contract::vitals::check::{dns, kubernetes, net, redis, sql};
 use crate::tape::{Replayer, Tape};
 
 /// A cluster with one endpoint of each kind on ports where nothing listens, and
@@ -26,10 +26,11 @@ fn config() -> (tempfile::TempDir, tempfile::NamedTempFile, Config) {
     let main = format!(
         "[clusters.c.endpoints.cache]\nkind = \"redis\"\nurls = [\"redis://127.0.0.1:1\"]\n\
          [clusters.c.endpoints.db]\nkind = \"mysql\"\nurls = [\"mysql://127.0.0.1:1\"]\nusername = \"u\"\n\
-         [clusters.c.endpoints.k8s]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n",
+         [clusters.c.endpoints.k8s]\nkind = \"kubernetes\"\nkubeconfig = {:?}\n\
+         [clusters.c.endpoints.resolver]\nkind = \"dns\"\nurls = [\"dns://127.0.0.1:1\"]\nquery_timeout = \"200ms\"\n",
         kubeconfig.path().display().to_string()
     );
-    let check = "plugin = \"/p/x.wasm\"\n[grants]\nendpoints = [\"cache\", \"db\", \"k8s\"]\nkubernetes = [\"nodes\"]\n[grants.net]\ntcp = [\"127.0.0.1/32\"]\n";
+    let check = "plugin = \"/p/x.wasm\"\n[grants]\nendpoints = [\"cache\", \"db\", \"k8s\", \"resolver\"]\nkubernetes = [\"nodes\"]\n[grants.net]\ntcp = [\"127.0.0.1/32\"]\n";
     let (dir, cfg) = fixture::load(&main, &[("x", check)]);
     (dir, kubeconfig, cfg.expect("configuration loads"))
 }
@@ -89,6 +90,30 @@ async fn calls(g: &mut Gates) -> Vec<Value> {
         .await),
         v(net::Host::tcp_connect(&mut g.net, url("127.0.0.1:1")).await),
         v(net::Host::tcp_connect(&mut g.net, url("10.0.0.1:80")).await),
+        v(dns::Host::query(
+            &mut g.dns,
+            url("resolver"),
+            url("dns://127.0.0.1:1"),
+            url("kubernetes.default.svc.cluster.local"),
+            dns::QueryType::A,
+        )
+        .await),
+        v(dns::Host::query(
+            &mut g.dns,
+            url("resolver"),
+            url("dns://10.43.0.10"),
+            url("kubernetes.default.svc.cluster.local"),
+            dns::QueryType::A,
+        )
+        .await),
+        v(dns::Host::query(
+            &mut g.dns,
+            url("resolver"),
+            url("dns://127.0.0.1:1"),
+            url("not a name"),
+            dns::QueryType::Srv,
+        )
+        .await),
     ];
     // The batches: each answer as its single call's.
     let redis_request = |command: &str| redis::Request {
@@ -150,6 +175,9 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
         "Denied",      // Secrets are never served
         "Refused",     // TCP to a closed port
         "Denied",      // TCP to a network not granted
+        "Timeout",     // DNS to a closed port: no answer
+        "Denied",      // DNS to a resolver not granted
+        "Denied",      // DNS for a name that is none
         "Unreachable", // a batch: PING to a closed port
         "Denied",      // and FLUSHALL
         "Unreachable", // a batch: SELECT to a closed port
@@ -172,6 +200,9 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
             "kubernetes.get",
             "net.tcp-connect",
             "net.tcp-connect",
+            "dns.query",
+            "dns.query",
+            "dns.query",
             "redis.command",
             "redis.command",
             "sql.query",

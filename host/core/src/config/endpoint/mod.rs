@@ -1,11 +1,12 @@
 //! One endpoint of a cluster, validated by the module of its `kind`. The
-//! URL-based kinds (`http`, `redis`, `mysql`) share [`url_based`] (URLs, TLS
+//! URL-based kinds (`http`, `redis`, `mysql`, `dns`) share [`url_based`] (URLs, TLS
 //! files, credential references, timeouts) and add their own rules through
 //! [`UrlKind`]; `kubernetes` reads its server from a kubeconfig instead.
 //!
 //! Adding a kind: its [`EndpointKind`] variant and name (in [`kind`]), a module
 //! here, and an arm in [`load`].
 
+mod dns;
 mod http;
 mod kubernetes;
 mod mysql;
@@ -48,6 +49,7 @@ pub(super) fn load(
         EndpointKind::Redis => url_based::<redis::Redis>(&e, re),
         EndpointKind::Mysql => url_based::<mysql::Mysql>(&e, re),
         EndpointKind::Kubernetes => kubernetes::load(&e, re),
+        EndpointKind::Dns => url_based::<dns::Dns>(&e, re),
     }
 }
 
@@ -58,11 +60,12 @@ fn kind(e: &Entry, kind: &Spanned<String>) -> Result<EndpointKind, ConfigError> 
         "redis" => EndpointKind::Redis,
         "mysql" => EndpointKind::Mysql,
         "kubernetes" => EndpointKind::Kubernetes,
+        "dns" => EndpointKind::Dns,
         other => {
             return Err(e.error(
                 kind.span(),
                 format!(
-                    "`{}.kind`: unknown endpoint kind {other:?} (supported: http, redis, mysql, kubernetes)",
+                    "`{}.kind`: unknown endpoint kind {other:?} (supported: http, redis, mysql, kubernetes, dns)",
                     e.key
                 ),
             ));
@@ -166,7 +169,7 @@ fn url_based<K: UrlKind>(e: &Entry, re: &RawEndpoint) -> Result<Endpoint, Config
         return Err(e.error(
             q.span(),
             format!(
-                "`{}.query_timeout` applies to redis, mysql and kubernetes endpoints",
+                "`{}.query_timeout` applies to redis, mysql, kubernetes and dns endpoints",
                 e.key
             ),
         ));
