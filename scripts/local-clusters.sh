@@ -10,9 +10,12 @@
 #   start_local_prometheus DIR a Prometheus evaluating an always-firing Watchdog
 #                              alert (after start_local_clusters: port base + 50),
 #                              sets `prometheus_url` once it fires
+#   start_local_dns DIR        dnsmasq answering for cluster.local as an RKE2
+#                              cluster's CoreDNS does for checks.d/dns.toml's names
+#                              (port base + 53), sets `dns_url`
 #   cluster_endpoints NAME     prints the [clusters.NAME.endpoints.*] tables for them
 #                              (Galera's user `vitals`, password in DIR/galera/password)
-# Needs etcd, redis-server, redis-sentinel, mariadb-server and galera-4
+# Needs etcd, redis-server, redis-sentinel, mariadb-server, galera-4 and dnsmasq
 # (scripts/install-deps --demo).
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -21,11 +24,11 @@ start_local_clusters() {
     local dir="$1" i port client peer initial="" members="" d g user_line m
     local_clusters_dir="$dir"
     base=22379  # below the ephemeral port range (32768+), where client sockets cannot take them
-    # Offsets from base: etcd 0-21, serve 40, Prometheus 50, Redis 60-62 and 70-72,
+    # Offsets from base: etcd 0-21, serve 40, Prometheus 50, DNS 53, Redis 60-62 and 70-72,
     # Galera 80-94.
     local_block_free() {
         local off
-        for off in 0 1 10 11 20 21 40 50 60 61 62 70 71 72 $(seq 80 94); do
+        for off in 0 1 10 11 20 21 40 50 53 60 61 62 70 71 72 $(seq 80 94); do
             port_free $((base + off)) || return 1
         done
     }
@@ -167,6 +170,21 @@ RULES
     prometheus_url="http://127.0.0.1:$port"
 }
 
+start_local_dns() {
+    local dir="$1/dns" port=$((base + 53))
+    mkdir -p "$dir"
+    dnsmasq --keep-in-foreground --conf-file=/dev/null --pid-file= --user= \
+        --listen-address=127.0.0.1 --bind-interfaces --port="$port" \
+        --no-resolv --no-hosts --local=/cluster.local/ \
+        --host-record=kubernetes.default.svc.cluster.local,10.43.0.1 \
+        --srv-host=_https._tcp.kubernetes.default.svc.cluster.local,kubernetes.default.svc.cluster.local,443,0,100 \
+        --host-record=rke2-coredns-rke2-coredns.kube-system.svc.cluster.local,10.43.0.10 \
+        >"$dir/log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do ! port_free "$port" && break; sleep 0.1; done
+    dns_url="dns://127.0.0.1:$port"
+}
+
 local_as_mysql() { if [ "$(id -u)" -eq 0 ]; then runuser -u mysql -- "$@"; else "$@"; fi; }
 local_galera_sql() { # NODE STATEMENT: as root over the node's socket
     mariadb --defaults-file=/dev/null -uroot -N -B -S "$local_clusters_dir/galera/n$1/sock" -e "$2" 2>/dev/null
@@ -190,4 +208,5 @@ username = "vitals"
 password_file = "$local_clusters_dir/galera/password"
 TOML
     [ -z "${prometheus_url:-}" ] || printf '[clusters.%s.endpoints.prometheus]\nkind = "http"\nurls = ["%s"]\n' "$1" "$prometheus_url"
+    [ -z "${dns_url:-}" ] || printf '[clusters.%s.endpoints.dns]\nkind = "dns"\nurls = ["%s"]\n' "$1" "$dns_url"
 }
