@@ -113,6 +113,11 @@ fn conditions_cassettes_replay() {
 }
 
 #[test]
+fn backups_cassettes_replay() {
+    replay_all("backups", "backups", &["ok", "warning", "critical"]);
+}
+
+#[test]
 fn dns_cassettes_replay() {
     replay_all("dns", "dns", &["ok", "warning", "critical"]);
 }

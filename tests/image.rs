@@ -331,9 +331,10 @@ fn the_image_is_minimal_non_root_and_runs_checks_warm_on_a_read_only_root() {
             let name = e.file_name().to_string_lossy().to_string();
             let name = name.strip_suffix(".wasm")?.to_string();
             // The parameters a plugin requires (the conditions check's resource,
-            // the dns check's names).
+            // the backups check's source, the dns check's names).
             let required = match name.as_str() {
                 "conditions" => "[params]\napi_version = \"v1\"\nresource = \"pods\"\n",
+                "backups" => "[params]\nsource = \"velero\"\n",
                 "dns" => "[params]\nnames = [{ name = \"kubernetes.default.svc.cluster.local\" }]\n",
                 _ => "",
             };

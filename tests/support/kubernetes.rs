@@ -44,6 +44,18 @@ pub use super::tools::kubectl_path;
 const RKE2_CILIUM_FIXTURE: &str = "tests/fixtures/kubernetes/rke2-cilium.json";
 /// What the fixture server says it is (`/version`).
 const GIT_VERSION: &str = "v1.33.5+rke2r1";
+/// The time the fixture files' backups and snapshots were written as of: the
+/// loader moves every timestamp of theirs ([`FRESH_KINDS`]) by now minus this,
+/// so that a snapshot written 4 hours before it is always 4 hours old (names keep
+/// the stamps they were recorded with).
+pub const FIXTURE_NOW: &str = "2026-12-01T10:00:00Z";
+/// The kinds whose times [`FIXTURE_NOW`] moves.
+const FRESH_KINDS: &[&str] = &[
+    "Schedule",
+    "Backup",
+    "BackupStorageLocation",
+    "ETCDSnapshotFile",
+];
 /// The cluster name in generated kubeconfigs.
 pub const CONTEXT: &str = "rke2-fixture";
 
@@ -262,8 +274,10 @@ impl ApiServer {
     /// [`ApiServer::rke2_cilium`] plus the workloads of
     /// `tests/fixtures/kubernetes/workloads.json`: healthy Pods (and a finished
     /// Job's), bound PersistentVolumeClaims, Ready cert-manager Certificates,
-    /// passing PolicyReports, and a Ready Flux HelmRelease and Kustomization,
-    /// CloudNativePG Cluster, Gateway and HTTPRoute (the demo's healthy cluster).
+    /// passing PolicyReports, a Ready Flux HelmRelease and Kustomization,
+    /// CloudNativePG Cluster, Gateway and HTTPRoute, a Velero schedule with recent
+    /// Completed backups and an Available storage location, and recent etcd
+    /// snapshots of the three servers (the demo's healthy cluster).
     pub fn with_workloads() -> Vec<Value> {
         Self::rke2_cilium_and("workloads")
     }
@@ -285,15 +299,34 @@ impl ApiServer {
         Self::rke2_cilium_and("conditions")
     }
 
+    /// [`ApiServer::rke2_cilium`] plus the Velero Schedules, Backups and
+    /// BackupStorageLocations and the RKE2 ETCDSnapshotFiles of
+    /// `tests/fixtures/kubernetes/backups.json` (velero.io/v1, k3s.cattle.io/v1):
+    /// a schedule whose newest backup failed, one partially failed behind one in
+    /// progress, a paused one, an Unavailable location; snapshots of three servers,
+    /// one healthy, one whose newest failed, one past its retention with an older
+    /// S3 upload failed. Times are recent, as [`FIXTURE_NOW`] says.
+    pub fn with_backups() -> Vec<Value> {
+        Self::rke2_cilium_and("backups")
+    }
+
     /// [`ApiServer::rke2_cilium`] plus the objects of
-    /// `tests/fixtures/kubernetes/<fixture>.json`.
+    /// `tests/fixtures/kubernetes/<fixture>.json`, the times of backups and
+    /// snapshots moved to now ([`FIXTURE_NOW`]).
     fn rke2_cilium_and(fixture: &str) -> Vec<Value> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(format!("tests/fixtures/kubernetes/{fixture}.json"));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-        let extra: Vec<Value> = serde_json::from_str(&text)
+        let mut extra: Vec<Value> = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+        let shift = now_micros() / 1_000_000 - parse_time(FIXTURE_NOW).unwrap_or(0);
+        for obj in extra
+            .iter_mut()
+            .filter(|o| FRESH_KINDS.contains(&o["kind"].as_str().unwrap_or("")))
+        {
+            move_times(obj, shift);
+        }
         let mut objects = Self::rke2_cilium();
         objects.extend(extra);
         objects
@@ -899,6 +932,66 @@ const RESOURCES: &[Resource] = &[
         categories: &[],
         field_labels: &["metadata.name"],
         status: false,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "velero.io",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "Schedule",
+        plural: "schedules",
+        singular: "schedule",
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        field_labels: META_FIELDS,
+        status: false,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "velero.io",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "Backup",
+        plural: "backups",
+        singular: "backup",
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        field_labels: META_FIELDS,
+        status: false,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "velero.io",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "BackupStorageLocation",
+        plural: "backupstoragelocations",
+        singular: "backupstoragelocation",
+        namespaced: true,
+        short_names: &["bsl"],
+        categories: &[],
+        field_labels: META_FIELDS,
+        status: true,
+        crd: true,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "k3s.cattle.io",
+        versions: &["v1"],
+        deprecated: &[],
+        kind: "ETCDSnapshotFile",
+        plural: "etcdsnapshotfiles",
+        singular: "etcdsnapshotfile",
+        namespaced: false,
+        short_names: &[],
+        categories: &[],
+        field_labels: &["metadata.name"],
+        status: true,
         crd: true,
         printer: Printer::CrdAge,
     },
@@ -2579,6 +2672,20 @@ fn format_time(micros: i64, with_micros: bool) -> String {
         format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:06}Z")
     } else {
         format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    }
+}
+
+/// Every RFC 3339 time in `v` moved by `shift` seconds.
+fn move_times(v: &mut Value, shift: i64) {
+    match v {
+        Value::String(s) => {
+            if let Some(t) = parse_time(s) {
+                *s = format_time((t + shift) * 1_000_000, false);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| move_times(i, shift)),
+        Value::Object(map) => map.values_mut().for_each(|i| move_times(i, shift)),
+        _ => {}
     }
 }
 

@@ -1,0 +1,293 @@
+//! Durations (`90s`, `45m`, `6h`, `1d`, `1h30m`) and the period of a cron schedule:
+//! the longest gap between two of its runs, so that a backup older than that (plus
+//! a grace) is late whatever the time of day.
+
+/// Seconds of a duration such as `90s`, `45m`, `6h`, `1d`, `1h30m` or `1.5h`
+/// (Go's units plus `d`; `ms` and smaller are refused as meaningless here).
+pub fn parse_duration(s: &str) -> Result<f64, String> {
+    let text = s.trim();
+    if text.is_empty() {
+        return Err("an empty duration".into());
+    }
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration such as \"6h\" or \"1h30m\""))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            "w" => 7.0 * 86400.0,
+            _ => {
+                return Err(format!(
+                    "{text:?} is not a duration such as \"6h\" or \"1h30m\" (units s, m, h, d, w)"
+                ));
+            }
+        };
+        rest = &rest[unit_len..];
+        total += number * unit;
+    }
+    Ok(total)
+}
+
+/// A duration for people: `45s`, `20m`, `6h`, `6h30m`, `2d3h`.
+pub fn human(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    let (d, h, m) = (s / 86400, s % 86400 / 3600, s % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h{m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d{h}h"),
+    }
+}
+
+/// The longest gap, in seconds, between two runs of a cron schedule as Velero
+/// reads it (robfig/cron's standard parser): five fields `min hour dom month dow`
+/// with `*`, `?`, lists, ranges, steps and month and day names, or a descriptor
+/// (`@hourly`, `@daily`, `@every 6h`, ...); a `CRON_TZ=`/`TZ=` prefix is ignored.
+pub fn cron_period(expr: &str) -> Result<f64, String> {
+    let mut e = expr.trim();
+    if let Some(tz) = e.strip_prefix("CRON_TZ=").or_else(|| e.strip_prefix("TZ=")) {
+        e = tz
+            .split_once(' ')
+            .map(|(_, rest)| rest.trim())
+            .unwrap_or("");
+    }
+    if let Some(every) = e.strip_prefix("@every ") {
+        let d = parse_duration(every)?;
+        return if d >= 1.0 {
+            Ok(d)
+        } else {
+            Err(format!("@every {every}: too short"))
+        };
+    }
+    let fields = match e {
+        "@yearly" | "@annually" => "0 0 1 1 *",
+        "@monthly" => "0 0 1 * *",
+        "@weekly" => "0 0 * * 0",
+        "@daily" | "@midnight" => "0 0 * * *",
+        "@hourly" => "0 * * * *",
+        other if other.starts_with('@') => return Err(format!("unknown descriptor {other}")),
+        other => other,
+    };
+    let f: Vec<&str> = fields.split_whitespace().collect();
+    if f.len() != 5 {
+        return Err(format!(
+            "{} fields, expected 5 (minute hour day-of-month month day-of-week)",
+            f.len()
+        ));
+    }
+    const MONTHS: &[&str] = &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let minutes = field(f[0], 0, 59, &[], "minute")?;
+    let hours = field(f[1], 0, 23, &[], "hour")?;
+    let dom = field(f[2], 1, 31, &[], "day of month")?;
+    let months = field(f[3], 1, 12, MONTHS, "month")?;
+    let mut dow = field(f[4], 0, 7, DAYS, "day of week")?;
+    if dow.set & (1 << 7) != 0 {
+        dow.set |= 1; // 7 is Sunday too
+    }
+    // The runs of one day, in minutes since midnight.
+    let times: Vec<i64> = (0..24)
+        .filter(|h| hours.set & (1 << h) != 0)
+        .flat_map(|h| {
+            (0..60)
+                .filter(move |m| minutes.set & (1u64 << m) != 0)
+                .map(move |m| h * 60 + m)
+        })
+        .collect();
+    let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+        return Err("it never runs".into());
+    };
+    let mut gap = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    // The days it runs on over two years from 2024-01-01 (a Monday; a leap year),
+    // with robfig's rule: day of month and day of week both restricted means either.
+    let mut previous: Option<i64> = None;
+    for day in 0..731i64 {
+        let (_, month, mday) = civil(19_723 + day);
+        let wday = (day + 1) % 7;
+        let dom_ok = dom.set & (1 << mday) != 0;
+        let dow_ok = dow.set & (1 << wday) != 0;
+        let day_ok = if dom.star || dow.star {
+            dom_ok && dow_ok
+        } else {
+            dom_ok || dow_ok
+        };
+        if months.set & (1 << month) == 0 || !day_ok {
+            continue;
+        }
+        if let Some(p) = previous {
+            gap = gap.max((day - p) * 1440 + first - last);
+        }
+        previous = Some(day);
+    }
+    if previous.is_none() {
+        return Err("it never runs".into());
+    }
+    if gap == 0 {
+        gap = 1440; // one run a day, every day
+    }
+    Ok(gap as f64 * 60.0)
+}
+
+/// The values a cron field allows, as a bit set; `star` when it is `*` or `?`.
+struct Field {
+    set: u64,
+    star: bool,
+}
+
+fn field(text: &str, min: u32, max: u32, names: &[&str], what: &str) -> Result<Field, String> {
+    let bad = |why: &str| format!("{what} field {text:?}: {why}");
+    let value = |s: &str| -> Result<u32, String> {
+        let lower = s.to_ascii_lowercase();
+        if let Some(i) = names.iter().position(|n| *n == lower) {
+            return Ok(i as u32 + if names.len() == 12 { 1 } else { 0 });
+        }
+        let v: u32 = s
+            .parse()
+            .map_err(|_| bad(&format!("{s:?} is not a value")))?;
+        if v < min || v > max {
+            return Err(bad(&format!("{v} is outside {min}-{max}")));
+        }
+        Ok(v)
+    };
+    let mut set = 0u64;
+    for part in text.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => {
+                let step: u32 = s.parse().map_err(|_| bad("a step is not a number"))?;
+                if step == 0 {
+                    return Err(bad("a step of 0"));
+                }
+                (r, Some(step))
+            }
+            None => (part, None),
+        };
+        let (lo, hi) = match range {
+            "*" | "?" => (min, max),
+            r => match r.split_once('-') {
+                Some((a, b)) => (value(a)?, value(b)?),
+                // `a/n` runs from a to the end, as in robfig/cron.
+                None if step.is_some() => (value(r)?, max),
+                None => {
+                    let v = value(r)?;
+                    (v, v)
+                }
+            },
+        };
+        if lo > hi {
+            return Err(bad(&format!("the range {lo}-{hi} is empty")));
+        }
+        let mut v = lo;
+        while v <= hi {
+            set |= 1 << v;
+            v += step.unwrap_or(1);
+        }
+    }
+    Ok(Field {
+        set,
+        star: text == "*" || text == "?",
+    })
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (H. Hinnant's algorithm).
+pub(crate) fn civil(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(90.0));
+        assert_eq!(parse_duration("6h"), Ok(21600.0));
+        assert_eq!(parse_duration("1h30m"), Ok(5400.0));
+        assert_eq!(parse_duration("1.5h"), Ok(5400.0));
+        assert_eq!(parse_duration("2d"), Ok(172_800.0));
+        for bad in ["", "6", "h", "6x", "1h-", "6 h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(human(21600.0), "6h");
+        assert_eq!(human(5400.0), "1h30m");
+        assert_eq!(human(2.0 * 86400.0 + 7200.0), "2d2h");
+        assert_eq!(human(42.0), "42s");
+    }
+
+    #[test]
+    fn the_common_schedules() {
+        let h = 3600.0;
+        assert_eq!(cron_period("@every 6h"), Ok(6.0 * h));
+        assert_eq!(cron_period("@every 1h30m"), Ok(1.5 * h));
+        assert_eq!(cron_period("@daily"), Ok(24.0 * h));
+        assert_eq!(cron_period("@hourly"), Ok(h));
+        assert_eq!(cron_period("@weekly"), Ok(7.0 * 24.0 * h));
+        assert_eq!(cron_period("0 */6 * * *"), Ok(6.0 * h));
+        assert_eq!(cron_period("0 3 * * *"), Ok(24.0 * h));
+        assert_eq!(cron_period("*/15 * * * *"), Ok(900.0));
+        assert_eq!(cron_period("30 1,13 * * *"), Ok(12.0 * h));
+        // Uneven: 02:00 and 08:00 leave 18 hours to the next 02:00.
+        assert_eq!(cron_period("0 2,8 * * *"), Ok(18.0 * h));
+        assert_eq!(cron_period("CRON_TZ=Europe/Berlin 0 3 * * *"), Ok(24.0 * h));
+    }
+
+    #[test]
+    fn weekdays_months_and_names() {
+        let day = 86400.0;
+        // Monday to Friday at 01:00: Friday to Monday is three days.
+        assert_eq!(cron_period("0 1 * * 1-5"), Ok(3.0 * day));
+        assert_eq!(cron_period("0 1 * * MON-FRI"), Ok(3.0 * day));
+        assert_eq!(cron_period("0 0 * * 0"), Ok(7.0 * day));
+        assert_eq!(cron_period("0 0 * * 7"), Ok(7.0 * day));
+        // The 1st of every month: at most 31 days apart.
+        assert_eq!(cron_period("0 0 1 * *"), Ok(31.0 * day));
+        assert_eq!(cron_period("@monthly"), Ok(31.0 * day));
+        // Both day fields restricted: either matches (the 15th or any Sunday).
+        let p = cron_period("0 0 15 * SUN").unwrap();
+        assert!(p <= 7.0 * day, "{p}");
+        assert_eq!(cron_period("0 0 1 jan *"), Ok(366.0 * day));
+    }
+
+    #[test]
+    fn what_is_not_a_schedule() {
+        for bad in [
+            "",
+            "0 3 * *",
+            "0 3 * * * *",
+            "61 * * * *",
+            "0 24 * * *",
+            "0 */0 * * *",
+            "x * * * *",
+            "@fortnightly",
+            "@every soon",
+            "0 0 31 2 *",
+            "5-1 * * * *",
+        ] {
+            assert!(cron_period(bad).is_err(), "{bad:?}: {:?}", cron_period(bad));
+        }
+    }
+}
