@@ -118,6 +118,11 @@ fn backups_cassettes_replay() {
 }
 
 #[test]
+fn usage_cassettes_replay() {
+    replay_all("usage", "usage", &["ok", "warning", "critical"]);
+}
+
+#[test]
 fn dns_cassettes_replay() {
     replay_all("dns", "dns", &["ok", "warning", "critical"]);
 }

@@ -335,7 +335,9 @@ fn the_image_is_minimal_non_root_and_runs_checks_warm_on_a_read_only_root() {
             let required = match name.as_str() {
                 "conditions" => "[params]\napi_version = \"v1\"\nresource = \"pods\"\n",
                 "backups" => "[params]\nsource = \"velero\"\n",
-                "dns" => "[params]\nnames = [{ name = \"kubernetes.default.svc.cluster.local\" }]\n",
+                "dns" => {
+                    "[params]\nnames = [{ name = \"kubernetes.default.svc.cluster.local\" }]\n"
+                }
                 _ => "",
             };
             (!name.starts_with("test_")).then(|| {

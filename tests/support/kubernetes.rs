@@ -44,7 +44,7 @@ pub use super::tools::kubectl_path;
 const RKE2_CILIUM_FIXTURE: &str = "tests/fixtures/kubernetes/rke2-cilium.json";
 /// What the fixture server says it is (`/version`).
 const GIT_VERSION: &str = "v1.33.5+rke2r1";
-/// The time the fixture files' backups and snapshots were written as of: the
+/// The time the fixture files' backups, snapshots and metrics were written as of: the
 /// loader moves every timestamp of theirs ([`FRESH_KINDS`]) by now minus this,
 /// so that a snapshot written 4 hours before it is always 4 hours old (names keep
 /// the stamps they were recorded with).
@@ -55,6 +55,8 @@ const FRESH_KINDS: &[&str] = &[
     "Backup",
     "BackupStorageLocation",
     "ETCDSnapshotFile",
+    "NodeMetrics",
+    "PodMetrics",
 ];
 /// The cluster name in generated kubeconfigs.
 pub const CONTEXT: &str = "rke2-fixture";
@@ -277,9 +279,13 @@ impl ApiServer {
     /// passing PolicyReports, a Ready Flux HelmRelease and Kustomization,
     /// CloudNativePG Cluster, Gateway and HTTPRoute, a Velero schedule with recent
     /// Completed backups and an Available storage location, and recent etcd
-    /// snapshots of the three servers (the demo's healthy cluster).
+    /// snapshots of the three servers; and the metrics API's NodeMetrics and
+    /// PodMetrics of `tests/fixtures/kubernetes/metrics.json` (metrics.k8s.io/v1beta1,
+    /// every node below 30 % CPU and 61 % memory): the demo's healthy cluster.
     pub fn with_workloads() -> Vec<Value> {
-        Self::rke2_cilium_and("workloads")
+        let mut objects = Self::rke2_cilium_and("workloads");
+        objects.extend(Self::fixture("metrics"));
+        objects
     }
 
     /// [`ApiServer::rke2_cilium`] plus the Kyverno PolicyReports and
@@ -311,9 +317,16 @@ impl ApiServer {
     }
 
     /// [`ApiServer::rke2_cilium`] plus the objects of
-    /// `tests/fixtures/kubernetes/<fixture>.json`, the times of backups and
-    /// snapshots moved to now ([`FIXTURE_NOW`]).
+    /// `tests/fixtures/kubernetes/<fixture>.json`.
     fn rke2_cilium_and(fixture: &str) -> Vec<Value> {
+        let mut objects = Self::rke2_cilium();
+        objects.extend(Self::fixture(fixture));
+        objects
+    }
+
+    /// The objects of `tests/fixtures/kubernetes/<fixture>.json`, the times of
+    /// backups, snapshots and metrics moved to now ([`FIXTURE_NOW`]).
+    fn fixture(fixture: &str) -> Vec<Value> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join(format!("tests/fixtures/kubernetes/{fixture}.json"));
         let text = std::fs::read_to_string(&path)
@@ -327,9 +340,7 @@ impl ApiServer {
         {
             move_times(obj, shift);
         }
-        let mut objects = Self::rke2_cilium();
-        objects.extend(extra);
-        objects
+        extra
     }
 
     /// The recorded RKE2 (v1.33.5+rke2r1) + Cilium 1.17 objects from
@@ -933,6 +944,38 @@ const RESOURCES: &[Resource] = &[
         field_labels: &["metadata.name"],
         status: false,
         crd: true,
+        printer: Printer::CrdAge,
+    },
+    // metrics-server's aggregated API (what `kubectl top` reads): items of its
+    // lists carry no apiVersion and kind, as a built-in type's.
+    Resource {
+        group: "metrics.k8s.io",
+        versions: &["v1beta1"],
+        deprecated: &[],
+        kind: "NodeMetrics",
+        plural: "nodes",
+        singular: "node",
+        namespaced: false,
+        short_names: &[],
+        categories: &[],
+        field_labels: &["metadata.name"],
+        status: false,
+        crd: false,
+        printer: Printer::CrdAge,
+    },
+    Resource {
+        group: "metrics.k8s.io",
+        versions: &["v1beta1"],
+        deprecated: &[],
+        kind: "PodMetrics",
+        plural: "pods",
+        singular: "pod",
+        namespaced: true,
+        short_names: &[],
+        categories: &[],
+        field_labels: META_FIELDS,
+        status: false,
+        crd: false,
         printer: Printer::CrdAge,
     },
     Resource {
