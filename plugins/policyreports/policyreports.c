@@ -6,6 +6,7 @@
 // capability (grant `kubernetes = ["wgpolicyk8s.io/policyreports",
 // "wgpolicyk8s.io/clusterpolicyreports"]`), counts the results per namespace and
 // policy, and judges each pair:
+// (the counting and judging are in judge.c, unit-tested natively by test/judge_test.c):
 //   critical  at least `critical_at` failures (0: never)
 //   warning   at least `warning_at` failures; an `error` result (the engine could
 //             not evaluate the policy)
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "judge.h"
 #include "vitals.h"
 
 void exports_vitals_check_plugin_describe(exports_vitals_check_plugin_plugin_info_t *ret) {
@@ -39,78 +41,6 @@ void exports_vitals_check_plugin_describe(exports_vitals_check_plugin_plugin_inf
                  "count `warn` results (audit-mode policies) as failures", "false");
     vitals_param(&ret->params.ptr[6], "cluster_reports", "boolean",
                  "also read ClusterPolicyReports (cluster-scoped resources)", "true");
-}
-
-// One (namespace, policy) pair's counts and its first failures, as text.
-typedef struct {
-    char key[320];
-    int fail, error;
-    char examples[512];
-} tally_t;
-
-typedef struct {
-    tally_t *items;
-    size_t len, cap;
-} tallies_t;
-
-static tally_t *tally(tallies_t *t, const char *key) {
-    for (size_t i = 0; i < t->len; i++)
-        if (!strcmp(t->items[i].key, key)) return &t->items[i];
-    if (t->len == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 16;
-        t->items = realloc(t->items, t->cap * sizeof *t->items);
-        if (!t->items) abort();
-    }
-    tally_t *n = &t->items[t->len++];
-    memset(n, 0, sizeof *n);
-    snprintf(n->key, sizeof n->key, "%s", key);
-    return n;
-}
-
-static bool allowed(const cJSON *allow, const char *ns, const char *policy) {
-    char both[320];
-    snprintf(both, sizeof both, "%s/%s", ns, policy);
-    const cJSON *a;
-    cJSON_ArrayForEach(a, allow) {
-        if (cJSON_IsString(a) && (!strcmp(a->valuestring, policy) || !strcmp(a->valuestring, both)))
-            return true;
-    }
-    return false;
-}
-
-// Count one report's results into `t`.
-static void count(tallies_t *t, const cJSON *report, const cJSON *allow, bool count_warn) {
-    const char *ns = vitals_json_str(cJSON_GetObjectItemCaseSensitive(report, "metadata"), "namespace");
-    if (!*ns) ns = "(cluster)";
-    const cJSON *res;
-    cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(report, "results")) {
-        const char *result = vitals_json_str(res, "result");
-        bool fail = !strcmp(result, "fail") || (count_warn && !strcmp(result, "warn"));
-        bool error = !strcmp(result, "error");
-        const char *policy = vitals_json_str(res, "policy");
-        if ((!fail && !error) || allowed(allow, ns, policy)) continue;
-        char key[320];
-        snprintf(key, sizeof key, "%s/%s", ns, policy);
-        tally_t *e = tally(t, key);
-        if (fail) e->fail++;
-        else e->error++;
-        // The first two: rule, resource, message.
-        if (e->fail + e->error > 2) continue;
-        const cJSON *resource = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "resources"), 0);
-        if (!resource) {  // Kyverno 1.10+: one report per resource, named in `scope`
-            resource = cJSON_GetObjectItemCaseSensitive(report, "scope");
-        }
-        size_t len = strlen(e->examples);
-        snprintf(e->examples + len, sizeof e->examples - len, "%s%s %s/%s: %s",
-                 len ? "; " : "", vitals_json_str(res, "rule"), vitals_json_str(resource, "kind"),
-                 vitals_json_str(resource, "name"), vitals_json_str(res, "message"));
-    }
-}
-
-static int by_worst(const void *a, const void *b) {
-    const tally_t *x = a, *y = b;
-    if (x->fail != y->fail) return y->fail - x->fail;
-    return strcmp(x->key, y->key);
 }
 
 void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *input,
@@ -145,11 +75,11 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
         goto out;
     }
     const cJSON *report;
-    cJSON_ArrayForEach(report, reports) count(&t, report, allow, count_warn);
+    cJSON_ArrayForEach(report, reports) pr_count(&t, report, allow, count_warn);
     int report_count = cJSON_GetArraySize(reports);
     if (cluster_reports) {
         if (vitals_k8s_list_in(ep.name, api, "clusterpolicyreports", NULL, "", &cluster, &err)) {
-            cJSON_ArrayForEach(report, cluster) count(&t, report, allow, count_warn);
+            cJSON_ArrayForEach(report, cluster) pr_count(&t, report, allow, count_warn);
             report_count += cJSON_GetArraySize(cluster);
         } else {
             vitals_finding(&r, "clusterpolicyreports", VITALS_WARNING,
@@ -158,7 +88,7 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
         }
     }
 
-    qsort(t.items, t.len, sizeof *t.items, by_worst);
+    pr_sort(&t);
     int failures = 0, errors = 0;
     const char *worst = NULL;
     vitals_status_t worst_status = VITALS_OK;
@@ -171,9 +101,8 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
         vitals_sample(&r, "failures", "Failed results per namespace and policy", e->fail,
                       "namespace", e->key, "policy", slash + 1);
         *slash = '/';
-        vitals_status_t s = VITALS_OK;
-        if (critical_at > 0 && e->fail >= critical_at) s = VITALS_CRITICAL;
-        else if ((warning_at > 0 && e->fail >= warning_at) || e->error > 0) s = VITALS_WARNING;
+        static const vitals_status_t by_level[] = {VITALS_OK, VITALS_WARNING, VITALS_CRITICAL};
+        vitals_status_t s = by_level[pr_status(e, warning_at, critical_at)];
         if (e->error) {
             vitals_finding(&r, e->key, s, "%d failed, %d could not be evaluated: %s", e->fail,
                            e->error, e->examples);
@@ -197,7 +126,7 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
         vitals_finish(&r, VITALS_OK, "%d failed results (%d reports)", failures, report_count);
     }
 out:
-    free(t.items);
+    pr_free(&t);
     vitals_endpoint_free(&ep);
     cJSON_Delete(reports);
     cJSON_Delete(cluster);
