@@ -2,6 +2,7 @@
 //! against what the name expects.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 use serde::Deserialize;
 use vitals_plugin::dns::{Answer, Error, QueryType};
@@ -109,9 +110,13 @@ pub struct Asked<'a> {
     pub answer: Result<Answer, Error>,
 }
 
-/// Data compared without case or a trailing dot (`Web.Example.` = `web.example`).
+/// Data compared as addresses when they are (`fd00:0::10` = `fd00::10`), else
+/// without case or a trailing dot (`Web.Example.` = `web.example`).
 fn normal(s: &str) -> String {
-    s.trim_end_matches('.').to_ascii_lowercase()
+    match s.trim().parse::<IpAddr>() {
+        Ok(ip) => ip.to_string(),
+        Err(_) => s.trim().trim_end_matches('.').to_ascii_lowercase(),
+    }
 }
 
 /// Whether an answer is what the name expects, and if not, why.
@@ -328,6 +333,26 @@ mod tests {
             "{}",
             messages(&r)
         );
+    }
+
+    #[test]
+    fn expected_data_is_compared_as_addresses_or_names() {
+        let p = params(json!([
+            {"name": "v6.example", "type": "AAAA", "expect": ["FD00:0::10"]},
+            {"name": "_x._tcp.example", "type": "SRV", "expect": ["0 100 443 Target.Example"]},
+        ]));
+        let r = judge(
+            &p,
+            vec![
+                (0, "r:53", answer("NOERROR", &[("AAAA", "fd00::10")], 0.001)),
+                (
+                    1,
+                    "r:53",
+                    answer("NOERROR", &[("SRV", "0 100 443 target.example.")], 0.001),
+                ),
+            ],
+        );
+        assert_eq!(r.status, Status::Ok, "{}", messages(&r));
     }
 
     #[test]

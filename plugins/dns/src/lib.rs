@@ -82,7 +82,8 @@ impl Plugin for Dns {
     }
 }
 
-/// A resolver as findings name it: `10.43.0.10:53` for `dns://10.43.0.10`.
+/// A resolver as findings name it: its URL without the scheme (`10.43.0.10` for
+/// `dns://10.43.0.10`, `127.0.0.1:5353` for `dns://127.0.0.1:5353`).
 fn resolver(url: &str) -> &str {
     url.trim_start_matches("dns://").trim_end_matches('/')
 }

@@ -1,6 +1,7 @@
-// Unit tests of the policyreports judgement (judge.c), built and run natively by
-// scripts/test: clang-19 -I sdk/c plugins/policyreports/judge.c
-// plugins/policyreports/test/judge_test.c sdk/c/cjson/cJSON.c.
+// Unit tests of the policyreports judgement (judge.c), built natively by
+// scripts/test with the system's cc under AddressSanitizer and UBSan:
+//   cc -fsanitize=address,undefined -I sdk/c plugins/policyreports/judge.c \
+//      plugins/policyreports/test/judge_test.c sdk/c/cjson/cJSON.c
 #include <stdio.h>
 #include <string.h>
 

@@ -54,7 +54,8 @@ impl DnsGate {
                 Ok(a) => a,
                 Err(e) => return (Err(Error::Denied(e)), None),
             };
-            let timeout = to.endpoint.query_timeout;
+            let (timeout, connect_timeout) =
+                (to.endpoint.query_timeout, to.endpoint.connect_timeout);
             let client = to.open.unwrap_or_else(|| udp_client(server, timeout));
             let start = Instant::now();
             let rtype = record_type(query_type);
@@ -63,7 +64,7 @@ impl DnsGate {
                 .query(name.clone(), DNSClass::IN, rtype)
                 .await;
             if reply.as_ref().is_ok_and(|r| r.metadata.truncation) {
-                reply = tcp_query(server, timeout, name, rtype).await;
+                reply = tcp_query(server, connect_timeout, timeout, name, rtype).await;
             }
             let seconds = start.elapsed().as_secs_f64();
             match reply {
@@ -105,17 +106,23 @@ fn udp_client(server: SocketAddr, timeout: Duration) -> DnsClient {
     client
 }
 
-/// The same question over TCP, for an answer too large for UDP.
+/// The same question over TCP, for an answer too large for UDP: connected
+/// within `connect_timeout`, answered within `timeout`.
 async fn tcp_query(
     server: SocketAddr,
+    connect_timeout: Duration,
     timeout: Duration,
     name: Name,
     rtype: RecordType,
 ) -> Result<DnsResponse, NetError> {
-    let (connect, sender) =
-        TcpClientStream::new(server, None, Some(timeout), TokioRuntimeProvider::default());
+    let (connect, sender) = TcpClientStream::new(
+        server,
+        None,
+        Some(connect_timeout),
+        TokioRuntimeProvider::default(),
+    );
     let (mut client, background) = Client::<TokioRuntimeProvider>::with_timeout(
-        tokio::time::timeout(timeout, connect)
+        tokio::time::timeout(connect_timeout, connect)
             .await
             .map_err(|_| NetError::Timeout)??,
         sender,
