@@ -64,8 +64,33 @@ fn healthy_cluster_is_ok() {
         "{}",
         out.stdout
     );
-    let (_, r, _) = cfg.record_check("etcd", "etcd", "healthy", &[]);
+    let (_, r, cassette) = cfg.record_check("etcd", "etcd", "healthy", &[]);
     assert_eq!(r["status"], "ok", "{r:#}");
+    assert!(sample(&r, "leader_changes_seen") >= 1.0, "{r:#}");
+    assert_eq!(cassette.matches("/metrics").count(), 3, "{cassette}");
+}
+
+#[test]
+fn without_metrics_the_check_asks_no_member_for_them() {
+    let cluster = EtcdCluster::start(3, None, None).unwrap();
+    let cfg = config_for(&cluster, "");
+    cfg.check(
+        "etcd",
+        &format!("{ETCD_CHECK}[params]\nread_metrics = false\nquota_backend_bytes = 4294967296\n"),
+    );
+    let (_, r, cassette) = cfg.record_check("etcd", "etcd", "no-metrics", &[]);
+    assert_eq!(r["status"], "ok", "{r:#}");
+    assert_eq!(sample(&r, "members_healthy"), 3.0);
+    assert_eq!(sample(&r, "quota_backend_bytes"), 4294967296.0);
+    assert!(
+        !r["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "leader_changes_seen"),
+        "{r:#}"
+    );
+    assert!(!cassette.contains("/metrics"), "{cassette}");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The etcd check compiled natively: the same `run`, its requests through a plain
 //! HTTP client (the SDK's `native` feature) instead of the host, to show what
 //! running it as a WebAssembly component costs. Prints the median duration of
-//! RUNS runs in milliseconds and the last run's status.
+//! RUNS runs in milliseconds and the last run's status. `PARAMS` (JSON, default
+//! `{}`) are the check's parameters.
 //!
 //!   cargo run --release --manifest-path plugins/Cargo.toml -p vitals-etcd \
 //!       --example native -- RUNS URL...
@@ -23,7 +24,7 @@ fn main() {
     let input = RunInput {
         check: "etcd".into(),
         cluster: "native".into(),
-        params: "{}".into(),
+        params: std::env::var("PARAMS").unwrap_or_else(|_| "{}".into()),
         endpoints: vec![Endpoint {
             name: "etcd".into(),
             kind: "http".into(),

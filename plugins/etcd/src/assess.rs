@@ -20,6 +20,8 @@ pub struct Params {
     pub db_size_critical_ratio: f64,
     /// Overrides the quota read from each member's `/metrics`.
     pub quota_backend_bytes: Option<u64>,
+    /// Whether to read each member's `/metrics` at all.
+    pub read_metrics: bool,
     pub request_timeout_seconds: f64,
     /// Warn when the number of voting members differs.
     pub expected_members: Option<usize>,
@@ -35,6 +37,7 @@ impl Default for Params {
             db_size_warning_ratio: 0.8,
             db_size_critical_ratio: 0.95,
             quota_backend_bytes: None,
+            read_metrics: true,
             request_timeout_seconds: 3.0,
             expected_members: None,
             election_timeout_ms: 1000,
