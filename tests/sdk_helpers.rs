@@ -1,9 +1,9 @@
 //! The SDKs of every language take the same steps with the same results: one
 //! test plugin per language (`plugins/testing/{rust,py,js,c}-sdk`) exercises the
-//! report verbs, `granted_endpoint`, the Redis, SQL, net and Kubernetes helpers
-//! and `log`, through the real `vitals` binary, against a real Redis, a real
-//! MariaDB, TCP ports on loopback, a network of the test's own for ARP and the
-//! fixture Kubernetes API. The Rust plugin is the reference: its findings are
+//! report verbs, `granted_endpoint`, the Redis, SQL, net, DNS and Kubernetes
+//! helpers and `log`, through the real `vitals` binary, against a real Redis, a
+//! real MariaDB, TCP ports on loopback, a network of the test's own for ARP,
+//! dnsmasq and the fixture Kubernetes API. The Rust plugin is the reference: its findings are
 //! checked here, and every other language must report exactly the same ones.
 
 mod support;
@@ -11,6 +11,7 @@ mod support;
 use std::net::TcpListener;
 
 use serde_json::Value;
+use support::dns::Dnsmasq;
 use support::galera::{Galera, PASSWORD, USER};
 use support::kubernetes::ApiServer;
 use support::netns::Lab;
@@ -60,6 +61,10 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
     let redis = Server::start();
     let db = Galera::start(1);
     let api = ApiServer::start(ApiServer::rke2_cilium());
+    let resolver = Dnsmasq::start(&[
+        "--host-record=kubernetes.default.svc.cluster.local,10.43.0.1",
+        "--srv-host=_https._tcp.kubernetes.default.svc.cluster.local,kubernetes.default.svc.cluster.local,443,0,100",
+    ]);
     // One host on a bridge of the test's own, holding .10; nobody holds .40.
     let lab = Lab::start(&[&[10]]);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -70,16 +75,18 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
     let cfg = ConfigDir::new(&format!(
         "[clusters.local.endpoints.redis]\nkind = \"redis\"\nurls = {}\n\
          [clusters.local.endpoints.db]\nkind = \"mysql\"\nurls = {}\n\
-         username = \"{USER}\"\npassword_env = \"DB_PASSWORD\"\n{}",
+         username = \"{USER}\"\npassword_env = \"DB_PASSWORD\"\n\
+         [clusters.local.endpoints.dns]\nkind = \"dns\"\nurls = [\"{}\"]\nquery_timeout = \"3s\"\n{}",
         toml_list(&[redis.url(), closed_redis.clone()]),
         toml_list(&db.urls()),
+        resolver.url,
         api.endpoint_toml("local"),
     ));
     let arp = [lab.addr(10), lab.addr(40), "10.99.0.1".to_string()];
     let check = |plugin: &str, extra: &str| {
         format!(
             "plugin = \"{plugin}\"\ntimeout = \"60s\"\n\
-             [grants]\nendpoints = [\"redis\", \"db\", \"kubernetes\"]\n\
+             [grants]\nendpoints = [\"redis\", \"db\", \"kubernetes\", \"dns\"]\n\
              kubernetes = [\"nodes\", \"configmaps@kube-system\"]\n\
              [grants.net]\ntcp = [\"127.0.0.1/32\"]\narp = [\"{}.0/24\"]\ntimeout = \"300ms\"\n\
              [params]\ntcp_open = \"{open}\"\ntcp_closed = \"{closed_tcp}\"\n\
@@ -176,6 +183,18 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
     starts(&format!("arp {}", lab.addr(10)), "1 replies: ");
     ok(&format!("arp {}", lab.addr(40)), "0 replies: ");
     starts("arp 10.99.0.1", "denied: ");
+    // DNS: an address, an SRV record, NXDOMAIN as an answer, a resolver not granted.
+    ok("dns A", "NOERROR 10.43.0.1");
+    ok(
+        "dns SRV",
+        "NOERROR 0 100 443 kubernetes.default.svc.cluster.local.",
+    );
+    ok("dns NXDOMAIN", "NXDOMAIN");
+    starts(
+        "dns denied",
+        "denied: \"dns://10.9.9.9\" is not a URL of endpoint \"dns\"",
+    );
+    ok("dns all", "NOERROR 10.43.0.1; NXDOMAIN; denied");
     // Kubernetes: GET, LIST, denied, api 404.
     ok("k8s get", "enable-l2-announcements=true");
     ok(

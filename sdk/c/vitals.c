@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 vitals_status_t vitals_worse(vitals_status_t a, vitals_status_t b) {
@@ -161,6 +162,8 @@ static const vitals_err_t DB_KINDS[] = {VITALS_ERR_DENIED, VITALS_ERR_UNREACHABL
 static const vitals_err_t NET_KINDS[] = {VITALS_ERR_DENIED, VITALS_ERR_REFUSED,
                                          VITALS_ERR_TIMEOUT, VITALS_ERR_UNREACHABLE,
                                          VITALS_ERR_FAILED};
+static const vitals_err_t DNS_KINDS[] = {VITALS_ERR_DENIED, VITALS_ERR_TIMEOUT,
+                                         VITALS_ERR_UNREACHABLE, VITALS_ERR_FAILED};
 static const vitals_err_t K8S_KINDS[] = {VITALS_ERR_DENIED, VITALS_ERR_UNREACHABLE,
                                          VITALS_ERR_TIMEOUT, VITALS_ERR_TLS, VITALS_ERR_API};
 
@@ -538,6 +541,106 @@ bool vitals_arp_probe(const char *address, vitals_arp_reply_t **replies, size_t 
     *count = res.len;
     vitals_check_net_list_arp_reply_free(&res);
     return ok(err);
+}
+
+// ---------------------------------------------------------------- DNS
+
+static const char *const QUERY_TYPES[] = {"A",   "AAAA", "CNAME", "SRV", "TXT",
+                                          "PTR", "NS",   "MX",    "SOA"};
+
+// The query type named `type` (any case), or false with `err` set.
+static bool query_type(const char *type, vitals_check_dns_query_type_t *t, vitals_error_t *err) {
+    for (size_t i = 0; i < sizeof QUERY_TYPES / sizeof *QUERY_TYPES; i++) {
+        if (type && !strcasecmp(type, QUERY_TYPES[i])) {
+            *t = (vitals_check_dns_query_type_t)i;
+            return true;
+        }
+    }
+    return fail(err, VITALS_ERR_DENIED, 0,
+                "query type \"%s\": expected A, AAAA, CNAME, SRV, TXT, PTR, NS, MX or SOA",
+                type ? type : "");
+}
+
+static cJSON *string_json(const check_string_t *s) {
+    char *text = vitals_cstr(s);
+    cJSON *v = cJSON_CreateString(text);
+    free(text);
+    return v;
+}
+
+// An answer as cJSON (see vitals_dns_query).
+static cJSON *answer_json(const vitals_check_dns_answer_t *a) {
+    cJSON *out = cJSON_CreateObject(), *records = cJSON_CreateArray();
+    cJSON_AddItemToObject(out, "rcode", string_json(&a->rcode));
+    cJSON_AddBoolToObject(out, "authoritative", a->authoritative);
+    for (size_t i = 0; i < a->records.len; i++) {
+        const vitals_check_dns_dns_record_t *r = &a->records.ptr[i];
+        cJSON *rec = cJSON_CreateObject();
+        cJSON_AddItemToObject(rec, "name", string_json(&r->name));
+        cJSON_AddItemToObject(rec, "type", string_json(&r->type));
+        cJSON_AddNumberToObject(rec, "ttl", r->ttl);
+        cJSON_AddItemToObject(rec, "data", string_json(&r->data));
+        cJSON_AddItemToArray(records, rec);
+    }
+    cJSON_AddItemToObject(out, "records", records);
+    cJSON_AddNumberToObject(out, "seconds", a->seconds);
+    return out;
+}
+
+bool vitals_dns_query(const char *endpoint, const char *url, const char *name,
+                      const char *type, cJSON **answer, vitals_error_t *err) {
+    *answer = NULL;
+    vitals_check_dns_query_type_t t;
+    if (!query_type(type, &t, err)) return false;
+    check_string_t ep, u, n;
+    check_string_set(&ep, endpoint);
+    check_string_set(&u, url);
+    check_string_set(&n, name);
+    vitals_check_dns_answer_t a;
+    vitals_check_dns_error_t e;
+    if (!vitals_check_dns_query(&ep, &u, &n, t, &a, &e)) {
+        fail_with(err, DNS_KINDS, 4, e.tag, &e.val.denied);
+        vitals_check_dns_error_free(&e);
+        return false;
+    }
+    *answer = answer_json(&a);
+    vitals_check_dns_answer_free(&a);
+    return ok(err);
+}
+
+void vitals_dns_query_all(vitals_dns_call_t *calls, size_t n) {
+    vitals_check_dns_list_request_t list = {.ptr = calloc(n ? n : 1, sizeof *list.ptr), .len = 0};
+    size_t *index = calloc(n ? n : 1, sizeof *index);  // list entry -> call
+    if (!list.ptr || !index) abort();
+    for (size_t i = 0; i < n; i++) {
+        calls[i].answer = NULL;
+        vitals_check_dns_query_type_t t;
+        calls[i].ok = query_type(calls[i].type, &t, &calls[i].err);
+        if (!calls[i].ok) continue;  // refused here: not sent
+        vitals_check_dns_request_t *req = &list.ptr[list.len];
+        check_string_set(&req->endpoint, calls[i].endpoint);
+        check_string_set(&req->url, calls[i].url);
+        check_string_set(&req->name, calls[i].name);
+        req->query_type = t;
+        index[list.len++] = i;
+    }
+    vitals_check_dns_list_result_answer_error_t results = {0};
+    if (list.len) vitals_check_dns_query_all(&list, &results);
+    free(list.ptr);  // the strings only point at the calls'
+    for (size_t k = 0; k < list.len; k++) {
+        vitals_dns_call_t *c = &calls[index[k]];
+        if (k >= results.len) {
+            c->ok = fail(&c->err, VITALS_ERR_INVALID, 0, "no answer from the host");
+        } else if (results.ptr[k].is_err) {
+            vitals_check_dns_error_t *e = &results.ptr[k].val.err;
+            c->ok = fail_with(&c->err, DNS_KINDS, 4, e->tag, &e->val.denied);
+        } else {
+            c->answer = answer_json(&results.ptr[k].val.ok);
+            c->ok = ok(&c->err);
+        }
+    }
+    if (list.len) vitals_check_dns_list_result_answer_error_free(&results);
+    free(index);
 }
 
 // ---------------------------------------------------------------- Kubernetes

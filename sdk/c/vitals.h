@@ -9,6 +9,7 @@
 //   vitals_redis_command, vitals_parse_info, _parse_fields      Redis (replies as cJSON)
 //   vitals_sql_query, vitals_sql_records, _sql_name_values      SQL (rows as cJSON)
 //   vitals_tcp_connect (seconds), vitals_arp_probe              net
+//   vitals_dns_query, vitals_dns_query_all                      DNS (answers as cJSON)
 //   vitals_k8s_get, vitals_k8s_list_all, vitals_k8s_list_in     Kubernetes (cJSON)
 //
 // Capability helpers return true on success, else false with `err` set: its
@@ -213,6 +214,30 @@ typedef struct {
 // Errors: DENIED, UNREACHABLE, FAILED (ARP needs root or CAP_NET_RAW for vitals).
 bool vitals_arp_probe(const char *address, vitals_arp_reply_t **replies, size_t *count,
                       vitals_error_t *err);
+
+// ---------------------------------------------------------------- DNS
+
+// Ask `url` of the granted dns endpoint `endpoint` for the `type` ("A", "AAAA",
+// "CNAME", "SRV", "TXT", "PTR", "NS", "MX", "SOA") records of `name` (fully
+// qualified; no search domains). `*answer` is `{"rcode": "NOERROR", "authoritative":
+// true, "records": [{"name": ..., "type": "A", "ttl": 30, "data": "10.43.0.1"}],
+// "seconds": 0.001}`: NXDOMAIN is an answer, not an error. Errors: DENIED (a URL
+// not of the endpoint, not a name, an unknown type), TIMEOUT, UNREACHABLE, FAILED.
+bool vitals_dns_query(const char *endpoint, const char *url, const char *name,
+                      const char *type, cJSON **answer, vitals_error_t *err);
+// One query of vitals_dns_query_all: `endpoint`, `url`, `name` and `type` in; `ok`
+// and `answer` (free it with cJSON_Delete) or `err` out.
+typedef struct {
+    const char *endpoint;
+    const char *url;
+    const char *name;
+    const char *type;
+    bool ok;
+    cJSON *answer;
+    vitals_error_t err;
+} vitals_dns_call_t;
+// Run `n` queries at once, each as vitals_dns_query would.
+void vitals_dns_query_all(vitals_dns_call_t *calls, size_t n);
 
 // ---------------------------------------------------------------- Kubernetes
 

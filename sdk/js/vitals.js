@@ -13,6 +13,7 @@
 //   redisCommand, redisCommandAll, parseInfo, parseFields       Redis
 //   sqlQuery, sqlQueryAll -> Rows (.records(), .nameValues())  SQL
 //   tcpConnect -> seconds, arpProbe -> [{mac, seconds}]        net
+//   dnsQuery, dnsQueryAll -> {rcode, records, seconds, ...}    DNS
 //   k8sGet, k8sList                                            Kubernetes
 //
 // Every capability helper throws a CapabilityError (`kind`: denied, unreachable,
@@ -24,6 +25,7 @@
 // strings ('ok', 'warning', ...), options are a value or undefined. A raw capability
 // import returns its value or throws an object whose `payload` is the error variant
 // ({tag: 'denied', val: '...'}, {tag: 'api', val: {code, reason, message}}).
+import * as dns from 'vitals:check/dns@0.4.2';
 import * as k8s from 'vitals:check/kubernetes@0.4.2';
 import { log as hostLog } from 'vitals:check/log@0.4.2';
 import * as net from 'vitals:check/net@0.4.2';
@@ -241,6 +243,48 @@ export function tcpConnect(address) {
  *  failed (ARP needs root or CAP_NET_RAW for vitals). */
 export function arpProbe(address) {
   return call(() => net.arpProbe(address)).map((r) => ({ mac: r.mac, seconds: r.seconds }));
+}
+
+// ------------------------------------------------------------------ DNS
+
+const QUERY_TYPES = ['a', 'aaaa', 'cname', 'srv', 'txt', 'ptr', 'ns', 'mx', 'soa'];
+
+function queryType(type) {
+  const t = String(type).toLowerCase();
+  if (!QUERY_TYPES.includes(t)) {
+    throw new CapabilityError('denied', `query type ${JSON.stringify(type)}: expected A, AAAA, CNAME, SRV, TXT, PTR, NS, MX or SOA`);
+  }
+  return t;
+}
+
+function dnsAnswer(a) {
+  const records = a.records.map((r) => ({ name: r.name, type: r.type, ttl: r.ttl, data: r.data }));
+  return {
+    rcode: a.rcode,
+    authoritative: a.authoritative,
+    records,
+    seconds: a.seconds,
+    /** The data of the records of `type` (an address query: the addresses). */
+    dataOf: (type) => records.filter((r) => r.type.toUpperCase() === String(type).toUpperCase()).map((r) => r.data),
+  };
+}
+
+/** Ask `url` of the granted dns endpoint `endpointName` for the `type` ('A',
+ *  'SRV', ...) records of `name` (fully qualified; no search domains): {rcode
+ *  ('NOERROR', 'NXDOMAIN', ...), authoritative, records [{name, type, ttl, data}],
+ *  seconds, dataOf(type)}. NXDOMAIN is an answer, not an error. Throws
+ *  CapabilityError: denied, timeout, unreachable, failed. */
+export function dnsQuery(endpointName, url, name, type = 'A') {
+  const t = queryType(type);
+  return dnsAnswer(call(() => dns.query(endpointName, url, name, t)));
+}
+
+/** Several dnsQuery calls at once, `[endpointName, url, name, type]` each. One
+ *  entry per call, in order: its answer, or the CapabilityError it failed with
+ *  (returned, not thrown). */
+export function dnsQueryAll(calls) {
+  const requests = calls.map(([endpoint, url, name, type]) => ({ endpoint, url, name, queryType: queryType(type ?? 'A') }));
+  return dns.queryAll(requests).map((answer) => (answer.tag === 'err' ? CapabilityError.from(answer.val) : dnsAnswer(answer.val)));
 }
 
 // ------------------------------------------------------------------ Kubernetes

@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 from componentize_py_types import Err
+from wit_world.imports import dns as _dns
 from wit_world.imports import kubernetes as _k8s
 from wit_world.imports import log as _log
 from wit_world.imports import net as _net
@@ -51,6 +52,7 @@ __all__ = [
     "redis_command", "parse_info", "parse_fields",
     "Rows", "sql_query",
     "tcp_connect", "arp_probe",
+    "DnsRecord", "DnsAnswer", "dns_query", "dns_query_all",
     "k8s_get", "k8s_list",
     "report", "worst",
     # older names, kept working
@@ -513,6 +515,64 @@ def arp_probe(address: str) -> List[ArpReply]:
     that answered ([] nobody holds it, 2+ a conflict). Raises CapabilityError:
     `denied`, `unreachable`, `failed` (ARP needs root or CAP_NET_RAW for vitals)."""
     return list(_call(_net.arp_probe, address))
+
+
+# ---------------------------------------------------------------- DNS
+@dataclass
+class DnsRecord:
+    """One record of an answer: its owner name, type (`A`, `SRV`, ...), TTL and
+    data in zone-file form (`10.43.0.10`, `0 100 443 target.example.`)."""
+    name: str
+    type: str
+    ttl: int
+    data: str
+
+
+@dataclass
+class DnsAnswer:
+    """What a resolver answered: `rcode` (`NOERROR`, `NXDOMAIN`, `SERVFAIL`, ...),
+    the AA flag, the answer section and the seconds it took."""
+    rcode: str
+    authoritative: bool
+    records: List[DnsRecord]
+    seconds: float
+
+    def data_of(self, type: str) -> List[str]:
+        """The data of the records of `type`: for an address query, the addresses
+        the name resolves to (after any CNAME)."""
+        return [r.data for r in self.records if r.type.upper() == type.upper()]
+
+
+def _query_type(type: str):
+    try:
+        return _dns.QueryType[str(type).upper()]
+    except KeyError:
+        raise CapabilityError("denied", f"query type {type!r}: expected A, AAAA, CNAME, SRV, "
+                                        "TXT, PTR, NS, MX or SOA") from None
+
+
+def _answer(a) -> DnsAnswer:
+    return DnsAnswer(
+        rcode=a.rcode, authoritative=a.authoritative, seconds=a.seconds,
+        records=[DnsRecord(name=r.name, type=getattr(r, "type", None) or getattr(r, "type_"),
+                           ttl=r.ttl, data=r.data) for r in a.records])
+
+
+def dns_query(endpoint: str, url: str, name: str, type: str = "A") -> DnsAnswer:
+    """Ask `url` of the granted dns endpoint `endpoint` for the `type` records of
+    `name` (fully qualified; no search domains). NXDOMAIN is an answer, not an
+    error. Raises CapabilityError: `denied`, `timeout`, `unreachable`, `failed`."""
+    return _answer(_call(_dns.query, endpoint, url, name, _query_type(type)))
+
+
+def dns_query_all(calls: Sequence[Tuple[str, str, str, str]]) -> List[Any]:
+    """Several `dns_query` calls at once, `(endpoint, url, name, type)` each: one
+    entry per call, in order: its DnsAnswer, or the CapabilityError it failed with
+    (returned, not raised)."""
+    requests = [_dns.Request(endpoint=e, url=u, name=n, query_type=_query_type(t))
+                for e, u, n, t in calls]
+    return [CapabilityError.from_wit(a.value) if isinstance(a, Err) else _answer(a.value)
+            for a in _dns.query_all(requests)]
 
 
 # ---------------------------------------------------------------- Kubernetes

@@ -1,9 +1,10 @@
 // test_c_sdk: exercises the C SDK for tests/sdk_helpers.rs.
 //
 // The steps of the Rust reference plugin (plugins/testing/rust-sdk), with the
-// same findings: report verbs, vitals_granted_endpoint, Redis, SQL, net,
+// same findings: report verbs, vitals_granted_endpoint, Redis, SQL, net, DNS,
 // Kubernetes and log. Endpoints: `redis` (its first URL a server, its second a
-// closed port), `db` (mysql), `kubernetes`. Each step is one finding: ok with
+// closed port), `db` (mysql), `kubernetes`, `dns` (when granted: a resolver for
+// cluster.local). Each step is one finding: ok with
 // what the helper returned, or a note (unknown) with the error as `kind: message`.
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,28 @@ static void step(vitals_report_t *r, const char *subject, bool ok, char *text,
         vitals_note(r, subject, VITALS_UNKNOWN, "%s: %s", vitals_err_name(err->kind), err->message);
     }
     free(text);
+}
+
+// `RCODE data...` of a DNS answer (malloc'd): `NOERROR 10.43.0.1`, `NXDOMAIN`.
+static char *answer_text(const cJSON *answer) {
+    char *text = calloc(1024, 1);
+    if (!text) abort();
+    snprintf(text, 1024, "%s", vitals_json_str(answer, "rcode"));
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(answer, "records")) {
+        size_t len = strlen(text);
+        snprintf(text + len, 1024 - len, " %s", vitals_json_str(rec, "data"));
+    }
+    return text;
+}
+
+static void dns_step(vitals_report_t *r, const char *subject, const char *url, const char *name,
+                     const char *type) {
+    cJSON *answer;
+    vitals_error_t err;
+    bool ok = vitals_dns_query("dns", url, name, type, &answer, &err);
+    step(r, subject, ok, ok ? answer_text(answer) : NULL, &err);
+    cJSON_Delete(answer);
 }
 
 static int by_string(const void *a, const void *b) {
@@ -322,6 +345,36 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     cJSON_ArrayForEach(address, cJSON_GetObjectItemCaseSensitive(params, "arp")) {
         if (cJSON_IsString(address)) arp(&r, address->valuestring);
     }
+
+    // DNS, when a `dns` endpoint is granted: its first URL a resolver for cluster.local.
+    vitals_endpoint_t resolver = {0};
+    if (vitals_granted_endpoint(input, "dns", "dns", &resolver, &err) && resolver.url_count) {
+        const char *url = resolver.urls[0];
+        const char *api = "kubernetes.default.svc.cluster.local";
+        dns_step(&r, "dns A", url, api, "A");
+        dns_step(&r, "dns SRV", url, "_https._tcp.kubernetes.default.svc.cluster.local", "SRV");
+        dns_step(&r, "dns NXDOMAIN", url, "nope.cluster.local", "A");
+        dns_step(&r, "dns denied", "dns://10.9.9.9", api, "A");
+        vitals_dns_call_t calls[] = {
+            {.endpoint = "dns", .url = url, .name = api, .type = "A"},
+            {.endpoint = "dns", .url = url, .name = "nope.cluster.local", .type = "A"},
+            {.endpoint = "dns", .url = "dns://10.9.9.9", .name = api, .type = "A"},
+        };
+        size_t n = sizeof calls / sizeof *calls;
+        vitals_dns_query_all(calls, n);
+        char *text = calloc(1024, 1);
+        if (!text) abort();
+        for (size_t i = 0; i < n; i++) {
+            char *item = calls[i].ok ? answer_text(calls[i].answer)
+                                     : strdup(vitals_err_name(calls[i].err.kind));
+            size_t len = strlen(text);
+            snprintf(text + len, 1024 - len, "%s%s", i ? "; " : "", item);
+            free(item);
+            cJSON_Delete(calls[i].answer);
+        }
+        step(&r, "dns all", true, text, NULL);
+    }
+    vitals_endpoint_free(&resolver);
 
     // Kubernetes.
     {

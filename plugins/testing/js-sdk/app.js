@@ -1,13 +1,14 @@
 // test_js_sdk: exercises the JavaScript SDK for tests/sdk_helpers.rs.
 //
 // The steps of the Rust reference plugin (plugins/testing/rust-sdk), with the
-// same findings: report verbs, grantedEndpoint, Redis, SQL, net, Kubernetes and
+// same findings: report verbs, grantedEndpoint, Redis, SQL, net, DNS, Kubernetes and
 // log. Endpoints: `redis` (its first URL a server, its second a closed port), `db`
-// (mysql), `kubernetes`. Each step is one finding: ok with what the helper
+// (mysql), `kubernetes`, `dns` (when granted). Each step is one finding: ok with what the helper
 // returned, or a note (unknown) with the error as `kind: message`.
 import {
   CapabilityError, ReportBuilder, arpProbe, grantedEndpoint, k8sGet, k8sList, log, parseFields,
   parseInfo, parseParams, redisCommand, redisCommandAll, sqlQuery, sqlQueryAll, tcpConnect,
+  dnsQuery, dnsQueryAll,
 } from '../../../sdk/js/vitals.js';
 
 const param = (name, kind, description) => ({ name, kind, description, defaultValue: undefined, required: false });
@@ -99,6 +100,21 @@ function helpers(input, p) {
       if (replies.some((a) => a.seconds < 0)) return 'odd seconds';
       return `${replies.length} replies: ${replies.map((a) => a.mac).sort(byName).join(' ')}`;
     });
+  }
+
+  // DNS, when a `dns` endpoint is granted: its first URL a resolver for cluster.local.
+  const resolver = input.endpoints.find((e) => e.name === 'dns' && e.kind === 'dns');
+  if (resolver) {
+    const dnsUrl = resolver.urls[0];
+    const api = 'kubernetes.default.svc.cluster.local';
+    const text = (a) => [a.rcode, ...a.records.map((rec) => rec.data)].join(' ');
+    step('dns A', () => text(dnsQuery('dns', dnsUrl, api)));
+    step('dns SRV', () => text(dnsQuery('dns', dnsUrl, `_https._tcp.${api}`, 'SRV')));
+    step('dns NXDOMAIN', () => text(dnsQuery('dns', dnsUrl, 'nope.cluster.local', 'A')));
+    step('dns denied', () => text(dnsQuery('dns', 'dns://10.9.9.9', api)));
+    step('dns all', () => dnsQueryAll([
+      ['dns', dnsUrl, api, 'A'], ['dns', dnsUrl, 'nope.cluster.local', 'A'], ['dns', 'dns://10.9.9.9', api, 'A'],
+    ]).map((a) => (a instanceof CapabilityError ? a.kind : text(a))).join('; '));
   }
 
   // Kubernetes.

@@ -6,8 +6,9 @@ resource raise.
 
 mode "helpers" (tests/sdk_helpers.rs): the steps of the Rust reference plugin
 (plugins/testing/rust-sdk), with the same findings: report verbs,
-granted_endpoint, Redis, SQL, net, Kubernetes and log. Endpoints: `redis` (its
-first URL a server, its second a closed port), `db` (mysql), `kubernetes`. Each
+granted_endpoint, Redis, SQL, net, DNS, Kubernetes and log. Endpoints: `redis` (its
+first URL a server, its second a closed port), `db` (mysql), `kubernetes`, `dns`
+(when granted: a resolver for cluster.local). Each
 step is one finding: ok with what the helper returned, or a note (unknown) with
 the error as `kind: message`.
 """
@@ -17,7 +18,8 @@ from wit_world import exports
 from wit_world.imports.vitals_check_types import ParamSpec, PluginInfo
 
 from vitals_sdk import (
-    CapabilityError, ReportBuilder, RunInput, Status, arp_probe, granted_endpoint, k8s_get,
+    CapabilityError, ReportBuilder, RunInput, Status, arp_probe, dns_query, dns_query_all,
+    granted_endpoint, k8s_get,
     k8s_list, log, parse_fields, parse_info, parse_params, redis_command, redis_command_all,
     sql_query, sql_query_all, tcp_connect,
 )
@@ -148,6 +150,24 @@ def helpers(input: RunInput, p: dict):
         return f"{len(replies)} replies: {' '.join(sorted(a.mac for a in replies))}"
     for address in p.get("arp", []):
         step(f"arp {address}", lambda address=address: arp(address))
+
+    # DNS, when a `dns` endpoint is granted: its first URL a resolver for cluster.local.
+    resolvers = [e for e in input.endpoints if e.name == "dns" and e.kind == "dns"]
+    if resolvers:
+        dns_url = resolvers[0].urls[0]
+        api = "kubernetes.default.svc.cluster.local"
+
+        def text(a):
+            return " ".join([a.rcode] + [rec.data for rec in a.records])
+        step("dns A", lambda: text(dns_query("dns", dns_url, api)))
+        step("dns SRV", lambda: text(dns_query("dns", dns_url, "_https._tcp." + api, "SRV")))
+        step("dns NXDOMAIN", lambda: text(dns_query("dns", dns_url, "nope.cluster.local", "A")))
+        step("dns denied", lambda: text(dns_query("dns", "dns://10.9.9.9", api)))
+        step("dns all", lambda: "; ".join(
+            a.kind if isinstance(a, CapabilityError) else text(a)
+            for a in dns_query_all([("dns", dns_url, api, "A"),
+                                    ("dns", dns_url, "nope.cluster.local", "A"),
+                                    ("dns", "dns://10.9.9.9", api, "A")])))
 
     # Kubernetes.
     step("k8s get", lambda: "enable-l2-announcements=" + k8s_get(

@@ -4,12 +4,13 @@
 //! the same steps and must report the same findings (`tests/sdk_helpers.rs`).
 //!
 //! Endpoints: `redis` (its first URL a server, its second a closed port), `db`
-//! (mysql) and `kubernetes`. Each step is one finding: `ok` with what the helper
-//! returned, or a note (`unknown`) with the error as `kind: message`.
+//! (mysql), `kubernetes` and, when granted, `dns` (a resolver for cluster.local).
+//! Each step is one finding: `ok` with what the helper returned, or a note
+//! (`unknown`) with the error as `kind: message`.
 
 use serde_json::Value;
 use vitals_plugin::{
-    LogLevel, Plugin, PluginInfo, Report, ReportBuilder, RunInput, Status, export_plugin,
+    LogLevel, Plugin, PluginInfo, Report, ReportBuilder, RunInput, Status, dns, export_plugin,
     granted_endpoint, kubernetes, log, net, optional_param, parse_params, redis, sql,
 };
 
@@ -42,6 +43,18 @@ fn sql_err(e: sql::Error) -> (String, String) {
 
 fn net_err(e: net::Error) -> (String, String) {
     (e.kind().into(), e.message().into())
+}
+
+fn dns_err(e: dns::Error) -> (String, String) {
+    (e.kind().into(), e.message().into())
+}
+
+/// `RCODE data...`: `NOERROR 10.43.0.1`, `NXDOMAIN`.
+fn answer_text(a: &dns::Answer) -> String {
+    std::iter::once(a.rcode.as_str())
+        .chain(a.records.iter().map(|r| r.data.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn k8s_err(e: kubernetes::Error) -> (String, String) {
@@ -260,6 +273,35 @@ impl Plugin for SdkTest {
                 })
                 .map_err(net_err);
             step(&mut r, &format!("arp {address}"), outcome);
+        }
+
+        // DNS, when a `dns` endpoint is granted: its first URL a resolver for
+        // cluster.local.
+        if let Ok(ep) = granted_endpoint(&input, "dns", "dns") {
+            let url = ep.urls[0].clone();
+            let api = "kubernetes.default.svc.cluster.local";
+            let srv = "_https._tcp.kubernetes.default.svc.cluster.local";
+            let q = |url: &str, name: &str, t: dns::QueryType| {
+                dns::query("dns", url, name, t)
+                    .map(|a| answer_text(&a))
+                    .map_err(dns_err)
+            };
+            step(&mut r, "dns A", q(&url, api, dns::QueryType::A));
+            step(&mut r, "dns SRV", q(&url, srv, dns::QueryType::Srv));
+            step(&mut r, "dns NXDOMAIN", q(&url, "nope.cluster.local", dns::QueryType::A));
+            step(&mut r, "dns denied", q("dns://10.9.9.9", api, dns::QueryType::A));
+            let all: Vec<String> = dns::query_all(&[
+                ("dns", &url, api, dns::QueryType::A),
+                ("dns", &url, "nope.cluster.local", dns::QueryType::A),
+                ("dns", "dns://10.9.9.9", api, dns::QueryType::A),
+            ])
+            .into_iter()
+            .map(|a| match a {
+                Ok(a) => answer_text(&a),
+                Err(e) => e.kind().to_string(),
+            })
+            .collect();
+            step(&mut r, "dns all", Ok(all.join("; ")));
         }
 
         // Kubernetes.
