@@ -34,6 +34,62 @@ fn run(cfg: &ConfigDir, check: &str, scenario: Option<&str>) -> Value {
     r
 }
 
+/// Seconds of an age as the check writes it: `4h`, `6h48m`, `56m3s`, `2d6h`.
+fn seconds(age: &str) -> Option<u64> {
+    let (mut total, mut number) = (0, String::new());
+    for c in age.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86400,
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        total += number.parse::<u64>().ok()? * unit;
+        number.clear();
+    }
+    (number.is_empty() && !age.is_empty()).then_some(total)
+}
+
+/// Assert that `text` holds `before`, an age, then `after`: the age no less than
+/// `secs` and less than two minutes more. The fixture's times are moved to when it
+/// was loaded, and the run comes a moment later (a loaded CI machine takes more
+/// than a moment); the check writes ages truncated to their two largest units.
+fn assert_age(text: &str, before: &str, secs: u64, after: &str) {
+    let at = text
+        .find(before)
+        .unwrap_or_else(|| panic!("no {before:?} in:\n{text}"))
+        + before.len();
+    let rest = &text[at..];
+    let end = rest
+        .find(after)
+        .unwrap_or_else(|| panic!("no {after:?} after {before:?} in:\n{text}"));
+    let age = seconds(&rest[..end])
+        .unwrap_or_else(|| panic!("{:?} after {before:?} is not an age", &rest[..end]));
+    assert!(
+        (secs..secs + 120).contains(&age),
+        "{before}{}{after}: expected {secs}s to {}s",
+        &rest[..end],
+        secs + 119
+    );
+}
+
+#[test]
+fn ages_are_read_as_the_check_writes_them() {
+    assert_eq!(seconds("4h"), Some(14_400));
+    assert_eq!(seconds("6h48m"), Some(24_480));
+    assert_eq!(seconds("56m3s"), Some(3363));
+    assert_eq!(seconds("2d6h"), Some(194_400));
+    for bad in ["", "4", "4x", "h", "4h ago"] {
+        assert_eq!(seconds(bad), None, "{bad}");
+    }
+    assert_age("x: \"newest 4h1m ago\"", "x: \"newest ", 4 * 3600, " ago\"");
+}
+
 fn sample(r: &Value, name: &str, label: (&str, &str)) -> f64 {
     r["samples"]
         .as_array()
@@ -52,8 +108,9 @@ fn velero_schedules_and_locations() {
     let r = run(&cfg, "velero", Some("velero-failed"));
     assert_eq!(r["status"], "critical", "{}", findings(&r));
     let text = findings(&r);
+    // As Velero writes it: the location Unavailable, the backup fails validation.
     assert!(
-        text.contains("\"critical\" \"gitlab-offsite\": \"gitlab-offsite-20261201060000 Failed: backup storage location offsite is unavailable\""),
+        text.contains("\"critical\" \"gitlab-offsite\": \"gitlab-offsite-20261201060000 FailedValidation: backup can't be created because BackupStorageLocation offsite is in Unavailable status.\""),
         "{text}"
     );
     assert!(
@@ -61,13 +118,17 @@ fn velero_schedules_and_locations() {
         "{text}"
     );
     // The newest hourly backup is in progress: the one before it partially failed.
-    assert!(
-        text.contains("\"warning\" \"hourly-apps\": \"hourly-apps-20261201085500 PartiallyFailed (2 errors; velero backup logs hourly-apps-20261201085500), 1 newer in progress, completed 56m ago\""),
-        "{text}"
+    assert_age(
+        &text,
+        "\"warning\" \"hourly-apps\": \"hourly-apps-20261201085500 PartiallyFailed (2 errors; velero backup logs hourly-apps-20261201085500), 1 newer in progress, completed ",
+        56 * 60,
+        " ago\"",
     );
-    assert!(
-        text.contains("\"ok\" \"daily-cluster\": \"daily-cluster-20261201030000 Completed, completed 6h48m ago\""),
-        "{text}"
+    assert_age(
+        &text,
+        "\"ok\" \"daily-cluster\": \"daily-cluster-20261201030000 Completed, completed ",
+        6 * 3600 + 48 * 60,
+        " ago\"",
     );
     assert!(
         text.contains("\"ok\" \"weekly-archive\": \"paused: not judged\""),
@@ -93,16 +154,28 @@ fn velero_schedules_and_locations() {
         25.0 * 3600.0
     );
 
-    // The location back, the GitLab backup retried and done: the partial failure is left.
+    // The location back, a GitLab backup taken from the schedule and done
+    // (`velero backup create --from-schedule gitlab-offsite`, which labels it so):
+    // the partial failure is left.
     api.update(|objects| {
+        let failed = objects
+            .iter()
+            .find(|o| o["metadata"]["name"] == "gitlab-offsite-20261201060000")
+            .unwrap();
+        let mut retried = failed.clone();
+        retried["metadata"]["name"] = json!("gitlab-offsite-20261201092000");
+        retried["metadata"]["uid"] = json!("0d6e3b1a-52c4-4f0e-9a57-6c1b2f8e4d93");
+        retried["metadata"]["creationTimestamp"] = json!(ago(2400));
+        retried["status"] = json!({
+            "expiration": failed["status"]["expiration"], "formatVersion": "1.1.0",
+            "phase": "Completed", "startTimestamp": ago(2400), "version": 1,
+            "completionTimestamp": ago(1800),
+            "progress": {"itemsBackedUp": 207, "totalItems": 207}
+        });
+        objects.push(retried);
         for o in objects.iter_mut() {
             if o["kind"] == "BackupStorageLocation" {
                 o["status"] = json!({"phase": "Available", "lastValidationTime": ago(20)});
-            }
-            if o["metadata"]["name"] == "gitlab-offsite-20261201060000" {
-                o["status"]["phase"] = json!("Completed");
-                o["status"]["completionTimestamp"] = json!(ago(1800));
-                o["status"].as_object_mut().unwrap().remove("failureReason");
             }
         }
     });
@@ -170,10 +243,11 @@ fn velero_parameters_and_a_cluster_without_velero() {
         &shipped.replace("# max_age = \"26h\"", "max_age = \"30m\""),
     );
     let r = run(&cfg, "velero", None);
-    assert!(
-        findings(&r).contains("\"daily-cluster\": \"daily-cluster-20261201030000 Completed, completed 6h48m ago, more than 30m (max_age 30m)\""),
-        "{}",
-        findings(&r)
+    assert_age(
+        &findings(&r),
+        "\"daily-cluster\": \"daily-cluster-20261201030000 Completed, completed ",
+        6 * 3600 + 48 * 60,
+        " ago, more than 30m (max_age 30m)\"",
     );
 
     // As a cluster without Velero answers: the resource is not served.
@@ -200,21 +274,40 @@ fn etcd_snapshots_per_node() {
         text.contains("\"critical\" \"rke2-server-2\": \"newest snapshot etcd-snapshot-rke2-server-2-1796104800 failed: etcd snapshot failed: context deadline exceeded, newest usable snapshot etcd-snapshot-rke2-server-2-1796083200 is 10h old, more than 7h (every 6h + 1h grace)\""),
         "{text}"
     );
+    let four_hours = 4 * 3600;
+    assert_age(
+        &text,
+        "\"warning\" \"rke2-server-3\": \"newest ",
+        four_hours,
+        " ago, retention not applied: 7 scheduled snapshots, retention 5\"",
+    );
+    assert_age(
+        &text,
+        "\"warning\" \"rke2-server-3 (s3)\": \"newest ",
+        four_hours,
+        " ago, 1 older failed (etcd-snapshot-rke2-server-3-1796061600: failed to upload snapshot: Put ",
+    );
+    // Five scheduled snapshots and one taken by hand before the upgrade, which
+    // RKE2 keeps: within the retention.
+    assert_age(
+        &text,
+        "\"ok\" \"rke2-server-1\": \"newest ",
+        four_hours,
+        " ago\"",
+    );
+    assert_age(
+        &text,
+        "\"ok\" \"rke2-server-1 (s3)\": \"newest ",
+        four_hours,
+        " ago\"",
+    );
+    // S3 keeps etcd-s3-retention snapshots of all servers together: nine is four too many.
     assert!(
-        text.contains("\"warning\" \"rke2-server-3\": \"newest 4h ago, retention not applied: 7 snapshots, retention 5\""),
+        text.contains("\"warning\" \"s3://rke2-etcd-snapshots/prod\": \"retention not applied: 9 scheduled snapshots of all nodes, s3_retention 5\""),
         "{text}"
     );
     assert!(
-        text.contains("\"warning\" \"rke2-server-3 (s3)\": \"newest 4h ago, 1 older failed (etcd-snapshot-rke2-server-3-1796061600: failed to upload snapshot: Put "),
-        "{text}"
-    );
-    assert!(
-        text.contains("\"ok\" \"rke2-server-1\": \"newest 4h ago\"")
-            && text.contains("\"ok\" \"rke2-server-1 (s3)\": \"newest 4h ago\""),
-        "{text}"
-    );
-    assert!(
-        summary(&r).starts_with("2/5 node snapshot sets ok (27 snapshots); rke2-server-2: "),
+        summary(&r).starts_with("2/5 node snapshot sets ok (28 snapshots); rke2-server-2: "),
         "{r:#}"
     );
     let age = r["samples"]
@@ -313,6 +406,17 @@ fn kubectl_lists_the_fixture_kinds() {
         "jsonpath={.items[*].status.phase}",
     ]);
     assert_eq!(phases, "Completed PartiallyFailed InProgress");
+    let failed = get(&[
+        "get",
+        "backups.velero.io",
+        "-n",
+        "velero",
+        "-l",
+        "velero.io/storage-location=offsite",
+        "-o",
+        "jsonpath={.items[*].status.phase}",
+    ]);
+    assert_eq!(failed, "Completed FailedValidation");
     assert!(get(&["get", "bsl", "-n", "velero"]).contains("offsite"));
     let nodes = get(&[
         "get",
@@ -320,7 +424,17 @@ fn kubectl_lists_the_fixture_kinds() {
         "-o",
         "jsonpath={.items[*].spec.nodeName}",
     ]);
-    assert_eq!(nodes.split(' ').count(), 27, "{nodes}");
+    assert_eq!(nodes.split(' ').count(), 28, "{nodes}");
+    // RKE2 labels them by where they are stored (etcd.<program>.cattle.io).
+    let s3 = get(&[
+        "get",
+        "etcdsnapshotfiles",
+        "-l",
+        "etcd.rke2.cattle.io/snapshot-storage-node=s3",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(s3.lines().count(), 10, "{s3}");
     assert!(get(&["api-resources", "--api-group", "k3s.cattle.io"]).contains("etcdsnapshotfiles"));
 }
 

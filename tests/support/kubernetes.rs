@@ -308,10 +308,12 @@ impl ApiServer {
     /// [`ApiServer::rke2_cilium`] plus the Velero Schedules, Backups and
     /// BackupStorageLocations and the RKE2 ETCDSnapshotFiles of
     /// `tests/fixtures/kubernetes/backups.json` (velero.io/v1, k3s.cattle.io/v1):
-    /// a schedule whose newest backup failed, one partially failed behind one in
-    /// progress, a paused one, an Unavailable location; snapshots of three servers,
-    /// one healthy, one whose newest failed, one past its retention with an older
-    /// S3 upload failed. Times are recent, as [`FIXTURE_NOW`] says.
+    /// a schedule whose newest backup failed validation (its location
+    /// Unavailable), one partially failed behind one in progress, a paused one;
+    /// snapshots of three servers as RKE2 writes them, one healthy (with an
+    /// on-demand snapshot besides), one whose newest failed, one past its
+    /// retention with an older S3 upload failed, and more S3 copies than
+    /// etcd-s3-retention. Times are recent, as [`FIXTURE_NOW`] says.
     pub fn with_backups() -> Vec<Value> {
         Self::rke2_cilium_and("backups")
     }

@@ -23,13 +23,23 @@ pub struct Params {
     #[serde(default = "default_grace")]
     pub grace: String,
     pub max_age: Option<String>,
-    #[serde(default = "default_interval")]
-    pub interval: String,
+    /// etcd-snapshots: how often snapshots are taken; default [`DEFAULT_SNAPSHOT_INTERVAL`].
+    pub snapshot_interval: Option<String>,
+    /// etcd-snapshots: the `etcd-snapshot-schedule-cron`, instead of `snapshot_interval`.
+    pub schedule: Option<String>,
+    #[serde(default = "default_snapshot_name")]
+    pub snapshot_name: String,
     #[serde(default = "default_retention")]
     pub retention: u32,
+    #[serde(default = "default_retention")]
+    pub s3_retention: u32,
     #[serde(default = "default_etcd_nodes")]
     pub etcd_nodes: String,
 }
+
+/// How often stock RKE2/K3s take etcd snapshots: `etcd-snapshot-schedule-cron`
+/// is `0 */12 * * *`.
+pub const DEFAULT_SNAPSHOT_INTERVAL: &str = "12h";
 
 fn default_endpoint() -> String {
     "kubernetes".into()
@@ -40,9 +50,10 @@ fn default_namespace() -> String {
 fn default_grace() -> String {
     "1h".into()
 }
-fn default_interval() -> String {
-    "6h".into()
+fn default_snapshot_name() -> String {
+    "etcd-snapshot".into()
 }
+/// `etcd-snapshot-retention` and `etcd-s3-retention`, stock RKE2/K3s.
 fn default_retention() -> u32 {
     5
 }
@@ -51,11 +62,19 @@ fn default_etcd_nodes() -> String {
 }
 
 /// The parameters' durations, in seconds.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub grace: f64,
     pub max_age: Option<f64>,
-    pub interval: f64,
+    /// etcd-snapshots: how often snapshots are taken (`snapshot_interval`, or
+    /// the period of `schedule`).
+    pub snapshot_interval: f64,
+    /// etcd-snapshots: the prefix of scheduled snapshots' names, which RKE2/K3s
+    /// prune (on-demand ones are kept).
+    pub snapshot_name: String,
+    /// etcd-snapshots: scheduled snapshots kept per node (local) and in all of S3.
+    pub retention: u32,
+    pub s3_retention: u32,
 }
 
 impl Params {
@@ -68,6 +87,17 @@ impl Params {
             ));
         }
         let named = |name: &str, v: &str| parse_duration(v).map_err(|e| format!("{name}: {e}"));
+        let snapshot_interval = match (&self.snapshot_interval, &self.schedule) {
+            (Some(_), Some(_)) => {
+                return Err("set snapshot_interval or schedule, not both".into());
+            }
+            (None, Some(cron)) => cron_period(cron)
+                .map_err(|e| format!("schedule {cron:?}: {e}: set snapshot_interval or max_age"))?,
+            (interval, None) => named(
+                "snapshot_interval",
+                interval.as_deref().unwrap_or(DEFAULT_SNAPSHOT_INTERVAL),
+            )?,
+        };
         let limits = Limits {
             grace: named("grace", &self.grace)?,
             max_age: self
@@ -75,13 +105,24 @@ impl Params {
                 .as_deref()
                 .map(|m| named("max_age", m))
                 .transpose()?,
-            interval: named("interval", &self.interval)?,
+            snapshot_interval,
+            snapshot_name: self.snapshot_name.clone(),
+            retention: self.retention,
+            s3_retention: self.s3_retention,
         };
-        if limits.max_age == Some(0.0) || limits.interval == 0.0 {
-            return Err("max_age and interval must be longer than 0".into());
+        if limits.max_age == Some(0.0) || limits.snapshot_interval == 0.0 {
+            return Err("max_age and snapshot_interval must be longer than 0".into());
         }
-        if self.retention == 0 {
-            return Err("retention: must be at least 1".into());
+        for (name, value) in [
+            ("retention", self.retention),
+            ("s3_retention", self.s3_retention),
+        ] {
+            if value == 0 {
+                return Err(format!("{name}: must be at least 1"));
+            }
+        }
+        if self.snapshot_name.is_empty() {
+            return Err("snapshot_name: empty (etcd-snapshot-name is \"etcd-snapshot\")".into());
         }
         let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
         if self.namespace.is_empty() || !self.namespace.chars().all(ok) {
@@ -145,6 +186,9 @@ impl Findings {
 const UNFINISHED: &[&str] = &[
     "",
     "New",
+    // Velero 1.17: waiting in the backup queue, then taken off it.
+    "Queued",
+    "ReadyToStart",
     "InProgress",
     "WaitingForPluginOperations",
     "WaitingForPluginOperationsPartiallyFailed",
@@ -331,7 +375,7 @@ fn schedule(
             ),
             (n, _) => format!("no finished backup ({n} in progress)"),
         };
-        return if young {
+        let (status, mut message) = if young {
             (
                 Status::Warning,
                 format!(
@@ -342,6 +386,11 @@ fn schedule(
         } else {
             (Status::Critical, what)
         };
+        // Without a period, say how to give the check one.
+        if let Some(e) = period_error {
+            message.push_str(&format!(", {e}"));
+        }
+        return (status, message);
     };
     let backup = name(newest);
     let phase = str_at(newest, "/status/phase");
@@ -427,34 +476,57 @@ struct Snapshot<'a> {
     failed: Option<String>,
 }
 
+impl Snapshot<'_> {
+    /// Whether RKE2/K3s prune it: a scheduled snapshot (named
+    /// `<etcd-snapshot-name>-<node>-<timestamp>`, not `on-demand-...`) that was
+    /// written (a failed one is only a record, kept for a day).
+    fn pruned(&self, snapshot_name: &str) -> bool {
+        self.failed.is_none() && self.name.starts_with(snapshot_name)
+    }
+}
+
+/// Where an S3 snapshot is: `s3://bucket/prefix` (its endpoint apart).
+fn s3_location(file: &Value) -> String {
+    let bucket = str_at(file, "/spec/s3/bucket");
+    let prefix = str_at(file, "/spec/s3/prefix").trim_matches('/');
+    if prefix.is_empty() {
+        format!("s3://{bucket}")
+    } else {
+        format!("s3://{bucket}/{prefix}")
+    }
+}
+
 /// Judge RKE2/K3s etcd snapshots per node and storage (local, s3): the newest
-/// recent and usable, no failures, no more than the retention. `etcd_nodes` are
-/// the nodes that must have snapshots (None: not asked).
+/// recent and usable, no failures; the scheduled ones no more than the
+/// retention, per node locally and in all of each S3 bucket (RKE2/K3s prune S3
+/// across the nodes). `etcd_nodes` are the nodes that must have snapshots (None:
+/// not asked).
 pub fn etcd_snapshots(
     limits: &Limits,
-    retention: u32,
     files: &[Value],
     etcd_nodes: Option<&[String]>,
     now: f64,
 ) -> Report {
     let mut f = Findings::new();
-    let allowed = limits.max_age.unwrap_or(limits.interval + limits.grace);
+    let allowed = limits
+        .max_age
+        .unwrap_or(limits.snapshot_interval + limits.grace);
     let why = match limits.max_age {
         Some(m) => format!("max_age {}", human(m)),
         None => format!(
             "every {} + {} grace",
-            human(limits.interval),
+            human(limits.snapshot_interval),
             human(limits.grace)
         ),
     };
+    let prefix = limits.snapshot_name.as_str();
     let mut groups: BTreeMap<(&str, &str), Vec<Snapshot>> = BTreeMap::new();
+    // Scheduled S3 snapshots per endpoint and location.
+    let mut in_s3: BTreeMap<(&str, String), usize> = BTreeMap::new();
     for file in files {
         let node = str_at(file, "/spec/nodeName");
-        let storage = if file.pointer("/spec/s3").is_some_and(|s| !s.is_null()) {
-            "s3"
-        } else {
-            "local"
-        };
+        let s3 = file.pointer("/spec/s3").is_some_and(|s| !s.is_null());
+        let storage = if s3 { "s3" } else { "local" };
         let error = str_at(file, "/status/error/message");
         let ready = file.pointer("/status/readyToUse").and_then(Value::as_bool);
         let failed = if !error.is_empty() {
@@ -464,7 +536,7 @@ pub fn etcd_snapshots(
         } else {
             None
         };
-        groups.entry((node, storage)).or_default().push(Snapshot {
+        let snapshot = Snapshot {
             name: file
                 .pointer("/spec/snapshotName")
                 .and_then(Value::as_str)
@@ -474,7 +546,13 @@ pub fn etcd_snapshots(
                 .or_else(|| time_at(file, "/metadata/creationTimestamp"))
                 .unwrap_or(0.0),
             failed,
-        });
+        };
+        if s3 && snapshot.pruned(prefix) {
+            *in_s3
+                .entry((str_at(file, "/spec/s3/endpoint"), s3_location(file)))
+                .or_default() += 1;
+        }
+        groups.entry((node, storage)).or_default().push(snapshot);
     }
     let mut good = 0;
     for ((node, storage), snaps) in &mut groups {
@@ -544,17 +622,38 @@ pub fn etcd_snapshots(
                 older.join("; ")
             ));
         }
-        if snaps.len() > retention as usize {
+        // Locally each node prunes its own scheduled snapshots.
+        let scheduled = snaps.iter().filter(|s| s.pruned(prefix)).count();
+        if *storage == "local" && scheduled > limits.retention as usize {
             status = status.max(Status::Warning);
             parts.push(format!(
-                "retention not applied: {} snapshots, retention {retention}",
-                snaps.len()
+                "retention not applied: {scheduled} scheduled snapshots, retention {}",
+                limits.retention
             ));
         }
         if status == Status::Ok {
             good += 1;
         }
         f.add(status, &subject, parts.join(", "));
+    }
+    // In S3 the newest uploads of all nodes together are kept (etcd-s3-retention).
+    for ((_, location), count) in &in_s3 {
+        f.r.sample(
+            "s3_scheduled_snapshots",
+            "Scheduled etcd snapshots in an S3 location, all nodes' together",
+            *count as f64,
+            &[("location", location.as_str())],
+        );
+        if *count > limits.s3_retention as usize {
+            f.add(
+                Status::Warning,
+                location,
+                format!(
+                    "retention not applied: {count} scheduled snapshots of all nodes, s3_retention {}",
+                    limits.s3_retention
+                ),
+            );
+        }
     }
     let mut missing = 0;
     for node in etcd_nodes.unwrap_or(&[]) {
@@ -715,6 +814,20 @@ mod tests {
             findings(&r)[0].2,
             "six-2 Completed, 1 newer in progress, completed 6h ago"
         );
+        // Velero 1.17 queues backups: queued and ready to start are not finished either.
+        for phase in ["Queued", "ReadyToStart", "New", ""] {
+            let r = run(&[
+                backup("six", "six-4", phase, -120.0),
+                backup("six", "six-3", "InProgress", -60.0),
+                backup("six", "six-2", "Completed", 6.0 * 3600.0),
+            ]);
+            assert_eq!(r.status, Status::Ok, "{phase}: {}", r.summary);
+            assert_eq!(
+                findings(&r)[0].2,
+                "six-2 Completed, 2 newer in progress, completed 6h ago",
+                "{phase}"
+            );
+        }
         // Other schedules' backups and manual ones do not count.
         let r = run(&[backup("other", "other-1", "Completed", 60.0)]);
         assert_eq!(r.status, Status::Critical);
@@ -766,6 +879,16 @@ mod tests {
         let r = velero(&l, &[new], &[], &[bsl("Available")], NOW);
         assert_eq!(r.status, Status::Critical, "{}", r.summary);
         assert_eq!(findings(&r)[0].2, "no backup");
+
+        // No backup and a schedule whose period cannot be read: the hint stays.
+        let mut odd = sched("odd", "0 0 29 2 *");
+        odd["status"] = json!({"phase": "Enabled"});
+        let r = velero(&l, &[odd], &[], &[bsl("Available")], NOW);
+        assert_eq!(r.status, Status::Critical, "{}", r.summary);
+        assert_eq!(
+            findings(&r)[0].2,
+            "no backup, cannot tell how often \"0 0 29 2 *\" runs (it runs too rarely to judge, on one day in two years): set max_age"
+        );
     }
 
     #[test]
@@ -818,8 +941,8 @@ mod tests {
     }
 
     fn etcd(files: &[Value], nodes: Option<&[String]>) -> Report {
-        let l = limits(json!({"source": "etcd-snapshots"}));
-        etcd_snapshots(&l, 5, files, nodes, NOW)
+        let l = limits(json!({"source": "etcd-snapshots", "snapshot_interval": "6h"}));
+        etcd_snapshots(&l, files, nodes, NOW)
     }
 
     #[test]
@@ -858,9 +981,125 @@ mod tests {
         assert_eq!(f[0].0, "server-1");
         assert!(
             f[0].2
-                .ends_with("retention not applied: 7 snapshots, retention 5"),
+                .ends_with("retention not applied: 7 scheduled snapshots, retention 5"),
             "{f:?}"
         );
+    }
+
+    /// A snapshot taken by `rke2 etcd-snapshot save`: named on-demand-..., never pruned.
+    fn on_demand(node: &str, ago_h: f64) -> Value {
+        let mut v = snap(node, ago_h, false, None);
+        let name = v["spec"]["snapshotName"]
+            .as_str()
+            .unwrap()
+            .replace("etcd-snapshot-", "on-demand-");
+        v["spec"]["snapshotName"] = json!(name);
+        v
+    }
+
+    #[test]
+    fn only_scheduled_written_snapshots_count_against_the_retention() {
+        // Five scheduled, two on-demand (kept by RKE2/K3s) and a failed one (a
+        // record without a file): within the retention.
+        let mut files: Vec<Value> = (0..5)
+            .map(|i| snap("server-1", 1.0 + 6.0 * i as f64, false, None))
+            .collect();
+        files.push(on_demand("server-1", 100.0));
+        files.push(on_demand("server-1", 200.0));
+        files.push(snap("server-1", 3.0, false, Some("etcd snapshot failed")));
+        let r = etcd(&files, None);
+        let f = findings(&r);
+        assert!(!f[0].2.contains("retention"), "{f:?}");
+        assert_eq!(f[0].1, Status::Warning, "the failed one: {f:?}");
+        // One more scheduled: six.
+        files.push(snap("server-1", 31.0, false, None));
+        let f = findings(&etcd(&files, None));
+        assert!(
+            f[0].2
+                .ends_with("retention not applied: 6 scheduled snapshots, retention 5"),
+            "{f:?}"
+        );
+        // Another etcd-snapshot-name.
+        let l = limits(json!({"source": "etcd-snapshots", "snapshot_name": "nightly"}));
+        let f = findings(&etcd_snapshots(&l, &files, None, NOW));
+        assert!(!f[0].2.contains("retention"), "{f:?}");
+    }
+
+    #[test]
+    fn s3_retention_counts_all_nodes_together() {
+        // Three servers, two uploads each in the same bucket: six, one over.
+        let mut files: Vec<Value> = Vec::new();
+        for node in ["server-1", "server-2", "server-3"] {
+            files.extend((0..2).map(|i| snap(node, 1.0 + 6.0 * i as f64, true, None)));
+        }
+        files.push(on_demand("server-1", 50.0));
+        files[6]["spec"]["s3"] = json!({"bucket": "etcd", "endpoint": "s3.example.com"});
+        let r = etcd(&files, None);
+        assert_eq!(r.status, Status::Warning, "{}", r.summary);
+        let f = findings(&r);
+        assert_eq!(
+            f[3],
+            (
+                "s3://etcd".into(),
+                Status::Warning,
+                "retention not applied: 6 scheduled snapshots of all nodes, s3_retention 5".into()
+            ),
+            "{f:?}"
+        );
+        // Each node's own S3 copies are fine.
+        assert!(
+            f[..3]
+                .iter()
+                .all(|(s, st, _)| s.ends_with("(s3)") && *st == Status::Ok),
+            "{f:?}"
+        );
+        let l = limits(
+            json!({"source": "etcd-snapshots", "snapshot_interval": "6h",
+                              "s3_retention": 6}),
+        );
+        assert_eq!(etcd_snapshots(&l, &files, None, NOW).status, Status::Ok);
+    }
+
+    #[test]
+    fn snapshot_interval_defaults_to_stock_rke2_or_comes_from_the_schedule() {
+        let l = |p: Value| {
+            let p: Params = serde_json::from_value(p).unwrap();
+            p.validate()
+        };
+        let h = 3600.0;
+        let stock = l(json!({"source": "etcd-snapshots"})).unwrap();
+        assert_eq!(stock.snapshot_interval, 12.0 * h);
+        assert_eq!((stock.retention, stock.s3_retention), (5, 5));
+        assert_eq!(stock.snapshot_name, "etcd-snapshot");
+        // Eleven hours is fine every 12h; thirteen and a half is not.
+        let r = etcd_snapshots(&stock, &[snap("server-1", 11.0, false, None)], None, NOW);
+        assert_eq!(r.status, Status::Ok, "{}", r.summary);
+        let r = etcd_snapshots(&stock, &[snap("server-1", 13.5, false, None)], None, NOW);
+        assert!(
+            findings(&r)[0]
+                .2
+                .contains("more than 13h (every 12h + 1h grace)"),
+            "{r:?}"
+        );
+        let six = l(json!({"source": "etcd-snapshots", "schedule": "0 */6 * * *"})).unwrap();
+        assert_eq!(six.snapshot_interval, 6.0 * h);
+        let e = l(
+            json!({"source": "etcd-snapshots", "schedule": "0 */6 * * *",
+                         "snapshot_interval": "6h"}),
+        )
+        .unwrap_err();
+        assert!(e.contains("not both"), "{e}");
+        let e = l(json!({"source": "etcd-snapshots", "schedule": "0 0 29 2 *"})).unwrap_err();
+        assert!(
+            e.starts_with("schedule \"0 0 29 2 *\": it runs too rarely to judge")
+                && e.ends_with("set snapshot_interval or max_age"),
+            "{e}"
+        );
+        // The old name is refused, not silently ignored.
+        let e = serde_json::from_value::<Params>(json!({"source": "etcd-snapshots",
+                                                       "interval": "6h"}))
+        .unwrap_err();
+        assert!(e.to_string().contains("interval"), "{e}");
     }
 
     #[test]
@@ -937,6 +1176,18 @@ mod tests {
             (
                 json!({"source": "etcd-snapshots", "retention": 0}),
                 "retention",
+            ),
+            (
+                json!({"source": "etcd-snapshots", "s3_retention": 0}),
+                "s3_retention",
+            ),
+            (
+                json!({"source": "etcd-snapshots", "snapshot_interval": "often"}),
+                "snapshot_interval",
+            ),
+            (
+                json!({"source": "etcd-snapshots", "snapshot_name": ""}),
+                "snapshot_name",
             ),
             (
                 json!({"source": "velero", "namespace": "Velero"}),

@@ -80,7 +80,6 @@ fn etcd_snapshots(params: &Params, limits: &assess::Limits) -> Result<Report, Re
     };
     Ok(assess::etcd_snapshots(
         limits,
-        params.retention,
         &files,
         nodes.as_deref(),
         now(),
@@ -118,7 +117,7 @@ impl Plugin for Backups {
                 param(
                     "grace",
                     "string",
-                    "How late a backup may be beyond its schedule's period (or the snapshot interval)",
+                    "How late a backup may be beyond its schedule's period (or snapshot_interval)",
                     Some("\"1h\""),
                 ),
                 optional_param(
@@ -127,15 +126,32 @@ impl Plugin for Backups {
                     "How old the newest backup or snapshot may be, instead of the period plus grace (\"26h\")",
                 ),
                 param(
-                    "interval",
+                    "snapshot_interval",
                     "string",
-                    "etcd-snapshots: how often snapshots are taken (etcd-snapshot-schedule-cron)",
-                    Some("\"6h\""),
+                    "etcd-snapshots: how often snapshots are taken (stock RKE2/K3s: every 12h, etcd-snapshot-schedule-cron \"0 */12 * * *\")",
+                    Some("\"12h\""),
+                ),
+                optional_param(
+                    "schedule",
+                    "string",
+                    "etcd-snapshots: the etcd-snapshot-schedule-cron, instead of snapshot_interval (\"0 */6 * * *\")",
+                ),
+                param(
+                    "snapshot_name",
+                    "string",
+                    "etcd-snapshots: the name scheduled snapshots start with (etcd-snapshot-name); others (on-demand) are not pruned, not counted against the retention",
+                    Some("\"etcd-snapshot\""),
                 ),
                 param(
                     "retention",
                     "number",
-                    "etcd-snapshots: snapshots kept per node and storage (etcd-snapshot-retention)",
+                    "etcd-snapshots: scheduled snapshots kept per node locally (etcd-snapshot-retention)",
+                    Some("5"),
+                ),
+                param(
+                    "s3_retention",
+                    "number",
+                    "etcd-snapshots: scheduled snapshots kept in S3, all nodes' together (etcd-s3-retention)",
                     Some("5"),
                 ),
                 param(

@@ -1,6 +1,6 @@
-//! Durations (`90s`, `45m`, `6h`, `1d`, `1h30m`) and the period of a cron schedule:
-//! the longest gap between two of its runs, so that a backup older than that (plus
-//! a grace) is late whatever the time of day.
+//! The period of a cron schedule: the longest gap between two of its runs, so
+//! that a backup older than that (plus a grace) is late whatever the time of day.
+//! Durations (`90s`, `45m`, `6h`, `1d`, `1h30m`) are read and written here too.
 
 /// Seconds of a duration such as `90s`, `45m`, `6h`, `1d`, `1h30m` or `1.5h`
 /// (Go's units plus `d`; `ms` and smaller are refused as meaningless here).
@@ -54,19 +54,40 @@ pub fn human(seconds: f64) -> String {
     }
 }
 
+/// How much longer than its period a schedule in a time zone with daylight
+/// saving time can leave between two runs: the hour the clocks go back.
+pub const TIME_ZONE_SLACK: f64 = 3600.0;
+
+/// How many days from 2024-01-01 (a Monday; a leap year) the runs are looked for:
+/// two years, so that every gap of a schedule that runs at least once a year is
+/// seen, the one over the turn of the year included.
+const WINDOW_DAYS: i64 = 731;
+
 /// The longest gap, in seconds, between two runs of a cron schedule as Velero
-/// reads it (robfig/cron's standard parser): five fields `min hour dom month dow`
-/// with `*`, `?`, lists, ranges, steps and month and day names, or a descriptor
-/// (`@hourly`, `@daily`, `@every 6h`, ...); a `CRON_TZ=`/`TZ=` prefix is ignored.
+/// (and K3s/RKE2) read it (robfig/cron's standard parser): five fields
+/// `min hour dom month dow` with `*`, `?`, lists, ranges, steps and month and
+/// day names, or a descriptor (`@hourly`, `@daily`, `@every 6h`, ...).
+///
+/// A `CRON_TZ=`/`TZ=` prefix runs the schedule in that time zone, where a day
+/// can have 25 hours when daylight saving time ends: unless the zone is UTC,
+/// the period is [`TIME_ZONE_SLACK`] (an hour) longer. A schedule that runs on
+/// one day only in two years (`0 0 29 2 *`) is refused: its period cannot be
+/// judged, set a maximum age instead.
 pub fn cron_period(expr: &str) -> Result<f64, String> {
     let mut e = expr.trim();
+    let mut slack = 0.0;
     if let Some(tz) = e.strip_prefix("CRON_TZ=").or_else(|| e.strip_prefix("TZ=")) {
-        e = tz
-            .split_once(' ')
-            .map(|(_, rest)| rest.trim())
-            .unwrap_or("");
+        let (zone, rest) = tz.split_once(' ').unwrap_or((tz, ""));
+        e = rest.trim();
+        if !matches!(
+            zone,
+            "UTC" | "Etc/UTC" | "GMT" | "Etc/GMT" | "Zulu" | "Etc/Zulu"
+        ) {
+            slack = TIME_ZONE_SLACK;
+        }
     }
     if let Some(every) = e.strip_prefix("@every ") {
+        // A fixed interval, whatever the time zone.
         let d = parse_duration(every)?;
         return if d >= 1.0 {
             Ok(d)
@@ -115,10 +136,8 @@ pub fn cron_period(expr: &str) -> Result<f64, String> {
         return Err("it never runs".into());
     };
     let mut gap = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-    // The days it runs on over two years from 2024-01-01 (a Monday; a leap year),
-    // with robfig's rule: day of month and day of week both restricted means either.
-    let mut previous: Option<i64> = None;
-    for day in 0..731i64 {
+    // With robfig's rule: day of month and day of week both restricted means either.
+    let runs_on = |day: i64| {
         let (_, month, mday) = civil(19_723 + day);
         let wday = (day + 1) % 7;
         let dom_ok = dom.set & (1 << mday) != 0;
@@ -128,21 +147,27 @@ pub fn cron_period(expr: &str) -> Result<f64, String> {
         } else {
             dom_ok || dow_ok
         };
-        if months.set & (1 << month) == 0 || !day_ok {
-            continue;
+        months.set & (1 << month) != 0 && day_ok
+    };
+    let days: Vec<i64> = (0..WINDOW_DAYS).filter(|d| runs_on(*d)).collect();
+    match days.len() {
+        0 => return Err("it never runs".into()),
+        1 => {
+            return Err("it runs too rarely to judge, on one day in two years".into());
         }
-        if let Some(p) = previous {
-            gap = gap.max((day - p) * 1440 + first - last);
-        }
-        previous = Some(day);
+        _ => {}
     }
-    if previous.is_none() {
-        return Err("it never runs".into());
+    // The gaps between run days, and the one from the window's last run day to
+    // the next one after the window (its first day again, a year on).
+    let after = (WINDOW_DAYS..WINDOW_DAYS + 366).find(|d| runs_on(*d));
+    for (a, b) in days.windows(2).map(|w| (w[0], w[1])).chain(
+        after
+            .into_iter()
+            .map(|next| (*days.last().unwrap_or(&0), next)),
+    ) {
+        gap = gap.max((b - a) * 1440 + first - last);
     }
-    if gap == 0 {
-        gap = 1440; // one run a day, every day
-    }
-    Ok(gap as f64 * 60.0)
+    Ok(gap as f64 * 60.0 + slack)
 }
 
 /// The values a cron field allows, as a bit set; `star` when it is `*` or `?`.
@@ -252,7 +277,36 @@ mod tests {
         assert_eq!(cron_period("30 1,13 * * *"), Ok(12.0 * h));
         // Uneven: 02:00 and 08:00 leave 18 hours to the next 02:00.
         assert_eq!(cron_period("0 2,8 * * *"), Ok(18.0 * h));
-        assert_eq!(cron_period("CRON_TZ=Europe/Berlin 0 3 * * *"), Ok(24.0 * h));
+    }
+
+    #[test]
+    fn a_time_zone_with_daylight_saving_time_adds_an_hour() {
+        let h = 3600.0;
+        // 03:00 in Berlin: 25 hours apart when the clocks go back in October.
+        assert_eq!(cron_period("CRON_TZ=Europe/Berlin 0 3 * * *"), Ok(25.0 * h));
+        assert_eq!(cron_period("TZ=America/New_York 0 */6 * * *"), Ok(7.0 * h));
+        assert_eq!(cron_period("CRON_TZ=UTC 0 3 * * *"), Ok(24.0 * h));
+        assert_eq!(cron_period("CRON_TZ=Etc/UTC @daily"), Ok(24.0 * h));
+        // A fixed interval does not care.
+        assert_eq!(cron_period("CRON_TZ=Europe/Berlin @every 6h"), Ok(6.0 * h));
+        assert!(cron_period("CRON_TZ=Europe/Berlin").is_err());
+    }
+
+    #[test]
+    fn a_schedule_that_runs_on_one_day_in_years_is_not_judged() {
+        for rare in ["0 0 29 2 *", "*/15 * 29 2 *", "0 */6 29 feb ?"] {
+            let e = cron_period(rare).unwrap_err();
+            assert!(e.contains("runs too rarely to judge"), "{rare}: {e}");
+        }
+        // Twice in the window (the 28th of February is every year): a year,
+        // over the 29th in 2024.
+        assert_eq!(cron_period("0 0 28 2 *"), Ok(366.0 * 86400.0));
+        // The 29th of every month: February 2025 has none.
+        assert_eq!(cron_period("0 0 29 * *"), Ok(59.0 * 86400.0));
+        // The gap after the window's last run counts too: the last Sunday of
+        // 2025 is the 28th of December, the next the 4th of January.
+        assert_eq!(cron_period("0 0 * * sun"), Ok(7.0 * 86400.0));
+        assert_eq!(cron_period("0 0 * dec *"), Ok(335.0 * 86400.0));
     }
 
     #[test]
