@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::kubernetes::ApiServer;
+use support::kubernetes::{ApiServer, parse_time};
 use support::vitals::{ConfigDir, assert_summary_names_the_worst_finding, findings, summary};
 
 fn config(api: &ApiServer, extra: &str) -> ConfigDir {
@@ -95,8 +95,26 @@ fn usage_over_allocatable_per_node() {
 
 #[test]
 fn node_age_when_asked_and_the_metrics_api_down() {
-    let api = ApiServer::start(ApiServer::with_workloads());
-    // The recorded nodes joined in March 2026: older than 30 days.
+    let objects = ApiServer::with_workloads();
+    // The recorded nodes joined in March 2026 (their times are not moved to now):
+    // how many whole days old the oldest is today.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let oldest_days = objects
+        .iter()
+        .filter(|o| o["kind"] == "Node")
+        .map(|o| now - parse_time(o["metadata"]["creationTimestamp"].as_str().unwrap()).unwrap())
+        .max()
+        .unwrap()
+        / 86400;
+    assert!(
+        oldest_days > 30,
+        "the fixture's nodes are {oldest_days} days old"
+    );
+    let api = ApiServer::start(objects);
+    // Older than 30 days, all of them.
     let r = run(
         &config(&api, "max_node_age = \"30d\"\n"),
         Some("usage-old-nodes"),
@@ -104,12 +122,19 @@ fn node_age_when_asked_and_the_metrics_api_down() {
     assert_eq!(r["status"], "warning", "{}", findings(&r));
     let text = findings(&r);
     assert_eq!(
-        text.matches("d old, more than max_node_age 30d").count(),
+        text.matches(" old, more than max_node_age 30d\"").count(),
         5,
         "{text}"
     );
-    // max_node_age of a year: none is.
-    let r = run(&config(&api, "max_node_age = \"365d\"\n"), None);
+    assert!(
+        text.contains(&format!("\"warning\" \"rke2-server-1\": \"{oldest_days}d")),
+        "{text}"
+    );
+    // A max_node_age a day beyond the oldest node: none is too old, whatever the date.
+    let r = run(
+        &config(&api, &format!("max_node_age = \"{}d\"\n", oldest_days + 1)),
+        None,
+    );
     assert_eq!(r["status"], "ok", "{}", findings(&r));
     // A bad one is named.
     let (_, r) = config(&api, "max_node_age = \"a month\"\n").run_check("usage", &[]);
