@@ -8,7 +8,9 @@ use serde_json::Value;
 use vitals_plugin::kubernetes::{parse_time, str_at};
 use vitals_plugin::{Report, ReportBuilder, Status};
 
-use crate::period::{cron_period, human, parse_duration};
+use vitals_plugin::units::{human, parse_duration};
+
+use crate::period::cron_period;
 
 /// The check's parameters.
 #[derive(Debug, Clone, Deserialize)]

@@ -1,58 +1,8 @@
 //! The period of a cron schedule: the longest gap between two of its runs, so
 //! that a backup older than that (plus a grace) is late whatever the time of day.
-//! Durations (`90s`, `45m`, `6h`, `1d`, `1h30m`) are read and written here too.
+//! Durations are read and written by [`vitals_plugin::units`].
 
-/// Seconds of a duration such as `90s`, `45m`, `6h`, `1d`, `1h30m` or `1.5h`
-/// (Go's units plus `d`; `ms` and smaller are refused as meaningless here).
-pub fn parse_duration(s: &str) -> Result<f64, String> {
-    let text = s.trim();
-    if text.is_empty() {
-        return Err("an empty duration".into());
-    }
-    let mut total = 0.0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{text:?} is not a duration such as \"6h\" or \"1h30m\""))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            "w" => 7.0 * 86400.0,
-            _ => {
-                return Err(format!(
-                    "{text:?} is not a duration such as \"6h\" or \"1h30m\" (units s, m, h, d, w)"
-                ));
-            }
-        };
-        rest = &rest[unit_len..];
-        total += number * unit;
-    }
-    Ok(total)
-}
-
-/// A duration for people: `45s`, `20m`, `6h`, `6h30m`, `2d3h`.
-pub fn human(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    let (d, h, m) = (s / 86400, s % 86400 / 3600, s % 3600 / 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, m) => format!("{m}m"),
-        (0, h, 0) => format!("{h}h"),
-        (0, h, m) => format!("{h}h{m}m"),
-        (d, 0, _) => format!("{d}d"),
-        (d, h, _) => format!("{d}d{h}h"),
-    }
-}
+use vitals_plugin::units::parse_duration;
 
 /// How much longer than its period a schedule in a time zone with daylight
 /// saving time can leave between two runs: the hour the clocks go back.
@@ -246,22 +196,6 @@ pub(crate) fn civil(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(90.0));
-        assert_eq!(parse_duration("6h"), Ok(21600.0));
-        assert_eq!(parse_duration("1h30m"), Ok(5400.0));
-        assert_eq!(parse_duration("1.5h"), Ok(5400.0));
-        assert_eq!(parse_duration("2d"), Ok(172_800.0));
-        for bad in ["", "6", "h", "6x", "1h-", "6 h"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-        assert_eq!(human(21600.0), "6h");
-        assert_eq!(human(5400.0), "1h30m");
-        assert_eq!(human(2.0 * 86400.0 + 7200.0), "2d2h");
-        assert_eq!(human(42.0), "42s");
-    }
 
     #[test]
     fn the_common_schedules() {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use vitals_plugin::kubernetes::{parse_time, str_at};
+use vitals_plugin::units::human;
 use vitals_plugin::{Report, ReportBuilder, Status};
 
 /// What the heartbeat check reads of a node's `coordination.k8s.io/v1` Lease.
@@ -77,16 +78,6 @@ impl Params {
 /// Lease duration the kubelet uses when a Lease does not say.
 const DEFAULT_LEASE_SECONDS: f64 = 40.0;
 const PRESSURES: [&str; 3] = ["MemoryPressure", "DiskPressure", "PIDPressure"];
-
-/// A duration for people: `45s`, `3m20s`, `2h5m`.
-fn ago(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{}s", s / 60, s % 60),
-        _ => format!("{}h{}m", s / 3600, s % 3600 / 60),
-    }
-}
 
 fn condition<'a>(node: &'a Value, kind: &str) -> Option<&'a Value> {
     node.pointer("/status/conditions")?
@@ -268,7 +259,7 @@ fn not_ready_finding(p: &Params, node: &Value, now: f64, r: &mut ReportBuilder) 
                 "NotReady"
             };
             let how_long = since
-                .map(|s| format!(" for {}", ago(s)))
+                .map(|s| format!(" for {}", human(s)))
                 .unwrap_or_default();
             let within_grace = since.is_some_and(|s| s < p.not_ready_grace_seconds as f64);
             let age = parse_time(str_at(node, "/metadata/creationTimestamp"))
@@ -282,7 +273,7 @@ fn not_ready_finding(p: &Params, node: &Value, now: f64, r: &mut ReportBuilder) 
             let note = match (age, within_grace, cordoned) {
                 (Some(a), _, _) => format!(
                     " (joining: created {} ago, ready within join_grace_seconds {}s)",
-                    ago(a),
+                    human(a),
                     p.join_grace_seconds
                 ),
                 (_, true, _) => " (within the grace period)".into(),
@@ -341,8 +332,8 @@ fn lease_finding(
                             severe,
                             format!(
                                 "kubelet heartbeat stale: its Lease was last renewed {} ago (allowed {})",
-                                ago(age),
-                                ago(stale_after)
+                                human(age),
+                                human(stale_after)
                             ),
                         );
                     }
@@ -487,7 +478,7 @@ mod tests {
         assert!(
             text(&r).contains("NotReady for 1m30s")
                 && text(&r)
-                    .contains("(joining: created 2m0s ago, ready within join_grace_seconds 600s)"),
+                    .contains("(joining: created 2m ago, ready within join_grace_seconds 600s)"),
             "{}",
             text(&r)
         );
@@ -537,7 +528,7 @@ mod tests {
         assert_eq!(r.status, Status::Critical);
         let t = text(&r);
         assert!(
-            t.contains("Ready Unknown (the kubelet stopped posting node status) for 5m0s"),
+            t.contains("Ready Unknown (the kubelet stopped posting node status) for 5m:"),
             "{t}"
         );
         assert!(t.contains("last renewed 1m35s ago (allowed 40s)"), "{t}");

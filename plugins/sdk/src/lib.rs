@@ -3,7 +3,8 @@
 //! The WIT contract in `wit/` is the single source of truth; this crate holds its
 //! generated bindings plus small helpers: a report builder, parameter parsing, a
 //! blocking HTTP client over `wasi:http`, Redis commands with reply parsers, SQL
-//! queries, Kubernetes reads, network probes and DNS queries.
+//! queries, Kubernetes reads, network probes and DNS queries, and durations as
+//! people write and read them ([`units`]).
 //!
 //! A plugin implements [`Plugin`] and exports it:
 //!
@@ -21,6 +22,7 @@ pub mod params;
 pub mod redis;
 pub mod report;
 pub mod sql;
+pub mod units;
 
 /// Bindings generated from the `vitals:check` world.
 #[allow(missing_docs, clippy::all)]

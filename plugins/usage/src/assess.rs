@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 use vitals_plugin::kubernetes::{parse_time, str_at};
+use vitals_plugin::units::{human, parse_duration};
 use vitals_plugin::{Report, ReportBuilder, Status};
 
 /// The check's parameters.
@@ -68,33 +69,6 @@ impl Params {
     }
 }
 
-/// Seconds of `90s`, `45m`, `6h`, `30d`, `2w`, `1d12h`.
-pub fn parse_duration(s: &str) -> Result<f64, String> {
-    let bad = || format!("{s:?} is not a duration");
-    let mut total = 0.0;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..n].parse().map_err(|_| bad())?;
-        let unit = match rest[n..].chars().next() {
-            Some('s') => 1.0,
-            Some('m') => 60.0,
-            Some('h') => 3600.0,
-            Some('d') => 86400.0,
-            Some('w') => 604_800.0,
-            _ => return Err(bad()),
-        };
-        total += number * unit;
-        rest = &rest[n + 1..];
-    }
-    Ok(total)
-}
-
 /// The value of a Kubernetes quantity (`250m`, `1234567n`, `2`, `1024Ki`, `3Gi`,
 /// `1e3`, `1.5G`, `-2`): in base units, cores for CPU and bytes for memory.
 pub fn quantity(s: &str) -> Result<f64, String> {
@@ -135,16 +109,6 @@ pub fn quantity(s: &str) -> Result<f64, String> {
     };
     let sign = if t.starts_with('-') { -1.0 } else { 1.0 };
     Ok(sign * value * scale)
-}
-
-/// A duration for people: `45m`, `6h`, `31d`.
-fn human(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    match s {
-        s if s >= 86400 => format!("{}d", s / 86400),
-        s if s >= 3600 => format!("{}h", s / 3600),
-        s => format!("{}m", s / 60),
-    }
 }
 
 fn gib(bytes: f64) -> String {
@@ -416,7 +380,7 @@ mod tests {
         assert_eq!(
             messages,
             [
-                "75d old, more than max_node_age 30d",
+                "75d8h old, more than max_node_age 30d",
                 "no metrics (kubelet or metrics-server not reporting it)",
                 "cannot read its usage: \"lots\" is not a Kubernetes quantity",
             ]
