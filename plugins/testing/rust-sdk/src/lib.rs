@@ -288,8 +288,16 @@ impl Plugin for SdkTest {
             };
             step(&mut r, "dns A", q(&url, api, dns::QueryType::A));
             step(&mut r, "dns SRV", q(&url, srv, dns::QueryType::Srv));
-            step(&mut r, "dns NXDOMAIN", q(&url, "nope.cluster.local", dns::QueryType::A));
-            step(&mut r, "dns denied", q("dns://10.9.9.9", api, dns::QueryType::A));
+            step(
+                &mut r,
+                "dns NXDOMAIN",
+                q(&url, "nope.cluster.local", dns::QueryType::A),
+            );
+            step(
+                &mut r,
+                "dns denied",
+                q("dns://10.9.9.9", api, dns::QueryType::A),
+            );
             let all: Vec<String> = dns::query_all(&[
                 ("dns", &url, api, dns::QueryType::A),
                 ("dns", &url, "nope.cluster.local", dns::QueryType::A),
