@@ -377,19 +377,7 @@ fn no_etcd_snapshot_resource_is_unknown() {
 #[test]
 fn kubectl_lists_the_fixture_kinds() {
     let api = ApiServer::start(ApiServer::with_backups());
-    let get = |args: &[&str]| {
-        let out = api
-            .kubectl()
-            .args(args)
-            .output()
-            .expect("kubectl (scripts/install-deps)");
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let get = |args: &[&str]| api.kubectl_ok(args);
     let schedules = get(&["get", "schedules.velero.io", "-n", "velero"]);
     assert!(
         schedules.contains("daily-cluster") && schedules.contains("weekly-archive"),

@@ -173,19 +173,7 @@ fn a_resource_the_cluster_does_not_serve_is_unknown() {
 #[test]
 fn kubectl_lists_the_fixture_kinds() {
     let api = ApiServer::start(ApiServer::with_conditions());
-    let get = |args: &[&str]| {
-        let out = api
-            .kubectl()
-            .args(args)
-            .output()
-            .expect("kubectl (scripts/install-deps)");
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let get = |args: &[&str]| api.kubectl_ok(args);
     let hr = get(&["get", "helmreleases.helm.toolkit.fluxcd.io", "-A"]);
     assert!(
         hr.contains("kube-prometheus-stack") && hr.contains("legacy-app"),

@@ -42,14 +42,7 @@ fn run(server: &ApiServer, args: &[&str]) -> Output {
 
 /// kubectl's stdout; panics with its stderr when it fails.
 fn kubectl(server: &ApiServer, args: &[&str]) -> String {
-    let out = run(server, args);
-    assert!(
-        out.status.success(),
-        "kubectl {args:?} failed: {}\nrequests: {:#?}",
-        String::from_utf8_lossy(&out.stderr),
-        server.requests()
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
+    server.kubectl_ok(args)
 }
 
 /// kubectl's stderr; panics when it succeeds.

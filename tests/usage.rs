@@ -156,19 +156,7 @@ fn node_age_when_asked_and_the_metrics_api_down() {
 #[test]
 fn kubectl_top_reads_the_fixture_metrics() {
     let api = ApiServer::start(ApiServer::with_workloads());
-    let get = |args: &[&str]| {
-        let out = api
-            .kubectl()
-            .args(args)
-            .output()
-            .expect("kubectl (scripts/install-deps)");
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let get = |args: &[&str]| api.kubectl_ok(args);
     let top = get(&["top", "nodes"]);
     let row = |name: &str| -> Vec<String> {
         top.lines()

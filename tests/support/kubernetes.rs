@@ -470,6 +470,24 @@ preferences: {{}}
         cmd
     }
 
+    /// `kubectl ARGS` against this server: its stdout; panics with its stderr
+    /// (and the requests the server saw) when it fails.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl().args(args).output().unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} (run scripts/install-deps): {e}",
+                kubectl_path().display()
+            )
+        });
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}\nrequests: {:#?}",
+            String::from_utf8_lossy(&out.stderr),
+            self.requests()
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
     /// Change the served objects while the server runs. Objects that changed
     /// (or were added) get a new resourceVersion.
     pub fn update(&self, f: impl FnOnce(&mut Vec<Value>)) {
