@@ -188,14 +188,24 @@ start_local_dns() {
         >"$dir/log" 2>&1 &
     pids+=($!)
     for _ in $(seq 1 100); do ! port_free "$port" && break; sleep 0.1; done
+    if port_free "$port" || ! kill -0 "${pids[-1]}" 2>/dev/null; then
+        cat "$dir/log" >&2
+        echo "local-clusters: dnsmasq did not start on port $port (above)" >&2
+        return 1
+    fi
     dns_url="dns://127.0.0.1:$port"
 }
 
 start_fixture_apis() {
     local dir="$1" bin="$2"
-    "$bin" "$dir/kubeconfig" "$dir/vault.urls" >"$dir/apiserver.url" &
+    "$bin" "$dir/kubeconfig" "$dir/vault.urls" >"$dir/apiserver.url" 2>"$dir/apiserver.log" &
     pids+=($!)
     for _ in $(seq 1 100); do [ -s "$dir/apiserver.url" ] && [ -s "$dir/vault.urls" ] && break; sleep 0.1; done
+    if ! [ -s "$dir/apiserver.url" ] || ! [ -s "$dir/vault.urls" ] || ! kill -0 "${pids[-1]}" 2>/dev/null; then
+        cat "$dir/apiserver.log" >&2
+        echo "local-clusters: the fixture APIs did not start ($bin, above)" >&2
+        return 1
+    fi
 }
 
 write_every_check_config() {
@@ -217,7 +227,9 @@ TOML
     # Flux, CloudNativePG, a Gateway, Velero and metrics-server, and has recent etcd
     # snapshots, all healthy).
     mkdir -p "$dir/checks.d"
-    cp checks.d/*.toml checks.d/conditions/*.toml "$dir/checks.d/"
+    local repo
+    repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    cp "$repo"/checks.d/*.toml "$repo"/checks.d/conditions/*.toml "$dir/checks.d/"
 }
 
 local_as_mysql() { if [ "$(id -u)" -eq 0 ]; then runuser -u mysql -- "$@"; else "$@"; fi; }

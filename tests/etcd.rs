@@ -91,6 +91,28 @@ fn without_metrics_the_check_asks_no_member_for_them() {
         "{r:#}"
     );
     assert!(!cassette.contains("/metrics"), "{cassette}");
+    assert!(
+        !serde_json::to_string(&r["findings"])
+            .unwrap()
+            .contains("assumed"),
+        "{r:#}"
+    );
+    // Without the parameter either, the quota is etcd's default, and said to be.
+    cfg.check(
+        "etcd",
+        &format!("{ETCD_CHECK}[params]\nread_metrics = false\n"),
+    );
+    let (_, r) = cfg.run_check("etcd", &[]);
+    assert_eq!(r["status"], "ok", "{r:#}");
+    assert_eq!(sample(&r, "quota_backend_bytes"), 2147483648.0);
+    let m = finding(&r, &cluster.member_name(0))["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        m.contains("of 2.0 GiB quota (assumed: etcd's default; set quota_backend_bytes)"),
+        "{m}"
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ mod support;
 use std::net::TcpListener;
 
 use serde_json::Value;
-use support::dns::Dnsmasq;
+use support::dns::{Dnsmasq, Silent};
 use support::galera::{Galera, PASSWORD, USER};
 use support::kubernetes::ApiServer;
 use support::netns::Lab;
@@ -65,6 +65,7 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
         "--host-record=kubernetes.default.svc.cluster.local,10.43.0.1",
         "--srv-host=_https._tcp.kubernetes.default.svc.cluster.local,kubernetes.default.svc.cluster.local,443,0,100",
     ]);
+    let silent = Silent::bind();
     // One host on a bridge of the test's own, holding .10; nobody holds .40.
     let lab = Lab::start(&[&[10]]);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -76,10 +77,10 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
         "[clusters.local.endpoints.redis]\nkind = \"redis\"\nurls = {}\n\
          [clusters.local.endpoints.db]\nkind = \"mysql\"\nurls = {}\n\
          username = \"{USER}\"\npassword_env = \"DB_PASSWORD\"\n\
-         [clusters.local.endpoints.dns]\nkind = \"dns\"\nurls = [\"{}\"]\nquery_timeout = \"3s\"\n{}",
+         [clusters.local.endpoints.dns]\nkind = \"dns\"\nurls = {}\nquery_timeout = \"1s\"\n{}",
         toml_list(&[redis.url(), closed_redis.clone()]),
         toml_list(&db.urls()),
-        resolver.url,
+        toml_list(&[resolver.url.clone(), silent.url.clone()]),
         api.endpoint_toml("local"),
     ));
     let arp = [lab.addr(10), lab.addr(40), "10.99.0.1".to_string()];
@@ -184,17 +185,18 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
     ok(&format!("arp {}", lab.addr(40)), "0 replies: ");
     starts("arp 10.99.0.1", "denied: ");
     // DNS: an address, an SRV record, NXDOMAIN as an answer, a resolver not granted.
-    ok("dns A", "NOERROR 10.43.0.1");
+    ok("dns A", "NOERROR A 10.43.0.1");
     ok(
         "dns SRV",
-        "NOERROR 0 100 443 kubernetes.default.svc.cluster.local.",
+        "NOERROR SRV 0 100 443 kubernetes.default.svc.cluster.local.",
     );
     ok("dns NXDOMAIN", "NXDOMAIN");
     starts(
         "dns denied",
         "denied: \"dns://10.9.9.9\" is not a URL of endpoint \"dns\"",
     );
-    ok("dns all", "NOERROR 10.43.0.1; NXDOMAIN; denied");
+    starts("dns silent", "timeout: ");
+    ok("dns all", "NOERROR A 10.43.0.1; NXDOMAIN; denied; timeout");
     // Kubernetes: GET, LIST, denied, api 404.
     ok("k8s get", "enable-l2-announcements=true");
     ok(
@@ -206,7 +208,15 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
     // Successes are findings, errors notes: the status stays ok.
     for (subject, status, _) in &want {
         let error = message(&want, subject).split(':').next().is_some_and(|k| {
-            ["denied", "server", "unreachable", "refused", "api 404"].contains(&k)
+            [
+                "denied",
+                "server",
+                "unreachable",
+                "refused",
+                "timeout",
+                "api 404",
+            ]
+            .contains(&k)
         });
         let expected = if error { "unknown" } else { "ok" };
         assert_eq!(status, expected, "{subject}:\n{text}");

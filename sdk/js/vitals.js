@@ -283,8 +283,22 @@ export function dnsQuery(endpointName, url, name, type = 'A') {
  *  entry per call, in order: its answer, or the CapabilityError it failed with
  *  (returned, not thrown). */
 export function dnsQueryAll(calls) {
-  const requests = calls.map(([endpoint, url, name, type]) => ({ endpoint, url, name, queryType: queryType(type ?? 'A') }));
-  return dns.queryAll(requests).map((answer) => (answer.tag === 'err' ? CapabilityError.from(answer.val) : dnsAnswer(answer.val)));
+  const out = new Array(calls.length);
+  const requests = [];
+  const sent = [];
+  calls.forEach(([endpoint, url, name, type], i) => {
+    try {
+      requests.push({ endpoint, url, name, queryType: queryType(type ?? 'A') });
+      sent.push(i);
+    } catch (e) {
+      out[i] = e; // an unknown type: that entry only, not sent
+    }
+  });
+  const answers = requests.length ? dns.queryAll(requests) : [];
+  answers.forEach((answer, k) => {
+    out[sent[k]] = answer.tag === 'err' ? CapabilityError.from(answer.val) : dnsAnswer(answer.val);
+  });
+  return out;
 }
 
 // ------------------------------------------------------------------ Kubernetes

@@ -554,7 +554,7 @@ def _query_type(type: str):
 def _answer(a) -> DnsAnswer:
     return DnsAnswer(
         rcode=a.rcode, authoritative=a.authoritative, seconds=a.seconds,
-        records=[DnsRecord(name=r.name, type=getattr(r, "type", None) or getattr(r, "type_"),
+        records=[DnsRecord(name=r.name, type=r.type if hasattr(r, "type") else r.type_,
                            ttl=r.ttl, data=r.data) for r in a.records])
 
 
@@ -569,10 +569,17 @@ def dns_query_all(calls: Sequence[Tuple[str, str, str, str]]) -> List[Any]:
     """Several `dns_query` calls at once, `(endpoint, url, name, type)` each: one
     entry per call, in order: its DnsAnswer, or the CapabilityError it failed with
     (returned, not raised)."""
-    requests = [_dns.Request(endpoint=e, url=u, name=n, query_type=_query_type(t))
-                for e, u, n, t in calls]
-    return [CapabilityError.from_wit(a.value) if isinstance(a, Err) else _answer(a.value)
-            for a in _dns.query_all(requests)]
+    out: List[Any] = [None] * len(calls)
+    requests, sent = [], []
+    for i, (e, u, n, t) in enumerate(calls):
+        try:
+            requests.append(_dns.Request(endpoint=e, url=u, name=n, query_type=_query_type(t)))
+            sent.append(i)
+        except CapabilityError as err:  # an unknown type: that entry only, not sent
+            out[i] = err
+    for i, a in zip(sent, _dns.query_all(requests) if requests else []):
+        out[i] = CapabilityError.from_wit(a.value) if isinstance(a, Err) else _answer(a.value)
+    return out
 
 
 # ---------------------------------------------------------------- Kubernetes

@@ -204,11 +204,23 @@ pub fn assess(params: &Params, probes: &[Probe]) -> Report {
     let quorum = Quorum::of(&members, lead.agreed.is_some());
 
     let mut headline = leader_headline(&lead, &names, &mut r);
-    let quota = responsive
+    let read = responsive
         .iter()
-        .find_map(|p| p.metrics.and_then(|m| m.quota_backend_bytes))
-        .map_or(DEFAULT_QUOTA_BYTES as f64, |q| q);
-    let quota = params.quota_backend_bytes.map_or(quota, |q| q as f64);
+        .find_map(|p| p.metrics.and_then(|m| m.quota_backend_bytes));
+    let quota = match (params.quota_backend_bytes, read) {
+        (Some(q), _) => Quota {
+            bytes: q as f64,
+            assumed: false,
+        },
+        (None, Some(q)) => Quota {
+            bytes: q,
+            assumed: false,
+        },
+        (None, None) => Quota {
+            bytes: DEFAULT_QUOTA_BYTES as f64,
+            assumed: true,
+        },
+    };
     let unreachable = member_findings(params, &members, &lead, &quorum, &names, quota, &mut r);
     if !unreachable.is_empty() {
         headline.push(format!("unreachable: {}", unreachable.join(", ")));
@@ -419,7 +431,7 @@ fn member_findings(
     lead: &Leadership,
     quorum: &Quorum,
     names: &Names,
-    quota: f64,
+    quota: Quota,
     r: &mut ReportBuilder,
 ) -> Vec<String> {
     let mut unreachable = Vec::new();
@@ -498,13 +510,26 @@ fn member_findings(
     unreachable
 }
 
+/// The backend quota the database sizes are judged against.
+#[derive(Clone, Copy)]
+struct Quota {
+    bytes: f64,
+    /// Neither given (`quota_backend_bytes`) nor read from `/metrics`: etcd's default.
+    assumed: bool,
+}
+
 /// `database 20.0 KiB of 2.0 GiB quota (0 %)`.
-fn database(s: &gateway::Status, quota: f64) -> String {
+fn database(s: &gateway::Status, quota: Quota) -> String {
     format!(
-        "database {} of {} quota ({:.0} %)",
+        "database {} of {} quota{} ({:.0} %)",
         human_bytes(s.db_size as f64),
-        human_bytes(quota),
-        s.db_size as f64 / quota * 100.0
+        human_bytes(quota.bytes),
+        if quota.assumed {
+            " (assumed: etcd's default; set quota_backend_bytes)"
+        } else {
+            ""
+        },
+        s.db_size as f64 / quota.bytes * 100.0
     )
 }
 
@@ -516,7 +541,7 @@ fn member_problems(
     s: &gateway::Status,
     lead: &Leadership,
     names: &Names,
-    quota: f64,
+    quota: Quota,
 ) -> Vec<(Status, String)> {
     let mut problems: Vec<(Status, String)> = Vec::new();
     if s.leader == 0 {
@@ -556,7 +581,7 @@ fn member_problems(
     if !s.errors.is_empty() {
         problems.push((Status::Warning, format!("errors: {}", s.errors.join("; "))));
     }
-    let ratio = s.db_size as f64 / quota;
+    let ratio = s.db_size as f64 / quota.bytes;
     if ratio >= params.db_size_critical_ratio {
         problems.push((Status::Critical, database(s, quota)));
     } else if ratio >= params.db_size_warning_ratio {
@@ -655,7 +680,7 @@ fn samples(
     members: &[Member],
     lead: &Leadership,
     quorum: &Quorum,
-    quota: f64,
+    quota: Quota,
     alarms: usize,
     r: &mut ReportBuilder,
 ) {
@@ -692,7 +717,7 @@ fn samples(
     r.sample(
         "quota_backend_bytes",
         "Backend quota used for the database size ratios",
-        quota,
+        quota.bytes,
         &[],
     );
     r.sample("alarms_active", "Active alarms", alarms as f64, &[]);

@@ -1,7 +1,6 @@
 // Unit tests of the policyreports judgement (judge.c), built natively by
-// scripts/test with the system's cc under AddressSanitizer and UBSan:
-//   cc -fsanitize=address,undefined -I sdk/c plugins/policyreports/judge.c \
-//      plugins/policyreports/test/judge_test.c sdk/c/cjson/cJSON.c
+// scripts/test with the system's cc under AddressSanitizer and UBSan, from
+// judge.c, this file and sdk/c/cjson/cJSON.c (include path sdk/c).
 #include <stdio.h>
 #include <string.h>
 

@@ -41,7 +41,7 @@ static void step(vitals_report_t *r, const char *subject, bool ok, char *text,
     free(text);
 }
 
-// `RCODE data...` of a DNS answer (malloc'd): `NOERROR 10.43.0.1`, `NXDOMAIN`.
+// `RCODE TYPE data...` of a DNS answer (malloc'd): `NOERROR A 10.43.0.1`, `NXDOMAIN`.
 static char *answer_text(const cJSON *answer) {
     char *text = calloc(1024, 1);
     if (!text) abort();
@@ -49,7 +49,8 @@ static char *answer_text(const cJSON *answer) {
     const cJSON *rec;
     cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(answer, "records")) {
         size_t len = strlen(text);
-        snprintf(text + len, 1024 - len, " %s", vitals_json_str(rec, "data"));
+        snprintf(text + len, 1024 - len, " %s %s", vitals_json_str(rec, "type"),
+                 vitals_json_str(rec, "data"));
     }
     return text;
 }
@@ -348,17 +349,20 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
 
     // DNS, when a `dns` endpoint is granted: its first URL a resolver for cluster.local.
     vitals_endpoint_t resolver = {0};
-    if (vitals_granted_endpoint(input, "dns", "dns", &resolver, &err) && resolver.url_count) {
+    if (vitals_granted_endpoint(input, "dns", "dns", &resolver, &err) && resolver.url_count > 1) {
         const char *url = resolver.urls[0];
         const char *api = "kubernetes.default.svc.cluster.local";
         dns_step(&r, "dns A", url, api, "A");
         dns_step(&r, "dns SRV", url, "_https._tcp.kubernetes.default.svc.cluster.local", "SRV");
         dns_step(&r, "dns NXDOMAIN", url, "nope.cluster.local", "A");
         dns_step(&r, "dns denied", "dns://10.9.9.9", api, "A");
+        const char *silent = resolver.urls[1];
+        dns_step(&r, "dns silent", silent, api, "A");
         vitals_dns_call_t calls[] = {
             {.endpoint = "dns", .url = url, .name = api, .type = "A"},
             {.endpoint = "dns", .url = url, .name = "nope.cluster.local", .type = "A"},
             {.endpoint = "dns", .url = "dns://10.9.9.9", .name = api, .type = "A"},
+            {.endpoint = "dns", .url = silent, .name = api, .type = "A"},
         };
         size_t n = sizeof calls / sizeof *calls;
         vitals_dns_query_all(calls, n);

@@ -107,13 +107,16 @@ function helpers(input, p) {
   if (resolver) {
     const dnsUrl = resolver.urls[0];
     const api = 'kubernetes.default.svc.cluster.local';
-    const text = (a) => [a.rcode, ...a.records.map((rec) => rec.data)].join(' ');
+    const text = (a) => [a.rcode, ...a.records.map((rec) => `${rec.type} ${rec.data}`)].join(' ');
     step('dns A', () => text(dnsQuery('dns', dnsUrl, api)));
     step('dns SRV', () => text(dnsQuery('dns', dnsUrl, `_https._tcp.${api}`, 'SRV')));
     step('dns NXDOMAIN', () => text(dnsQuery('dns', dnsUrl, 'nope.cluster.local', 'A')));
     step('dns denied', () => text(dnsQuery('dns', 'dns://10.9.9.9', api)));
+    const silent = resolver.urls[1];
+    step('dns silent', () => text(dnsQuery('dns', silent, api)));
     step('dns all', () => dnsQueryAll([
       ['dns', dnsUrl, api, 'A'], ['dns', dnsUrl, 'nope.cluster.local', 'A'], ['dns', 'dns://10.9.9.9', api, 'A'],
+      ['dns', silent, api, 'A'],
     ]).map((a) => (a instanceof CapabilityError ? a.kind : text(a))).join('; '));
   }
 

@@ -158,16 +158,19 @@ def helpers(input: RunInput, p: dict):
         api = "kubernetes.default.svc.cluster.local"
 
         def text(a):
-            return " ".join([a.rcode] + [rec.data for rec in a.records])
+            return " ".join([a.rcode] + [f"{rec.type} {rec.data}" for rec in a.records])
         step("dns A", lambda: text(dns_query("dns", dns_url, api)))
         step("dns SRV", lambda: text(dns_query("dns", dns_url, "_https._tcp." + api, "SRV")))
         step("dns NXDOMAIN", lambda: text(dns_query("dns", dns_url, "nope.cluster.local", "A")))
         step("dns denied", lambda: text(dns_query("dns", "dns://10.9.9.9", api)))
+        silent = resolvers[0].urls[1]
+        step("dns silent", lambda: text(dns_query("dns", silent, api)))
         step("dns all", lambda: "; ".join(
             a.kind if isinstance(a, CapabilityError) else text(a)
             for a in dns_query_all([("dns", dns_url, api, "A"),
                                     ("dns", dns_url, "nope.cluster.local", "A"),
-                                    ("dns", "dns://10.9.9.9", api, "A")])))
+                                    ("dns", "dns://10.9.9.9", api, "A"),
+                                    ("dns", silent, api, "A")])))
 
     # Kubernetes.
     step("k8s get", lambda: "enable-l2-announcements=" + k8s_get(

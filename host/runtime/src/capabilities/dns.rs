@@ -62,14 +62,15 @@ impl DnsGate {
             let mut reply = client
                 .clone()
                 .query(name.clone(), DNSClass::IN, rtype)
-                .await;
+                .await
+                .map_err(|e| classify(server, timeout, e));
             if reply.as_ref().is_ok_and(|r| r.metadata.truncation) {
                 reply = tcp_query(server, connect_timeout, timeout, name, rtype).await;
             }
             let seconds = start.elapsed().as_secs_f64();
             match reply {
                 Ok(response) => (Ok(answer(&response, seconds)), Some((to.key, client))),
-                Err(e) => (Err(classify(server, timeout, e)), None),
+                Err(e) => (Err(e), None),
             }
         }
     }
@@ -114,22 +115,28 @@ async fn tcp_query(
     timeout: Duration,
     name: Name,
     rtype: RecordType,
-) -> Result<DnsResponse, NetError> {
+) -> Result<DnsResponse, Error> {
     let (connect, sender) = TcpClientStream::new(
         server,
         None,
         Some(connect_timeout),
         TokioRuntimeProvider::default(),
     );
-    let (mut client, background) = Client::<TokioRuntimeProvider>::with_timeout(
-        tokio::time::timeout(connect_timeout, connect)
-            .await
-            .map_err(|_| NetError::Timeout)??,
-        sender,
-        timeout,
-    );
+    let connected = match tokio::time::timeout(connect_timeout, connect).await {
+        Err(_) => {
+            return Err(Error::Timeout(format!(
+                "{server}: the TCP connection for a truncated answer: not connected within {connect_timeout:?}"
+            )));
+        }
+        Ok(connected) => connected.map_err(|e| classify(server, timeout, e))?,
+    };
+    let (mut client, background) =
+        Client::<TokioRuntimeProvider>::with_timeout(connected, sender, timeout);
     tokio::spawn(background);
-    client.query(name, DNSClass::IN, rtype).await
+    client
+        .query(name, DNSClass::IN, rtype)
+        .await
+        .map_err(|e| classify(server, timeout, e))
 }
 
 fn record_type(t: QueryType) -> RecordType {

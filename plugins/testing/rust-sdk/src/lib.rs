@@ -4,7 +4,8 @@
 //! the same steps and must report the same findings (`tests/sdk_helpers.rs`).
 //!
 //! Endpoints: `redis` (its first URL a server, its second a closed port), `db`
-//! (mysql), `kubernetes` and, when granted, `dns` (a resolver for cluster.local).
+//! (mysql), `kubernetes` and, when granted, `dns` (its first URL a resolver for
+//! cluster.local, its second one that never answers).
 //! Each step is one finding: `ok` with what the helper returned, or a note
 //! (`unknown`) with the error as `kind: message`.
 
@@ -49,10 +50,10 @@ fn dns_err(e: dns::Error) -> (String, String) {
     (e.kind().into(), e.message().into())
 }
 
-/// `RCODE data...`: `NOERROR 10.43.0.1`, `NXDOMAIN`.
+/// `RCODE TYPE data...`: `NOERROR A 10.43.0.1`, `NXDOMAIN`.
 fn answer_text(a: &dns::Answer) -> String {
-    std::iter::once(a.rcode.as_str())
-        .chain(a.records.iter().map(|r| r.data.as_str()))
+    std::iter::once(a.rcode.clone())
+        .chain(a.records.iter().map(|r| format!("{} {}", r.type_, r.data)))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -298,10 +299,13 @@ impl Plugin for SdkTest {
                 "dns denied",
                 q("dns://10.9.9.9", api, dns::QueryType::A),
             );
+            let silent = ep.urls[1].clone();
+            step(&mut r, "dns silent", q(&silent, api, dns::QueryType::A));
             let all: Vec<String> = dns::query_all(&[
                 ("dns", &url, api, dns::QueryType::A),
                 ("dns", &url, "nope.cluster.local", dns::QueryType::A),
                 ("dns", "dns://10.9.9.9", api, dns::QueryType::A),
+                ("dns", &silent, api, dns::QueryType::A),
             ])
             .into_iter()
             .map(|a| match a {
