@@ -51,6 +51,20 @@ enum Owner {
     MeOrRoot,
 }
 
+/// The compiled component for `digest` from the precompiled directory or the
+/// cache in `dirs`, if either has a usable one.
+pub fn cached(engine: &wasmtime::Engine, dirs: &Dirs, digest: &str) -> Option<Component> {
+    if let Some(dir) = &dirs.precompiled
+        && let Some(c) = lookup(engine, dir, digest, Owner::MeOrRoot)
+    {
+        return Some(c);
+    }
+    let dir = dirs.cache.as_deref()?;
+    let c = lookup(engine, dir, digest, Owner::Me)?;
+    touch(&entry(engine, dir, digest));
+    Some(c)
+}
+
 /// Compile `bytes` (whose [`digest`] is `digest`), through the precompiled
 /// directory and the cache in `dirs` when there are any. Returns the component
 /// and whether it came from one of them.
@@ -60,18 +74,12 @@ pub fn compile(
     bytes: &[u8],
     digest: &str,
 ) -> anyhow::Result<(Component, bool)> {
-    if let Some(dir) = &dirs.precompiled
-        && let Some(c) = lookup(engine, dir, digest, Owner::MeOrRoot)
-    {
+    if let Some(c) = cached(engine, dirs, digest) {
         return Ok((c, true));
     }
     let Some(dir) = dirs.cache.as_deref() else {
         return Ok((Component::new(engine, bytes)?, false));
     };
-    if let Some(c) = lookup(engine, dir, digest, Owner::Me) {
-        touch(&entry(engine, dir, digest));
-        return Ok((c, true));
-    }
     let file = entry(engine, dir, digest);
     let component = Component::new(engine, bytes)?;
     if let Err(e) = store(dir, &file, &component) {
@@ -134,6 +142,91 @@ fn entry(engine: &wasmtime::Engine, dir: &Path, digest: &str) -> PathBuf {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
     dir.join(format!("{digest}-{:016x}.cwasm", h.finish()))
+}
+
+/// A plugin file's identity and times (device, inode, size, modification and
+/// change times): while they are those it had when it was hashed, so is its
+/// content, as git's index assumes. The change time cannot be set back.
+fn stamp(meta: &std::fs::Metadata) -> String {
+    format!(
+        "{} {} {} {}.{:09} {}.{:09}",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    )
+}
+
+/// Where the digest of the plugin at `path` is remembered: `digests/` of the cache.
+fn memo_file(dir: &Path, path: &Path) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    dir.join("digests")
+        .join(digest(path.as_os_str().as_bytes()))
+}
+
+/// The digest remembered for the plugin at `path` (now as `meta` says), if the
+/// file's identity and times are those it had when it was hashed: a warm run
+/// then neither reads nor hashes the file (tens of MB for a Python plugin).
+pub fn remembered_digest(dirs: &Dirs, path: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    let dir = dirs.cache.as_deref()?;
+    let file = memo_file(dir, path);
+    trusted(dir, Owner::Me).ok()?;
+    trusted(&file, Owner::Me).ok()?;
+    let text = std::fs::read_to_string(&file).ok()?;
+    let (was, digest) = text.trim_end().rsplit_once(' ')?;
+    let valid = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+    (valid && was == stamp(meta)).then(|| digest.to_string())
+}
+
+/// Remember `digest` for the plugin at `path`, hashed when it was as `meta` says;
+/// not when the file changed within the last 2 s (a change within the same tick
+/// of its timestamps would go unseen).
+pub fn remember_digest(dirs: &Dirs, path: &Path, meta: &std::fs::Metadata, digest: &str) {
+    remember_at(dirs, path, meta, digest, std::time::SystemTime::now());
+}
+
+fn remember_at(
+    dirs: &Dirs,
+    path: &Path,
+    meta: &std::fs::Metadata,
+    digest: &str,
+    now: std::time::SystemTime,
+) {
+    let Some(dir) = dirs.cache.as_deref() else {
+        return;
+    };
+    let changed = std::time::UNIX_EPOCH
+        + std::time::Duration::new(
+            meta.mtime().max(meta.ctime()).max(0) as u64,
+            meta.mtime_nsec()
+                .max(meta.ctime_nsec())
+                .clamp(0, 999_999_999) as u32,
+        );
+    let settled = now
+        .duration_since(changed)
+        .is_ok_and(|age| age >= std::time::Duration::from_secs(2));
+    if !settled {
+        return;
+    }
+    let file = memo_file(dir, path);
+    let write = || -> anyhow::Result<()> {
+        let digests = file.parent().expect("a file in digests/");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(digests)?;
+        trusted(dir, Owner::Me)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(digests)?;
+        std::io::Write::write_all(&mut tmp, format!("{} {digest}\n", stamp(meta)).as_bytes())?;
+        tmp.persist(&file)?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        tracing::debug!(file = %file.display(), "cannot remember the plugin's digest: {e:#}");
+    }
 }
 
 /// Entries not used for this long are removed when a new one is written.
@@ -250,6 +343,54 @@ mod tests {
         mode(&file, 0o644);
         mode(dir.path(), 0o777);
         assert!(trusted(dir.path(), Owner::MeOrRoot).is_err());
+    }
+
+    #[test]
+    fn a_digest_is_remembered_while_the_file_is_unchanged() {
+        let cache = tempfile::tempdir().unwrap();
+        let dirs = Dirs {
+            cache: Some(cache.path().join("c")),
+            precompiled: None,
+        };
+        let plugins = tempfile::tempdir().unwrap();
+        let path = plugins.path().join("p.wasm");
+        std::fs::write(&path, b"first").unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let d = digest(b"first");
+        // Just written: within the timestamps' granularity, not remembered.
+        remember_digest(&dirs, &path, &meta, &d);
+        assert_eq!(remembered_digest(&dirs, &path, &meta), None);
+        // Settled: remembered, and found while the file is as it was.
+        let later = SystemTime::now() + Duration::from_secs(10);
+        remember_at(&dirs, &path, &meta, &d, later);
+        assert_eq!(remembered_digest(&dirs, &path, &meta), Some(d.clone()));
+        // Rewritten with as many bytes and its modification time put back: the
+        // change time (and so the stamp) differs.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&path, b"other").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(meta.modified().unwrap())
+            .unwrap();
+        let now = std::fs::metadata(&path).unwrap();
+        assert_eq!(now.len(), meta.len());
+        assert_eq!(remembered_digest(&dirs, &path, &now), None);
+        // Replaced by another file (a new inode) of the same size: not either.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"third").unwrap();
+        let replaced = std::fs::metadata(&path).unwrap();
+        assert_eq!(remembered_digest(&dirs, &path, &replaced), None);
+        // A memo that others could have written is not believed.
+        remember_at(&dirs, &path, &replaced, &digest(b"third"), later);
+        assert!(remembered_digest(&dirs, &path, &replaced).is_some());
+        use std::os::unix::fs::PermissionsExt;
+        let memo = memo_file(dirs.cache.as_deref().unwrap(), &path);
+        std::fs::set_permissions(&memo, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(remembered_digest(&dirs, &path, &replaced), None);
+        // No cache, no memory.
+        assert_eq!(remembered_digest(&Dirs::default(), &path, &replaced), None);
     }
 
     #[test]
