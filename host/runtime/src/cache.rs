@@ -181,31 +181,31 @@ pub fn remembered_digest(dirs: &Dirs, path: &Path, meta: &std::fs::Metadata) -> 
     (valid && was == stamp(meta)).then(|| digest.to_string())
 }
 
-/// Remember `digest` for the plugin at `path`, hashed when it was as `meta` says;
-/// not when the file changed within the last 2 s (a change within the same tick
-/// of its timestamps would go unseen).
-pub fn remember_digest(dirs: &Dirs, path: &Path, meta: &std::fs::Metadata, digest: &str) {
-    remember_at(dirs, path, meta, digest, std::time::SystemTime::now());
+/// Whether two looks at a file saw it with the same identity and times.
+pub fn same_stamp(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    stamp(a) == stamp(b)
 }
 
-fn remember_at(
+/// Remember `digest` for the plugin at `path`, hashed as `meta` says it was
+/// when looked at, at `looked` (taken before): not when the file had changed
+/// less than 2 s before (a change within the same tick of its timestamps would
+/// go unseen).
+pub fn remember_digest(
     dirs: &Dirs,
     path: &Path,
     meta: &std::fs::Metadata,
     digest: &str,
-    now: std::time::SystemTime,
+    looked: std::time::SystemTime,
 ) {
     let Some(dir) = dirs.cache.as_deref() else {
         return;
     };
-    let changed = std::time::UNIX_EPOCH
-        + std::time::Duration::new(
-            meta.mtime().max(meta.ctime()).max(0) as u64,
-            meta.mtime_nsec()
-                .max(meta.ctime_nsec())
-                .clamp(0, 999_999_999) as u32,
-        );
-    let settled = now
+    let at = |secs: i64, nsec: i64| {
+        std::time::UNIX_EPOCH
+            + std::time::Duration::new(secs.max(0) as u64, nsec.clamp(0, 999_999_999) as u32)
+    };
+    let changed = at(meta.mtime(), meta.mtime_nsec()).max(at(meta.ctime(), meta.ctime_nsec()));
+    let settled = looked
         .duration_since(changed)
         .is_ok_and(|age| age >= std::time::Duration::from_secs(2));
     if !settled {
@@ -358,15 +358,16 @@ mod tests {
         let meta = std::fs::metadata(&path).unwrap();
         let d = digest(b"first");
         // Just written: within the timestamps' granularity, not remembered.
-        remember_digest(&dirs, &path, &meta, &d);
+        remember_digest(&dirs, &path, &meta, &d, SystemTime::now());
         assert_eq!(remembered_digest(&dirs, &path, &meta), None);
         // Settled: remembered, and found while the file is as it was.
         let later = SystemTime::now() + Duration::from_secs(10);
-        remember_at(&dirs, &path, &meta, &d, later);
+        remember_digest(&dirs, &path, &meta, &d, later);
         assert_eq!(remembered_digest(&dirs, &path, &meta), Some(d.clone()));
-        // Rewritten with as many bytes and its modification time put back: the
-        // change time (and so the stamp) differs.
-        std::thread::sleep(Duration::from_millis(20));
+        // Rewritten with as many bytes and its modification time put back: only
+        // the change time (and so the stamp) differs. (Past a second: some file
+        // systems keep whole seconds.)
+        std::thread::sleep(Duration::from_millis(1100));
         std::fs::write(&path, b"other").unwrap();
         std::fs::File::options()
             .write(true)
@@ -375,7 +376,11 @@ mod tests {
             .set_modified(meta.modified().unwrap())
             .unwrap();
         let now = std::fs::metadata(&path).unwrap();
-        assert_eq!(now.len(), meta.len());
+        assert_eq!(
+            (now.len(), now.ino(), now.modified().unwrap()),
+            (meta.len(), meta.ino(), meta.modified().unwrap())
+        );
+        assert!(!same_stamp(&meta, &now));
         assert_eq!(remembered_digest(&dirs, &path, &now), None);
         // Replaced by another file (a new inode) of the same size: not either.
         std::fs::remove_file(&path).unwrap();
@@ -383,7 +388,7 @@ mod tests {
         let replaced = std::fs::metadata(&path).unwrap();
         assert_eq!(remembered_digest(&dirs, &path, &replaced), None);
         // A memo that others could have written is not believed.
-        remember_at(&dirs, &path, &replaced, &digest(b"third"), later);
+        remember_digest(&dirs, &path, &replaced, &digest(b"third"), later);
         assert!(remembered_digest(&dirs, &path, &replaced).is_some());
         use std::os::unix::fs::PermissionsExt;
         let memo = memo_file(dirs.cache.as_deref().unwrap(), &path);

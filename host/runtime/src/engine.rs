@@ -229,7 +229,11 @@ impl Engine {
                     format!("cannot read: {e}")
                 }
             };
-            let meta = std::fs::metadata(&file).map_err(unreadable)?;
+            // One open file for its stamp and its bytes: a path swapped meanwhile
+            // cannot pair one file's stamp with another's digest.
+            let now = std::time::SystemTime::now();
+            let mut opened = std::fs::File::open(&file).map_err(unreadable)?;
+            let meta = opened.metadata().map_err(unreadable)?;
             // Unchanged since it was last hashed (and pinned by no check, whose
             // pin is always checked against the bytes): its compiled code as is.
             if pins.is_empty()
@@ -238,9 +242,13 @@ impl Engine {
             {
                 return Ok((component, true, digest));
             }
-            let bytes = std::fs::read(&file).map_err(unreadable)?;
+            let mut bytes = Vec::with_capacity(meta.len() as usize);
+            std::io::Read::read_to_end(&mut opened, &mut bytes).map_err(unreadable)?;
             let digest = crate::cache::digest(&bytes);
-            crate::cache::remember_digest(&dirs, &file, &meta, &digest);
+            // Remembered only if the file did not change while it was read.
+            if pins.is_empty() && opened.metadata().is_ok_and(|after| crate::cache::same_stamp(&meta, &after)) {
+                crate::cache::remember_digest(&dirs, &file, &meta, &digest, now);
+            }
             if let Some(pin) = pins.iter().find(|p| p.sha256 != digest) {
                 return Err(format!(
                     "SHA-256 is {digest}, but {} pins {}: refused (a file that is not the pinned one; after checking the new file, update `sha256`)",
