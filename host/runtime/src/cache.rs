@@ -244,12 +244,27 @@ fn touch(file: &Path) {
 }
 
 /// Remove the cache entries (`*.cwasm`) unused for longer than `max_unused`,
-/// then the least recently used ones until the rest fit in `max_bytes`.
+/// then the least recently used ones until the rest fit in `max_bytes`; and
+/// the digests remembered longer than `max_unused` ago (a plugin still in use
+/// is hashed once more).
 fn prune(dir: &Path, max_unused: std::time::Duration, max_bytes: u64) {
+    let now = std::time::SystemTime::now();
+    let old = |meta: &std::fs::Metadata| {
+        meta.modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age > max_unused)
+    };
+    if let Ok(memos) = std::fs::read_dir(dir.join("digests")) {
+        for memo in memos.flatten() {
+            if memo.metadata().is_ok_and(|m| m.is_file() && old(&m)) {
+                let _ = std::fs::remove_file(memo.path());
+            }
+        }
+    }
     let Ok(read) = std::fs::read_dir(dir) else {
         return;
     };
-    let now = std::time::SystemTime::now();
     let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = read
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
@@ -416,5 +431,12 @@ mod tests {
         touch(&recent);
         prune(dir.path(), 30 * day, 100);
         assert!(recent.exists() && !fresh.exists());
+        // Digests remembered long ago go; recent ones stay.
+        let digests = dir.path().join("digests");
+        std::fs::create_dir(&digests).unwrap();
+        let stale = entry(&digests, "aa", 10, 40 * day);
+        let kept = entry(&digests, "bb", 10, day);
+        prune(dir.path(), 30 * day, 100);
+        assert!(!stale.exists() && kept.exists());
     }
 }
