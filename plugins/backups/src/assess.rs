@@ -312,6 +312,16 @@ pub fn velero(
     f.finish(head)
 }
 
+/// The `status.validationErrors` of a Velero object (a Schedule or a Backup).
+fn validation_errors(obj: &Value) -> Vec<&str> {
+    obj.pointer("/status/validationErrors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// One schedule: its status and message; its samples go to `r`.
 fn schedule(
     limits: &Limits,
@@ -323,13 +333,7 @@ fn schedule(
     let sched = name(s);
     let cron = str_at(s, "/spec/schedule");
     if str_at(s, "/status/phase") == "FailedValidation" {
-        let errors: Vec<&str> = s
-            .pointer("/status/validationErrors")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let errors = validation_errors(s);
         return (
             Status::Critical,
             format!(
@@ -412,13 +416,7 @@ fn schedule(
         "Failed" | "FailedValidation" => {
             status = Status::Critical;
             let reason = str_at(newest, "/status/failureReason");
-            let errors: Vec<&str> = newest
-                .pointer("/status/validationErrors")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+            let errors = validation_errors(newest);
             let why = if !reason.is_empty() {
                 format!(": {reason}")
             } else if !errors.is_empty() {
