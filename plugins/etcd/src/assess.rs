@@ -105,19 +105,42 @@ fn human_bytes(b: f64) -> String {
     }
 }
 
-/// Some member answers but knows no leader: an election under way, or a member
-/// that has just started and not yet heard from the leader. Either ends within
-/// the election timeout, so the check looks again after it ([`after_election`]).
+/// Why a member may be in a moment of transition rather than broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Passing {
+    /// Answers but knows no leader: an election under way, or a member that has
+    /// just started and not yet heard from the leader.
+    NoLeader,
+    /// Knows the leader, raises no alarm, yet its `/health` (a linearizable
+    /// read) fails: a member that has just restarted and is still catching up.
+    Unhealthy,
+}
+
+fn passing(p: &Probe) -> Option<Passing> {
+    let s = p.status.as_ref().ok()?;
+    if s.leader == 0 {
+        return Some(Passing::NoLeader);
+    }
+    let alarmed = p.alarms.as_ref().is_some_and(|a| {
+        a.alarms
+            .iter()
+            .any(|a| a.alarm.as_deref().is_some_and(|k| k != "NONE"))
+    });
+    let unhealthy = p.health.as_ref().is_some_and(|h| !h.health);
+    (unhealthy && !alarmed && s.errors.is_empty()).then_some(Passing::Unhealthy)
+}
+
+/// Some member is in a moment that ends within the election timeout (it knows
+/// no leader, or it knows one but its `/health` fails without an alarm), so the
+/// check looks again after it ([`after_election`]).
 pub fn electing(probes: &[Probe]) -> bool {
-    probes
-        .iter()
-        .any(|p| p.status.as_ref().is_ok_and(|s| s.leader == 0))
+    probes.iter().any(|p| passing(p).is_some())
 }
 
 /// The verdict on a second look, taken `waited_ms` after a first one in which
-/// some members knew no leader: the second look's verdict, with a warning for
-/// each such member that knows the leader now (the transition, and its bound),
-/// and the wait named where one still knows none.
+/// some members were in transition ([`electing`]): the second look's verdict,
+/// with a warning for each such member that is well now (the transition, and
+/// its bound), and the wait named where one still is not.
 pub fn after_election(
     params: &Params,
     first: &[Probe],
@@ -135,37 +158,39 @@ pub fn after_election(
             .find(|m| m.id == id && !m.name.is_empty())
             .map_or_else(|| format!("{id:x}"), |m| m.name.clone())
     };
-    let now: BTreeMap<u64, (&str, &gateway::Status)> = again
+    let now: BTreeMap<u64, &Probe> = again
         .iter()
-        .filter_map(|p| {
-            p.status
-                .as_ref()
-                .ok()
-                .map(|s| (s.header.member_id, (p.url.as_str(), s)))
-        })
+        .filter_map(|p| p.status.as_ref().ok().map(|s| (s.header.member_id, p)))
         .collect();
     let waited = waited_ms as f64 / 1000.0;
     for p in first {
-        let Ok(s) = &p.status else { continue };
-        if s.leader != 0 {
+        let (Ok(s), Some(was)) = (&p.status, passing(p)) else {
             continue;
-        }
+        };
         let id = s.header.member_id;
         let subject = format!("{} ({})", name(id), p.url);
-        match now.get(&id) {
-            Some((_, s)) if s.leader != 0 => {
+        let well_now = now
+            .get(&id)
+            .filter(|q| passing(q).is_none())
+            .and_then(|q| q.status.as_ref().ok());
+        match well_now {
+            Some(s) => {
+                let then = match was {
+                    Passing::NoLeader => "knew no leader",
+                    Passing::Unhealthy => "reported /health unhealthy",
+                };
                 report.status = report.status.max(Status::Warning);
                 report.findings.push(vitals_plugin::Finding {
                     subject,
                     status: Status::Warning,
                     message: format!(
-                        "knew no leader {waited:.1} s ago and follows {} in term {} now: a leader election, or the member had just started; either ends within the election timeout ({election_timeout_ms} ms)",
+                        "{then} {waited:.1} s ago and follows {} in term {} now: a leader election, or the member had just started; either ends within the election timeout ({election_timeout_ms} ms)",
                         name(s.leader),
                         s.raft_term
                     ),
                 });
             }
-            _ => {
+            None => {
                 for f in report.findings.iter_mut().filter(|f| f.subject == subject) {
                     f.message.push_str(&format!(
                         "; also {waited:.1} s earlier, longer than an election takes (election timeout {election_timeout_ms} ms)"
@@ -909,7 +934,7 @@ fn nobody_answered(mut r: ReportBuilder, probes: &[Probe]) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::{Header, Member as GwMember};
+    use crate::gateway::{Alarm, Header, Member as GwMember};
 
     fn status(id: u64, leader: u64, db: u64) -> gateway::Status {
         gateway::Status {
@@ -1089,6 +1114,50 @@ mod tests {
             "{:?}",
             r.findings
         );
+    }
+
+    #[test]
+    fn a_member_whose_health_fails_a_moment_after_restart_warns_if_well_later() {
+        // m2 has just restarted: it follows m1, but its linearizable /health read
+        // fails until it has caught up (seen in the rolling-restart test).
+        let mut m2 = up(2, 1, 3);
+        m2.health = Some(Health {
+            health: false,
+            reason: String::new(),
+        });
+        let first = vec![up(1, 1, 3), m2.clone(), up(3, 1, 3)];
+        assert!(electing(&first));
+        assert_eq!(assess(&Params::default(), &first).status, Status::Critical);
+        let again = vec![up(1, 1, 3), up(2, 1, 3), up(3, 1, 3)];
+        let r = after_election(&Params::default(), &first, &again, 2000, 1000);
+        assert_eq!(r.status, Status::Warning, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.subject == "m2 (http://h2)"
+                && f.status == Status::Warning
+                && f.message
+                    .contains("reported /health unhealthy 2.0 s ago and follows m1 in term 2 now")),
+            "{:?}",
+            r.findings
+        );
+        // Still unhealthy: critical, and the finding says it lasted.
+        let r = after_election(&Params::default(), &first, &first, 2000, 1000);
+        assert_eq!(r.status, Status::Critical, "{:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.subject == "m2 (http://h2)"
+                && f.message.contains("/health reports unhealthy")
+                && f.message.contains("also 2.0 s earlier")),
+            "{:?}",
+            r.findings
+        );
+        // Unhealthy with an alarm raised is no transition: no second look.
+        let mut alarmed = m2.clone();
+        alarmed.alarms = Some(Alarms {
+            alarms: vec![Alarm {
+                member_id: 2,
+                alarm: Some("NOSPACE".into()),
+            }],
+        });
+        assert!(!electing(&[up(1, 1, 3), alarmed, up(3, 1, 3)]));
     }
 
     fn down(i: u64, kind: ErrorKind) -> Probe {
