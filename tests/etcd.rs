@@ -68,6 +68,37 @@ fn healthy_cluster_is_ok() {
     assert_eq!(r["status"], "ok", "{r:#}");
     assert!(sample(&r, "leader_changes_seen") >= 1.0, "{r:#}");
     assert_eq!(cassette.matches("/metrics").count(), 3, "{cassette}");
+    // The alarm list is the cluster's: asked of one member only.
+    assert_eq!(
+        cassette.matches("/v3/maintenance/alarm").count(),
+        1,
+        "{cassette}"
+    );
+}
+
+#[test]
+fn the_alarm_list_comes_from_another_member_when_the_first_is_down() {
+    let mut cluster = EtcdCluster::start(3, None, None).unwrap();
+    let cfg = config_for(&cluster, "");
+    cluster.kill(0);
+    cluster.wait_for_stable_leader().unwrap();
+    let (_, r, cassette) = cfg.record_check("etcd", "etcd", "first-member-down", &[]);
+    assert_eq!(r["status"], "warning", "{r:#}");
+    assert_eq!(finding(&r, &cluster.member_name(0))["status"], "warning");
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["subject"] != "alarms"),
+        "the alarm list was read: {r:#}"
+    );
+    let first = &cluster.client_urls()[0];
+    assert!(
+        cassette.contains(&format!("{first}/v3/maintenance/alarm"))
+            && cassette.matches("/v3/maintenance/alarm").count() == 3,
+        "asked of the first member, then of the two others: {cassette}"
+    );
 }
 
 #[test]

@@ -139,9 +139,11 @@ fn a_plugin_fans_out_its_requests_at_once() {
     let cfg = ConfigDir::new(&format!(
         "[clusters.local.endpoints.members]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\n"
     ));
-    let urls: Vec<String> = (1..=3)
+    let mut urls: Vec<String> = (1..=3)
         .map(|i| format!("http://127.0.0.1:{port}/member/{i}"))
         .collect();
+    // A request that cannot start (not granted) answers with its error, in its place.
+    urls.insert(1, format!("http://127.0.0.2:{port}/member/denied"));
     cfg.check(
         "fanout",
         &format!(
@@ -150,12 +152,20 @@ fn a_plugin_fans_out_its_requests_at_once() {
         ),
     );
     let (out, r) = cfg.run_check("fanout", &[]);
-    assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
+    assert_eq!(r["status"], "critical", "{r:#}\n{}", out.stderr);
     let findings = r["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 3, "{r:#}");
+    assert_eq!(findings.len(), 4, "{r:#}");
     for (f, url) in findings.iter().zip(&urls) {
         assert_eq!(f["subject"], url.as_str(), "{r:#}");
-        assert_eq!(f["message"], "HTTP 200: together", "{r:#}");
+        if url.contains("denied") {
+            assert_eq!(f["status"], "critical", "{r:#}");
+            assert!(
+                f["message"].as_str().unwrap().starts_with("Denied"),
+                "{r:#}"
+            );
+        } else {
+            assert_eq!(f["message"], "HTTP 200: together", "{r:#}");
+        }
     }
 }
 

@@ -111,30 +111,46 @@ enum Passing {
     /// Answers but knows no leader: an election under way, or a member that has
     /// just started and not yet heard from the leader.
     NoLeader,
-    /// Knows the leader, raises no alarm, yet its `/health` (a linearizable
-    /// read) fails: a member that has just restarted and is still catching up.
+    /// Knows the leader, yet its `/health` (a read through raft) fails while
+    /// most members' is fine and no alarm is raised: a member that has just
+    /// restarted and is still catching up.
     Unhealthy,
 }
 
-fn passing(p: &Probe) -> Option<Passing> {
+/// `settled`: no alarm is raised and a majority of the probed members report
+/// `/health` healthy ([`settled`]); only then is one unhealthy member a
+/// transition rather than the cluster's state.
+fn passing(p: &Probe, settled: bool) -> Option<Passing> {
     let s = p.status.as_ref().ok()?;
     if s.leader == 0 {
         return Some(Passing::NoLeader);
     }
-    let alarmed = p.alarms.as_ref().is_some_and(|a| {
-        a.alarms
-            .iter()
-            .any(|a| a.alarm.as_deref().is_some_and(|k| k != "NONE"))
-    });
     let unhealthy = p.health.as_ref().is_some_and(|h| !h.health);
-    (unhealthy && !alarmed && s.errors.is_empty()).then_some(Passing::Unhealthy)
+    (unhealthy && settled && s.errors.is_empty()).then_some(Passing::Unhealthy)
+}
+
+/// No alarm raised (the list is the cluster's: any member's answer), and a
+/// majority of the probed members report `/health` healthy.
+fn settled(probes: &[Probe]) -> bool {
+    let alarmed = probes
+        .iter()
+        .filter_map(|p| p.alarms.as_ref())
+        .flat_map(|a| a.alarms.iter())
+        .any(|a| a.alarm.as_deref().is_some_and(|k| k != "NONE"));
+    let healthy = probes
+        .iter()
+        .filter(|p| p.health.as_ref().is_some_and(|h| h.health))
+        .count();
+    !alarmed && healthy * 2 > probes.len()
 }
 
 /// Some member is in a moment that ends within the election timeout (it knows
-/// no leader, or it knows one but its `/health` fails without an alarm), so the
+/// no leader, or it knows one but its `/health` fails while most members' is
+/// fine and no alarm is raised), so the
 /// check looks again after it ([`after_election`]).
 pub fn electing(probes: &[Probe]) -> bool {
-    probes.iter().any(|p| passing(p).is_some())
+    let settled = settled(probes);
+    probes.iter().any(|p| passing(p, settled).is_some())
 }
 
 /// The verdict on a second look, taken `waited_ms` after a first one in which
@@ -163,15 +179,16 @@ pub fn after_election(
         .filter_map(|p| p.status.as_ref().ok().map(|s| (s.header.member_id, p)))
         .collect();
     let waited = waited_ms as f64 / 1000.0;
+    let (settled_then, settled_now) = (settled(first), settled(again));
     for p in first {
-        let (Ok(s), Some(was)) = (&p.status, passing(p)) else {
+        let (Ok(s), Some(was)) = (&p.status, passing(p, settled_then)) else {
             continue;
         };
         let id = s.header.member_id;
         let subject = format!("{} ({})", name(id), p.url);
         let well_now = now
             .get(&id)
-            .filter(|q| passing(q).is_none())
+            .filter(|q| passing(q, settled_now).is_none())
             .and_then(|q| q.status.as_ref().ok());
         match well_now {
             Some(s) => {
@@ -1149,15 +1166,24 @@ mod tests {
             "{:?}",
             r.findings
         );
-        // Unhealthy with an alarm raised is no transition: no second look.
-        let mut alarmed = m2.clone();
-        alarmed.alarms = Some(Alarms {
+        // Unhealthy with an alarm raised is no transition: no second look. The
+        // alarm list is the cluster's, read from the first member only.
+        let mut m1 = up(1, 1, 3);
+        m1.alarms = Some(Alarms {
             alarms: vec![Alarm {
                 member_id: 2,
                 alarm: Some("NOSPACE".into()),
             }],
         });
-        assert!(!electing(&[up(1, 1, 3), alarmed, up(3, 1, 3)]));
+        m2.alarms = None;
+        assert!(!electing(&[m1, m2.clone(), up(3, 1, 3)]));
+        // Unhealthy with quorum lost (the others unreachable) is the cluster's
+        // state, not a restart: no second look either.
+        assert!(!electing(&[
+            down(1, ErrorKind::Unreachable),
+            m2,
+            down(3, ErrorKind::Unreachable)
+        ]));
     }
 
     fn down(i: u64, kind: ErrorKind) -> Probe {

@@ -115,99 +115,128 @@ impl Plugin for Etcd {
     }
 }
 
-/// Ask every member everything we need, in two rounds of requests sent together:
-/// each member's status, then the rest of what the members that answered know. A
-/// member whose status fails is unreachable, and is asked nothing more.
+/// Ask every member everything we need, all at once: each member's status,
+/// `/health`, member list (and `/metrics`), and the alarm list from the first
+/// member only: alarms are the cluster's (read through raft, so one member's
+/// answer is every member's, and each read is a raft proposal the leader
+/// writes to its log). Only when the first member gives no alarm list are the
+/// others that answered asked for it, in a second round. What a member whose
+/// status fails answered else is dropped: it is unreachable.
 fn probe_all(urls: &[String], opts: Options, read_metrics: bool) -> Vec<Probe> {
     let bases: Vec<&str> = urls.iter().map(|u| u.trim_end_matches('/')).collect();
-    let pending: Vec<_> = bases
+    let pending = bases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, base)| ask(base, opts, read_metrics, i == 0))
+        .collect();
+    let mut answers = http::wait_all(pending).into_iter();
+    let mut probes: Vec<Probe> = bases
         .iter()
         .map(|base| {
-            http::start_post_json(&format!("{base}/v3/maintenance/status"), &json!({}), opts)
+            let mut next = || answers.next().unwrap_or_else(not_asked);
+            let [status, health, members, alarms, metrics] = std::array::from_fn(|_| next());
+            probe(base, status, health, members, alarms, metrics)
         })
         .collect();
-    let probes: Vec<Probe> = bases
-        .iter()
-        .zip(pending)
-        .map(|(base, status)| Probe {
+    if probes.first().is_some_and(|p| p.alarms.is_none()) {
+        let others: Vec<usize> = (1..probes.len())
+            .filter(|&i| probes[i].status.is_ok())
+            .collect();
+        let asked = others
+            .iter()
+            .map(|&i| alarms(&probes[i].url, opts))
+            .collect();
+        for (i, answer) in others.into_iter().zip(http::wait_all(asked)) {
+            probes[i].alarms = ok(answer).and_then(|r| r.json().ok());
+        }
+    }
+    probes
+}
+
+type Answer = Result<http::Response, http::HttpError>;
+
+/// What was not asked: read as no answer.
+fn not_asked<T>() -> Result<T, http::HttpError> {
+    Err(http::HttpError {
+        kind: http::ErrorKind::Protocol,
+        message: "not asked".into(),
+    })
+}
+
+/// A member's requests: status, health, member list, alarms, metrics.
+fn ask(
+    base: &str,
+    opts: Options,
+    read_metrics: bool,
+    ask_alarms: bool,
+) -> [Result<http::Pending, http::HttpError>; 5] {
+    let url = |path: &str| format!("{base}{path}");
+    [
+        http::start_post_json(&url("/v3/maintenance/status"), &json!({}), opts),
+        http::start_get(&url("/health"), opts),
+        http::start_post_json(&url("/v3/cluster/member/list"), &json!({}), opts),
+        if ask_alarms {
+            alarms(base, opts)
+        } else {
+            not_asked()
+        },
+        if read_metrics {
+            http::start_get(&url("/metrics"), opts)
+        } else {
+            not_asked()
+        },
+    ]
+}
+
+fn alarms(base: &str, opts: Options) -> Result<http::Pending, http::HttpError> {
+    http::start_post_json(
+        &format!("{base}/v3/maintenance/alarm"),
+        &json!({"action": "GET"}),
+        opts,
+    )
+}
+
+/// The answer if the request succeeded with 200.
+fn ok(answer: Answer) -> Option<http::Response> {
+    answer.ok().filter(|r| r.status == 200)
+}
+
+/// A member's answers, as its probe.
+fn probe(
+    base: &str,
+    status: Answer,
+    health: Answer,
+    members: Answer,
+    alarms: Answer,
+    metrics: Answer,
+) -> Probe {
+    let status = status.and_then(|r| {
+        if r.status != 200 {
+            return Err(http::HttpError {
+                kind: http::ErrorKind::Protocol,
+                message: format!("status: HTTP {}: {}", r.status, r.text().trim()),
+            });
+        }
+        r.json::<gateway::Status>()
+    });
+    if status.is_err() {
+        return Probe {
             url: base.to_string(),
-            status: status.and_then(http::Pending::wait).and_then(|r| {
-                if r.status != 200 {
-                    return Err(http::HttpError {
-                        kind: http::ErrorKind::Protocol,
-                        message: format!("status: HTTP {}: {}", r.status, r.text().trim()),
-                    });
-                }
-                r.json::<gateway::Status>()
-            }),
+            status,
             health: None,
             members: None,
             alarms: None,
             metrics: None,
-        })
-        .collect();
-    let asked: Vec<_> = probes
-        .iter()
-        .map(|p| {
-            p.status
-                .is_ok()
-                .then(|| ask_the_rest(&p.url, opts, read_metrics))
-        })
-        .collect();
-    probes
-        .into_iter()
-        .zip(asked)
-        .map(|(p, asked)| match asked {
-            Some(rest) => rest.read(p),
-            None => p,
-        })
-        .collect()
-}
-
-/// The requests after a member's status, in flight.
-struct Rest {
-    health: Result<http::Pending, http::HttpError>,
-    members: Result<http::Pending, http::HttpError>,
-    alarms: Result<http::Pending, http::HttpError>,
-    metrics: Option<Result<http::Pending, http::HttpError>>,
-}
-
-fn ask_the_rest(base: &str, opts: Options, read_metrics: bool) -> Rest {
-    let url = |path: &str| format!("{base}{path}");
-    Rest {
-        health: http::start_get(&url("/health"), opts),
-        members: http::start_post_json(&url("/v3/cluster/member/list"), &json!({}), opts),
-        alarms: http::start_post_json(
-            &url("/v3/maintenance/alarm"),
-            &json!({"action": "GET"}),
-            opts,
-        ),
-        metrics: read_metrics.then(|| http::start_get(&url("/metrics"), opts)),
-    }
-}
-
-impl Rest {
-    /// The answers, into the member's probe.
-    fn read(self, mut p: Probe) -> Probe {
-        let ok = |pending: Result<http::Pending, http::HttpError>| {
-            pending
-                .and_then(http::Pending::wait)
-                .ok()
-                .filter(|r| r.status == 200)
         };
+    }
+    Probe {
+        url: base.to_string(),
+        status,
         // /health answers 503 with a JSON body when unhealthy: read the body either way.
-        p.health = self
-            .health
-            .and_then(http::Pending::wait)
-            .ok()
-            .and_then(|r| r.json().ok());
-        p.members = ok(self.members).and_then(|r| r.json().ok());
-        p.alarms = ok(self.alarms).and_then(|r| r.json().ok());
-        p.metrics = self
-            .metrics
-            .and_then(ok)
-            .map(|r| gateway::Metrics::parse(&r.text()));
-        p
+        health: health.ok().and_then(|r| r.json().ok()),
+        members: ok(members).and_then(|r| r.json().ok()),
+        alarms: ok(alarms).and_then(|r| r.json().ok()),
+        metrics: ok(metrics).map(|r| gateway::Metrics::parse(&r.text())),
     }
 }
 

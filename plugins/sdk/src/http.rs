@@ -190,13 +190,39 @@ pub fn start_post_json(
 /// `GET` every URL at once: the answers in the same order, after about the
 /// slowest one's time rather than the sum of all.
 pub fn get_all(urls: &[&str], opts: Options) -> Vec<Result<Response, HttpError>> {
-    let pending: Vec<_> = urls.iter().map(|u| start_get(u, opts)).collect();
-    pending.into_iter().map(|p| p?.wait()).collect()
+    wait_all(urls.iter().map(|u| start_get(u, opts)).collect())
+}
+
+/// Wait for every request started (see [`Pending`]) and read every response,
+/// taking whichever answer or body bytes arrive first: the answers in the same
+/// order, after about the slowest one's time. Better than [`Pending::wait`] on
+/// each in turn when bodies are large: the host reads a body only as the plugin
+/// does. A request that failed to start gives its error back.
+pub fn wait_all(pending: Vec<Result<Pending, HttpError>>) -> Vec<Result<Response, HttpError>> {
+    let mut answers: Vec<Option<Result<Response, HttpError>>> = Vec::with_capacity(pending.len());
+    let mut in_flight = Vec::new();
+    for p in pending {
+        match p {
+            Ok(p) => {
+                in_flight.push(p.in_flight);
+                answers.push(None);
+            }
+            Err(e) => answers.push(Some(Err(e))),
+        }
+    }
+    let mut waited = backend::wait_all(in_flight).into_iter();
+    answers
+        .into_iter()
+        .map(|a| {
+            a.or_else(|| waited.next())
+                .unwrap_or_else(|| Err(HttpError::protocol("no answer")))
+        })
+        .collect()
 }
 
 /// A request in flight. Requests started one after another are sent at once
 /// (the host sends each as it starts); [`Pending::wait`] reads one's response.
-/// Fan out by starting every request first and then waiting for each.
+/// Fan out by starting every request first and then [`wait_all`].
 pub struct Pending {
     in_flight: backend::InFlight,
 }

@@ -49,6 +49,11 @@ pub(super) fn start(
     }))
 }
 
+/// Wait for every thread's response (they ran at once already).
+pub(super) fn wait_all(in_flight: Vec<InFlight>) -> Vec<Result<Response, HttpError>> {
+    in_flight.into_iter().map(wait).collect()
+}
+
 /// Wait for the thread's response.
 pub(super) fn wait(in_flight: InFlight) -> Result<Response, HttpError> {
     in_flight

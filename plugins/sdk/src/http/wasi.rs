@@ -3,9 +3,11 @@
 use super::{ErrorKind, HttpError, MAX_BODY_BYTES, Method, Options, Response};
 use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types::{
-    Fields, FutureIncomingResponse, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    Fields, FutureIncomingResponse, IncomingBody, OutgoingBody, OutgoingRequest, RequestOptions,
+    Scheme,
 };
-use crate::bindings::wasi::io::streams::StreamError;
+use crate::bindings::wasi::io::poll::{Pollable, poll};
+use crate::bindings::wasi::io::streams::{InputStream, StreamError};
 
 /// The host's promise of a response.
 pub(super) type InFlight = FutureIncomingResponse;
@@ -86,43 +88,138 @@ pub(super) fn start(
 
 /// Wait for the response and read its whole body.
 pub(super) fn wait(future: InFlight) -> Result<Response, HttpError> {
-    future.subscribe().block();
-    let response = match future.get() {
-        Some(Ok(Ok(r))) => r,
-        Some(Ok(Err(code))) => return Err(HttpError::from(&code)),
-        Some(Err(())) | None => {
-            return Err(HttpError::protocol("response future in an invalid state"));
-        }
-    };
-    let status = response.status();
-    let incoming = response
-        .consume()
-        .map_err(|()| HttpError::protocol("response body already taken"))?;
-    let mut buf = Vec::new();
-    {
-        let stream = incoming
-            .stream()
-            .map_err(|()| HttpError::protocol("response body stream"))?;
-        loop {
-            match stream.blocking_read(64 * 1024) {
-                Ok(chunk) => {
-                    if buf.len() + chunk.len() > MAX_BODY_BYTES {
-                        return Err(HttpError::protocol(format!(
-                            "response body larger than {MAX_BODY_BYTES} bytes"
-                        )));
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                Err(StreamError::Closed) => break,
-                Err(StreamError::LastOperationFailed(e)) => {
-                    return Err(HttpError {
-                        kind: ErrorKind::Unreachable,
-                        message: format!("reading response body: {}", e.to_debug_string()),
-                    });
-                }
-            }
+    wait_all(vec![future])
+        .pop()
+        .expect("one answer per request")
+}
+
+/// One request's progress in [`wait_all`].
+enum Progress {
+    Head(FutureIncomingResponse),
+    /// The stream is a child of the body: dropped first (field order, and
+    /// explicitly when done).
+    Body {
+        stream: InputStream,
+        body: IncomingBody,
+        status: u16,
+        buf: Vec<u8>,
+    },
+    Done(Result<Response, HttpError>),
+}
+
+impl Progress {
+    fn pollable(&self) -> Option<Pollable> {
+        match self {
+            Progress::Head(future) => Some(future.subscribe()),
+            Progress::Body { stream, .. } => Some(stream.subscribe()),
+            Progress::Done(_) => None,
         }
     }
-    drop(incoming);
-    Ok(Response { status, body: buf })
+
+    /// Take every step that does not block: the response head if it is here,
+    /// then whatever body bytes have arrived.
+    fn advance(self) -> Progress {
+        match self {
+            Progress::Head(future) => match future.get() {
+                None => Progress::Head(future),
+                Some(Ok(Ok(response))) => {
+                    let status = response.status();
+                    let Ok(body) = response.consume() else {
+                        return Progress::Done(Err(HttpError::protocol(
+                            "response body already taken",
+                        )));
+                    };
+                    let Ok(stream) = body.stream() else {
+                        return Progress::Done(Err(HttpError::protocol("response body stream")));
+                    };
+                    Progress::Body {
+                        stream,
+                        body,
+                        status,
+                        buf: Vec::new(),
+                    }
+                    .advance()
+                }
+                Some(Ok(Err(code))) => Progress::Done(Err(HttpError::from(&code))),
+                Some(Err(())) => Progress::Done(Err(HttpError::protocol(
+                    "response future in an invalid state",
+                ))),
+            },
+            Progress::Body {
+                stream,
+                body,
+                status,
+                mut buf,
+            } => loop {
+                let outcome = match stream.read(64 * 1024) {
+                    Ok(chunk) if chunk.is_empty() => {
+                        return Progress::Body {
+                            stream,
+                            body,
+                            status,
+                            buf,
+                        };
+                    }
+                    Ok(chunk) if buf.len() + chunk.len() > MAX_BODY_BYTES => {
+                        Err(HttpError::protocol(format!(
+                            "response body larger than {MAX_BODY_BYTES} bytes"
+                        )))
+                    }
+                    Ok(chunk) => {
+                        buf.extend_from_slice(&chunk);
+                        continue;
+                    }
+                    Err(StreamError::Closed) => Ok(Response {
+                        status,
+                        body: std::mem::take(&mut buf),
+                    }),
+                    Err(StreamError::LastOperationFailed(e)) => Err(HttpError {
+                        kind: ErrorKind::Unreachable,
+                        message: format!("reading response body: {}", e.to_debug_string()),
+                    }),
+                };
+                drop(stream);
+                drop(body);
+                return Progress::Done(outcome);
+            },
+            done @ Progress::Done(_) => done,
+        }
+    }
+}
+
+/// Wait for every response and read every body, all at once: whichever
+/// response or body bytes arrive first are taken first, so that one large body
+/// does not hold the others back in the host.
+pub(super) fn wait_all(futures: Vec<InFlight>) -> Vec<Result<Response, HttpError>> {
+    let mut all: Vec<Progress> = futures
+        .into_iter()
+        .map(|f| Progress::Head(f).advance())
+        .collect();
+    loop {
+        let waiting: Vec<(usize, Pollable)> = all
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.pollable().map(|pollable| (i, pollable)))
+            .collect();
+        if waiting.is_empty() {
+            break;
+        }
+        let pollables: Vec<&Pollable> = waiting.iter().map(|(_, p)| p).collect();
+        let ready = poll(&pollables);
+        drop(pollables);
+        let ready: Vec<usize> = ready.iter().map(|&r| waiting[r as usize].0).collect();
+        drop(waiting);
+        for i in ready {
+            let taken = Progress::Done(Err(HttpError::protocol("request not finished")));
+            let p = std::mem::replace(&mut all[i], taken);
+            all[i] = p.advance();
+        }
+    }
+    all.into_iter()
+        .map(|p| match p {
+            Progress::Done(result) => result,
+            // Every request is done once nothing is waited for.
+            _ => Err(HttpError::protocol("request not finished")),
+        })
+        .collect()
 }
