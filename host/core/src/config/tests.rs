@@ -763,7 +763,7 @@ const ROWS: &[Row] = &[
 ];
 
 fn nothing(cfg: &Config) {
-    assert_eq!(cfg.concurrency, 16);
+    assert_eq!(cfg.concurrency, 128);
     assert!(cfg.clusters.is_empty() && cfg.checks.is_empty());
 }
 

@@ -1,0 +1,160 @@
+//! A fleet of etcd clusters far away, for the fleet-scale benchmark
+//! (`benches/fleet-scale`): a thousand real clusters cannot run on one machine,
+//! so this answers as each member of CLUSTERS healthy 3-member etcd 3.4 clusters
+//! would through its gateway (the JSON of a real 3.4 member's answers, with each
+//! cluster's own IDs and URLs), every answer LATENCY_MS late, as a cluster in
+//! another data centre. Cluster `k` (from 0) is the address `127.1.{k / 256}.{k %
+//! 256}` (all of 127.0.0.0/8 is loopback), its members the three ports printed
+//! on the first line; the clusters' URLs as TOML tables
+//! (`[clusters.cN.endpoints.etcd]`) are written to the file given.
+//!
+//! `etcd-fleet CLUSTERS LATENCY_MS ENDPOINTS_TOML` runs until stopped.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(clusters), Some(latency), Some(out)) = (
+        args.first().and_then(|n| n.parse::<u32>().ok()),
+        args.get(1).and_then(|n| n.parse::<u64>().ok()),
+        args.get(2),
+    ) else {
+        eprintln!("usage: etcd-fleet CLUSTERS LATENCY_MS ENDPOINTS_TOML");
+        std::process::exit(2);
+    };
+    if clusters == 0 || clusters > 65_536 {
+        eprintln!("etcd-fleet: CLUSTERS must be 1 to 65536");
+        std::process::exit(2);
+    }
+    let latency = Duration::from_millis(latency);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async move {
+        let mut ports = Vec::new();
+        let mut listeners = Vec::new();
+        for _ in 0..3 {
+            let l = tokio::net::TcpListener::bind("0.0.0.0:0")
+                .await
+                .expect("bind a port");
+            ports.push(l.local_addr().expect("local address").port());
+            listeners.push(l);
+        }
+        let mut toml = String::new();
+        for k in 0..clusters {
+            let urls: Vec<String> = (0..3).map(|j| url(k, ports[j])).collect();
+            let _ = writeln!(
+                toml,
+                "[clusters.c{k}.endpoints.etcd]\nkind = \"http\"\nurls = {urls:?}\n"
+            );
+        }
+        std::fs::write(out, toml).expect("write the endpoints");
+        println!("{} {} {}", ports[0], ports[1], ports[2]);
+        let ports: &'static [u16] = Box::leak(ports.into_boxed_slice());
+        let mut tasks = Vec::new();
+        for (member, listener) in listeners.into_iter().enumerate() {
+            tasks.push(tokio::spawn(serve(listener, member, ports, latency)));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+}
+
+fn url(cluster: u32, port: u16) -> String {
+    format!("http://127.1.{}.{}:{port}", cluster / 256, cluster % 256)
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    member: usize,
+    ports: &'static [u16],
+    latency: Duration,
+) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let Ok(SocketAddr::V4(local)) = stream.local_addr().map(canonical) else {
+            continue;
+        };
+        let [_, _, hi, lo] = local.ip().octets();
+        let cluster = u32::from(hi) * 256 + u32::from(lo);
+        tokio::spawn(async move {
+            let service = service_fn(move |req: Request<Incoming>| async move {
+                tokio::time::sleep(latency).await;
+                let (content_type, body) = answer(req.uri().path(), cluster, member, ports);
+                Ok::<_, Infallible>(
+                    Response::builder()
+                        .status(if body.is_empty() { 404 } else { 200 })
+                        .header("content-type", content_type)
+                        .body(Full::new(Bytes::from(body)))
+                        .expect("a response"),
+                )
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// An IPv4 address accepted on a dual-stack socket, as IPv4.
+fn canonical(a: SocketAddr) -> SocketAddr {
+    match a.ip() {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(a, |v4| SocketAddr::new(IpAddr::V4(v4), a.port())),
+        IpAddr::V4(_) => a,
+    }
+}
+
+/// What member `member` of cluster `cluster` answers at `path` (3.4's gateway:
+/// integers as strings); an empty body is a 404.
+fn answer(path: &str, cluster: u32, member: usize, ports: &[u16]) -> (&'static str, String) {
+    let id = |j: usize| (u64::from(cluster) << 8 | j as u64 + 1).to_string();
+    let header = json!({
+        "cluster_id": (u64::from(cluster) + 1).to_string(),
+        "member_id": id(member),
+        "revision": "1",
+        "raft_term": "2",
+    });
+    let body = match path {
+        "/v3/maintenance/status" => json!({
+            "header": header, "version": "3.4.23", "dbSize": "20480", "leader": id(0),
+            "raftIndex": "10", "raftTerm": "2", "raftAppliedIndex": "10", "dbSizeInUse": "16384",
+        }),
+        "/health" => json!({"health": "true"}),
+        "/v3/cluster/member/list" => json!({
+            "header": header,
+            "members": (0..3).map(|j| json!({
+                "ID": id(j),
+                "name": format!("m{}", j + 1),
+                "peerURLs": [format!("http://127.1.{}.{}:{}", cluster / 256, cluster % 256, 2380)],
+                "clientURLs": [url(cluster, ports[j])],
+            })).collect::<Vec<_>>(),
+        }),
+        "/v3/maintenance/alarm" => json!({"header": header}),
+        "/metrics" => {
+            return (
+                "text/plain; version=0.0.4",
+                "# TYPE etcd_server_quota_backend_bytes gauge\netcd_server_quota_backend_bytes 2.147483648e+09\n\
+                 # TYPE etcd_server_leader_changes_seen_total counter\netcd_server_leader_changes_seen_total 1\n"
+                    .to_string(),
+            );
+        }
+        _ => return ("application/json", String::new()),
+    };
+    ("application/json", body.to_string())
+}
