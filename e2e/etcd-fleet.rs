@@ -123,7 +123,7 @@ fn canonical(a: SocketAddr) -> SocketAddr {
 /// What member `member` of cluster `cluster` answers at `path` (3.4's gateway:
 /// integers as strings); an empty body is a 404.
 fn answer(path: &str, cluster: u32, member: usize, ports: &[u16]) -> (&'static str, String) {
-    let id = |j: usize| (u64::from(cluster) << 8 | j as u64 + 1).to_string();
+    let id = |j: usize| ((u64::from(cluster) << 8) | (j as u64 + 1)).to_string();
     let header = json!({
         "cluster_id": (u64::from(cluster) + 1).to_string(),
         "member_id": id(member),
