@@ -170,6 +170,32 @@ fn a_plugin_fans_out_its_requests_at_once() {
 }
 
 #[test]
+fn a_javascript_plugin_fans_out_with_promise_all_of_fetch() {
+    let port = barrier_server(3);
+    let cfg = ConfigDir::new(&format!(
+        "[clusters.local.endpoints.members]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\n"
+    ));
+    cfg.install_built("test_js_sdk");
+    let urls: Vec<String> = (1..=3)
+        .map(|i| format!("http://127.0.0.1:{port}/member/{i}"))
+        .collect();
+    cfg.check(
+        "fanout",
+        &format!(
+            "plugin = \"test_js_sdk\"\ntimeout = \"60s\"\n[grants]\nendpoints = [\"members\"]\n[params]\nfanout = {urls:?}\n"
+        ),
+    );
+    let (out, r) = cfg.run_check("fanout", &[]);
+    assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
+    let findings = r["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 3, "{r:#}");
+    for (f, url) in findings.iter().zip(&urls) {
+        assert_eq!(f["subject"], url.as_str(), "{r:#}");
+        assert_eq!(f["message"], "HTTP 200: together", "{r:#}");
+    }
+}
+
+#[test]
 fn a_run_keeps_its_connections_alive() {
     let (port, accepted) =
         raw_http_server_counting(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec());

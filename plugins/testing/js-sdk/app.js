@@ -4,7 +4,9 @@
 // same findings: report verbs, grantedEndpoint, Redis, SQL, net, DNS, Kubernetes and
 // log. Endpoints: `redis` (its first URL a server, its second a closed port), `db`
 // (mysql), `kubernetes`, `dns` (when granted). Each step is one finding: ok with what the helper
-// returned, or a note (unknown) with the error as `kind: message`.
+// returned, or a note (unknown) with the error as `kind: message`. With `fanout`
+// (URLs), it only fetches them all at once (`Promise.all` of `fetch`): one
+// finding per URL, `HTTP <status>: <body>` or the error.
 import {
   CapabilityError, ReportBuilder, arpProbe, grantedEndpoint, k8sGet, k8sList, log, parseFields,
   parseInfo, parseParams, redisCommand, redisCommandAll, sqlQuery, sqlQueryAll, tcpConnect,
@@ -137,6 +139,16 @@ function helpers(input, p) {
   return r.finish(`${r.findings.length} steps`);
 }
 
+async function fanout(urls) {
+  const r = new ReportBuilder();
+  const answers = await Promise.all(urls.map((url) => fetch(url).then(
+    async (resp) => ({ url, ok: true, text: `HTTP ${resp.status}: ${await resp.text()}` }),
+    (e) => ({ url, ok: false, text: String(e) }),
+  )));
+  for (const a of answers) r.finding(a.url, a.ok ? 'ok' : 'critical', a.text);
+  return r.finish(`${answers.length} fetched`);
+}
+
 export const plugin = {
   describe() {
     return {
@@ -148,11 +160,14 @@ export const plugin = {
         param('tcp_closed', 'string', 'an address that refuses TCP'),
         param('tcp_denied', 'string', 'an address not granted'),
         param('arp', 'list<string>', 'addresses to ARP-probe'),
+        param('fanout', 'list<string>', 'only fetch these URLs, all at once'),
       ],
     };
   },
 
-  run(input) {
-    return helpers(input, parseParams(input));
+  async run(input) {
+    const p = parseParams(input);
+    if (p.fanout) return fanout(p.fanout);
+    return helpers(input, p);
   },
 };
