@@ -133,17 +133,24 @@ fn barrier_server(n: usize) -> u16 {
     })
 }
 
-#[test]
-fn a_plugin_fans_out_its_requests_at_once() {
+/// A configuration granting endpoint `members`, a [`barrier_server`] for three,
+/// and three URLs on it.
+fn three_members_at_a_barrier() -> (ConfigDir, Vec<String>) {
     let port = barrier_server(3);
     let cfg = ConfigDir::new(&format!(
         "[clusters.local.endpoints.members]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\n"
     ));
-    let mut urls: Vec<String> = (1..=3)
+    let urls = (1..=3)
         .map(|i| format!("http://127.0.0.1:{port}/member/{i}"))
         .collect();
+    (cfg, urls)
+}
+
+#[test]
+fn a_plugin_fans_out_its_requests_at_once() {
+    let (cfg, mut urls) = three_members_at_a_barrier();
     // A request that cannot start (not granted) answers with its error, in its place.
-    urls.insert(1, format!("http://127.0.0.2:{port}/member/denied"));
+    urls.insert(1, "http://127.0.0.2:9/member/denied".to_string());
     cfg.check(
         "fanout",
         &format!(
@@ -171,14 +178,8 @@ fn a_plugin_fans_out_its_requests_at_once() {
 
 #[test]
 fn a_javascript_plugin_fans_out_with_promise_all_of_fetch() {
-    let port = barrier_server(3);
-    let cfg = ConfigDir::new(&format!(
-        "[clusters.local.endpoints.members]\nkind = \"http\"\nurls = [\"http://127.0.0.1:{port}\"]\n"
-    ));
+    let (cfg, urls) = three_members_at_a_barrier();
     cfg.install_built("test_js_sdk");
-    let urls: Vec<String> = (1..=3)
-        .map(|i| format!("http://127.0.0.1:{port}/member/{i}"))
-        .collect();
     cfg.check(
         "fanout",
         &format!(
