@@ -148,17 +148,16 @@ fn name(v: &Value) -> &str {
     str_at(v, "/metadata/name")
 }
 
-/// Push `(status, subject, message)` as a finding, and keep it for the summary.
+/// Findings: an ok one as a note, the others as findings; the summary names the
+/// worst ([`ReportBuilder::finish_naming_worst`]).
 struct Findings {
     r: ReportBuilder,
-    bad: Vec<(Status, String, String)>,
 }
 
 impl Findings {
     fn new() -> Self {
         Findings {
             r: ReportBuilder::new(),
-            bad: Vec::new(),
         }
     }
 
@@ -166,20 +165,13 @@ impl Findings {
         if status == Status::Ok {
             self.r.note(subject, status, message);
         } else {
-            self.r.finding(subject, status, message.clone());
-            self.bad.push((status, subject.to_string(), message));
+            self.r.finding(subject, status, message);
         }
     }
 
     /// The summary: `head`, then the worst finding (the host lists them that way too).
-    fn finish(mut self, head: String) -> Report {
-        self.bad
-            .sort_by_key(|(s, _, _)| std::cmp::Reverse(s.rank()));
-        let summary = match self.bad.first() {
-            Some((_, who, message)) => format!("{head}; {who}: {message}"),
-            None => head,
-        };
-        self.r.finish(summary)
+    fn finish(self, head: String) -> Report {
+        self.r.finish_naming_worst(head)
     }
 }
 

@@ -253,7 +253,7 @@ fn reconciling(params: &Params, obj: &Value, now: f64) -> Option<String> {
 /// Judge every object.
 pub fn assess(params: &Params, objects: &[Value], now: f64) -> Report {
     let mut r = ReportBuilder::new();
-    let (mut good, mut suspended, mut bad) = (0, 0, Vec::new());
+    let (mut good, mut suspended) = (0, 0);
     for obj in objects {
         let who = subject(obj);
         let is_suspended = params
@@ -279,8 +279,7 @@ pub fn assess(params: &Params, objects: &[Value], now: f64) -> Report {
             ),
             None => (params.failing(), wrong.join("; ")),
         };
-        r.finding(&who, status, message.clone());
-        bad.push((status, who, message));
+        r.finding(&who, status, message);
     }
     let total = objects.len();
     r.sample(
@@ -305,12 +304,7 @@ pub fn assess(params: &Params, objects: &[Value], now: f64) -> Report {
     if suspended > 0 {
         summary.push_str(&format!(", {suspended} suspended"));
     }
-    // The worst first: the host lists findings that way too.
-    bad.sort_by_key(|(s, _, _)| std::cmp::Reverse(*s as u8));
-    if let Some((_, who, message)) = bad.first() {
-        summary.push_str(&format!("; {who}: {message}"));
-    }
-    r.finish(summary)
+    r.finish_naming_worst(summary)
 }
 
 #[cfg(test)]

@@ -160,7 +160,7 @@ fn verdict(name: &Name, answer: &Answer) -> Result<String, String> {
 /// warning while another answers, critical when none does.
 pub fn assess(params: &Params, asked: &[Asked]) -> Report {
     let mut r = ReportBuilder::new();
-    let mut bad: Vec<(Status, String, String)> = Vec::new();
+    let mut failed = 0;
     let mut resolvers: Vec<&str> = asked.iter().map(|a| a.resolver).collect();
     resolvers.dedup();
     let mut silent = Vec::new();
@@ -223,10 +223,10 @@ pub fn assess(params: &Params, asked: &[Asked]) -> Report {
             if status == Status::Ok { 1.0 } else { 0.0 },
             &labels,
         );
-        r.finding(&who, status, message.clone());
         if status != Status::Ok {
-            bad.push((status, who, message));
+            failed += 1;
         }
+        r.finding(&who, status, message);
     }
     r.sample(
         "resolvers_answering",
@@ -234,7 +234,7 @@ pub fn assess(params: &Params, asked: &[Asked]) -> Report {
         (resolvers.len() - silent.len()) as f64,
         &[],
     );
-    let ok = asked.len() - bad.len();
+    let ok = asked.len() - failed;
     let mut summary = format!(
         "{ok}/{} lookups ok through {} resolver{}",
         asked.len(),
@@ -245,11 +245,7 @@ pub fn assess(params: &Params, asked: &[Asked]) -> Report {
         let names: Vec<&str> = silent.iter().map(|(r, _)| *r).collect();
         summary.push_str(&format!("; not answering: {}", names.join(", ")));
     }
-    bad.sort_by_key(|(s, _, _)| std::cmp::Reverse(*s as u8));
-    if let Some((_, who, message)) = bad.first() {
-        summary.push_str(&format!("; {who}: {message}"));
-    }
-    r.finish(summary)
+    r.finish_naming_worst(summary)
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ pub struct ReportBuilder {
     status: Option<Status>,
     findings: Vec<Finding>,
     samples: Vec<Sample>,
+    /// The first of the most severe findings worse than ok (notes aside).
+    worst: Option<usize>,
 }
 
 impl ReportBuilder {
@@ -24,11 +26,31 @@ impl ReportBuilder {
         message: impl Into<String>,
     ) {
         self.raise(status);
+        if status.rank() > self.worst().map_or(0, |w| w.status.rank()) {
+            self.worst = Some(self.findings.len());
+        }
         self.findings.push(Finding {
             subject: subject.into(),
             status,
             message: message.into(),
         });
+    }
+
+    /// The first of the most severe findings worse than ok; notes aside.
+    pub fn worst(&self) -> Option<&Finding> {
+        self.worst.map(|i| &self.findings[i])
+    }
+
+    /// [`ReportBuilder::finish`] with `head`, then the worst finding's subject
+    /// and message (`head; subject: message`), as the host lists findings
+    /// worst first; just `head` when every finding is ok.
+    pub fn finish_naming_worst(self, head: impl Into<String>) -> Report {
+        let head = head.into();
+        let summary = match self.worst() {
+            Some(w) => format!("{head}; {}: {}", w.subject, w.message),
+            None => head,
+        };
+        self.finish(summary)
     }
 
     /// Record a finding that does not by itself raise the overall status: a
@@ -86,5 +108,31 @@ impl ReportBuilder {
             findings: vec![],
             samples: vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_the_first_of_the_worst_findings_and_no_note() {
+        let mut r = ReportBuilder::new();
+        r.finding("a", Status::Ok, "fine");
+        assert!(r.worst().is_none());
+        r.note("b", Status::Unknown, "not observed");
+        r.finding("c", Status::Warning, "slow");
+        r.finding("d", Status::Critical, "down");
+        r.finding("e", Status::Critical, "also down");
+        r.finding("f", Status::Warning, "slow too");
+        let report = r.finish_naming_worst("5 judged");
+        assert_eq!(report.summary, "5 judged; d: down");
+        assert_eq!(report.status, Status::Critical);
+        assert_eq!(report.findings.len(), 6);
+
+        let mut r = ReportBuilder::new();
+        r.finding("a", Status::Ok, "fine");
+        r.note("b", Status::Critical, "a note");
+        assert_eq!(r.finish_naming_worst("all ok").summary, "all ok");
     }
 }

@@ -139,11 +139,6 @@ pub fn assess(
         .iter()
         .map(|m| (str_at(m, "/metadata/name"), m))
         .collect();
-    let mut bad: Vec<(Status, String, String)> = Vec::new();
-    let mut add = |r: &mut ReportBuilder, status: Status, who: &str, message: String| {
-        r.finding(who, status, message.clone());
-        bad.push((status, who.to_string(), message));
-    };
     let (mut good, mut busiest_cpu, mut busiest_mem) = (0, (0.0, ""), (0.0, ""));
     for node in nodes {
         let name = str_at(node, "/metadata/name");
@@ -243,7 +238,7 @@ pub fn assess(
         if status == Status::Ok {
             good += 1;
         } else {
-            add(&mut r, status, name, parts.join("; "));
+            r.finding(name, status, parts.join("; "));
         }
     }
     let mut summary = format!("{good}/{} nodes ok", nodes.len());
@@ -256,11 +251,7 @@ pub fn assess(
             busiest_mem.1
         ));
     }
-    bad.sort_by_key(|(s, _, _)| std::cmp::Reverse(s.rank()));
-    if let Some((_, who, message)) = bad.first() {
-        summary.push_str(&format!("; {who}: {message}"));
-    }
-    r.finish(summary)
+    r.finish_naming_worst(summary)
 }
 
 #[cfg(test)]
