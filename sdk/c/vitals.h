@@ -6,6 +6,7 @@
 //
 //   vitals_finding / _note / _sample / _raise / _finish        report
 //   vitals_parse_params, vitals_granted_endpoint, vitals_log   run input, log
+//   vitals_http_get, vitals_http_get_all, _http_call_free       HTTP GET (bodies as bytes)
 //   vitals_redis_command, vitals_parse_info, _parse_fields      Redis (replies as cJSON)
 //   vitals_sql_query, vitals_sql_records, _sql_name_values      SQL (rows as cJSON)
 //   vitals_tcp_connect (seconds), vitals_arp_probe              net
@@ -24,6 +25,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "check.h"
 #include "cjson/cJSON.h"
@@ -75,12 +77,13 @@ typedef enum {
     VITALS_ERR_UNREACHABLE,  // no connection (every capability)
     VITALS_ERR_AUTH,         // login refused (redis, sql)
     VITALS_ERR_TIMEOUT,      // no answer in time (every capability)
-    VITALS_ERR_TLS,          // TLS handshake or certificate (redis, sql, kubernetes)
+    VITALS_ERR_TLS,          // TLS handshake or certificate (redis, sql, kubernetes, http)
     VITALS_ERR_SERVER,       // an error reply, or an unparsable one (redis, sql)
     VITALS_ERR_REFUSED,      // TCP connection refused (net)
-    VITALS_ERR_FAILED,       // the probe could not be sent (net)
+    VITALS_ERR_FAILED,       // the probe could not be sent (net, dns); any other failure (http)
     VITALS_ERR_API,          // the API server's error status, in `code` (kubernetes)
-    VITALS_ERR_INVALID,      // the SDK's own: invalid parameters, an answer that is not JSON
+    VITALS_ERR_INVALID,      // the SDK's own: invalid parameters, an answer that is not JSON,
+                             // a URL it cannot send (http)
 } vitals_err_t;
 
 typedef struct {
@@ -139,6 +142,41 @@ bool vitals_granted_endpoint(const exports_vitals_check_plugin_run_input_t *inpu
                              const char *name, const char *kind, vitals_endpoint_t *ep,
                              vitals_error_t *err);
 void vitals_endpoint_free(vitals_endpoint_t *ep);
+
+// ---------------------------------------------------------------- HTTP
+
+// Largest response body read into memory (as the Rust SDK's MAX_BODY_BYTES).
+#define VITALS_HTTP_MAX_BODY (16u * 1024 * 1024)
+
+// GET `url` (`http://host:port/path?query` or `https://...`) through the host, which
+// lets only granted endpoints through and adds their TLS material and credentials
+// itself, and read the whole body. `timeout_ms` applies to the connect, the first
+// byte and between bytes (0: the host's limits; it caps them anyway). Any status is
+// an answer (404 too): `*status`, and `*body` (malloc'd, NUL-terminated, `*body_len`
+// bytes before the NUL; free() it). `status` and `body_len` may be NULL, and `body`
+// too to drop it. Errors: DENIED (not a granted endpoint), UNREACHABLE (DNS,
+// connection refused or reset, an incomplete answer), TIMEOUT, TLS, INVALID (a URL
+// the SDK cannot send), FAILED (any other `wasi:http` error; a body over 16 MiB).
+bool vitals_http_get(const char *url, uint32_t timeout_ms, uint16_t *status, char **body,
+                     size_t *body_len, vitals_error_t *err);
+// One request of vitals_http_get_all: `url` and `timeout_ms` in (as for
+// vitals_http_get); `ok`, then `status` and `body` (`body_len` bytes, NUL-terminated;
+// free it with vitals_http_call_free) or `err` out.
+typedef struct {
+    const char *url;
+    uint32_t timeout_ms;
+    bool ok;
+    uint16_t status;
+    char *body;
+    size_t body_len;
+    vitals_error_t err;
+} vitals_http_call_t;
+// GET `n` URLs at once, each as vitals_http_get would: all in flight together, every
+// body read as its bytes arrive, the answers in place after about the slowest one's
+// time instead of the sum of all. For asking every member together.
+void vitals_http_get_all(vitals_http_call_t *calls, size_t n);
+// Free a call's body (NULL afterwards, `body_len` 0); the call can be sent again.
+void vitals_http_call_free(vitals_http_call_t *call);
 
 // ---------------------------------------------------------------- Redis
 
