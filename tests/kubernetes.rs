@@ -300,6 +300,79 @@ fn only_granted_resources_are_read_and_never_secrets() {
 }
 
 #[test]
+fn a_batch_reads_each_as_get_or_list_would_in_order() {
+    let mut objects = ApiServer::rke2_cilium();
+    objects.push(json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "db-password", "namespace": "kube-system", "resourceVersion": "1"},
+        "data": {"password": "aHVudGVyMg=="}
+    }));
+    let api = ApiServer::start(objects);
+    let reads = [
+        "list /api/v1/nodes",
+        "get /api/v1/namespaces/kube-system/secrets/db-password",
+        "get /api/v1/namespaces/kube-system/configmaps/cilium-config",
+        "list /api/v1/pods",
+        "get /api/v1/namespaces/kube-system/configmaps/no-such-map",
+    ];
+    let cfg = config(
+        &api.kubeconfig(),
+        "batch",
+        "chaos",
+        r#"["nodes", "configmaps@kube-system"]"#,
+        &format!("mode = \"kube-batch\"\ncommand = {:?}", reads.join("; ")),
+    );
+    let (_, r) = cfg.run_check("batch", &[]);
+    let got: Vec<(&str, &str, &str)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["subject"].as_str().unwrap(),
+                f["status"].as_str().unwrap(),
+                f["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), reads.len(), "{}", findings(&r));
+    for ((subject, status, message), read) in got.iter().zip(reads) {
+        assert_eq!(
+            *subject,
+            read,
+            "answers in the order asked: {}",
+            findings(&r)
+        );
+        let expected = if read.contains("secrets") {
+            ("critical", "Secrets are never readable")
+        } else if read.contains("pods") {
+            ("critical", "pods is not granted")
+        } else if read.contains("no-such-map") {
+            ("critical", "api: HTTP 404")
+        } else {
+            ("ok", "bytes")
+        };
+        assert_eq!(*status, expected.0, "{read}: {message}");
+        assert!(message.contains(expected.1), "{read}: {message}");
+        if expected.0 == "critical" && !read.contains("no-such-map") {
+            assert!(message.starts_with("denied: "), "{read}: {message}");
+        }
+    }
+    let asked = api.requests();
+    assert!(
+        !asked
+            .iter()
+            .any(|p| p.contains("secrets") || p.contains("pods")),
+        "a denied read reached the API server: {asked:?}"
+    );
+    assert!(
+        asked.iter().any(|p| p.starts_with("/api/v1/nodes"))
+            && asked.iter().any(|p| p.contains("configmaps/cilium-config")),
+        "{asked:?}"
+    );
+}
+
+#[test]
 fn kubeconfig_problems_name_the_file_and_the_context() {
     let api = ApiServer::start(vec![]);
     let cfg = ConfigDir::new(&format!(

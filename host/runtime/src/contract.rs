@@ -1,4 +1,4 @@
-//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.4.2`).
+//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.4.3`).
 
 wasmtime::component::bindgen!({
     path: "../../wit",
@@ -10,6 +10,7 @@ wasmtime::component::bindgen!({
         "vitals:check/sql.query-all": async,
         "vitals:check/kubernetes.get": async,
         "vitals:check/kubernetes.list": async,
+        "vitals:check/kubernetes.batch": async,
         "vitals:check/net.tcp-connect": async,
         "vitals:check/net.arp-probe": async,
         "vitals:check/dns.query": async,

@@ -9,7 +9,7 @@ pub mod assess;
 pub mod period;
 
 use serde_json::Value;
-use vitals_plugin::kubernetes::{self, list_all, now};
+use vitals_plugin::kubernetes::{self, now};
 use vitals_plugin::{
     Plugin, PluginInfo, Report, ReportBuilder, RunInput, granted_endpoint, optional_param, param,
     parse_params,
@@ -19,22 +19,26 @@ use assess::Params;
 
 struct Backups;
 
-/// Every object at `path`, or an unknown report naming what could not be listed.
+/// Every object of each `(path, label selector)`, read at once, or an unknown
+/// report naming the first that could not be listed.
 #[allow(clippy::result_large_err)]
-fn list(
+fn list<const N: usize>(
     endpoint: &str,
-    path: &str,
-    selector: Option<&str>,
+    lists: [(&str, Option<&str>); N],
     hint: &str,
-) -> Result<Vec<Value>, Report> {
-    list_all(endpoint, path, selector).map_err(|e: kubernetes::Error| {
-        let hint = if e.is_not_found() { hint } else { "" };
-        ReportBuilder::unknown(format!(
-            "listing {path}: {}: {}{hint}",
-            e.kind(),
-            e.message()
-        ))
-    })
+) -> Result<[Vec<Value>; N], Report> {
+    let listed = kubernetes::list_each(lists.map(|(path, selector)| (endpoint, path, selector)));
+    for ((path, _), answer) in lists.iter().zip(&listed) {
+        if let Err(e) = answer {
+            let hint = if e.is_not_found() { hint } else { "" };
+            return Err(ReportBuilder::unknown(format!(
+                "listing {path}: {}: {}{hint}",
+                e.kind(),
+                e.message()
+            )));
+        }
+    }
+    Ok(listed.map(Result::unwrap_or_default))
 }
 
 fn velero(params: &Params, limits: &assess::Limits) -> Result<Report, Report> {
@@ -42,14 +46,15 @@ fn velero(params: &Params, limits: &assess::Limits) -> Result<Report, Report> {
     let hint = " (is Velero installed?)";
     let base = format!("/apis/velero.io/v1/namespaces/{ns}");
     let ep = &params.endpoint;
-    let schedules = list(ep, &format!("{base}/schedules"), None, hint)?;
-    let backups = list(
+    let [schedules, backups, locations] = list(
         ep,
-        &format!("{base}/backups"),
-        Some("velero.io/schedule-name"),
+        [
+            (&format!("{base}/schedules"), None),
+            (&format!("{base}/backups"), Some("velero.io/schedule-name")),
+            (&format!("{base}/backupstoragelocations"), None),
+        ],
         hint,
     )?;
-    let locations = list(ep, &format!("{base}/backupstoragelocations"), None, hint)?;
     Ok(assess::velero(
         limits,
         &schedules,
@@ -61,22 +66,22 @@ fn velero(params: &Params, limits: &assess::Limits) -> Result<Report, Report> {
 
 fn etcd_snapshots(params: &Params, limits: &assess::Limits) -> Result<Report, Report> {
     let ep = &params.endpoint;
-    let files = list(
-        ep,
-        "/apis/k3s.cattle.io/v1/etcdsnapshotfiles",
-        None,
-        " (an RKE2 or K3s cluster with embedded etcd, v1.27 or later?)",
-    )?;
-    let nodes = if params.etcd_nodes.is_empty() {
-        None
+    const FILES: &str = "/apis/k3s.cattle.io/v1/etcdsnapshotfiles";
+    let hint = " (an RKE2 or K3s cluster with embedded etcd, v1.27 or later?)";
+    let (files, nodes) = if params.etcd_nodes.is_empty() {
+        let [files] = list(ep, [(FILES, None)], hint)?;
+        (files, None)
     } else {
-        let nodes = list(ep, "/api/v1/nodes", Some(&params.etcd_nodes), "")?;
-        Some(
-            nodes
-                .iter()
-                .map(|n| kubernetes::str_at(n, "/metadata/name").to_string())
-                .collect::<Vec<_>>(),
-        )
+        let [files, nodes] = list(
+            ep,
+            [(FILES, None), ("/api/v1/nodes", Some(&params.etcd_nodes))],
+            hint,
+        )?;
+        let names = nodes
+            .iter()
+            .map(|n| kubernetes::str_at(n, "/metadata/name").to_string())
+            .collect::<Vec<_>>();
+        (files, Some(names))
     };
     Ok(assess::etcd_snapshots(
         limits,

@@ -97,16 +97,17 @@ impl Plugin for CiliumL2 {
     }
 }
 
-/// A list under the first API version the server serves.
-fn list_any(endpoint: &str, paths: &[&str]) -> Result<Vec<Value>, Error> {
+/// A list under the first API version the server serves, of the lists of every
+/// version asked (404: not served).
+fn first_served(versions: Vec<Result<Vec<Value>, Error>>) -> Result<Vec<Value>, Error> {
     let mut last = None;
-    for path in paths {
-        match kubernetes::list_all(endpoint, path, None) {
+    for listed in versions {
+        match listed {
             Err(e) if e.is_not_found() => last = Some(e),
             other => return other,
         }
     }
-    Err(last.expect("at least one path"))
+    Err(last.unwrap_or_else(|| Error::Denied("no API version asked".into())))
 }
 
 /// What a read returned, `None` where the API answered 404 (not installed or not
@@ -119,6 +120,8 @@ fn served<T>(read: Result<T, Error>, what: &str) -> Result<Option<T>, String> {
     }
 }
 
+/// Every object the check reads, in two rounds of reads at once: the
+/// configuration, then every collection (both API versions of Cilium's).
 fn read(p: &Params) -> Result<Objects, String> {
     let ep = p.endpoint.as_str();
     let ns = &p.cilium_namespace;
@@ -132,38 +135,31 @@ fn read(p: &Params) -> Result<Objects, String> {
         ),
         "cilium-config",
     )?;
-    let policies = served(
-        list_any(
+    let leases = format!("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases");
+    let [p1, p2, i1, i2, services, nodes, leases] = kubernetes::list_each([
+        (
             ep,
-            &[
-                "/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies",
-                "/apis/cilium.io/v2/ciliuml2announcementpolicies",
-            ],
+            "/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies",
+            None,
         ),
-        "CiliumL2AnnouncementPolicies",
-    )?;
-    let pools = served(
-        list_any(
+        (ep, "/apis/cilium.io/v2/ciliuml2announcementpolicies", None),
+        (ep, "/apis/cilium.io/v2/ciliumloadbalancerippools", None),
+        (
             ep,
-            &[
-                "/apis/cilium.io/v2/ciliumloadbalancerippools",
-                "/apis/cilium.io/v2alpha1/ciliumloadbalancerippools",
-            ],
+            "/apis/cilium.io/v2alpha1/ciliumloadbalancerippools",
+            None,
         ),
-        "CiliumLoadBalancerIPPools",
-    )?;
+        (ep, "/api/v1/services", None),
+        (ep, "/api/v1/nodes", None),
+        (ep, &leases, None),
+    ]);
     Ok(Objects {
         config,
-        policies,
-        pools,
-        services: kubernetes::list_all(ep, "/api/v1/services", None).map_err(ctx("Services"))?,
-        nodes: kubernetes::list_all(ep, "/api/v1/nodes", None).map_err(ctx("Nodes"))?,
-        leases: kubernetes::list_all(
-            ep,
-            &format!("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases"),
-            None,
-        )
-        .map_err(ctx("Leases"))?,
+        policies: served(first_served(vec![p1, p2]), "CiliumL2AnnouncementPolicies")?,
+        pools: served(first_served(vec![i1, i2]), "CiliumLoadBalancerIPPools")?,
+        services: services.map_err(ctx("Services"))?,
+        nodes: nodes.map_err(ctx("Nodes"))?,
+        leases: leases.map_err(ctx("Leases"))?,
         arp: Default::default(),
     })
 }

@@ -115,9 +115,20 @@ impl Plugin for Conditions {
         if let Err(unknown) = granted_endpoint(&input, &params.endpoint, "kubernetes") {
             return unknown;
         }
+        let paths = params.paths();
+        let lists: Vec<_> = paths
+            .iter()
+            .map(|path| {
+                (
+                    params.endpoint.as_str(),
+                    path.as_str(),
+                    params.label_selector.as_deref(),
+                )
+            })
+            .collect();
         let mut objects = Vec::new();
-        for path in params.paths() {
-            match kubernetes::list_all(&params.endpoint, &path, params.label_selector.as_deref()) {
+        for listed in kubernetes::list_all_of(&lists) {
+            match listed {
                 Ok(items) => objects.extend(items),
                 Err(e) => {
                     let hint = if e.is_not_found() {

@@ -82,11 +82,16 @@ impl Plugin for Node {
         if let Err(unknown) = granted_endpoint(&input, &params.endpoint, "kubernetes") {
             return unknown;
         }
-        let nodes = match kubernetes::list_all(
-            &params.endpoint,
-            "/api/v1/nodes",
-            params.label_selector.as_deref(),
-        ) {
+        const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+        let [nodes, leases] = kubernetes::list_each([
+            (
+                &params.endpoint,
+                "/api/v1/nodes",
+                params.label_selector.as_deref(),
+            ),
+            (&params.endpoint, LEASES, None),
+        ]);
+        let nodes = match nodes {
             Ok(n) => n,
             Err(e) => {
                 return ReportBuilder::unknown(format!(
@@ -97,11 +102,11 @@ impl Plugin for Node {
             }
         };
         // Without the Leases the heartbeat cannot be judged; the rest still can.
-        let leases = kubernetes::list_as::<assess::Lease>(
-            &params.endpoint,
-            "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
-            None,
-        );
+        let leases: Result<Vec<assess::Lease>, _> = leases.and_then(|l| {
+            l.into_iter()
+                .map(|v| kubernetes::typed(LEASES, v))
+                .collect()
+        });
         assess::assess(&params, &nodes, leases.map_err(|e| e.message()), now())
     }
 }

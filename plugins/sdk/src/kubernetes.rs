@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use crate::bindings::vitals::check::kubernetes::{ApiStatus, Error, ListOptions};
+pub use crate::bindings::vitals::check::kubernetes::{ApiStatus, Error, ListOptions, Read};
 
 /// Page size of [`list_all`].
 const PAGE: u32 = 500;
@@ -85,6 +85,92 @@ pub fn list_all(
         match page.pointer("/metadata/continue").and_then(Value::as_str) {
             Some(c) if !c.is_empty() => token = Some(c.to_string()),
             _ => return Ok(items),
+        }
+    }
+}
+
+/// GET several objects at once (`(endpoint, path)` each, see [`get`]): the
+/// answers in order, after about the slowest one's time.
+pub fn get_all(gets: &[(&str, &str)]) -> Vec<Result<Value, Error>> {
+    let reads: Vec<Read> = gets
+        .iter()
+        .map(|(endpoint, path)| Read {
+            endpoint: endpoint.to_string(),
+            path: path.to_string(),
+            list: None,
+        })
+        .collect();
+    let mut answers = crate::bindings::vitals::check::kubernetes::batch(&reads).into_iter();
+    gets.iter()
+        .map(|(_, path)| decode(path, &answers.next().unwrap_or_else(no_answer)?))
+        .collect()
+}
+
+/// What stands for an answer the host did not give (it gives one per read).
+fn no_answer<T>() -> Result<T, Error> {
+    Err(Error::Denied("the host gave no answer to this read".into()))
+}
+
+/// [`list_all_of`] for a fixed number of collections:
+/// `let [nodes, leases] = list_each([(ep, "/api/v1/nodes", None), (ep, LEASES, None)]);`
+pub fn list_each<const N: usize>(
+    lists: [(&str, &str, Option<&str>); N],
+) -> [Result<Vec<Value>, Error>; N] {
+    let mut all = list_all_of(&lists).into_iter();
+    std::array::from_fn(|_| all.next().unwrap_or_else(no_answer))
+}
+
+/// LIST several collections at once, every page of each (`(endpoint, path,
+/// label_selector)` each, see [`list_all`]): first pages together, then the
+/// next pages of those that have more, together, round by round. The items in
+/// the order of `lists`, after about the slowest collection's time.
+pub fn list_all_of(lists: &[(&str, &str, Option<&str>)]) -> Vec<Result<Vec<Value>, Error>> {
+    let mut items: Vec<Result<Vec<Value>, Error>> = lists.iter().map(|_| Ok(Vec::new())).collect();
+    // `Some(token)`: a page still to read (`None`: the first).
+    let mut next: Vec<Option<Option<String>>> = vec![Some(None); lists.len()];
+    loop {
+        let pending: Vec<usize> = (0..lists.len()).filter(|&i| next[i].is_some()).collect();
+        if pending.is_empty() {
+            return items;
+        }
+        let reads: Vec<Read> = pending
+            .iter()
+            .map(|&i| {
+                let (endpoint, path, selector) = lists[i];
+                Read {
+                    endpoint: endpoint.to_string(),
+                    path: path.to_string(),
+                    list: Some(ListOptions {
+                        label_selector: selector.map(str::to_string),
+                        field_selector: None,
+                        limit: Some(PAGE),
+                        continue_token: next[i].take().flatten(),
+                    }),
+                }
+            })
+            .collect();
+        let mut answers = crate::bindings::vitals::check::kubernetes::batch(&reads).into_iter();
+        for &i in &pending {
+            let answer = answers.next().unwrap_or_else(no_answer);
+            let mut page = match answer.and_then(|text| decode(lists[i].1, &text)) {
+                Ok(page) => page,
+                Err(e) => {
+                    items[i] = Err(e);
+                    continue;
+                }
+            };
+            if let (Ok(all), Some(Value::Array(a))) =
+                (&mut items[i], page.get_mut("items").map(Value::take))
+            {
+                all.extend(a);
+            }
+            if let Some(c) = page
+                .pointer("/metadata/continue")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+            {
+                next[i] = Some(Some(c.to_string()));
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 
 pub mod assess;
 
-use vitals_plugin::kubernetes::{list_all, now};
+use vitals_plugin::kubernetes::{list_each, now};
 use vitals_plugin::{
     Plugin, PluginInfo, Report, ReportBuilder, RunInput, granted_endpoint, optional_param, param,
     parse_params,
@@ -82,7 +82,15 @@ impl Plugin for Usage {
             return unknown;
         }
         let selector = params.label_selector.as_deref();
-        let nodes = match list_all(&params.endpoint, "/api/v1/nodes", selector) {
+        let [nodes, metrics] = list_each([
+            (&params.endpoint, "/api/v1/nodes", selector),
+            (
+                &params.endpoint,
+                "/apis/metrics.k8s.io/v1beta1/nodes",
+                selector,
+            ),
+        ]);
+        let nodes = match nodes {
             Ok(n) => n,
             Err(e) => {
                 return ReportBuilder::unknown(format!(
@@ -92,11 +100,7 @@ impl Plugin for Usage {
                 ));
             }
         };
-        let metrics = match list_all(
-            &params.endpoint,
-            "/apis/metrics.k8s.io/v1beta1/nodes",
-            selector,
-        ) {
+        let metrics = match metrics {
             Ok(m) => m,
             Err(e) => {
                 return ReportBuilder::unknown(format!(

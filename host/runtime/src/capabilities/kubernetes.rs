@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::{Capability, Granted, RunGrants, is_tls_error, tape_and_linker};
 use crate::contract::vitals::check::kubernetes::{
-    self as wit, ApiStatus, Error, Host, ListOptions,
+    self as wit, ApiStatus, Error, Host, ListOptions, Read,
 };
 use crate::tape::{self, Tape};
 use vitals_core::allow;
@@ -267,14 +267,41 @@ impl Capability for KubeGate {
     }
 }
 
+impl KubeGate {
+    /// A GET (`options` none) or LIST of `path`, through the tape: what `get`,
+    /// `list` and each read of `batch` do.
+    async fn read(
+        &self,
+        endpoint: String,
+        path: String,
+        options: Option<ListOptions>,
+    ) -> Result<String, Error> {
+        match options {
+            None => {
+                let request = serde_json::json!({"endpoint": endpoint, "path": path});
+                let live = async {
+                    self.authorize(&path, "get")?;
+                    self.request(&endpoint, &path, String::new()).await
+                };
+                self.tape.call("kubernetes.get", request, live).await
+            }
+            Some(options) => {
+                let query = list_query(&options);
+                let request =
+                    serde_json::json!({"endpoint": endpoint, "path": path, "query": query});
+                let live = async {
+                    self.authorize(&path, "list")?;
+                    self.request(&endpoint, &path, query.clone()).await
+                };
+                self.tape.call("kubernetes.list", request, live).await
+            }
+        }
+    }
+}
+
 impl Host for KubeGate {
     async fn get(&mut self, endpoint: String, path: String) -> Result<String, Error> {
-        let request = serde_json::json!({"endpoint": endpoint, "path": path});
-        let live = async {
-            self.authorize(&path, "get")?;
-            self.request(&endpoint, &path, String::new()).await
-        };
-        self.tape.call("kubernetes.get", request, live).await
+        self.read(endpoint, path, None).await
     }
 
     async fn list(
@@ -283,13 +310,20 @@ impl Host for KubeGate {
         path: String,
         options: ListOptions,
     ) -> Result<String, Error> {
-        let query = list_query(&options);
-        let request = serde_json::json!({"endpoint": endpoint, "path": path, "query": query});
-        let live = async {
-            self.authorize(&path, "list")?;
-            self.request(&endpoint, &path, query.clone()).await
-        };
-        self.tape.call("kubernetes.list", request, live).await
+        self.read(endpoint, path, Some(options)).await
+    }
+
+    async fn batch(&mut self, reads: Vec<Read>) -> Vec<Result<String, Error>> {
+        use futures_util::StreamExt;
+        let this = &*self;
+        futures_util::stream::iter(
+            reads
+                .into_iter()
+                .map(|r| this.read(r.endpoint, r.path, r.list)),
+        )
+        .buffered(super::MAX_IN_FLIGHT)
+        .collect()
+        .await
     }
 }
 

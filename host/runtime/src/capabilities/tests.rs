@@ -140,6 +140,27 @@ async fn calls(g: &mut Gates) -> Vec<Value> {
             .into_iter()
             .map(v),
     );
+    let kube_read = |path: &str, list: bool| kubernetes::Read {
+        endpoint: url("k8s"),
+        path: url(path),
+        list: list.then(|| kubernetes::ListOptions {
+            label_selector: None,
+            field_selector: None,
+            limit: Some(5),
+            continue_token: None,
+        }),
+    };
+    // A denied read answers at once, so it is recorded first either way.
+    let batch = vec![
+        kube_read("/api/v1/namespaces/a/secrets/s", false),
+        kube_read("/api/v1/nodes", true),
+    ];
+    answers.extend(
+        kubernetes::Host::batch(&mut g.kubernetes, batch)
+            .await
+            .into_iter()
+            .map(v),
+    );
     answers
 }
 
@@ -182,6 +203,8 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
         "Denied",      // and FLUSHALL
         "Unreachable", // a batch: SELECT to a closed port
         "Denied",      // and DELETE
+        "Denied",      // a batch: a Secret
+        "Unreachable", // and a LIST from a closed port
     ];
     for (i, kind) in expected.iter().enumerate() {
         assert_eq!(error(i).as_deref(), Some(*kind), "call {i}: {}", answers[i]);
@@ -206,7 +229,9 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
             "redis.command",
             "redis.command",
             "sql.query",
-            "sql.query"
+            "sql.query",
+            "kubernetes.get",
+            "kubernetes.list"
         ]
     );
 

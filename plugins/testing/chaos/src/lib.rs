@@ -239,6 +239,39 @@ impl Plugin for Chaos {
                     }
                 }
             }
+            "kube-batch" => {
+                // `command`: reads separated by `; `, each `get PATH` or `list PATH`,
+                // sent as one batch; one finding per read, in order.
+                use vitals_plugin::kubernetes::{ListOptions, Read};
+                let Some(ep) = input.endpoints.iter().find(|e| e.kind == "kubernetes") else {
+                    return ReportBuilder::unknown("no kubernetes endpoint granted");
+                };
+                let mut reads = Vec::new();
+                for read in p.command.split("; ") {
+                    let (verb, path) = read.split_once(' ').unwrap_or((read, ""));
+                    reads.push(Read {
+                        endpoint: ep.name.clone(),
+                        path: path.to_string(),
+                        list: (verb == "list").then(|| ListOptions {
+                            label_selector: None,
+                            field_selector: None,
+                            limit: None,
+                            continue_token: None,
+                        }),
+                    });
+                }
+                let answers = vitals_plugin::bindings::vitals::check::kubernetes::batch(&reads);
+                for (read, answer) in p.command.split("; ").zip(answers) {
+                    match answer {
+                        Ok(text) => r.finding(read, Status::Ok, format!("{} bytes", text.len())),
+                        Err(e) => r.finding(
+                            read,
+                            Status::Critical,
+                            format!("{}: {}", e.kind(), e.message()),
+                        ),
+                    }
+                }
+            }
             "net" => {
                 let answer = match p.command.split_once(' ') {
                     Some(("tcp", addr)) => vitals_plugin::net::tcp_connect(addr)
