@@ -143,7 +143,7 @@ async fn calls(g: &mut Gates) -> Vec<Value> {
     let kube_read = |path: &str, list: bool| kubernetes::Read {
         endpoint: url("k8s"),
         path: url(path),
-        list: list.then(|| kubernetes::ListOptions {
+        list: list.then_some(kubernetes::ListOptions {
             label_selector: None,
             field_selector: None,
             limit: Some(5),
