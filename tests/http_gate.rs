@@ -197,6 +197,42 @@ fn a_javascript_plugin_fans_out_with_promise_all_of_fetch() {
 }
 
 #[test]
+fn a_c_plugin_fans_out_with_vitals_http_get_all() {
+    let (cfg, mut urls) = three_members_at_a_barrier();
+    // A request the host refuses (not granted) answers with its error, in its place.
+    urls.insert(1, "http://127.0.0.2:9/member/denied".to_string());
+    cfg.install_built("test_c_sdk");
+    cfg.check(
+        "fanout",
+        &format!(
+            "plugin = \"test_c_sdk\"\ntimeout = \"60s\"\n[grants]\nendpoints = [\"members\"]\n[params]\nfanout = {urls:?}\n"
+        ),
+    );
+    let (out, r) = cfg.run_check("fanout", &[]);
+    assert_eq!(r["status"], "critical", "{r:#}\n{}", out.stderr);
+    // The worst finding comes before the plugin's summary: `<url>: denied: ...; 4 fetched`.
+    assert!(
+        r["summary"].as_str().unwrap().ends_with("4 fetched"),
+        "{r:#}"
+    );
+    let findings = r["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 4, "{r:#}");
+    for (f, url) in findings.iter().zip(&urls) {
+        assert_eq!(f["subject"], url.as_str(), "{r:#}");
+        if url.contains("denied") {
+            assert_eq!(f["status"], "critical", "{r:#}");
+            assert!(
+                f["message"].as_str().unwrap().starts_with("denied: "),
+                "{r:#}"
+            );
+        } else {
+            assert_eq!(f["status"], "ok", "{r:#}");
+            assert_eq!(f["message"], "HTTP 200: together", "{r:#}");
+        }
+    }
+}
+
+#[test]
 fn a_run_keeps_its_connections_alive() {
     let (port, accepted) =
         raw_http_server_counting(|_| b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec());

@@ -273,6 +273,451 @@ void vitals_endpoint_free(vitals_endpoint_t *ep) {
     memset(ep, 0, sizeof *ep);
 }
 
+// ---------------------------------------------------------------- HTTP
+
+// The wasi:http error-code cases by their WIT names, in the variant's order.
+static const char *const HTTP_ERROR_NAMES[] = {
+    "DNS-timeout",
+    "DNS-error",
+    "destination-not-found",
+    "destination-unavailable",
+    "destination-IP-prohibited",
+    "destination-IP-unroutable",
+    "connection-refused",
+    "connection-terminated",
+    "connection-timeout",
+    "connection-read-timeout",
+    "connection-write-timeout",
+    "connection-limit-reached",
+    "TLS-protocol-error",
+    "TLS-certificate-error",
+    "TLS-alert-received",
+    "HTTP-request-denied",
+    "HTTP-request-length-required",
+    "HTTP-request-body-size",
+    "HTTP-request-method-invalid",
+    "HTTP-request-URI-invalid",
+    "HTTP-request-URI-too-long",
+    "HTTP-request-header-section-size",
+    "HTTP-request-header-size",
+    "HTTP-request-trailer-section-size",
+    "HTTP-request-trailer-size",
+    "HTTP-response-incomplete",
+    "HTTP-response-header-section-size",
+    "HTTP-response-header-size",
+    "HTTP-response-body-size",
+    "HTTP-response-trailer-section-size",
+    "HTTP-response-trailer-size",
+    "HTTP-response-transfer-coding",
+    "HTTP-response-content-coding",
+    "HTTP-response-timeout",
+    "HTTP-upgrade-failed",
+    "HTTP-protocol-error",
+    "loop-detected",
+    "configuration-error",
+    "internal-error",
+};
+
+// The kind of a wasi:http error: the host refusing the destination (not granted) is
+// DENIED; no connection UNREACHABLE; no answer in time TIMEOUT; TLS TLS; else FAILED.
+static vitals_err_t http_kind(const wasi_http_types_error_code_t *code) {
+    switch (code->tag) {
+    case WASI_HTTP_TYPES_ERROR_CODE_HTTP_REQUEST_DENIED:
+        return VITALS_ERR_DENIED;
+    case WASI_HTTP_TYPES_ERROR_CODE_DNS_ERROR:
+    case WASI_HTTP_TYPES_ERROR_CODE_DESTINATION_NOT_FOUND:
+    case WASI_HTTP_TYPES_ERROR_CODE_DESTINATION_UNAVAILABLE:
+    case WASI_HTTP_TYPES_ERROR_CODE_DESTINATION_IP_PROHIBITED:
+    case WASI_HTTP_TYPES_ERROR_CODE_DESTINATION_IP_UNROUTABLE:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_REFUSED:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_TERMINATED:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_LIMIT_REACHED:
+    case WASI_HTTP_TYPES_ERROR_CODE_HTTP_RESPONSE_INCOMPLETE:
+        return VITALS_ERR_UNREACHABLE;
+    case WASI_HTTP_TYPES_ERROR_CODE_DNS_TIMEOUT:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_TIMEOUT:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_READ_TIMEOUT:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_WRITE_TIMEOUT:
+    case WASI_HTTP_TYPES_ERROR_CODE_HTTP_RESPONSE_TIMEOUT:
+        return VITALS_ERR_TIMEOUT;
+    case WASI_HTTP_TYPES_ERROR_CODE_TLS_PROTOCOL_ERROR:
+    case WASI_HTTP_TYPES_ERROR_CODE_TLS_CERTIFICATE_ERROR:
+    case WASI_HTTP_TYPES_ERROR_CODE_TLS_ALERT_RECEIVED:
+        return VITALS_ERR_TLS;
+    default:
+        return VITALS_ERR_FAILED;
+    }
+}
+
+// Set `err` from a wasi:http error (the Rust SDK's messages) and return false.
+static bool http_fail(vitals_error_t *err, const wasi_http_types_error_code_t *code) {
+    vitals_err_t kind = http_kind(code);
+    const check_option_string_t *text = NULL;
+    const char *message = NULL;
+    switch (code->tag) {
+    case WASI_HTTP_TYPES_ERROR_CODE_HTTP_REQUEST_DENIED:
+        message = "request denied by the host: destination is not a granted endpoint";
+        break;
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_REFUSED:
+        message = "connection refused";
+        break;
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_TIMEOUT:
+        message = "connection timed out";
+        break;
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_READ_TIMEOUT:
+    case WASI_HTTP_TYPES_ERROR_CODE_HTTP_RESPONSE_TIMEOUT:
+        message = "timed out waiting for the response";
+        break;
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_TERMINATED:
+        message = "connection closed by the peer";
+        break;
+    case WASI_HTTP_TYPES_ERROR_CODE_TLS_CERTIFICATE_ERROR:
+        message = "TLS certificate verification failed (the server's certificate is not "
+                  "trusted by the endpoint's CA)";
+        break;
+    case WASI_HTTP_TYPES_ERROR_CODE_TLS_PROTOCOL_ERROR:
+        message = "TLS handshake failed";
+        break;
+    case WASI_HTTP_TYPES_ERROR_CODE_DNS_ERROR:
+        text = &code->val.dns_error.rcode;
+        return fail(err, kind, 0, "DNS error: %.*s", text->is_some ? (int)text->val.len : 0,
+                    text->is_some ? (const char *)text->val.ptr : "");
+    case WASI_HTTP_TYPES_ERROR_CODE_TLS_ALERT_RECEIVED:
+        text = &code->val.tls_alert_received.alert_message;
+        if (!text->is_some) {
+            return fail(err, kind, 0,
+                        "TLS alert from the server: unspecified (client certificate rejected?)");
+        }
+        return fail(err, kind, 0, "TLS alert from the server: %.*s (client certificate rejected?)",
+                    (int)text->val.len, (const char *)text->val.ptr);
+    case WASI_HTTP_TYPES_ERROR_CODE_INTERNAL_ERROR:
+        text = &code->val.internal_error;
+        if (text->is_some) {
+            return fail(err, kind, 0, "%.*s", (int)text->val.len, (const char *)text->val.ptr);
+        }
+        break;
+    default:
+        break;
+    }
+    if (!message) {
+        size_t n = sizeof HTTP_ERROR_NAMES / sizeof *HTTP_ERROR_NAMES;
+        message = code->tag < n ? HTTP_ERROR_NAMES[code->tag] : "unknown wasi:http error";
+    }
+    return fail(err, kind, 0, "%s", message);
+}
+
+// Send `GET url` through the host: `*future` its response to come. No body; the
+// options (when `timeout_ms` is given) and the request go to the host.
+static bool http_start(const char *url, uint32_t timeout_ms,
+                       wasi_http_types_own_future_incoming_response_t *future,
+                       vitals_error_t *err) {
+    if (!url) return fail(err, VITALS_ERR_INVALID, 0, "no URL");
+    for (const char *p = url; *p; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+            return fail(err, VITALS_ERR_INVALID, 0,
+                        "invalid URL \"%s\": a space or control character", url);
+        }
+    }
+    wasi_http_types_scheme_t scheme = {0};
+    const char *rest;
+    if (!strncasecmp(url, "http://", 7)) {
+        scheme.tag = WASI_HTTP_TYPES_SCHEME_HTTP;
+        rest = url + 7;
+    } else if (!strncasecmp(url, "https://", 8)) {
+        scheme.tag = WASI_HTTP_TYPES_SCHEME_HTTPS;
+        rest = url + 8;
+    } else {
+        return fail(err, VITALS_ERR_INVALID, 0,
+                    "unsupported URL scheme in \"%s\": expected http:// or https://", url);
+    }
+    size_t authority_len = strcspn(rest, "/?#");
+    if (authority_len == 0) {
+        return fail(err, VITALS_ERR_INVALID, 0, "URL without host: \"%s\"", url);
+    }
+    // The path and query, without the fragment: "/" when there is none.
+    const char *path = rest + authority_len;
+    size_t path_len = strcspn(path, "#");
+    char *path_query = malloc(path_len + 2);
+    if (!path_query) abort();
+    snprintf(path_query, path_len + 2, "%s%.*s", path_len && *path == '/' ? "" : "/",
+             (int)path_len, path);
+
+    wasi_http_types_own_outgoing_request_t request =
+        wasi_http_types_constructor_outgoing_request(wasi_http_types_constructor_fields());
+    wasi_http_types_borrow_outgoing_request_t req =
+        wasi_http_types_borrow_outgoing_request(request);
+    wasi_http_types_method_t method = {.tag = WASI_HTTP_TYPES_METHOD_GET};
+    check_string_t authority = {.ptr = (uint8_t *)rest, .len = authority_len}, pq;
+    check_string_set(&pq, path_query);
+    const char *bad = NULL;
+    if (!wasi_http_types_method_outgoing_request_set_method(req, &method)) {
+        bad = "method";
+    } else if (!wasi_http_types_method_outgoing_request_set_scheme(req, &scheme)) {
+        bad = "scheme";
+    } else if (!wasi_http_types_method_outgoing_request_set_authority(req, &authority)) {
+        bad = "authority";
+    } else if (!wasi_http_types_method_outgoing_request_set_path_with_query(req, &pq)) {
+        bad = "path";
+    }
+    free(path_query);  // the host has copied it
+    if (bad) {
+        wasi_http_types_outgoing_request_drop_own(request);
+        return fail(err, VITALS_ERR_INVALID, 0, "invalid %s in \"%s\"", bad, url);
+    }
+    wasi_http_types_own_outgoing_body_t body;
+    if (!wasi_http_types_method_outgoing_request_body(req, &body)) {
+        wasi_http_types_outgoing_request_drop_own(request);
+        return fail(err, VITALS_ERR_FAILED, 0, "request body already taken");
+    }
+    wasi_http_types_own_request_options_t options = {0};
+    if (timeout_ms) {
+        options = wasi_http_types_constructor_request_options();
+        wasi_http_types_borrow_request_options_t o =
+            wasi_http_types_borrow_request_options(options);
+        wasi_http_types_duration_t ns = (uint64_t)timeout_ms * 1000000u;
+        // The host may not support every option; a refusal just keeps its defaults.
+        (void)wasi_http_types_method_request_options_set_connect_timeout(o, &ns);
+        (void)wasi_http_types_method_request_options_set_first_byte_timeout(o, &ns);
+        (void)wasi_http_types_method_request_options_set_between_bytes_timeout(o, &ns);
+    }
+    wasi_http_types_error_code_t code;
+    // `handle` takes the request and the options, sent or not.
+    if (!wasi_http_outgoing_handler_handle(request, timeout_ms ? &options : NULL, future, &code)) {
+        wasi_http_types_outgoing_body_drop_own(body);
+        http_fail(err, &code);
+        wasi_http_types_error_code_free(&code);
+        return false;
+    }
+    // No body for a GET: finish it at once (after `handle`, as the Rust SDK does). A
+    // failure here is the request's, and its response future says so.
+    wasi_http_types_error_code_t finish_code;
+    if (!wasi_http_types_static_outgoing_body_finish(body, NULL, &finish_code)) {
+        wasi_http_types_error_code_free(&finish_code);
+    }
+    return ok(err);
+}
+
+// One request's progress in vitals_http_get_all.
+typedef enum { HTTP_HEAD, HTTP_BODY, HTTP_DONE } http_state_t;
+
+typedef struct {
+    http_state_t state;
+    // Owned resources, each with its flag; `pollable` watches the future (HEAD) or
+    // the stream (BODY). Children go first: the pollable before what it watches,
+    // the stream before its body.
+    bool has_future, has_response, has_body, has_stream, has_pollable;
+    wasi_http_types_own_future_incoming_response_t future;
+    wasi_http_types_own_incoming_response_t response;
+    wasi_http_types_own_incoming_body_t body;
+    wasi_io_streams_own_input_stream_t stream;
+    wasi_io_poll_own_pollable_t pollable;
+    uint16_t status;
+    char *buf;  // the body so far, with room for a NUL
+    size_t len, cap;
+} http_flight_t;
+
+static void flight_drop_pollable(http_flight_t *f) {
+    if (f->has_pollable) wasi_io_poll_pollable_drop_own(f->pollable);
+    f->has_pollable = false;
+}
+
+// The request is over: drop every resource (children first) and answer `c`, with
+// the body read when `answered`, else with the error already in `c->err`.
+static void flight_end(http_flight_t *f, vitals_http_call_t *c, bool answered) {
+    flight_drop_pollable(f);
+    if (f->has_stream) wasi_io_streams_input_stream_drop_own(f->stream);
+    if (f->has_body) wasi_http_types_incoming_body_drop_own(f->body);
+    if (f->has_response) wasi_http_types_incoming_response_drop_own(f->response);
+    if (f->has_future) wasi_http_types_future_incoming_response_drop_own(f->future);
+    f->has_stream = f->has_body = f->has_response = f->has_future = false;
+    f->state = HTTP_DONE;
+    if (answered) {
+        if (!f->buf) {
+            f->buf = malloc(1);
+            if (!f->buf) abort();
+        }
+        f->buf[f->len] = '\0';
+        c->ok = ok(&c->err);
+        c->status = f->status;
+        c->body = f->buf;
+        c->body_len = f->len;
+    } else {
+        free(f->buf);
+        c->ok = false;
+    }
+    f->buf = NULL;
+    f->len = f->cap = 0;
+}
+
+// Append body bytes (the caller keeps the total within VITALS_HTTP_MAX_BODY).
+static void flight_append(http_flight_t *f, const uint8_t *bytes, size_t n) {
+    if (f->len + n + 1 > f->cap) {
+        size_t cap = f->cap ? f->cap : 4096;
+        while (cap < f->len + n + 1) cap *= 2;
+        if (cap > (size_t)VITALS_HTTP_MAX_BODY + 1) cap = (size_t)VITALS_HTTP_MAX_BODY + 1;
+        char *p = realloc(f->buf, cap);
+        if (!p) abort();
+        f->buf = p;
+        f->cap = cap;
+    }
+    memcpy(f->buf + f->len, bytes, n);
+    f->len += n;
+}
+
+// A failed body read: `e` (taken: dropped here) as the error, with the kind of the
+// wasi:http error behind it if there is one (UNREACHABLE otherwise).
+static void body_fail(vitals_error_t *err, wasi_io_error_own_error_t e) {
+    wasi_io_error_borrow_error_t b = wasi_io_error_borrow_error(e);
+    vitals_err_t kind = VITALS_ERR_UNREACHABLE;
+    wasi_http_types_error_code_t code;
+    if (wasi_http_types_http_error_code(b, &code)) {
+        kind = http_kind(&code);
+        wasi_http_types_error_code_free(&code);
+    }
+    check_string_t debug;
+    wasi_io_error_method_error_to_debug_string(b, &debug);
+    fail(err, kind, 0, "reading response body: %.*s", (int)debug.len, (const char *)debug.ptr);
+    check_string_free(&debug);
+    wasi_io_error_error_drop_own(e);
+}
+
+// Take every step that does not block: the response head if it is here, then
+// whatever body bytes have arrived, until the body is closed.
+static void flight_advance(http_flight_t *f, vitals_http_call_t *c) {
+    if (f->state == HTTP_HEAD) {
+        wasi_http_types_result_result_own_incoming_response_error_code_void_t got;
+        wasi_http_types_borrow_future_incoming_response_t future =
+            wasi_http_types_borrow_future_incoming_response(f->future);
+        if (!wasi_http_types_method_future_incoming_response_get(future, &got)) return;  // not yet
+        flight_drop_pollable(f);
+        if (got.is_err) {
+            fail(&c->err, VITALS_ERR_FAILED, 0, "response future in an invalid state");
+            flight_end(f, c, false);
+            return;
+        }
+        if (got.val.ok.is_err) {
+            http_fail(&c->err, &got.val.ok.val.err);
+            wasi_http_types_error_code_free(&got.val.ok.val.err);
+            flight_end(f, c, false);
+            return;
+        }
+        f->response = got.val.ok.val.ok;
+        f->has_response = true;
+        wasi_http_types_borrow_incoming_response_t response =
+            wasi_http_types_borrow_incoming_response(f->response);
+        f->status = wasi_http_types_method_incoming_response_status(response);
+        if (!wasi_http_types_method_incoming_response_consume(response, &f->body)) {
+            fail(&c->err, VITALS_ERR_FAILED, 0, "response body already taken");
+            flight_end(f, c, false);
+            return;
+        }
+        f->has_body = true;
+        if (!wasi_http_types_method_incoming_body_stream(
+                wasi_http_types_borrow_incoming_body(f->body), &f->stream)) {
+            fail(&c->err, VITALS_ERR_FAILED, 0, "response body stream");
+            flight_end(f, c, false);
+            return;
+        }
+        f->has_stream = true;
+        f->pollable = wasi_io_streams_method_input_stream_subscribe(
+            wasi_io_streams_borrow_input_stream(f->stream));
+        f->has_pollable = true;
+        f->state = HTTP_BODY;
+    }
+    if (f->state != HTTP_BODY) return;
+    for (;;) {
+        check_list_u8_t chunk;
+        wasi_io_streams_stream_error_t e;
+        wasi_io_streams_borrow_input_stream_t stream =
+            wasi_io_streams_borrow_input_stream(f->stream);
+        if (!wasi_io_streams_method_input_stream_read(stream, 64 * 1024, &chunk, &e)) {
+            bool closed = e.tag == WASI_IO_STREAMS_STREAM_ERROR_CLOSED;  // the whole body is here
+            if (!closed) body_fail(&c->err, e.val.last_operation_failed);
+            flight_end(f, c, closed);
+            return;
+        }
+        if (chunk.len == 0) return;  // nothing more yet: wait for the stream's pollable
+        bool fits = chunk.len <= (size_t)VITALS_HTTP_MAX_BODY - f->len;
+        if (fits) flight_append(f, chunk.ptr, chunk.len);
+        check_list_u8_free(&chunk);
+        if (!fits) {
+            fail(&c->err, VITALS_ERR_FAILED, 0, "response body larger than %u bytes",
+                 VITALS_HTTP_MAX_BODY);
+            flight_end(f, c, false);
+            return;
+        }
+    }
+}
+
+void vitals_http_get_all(vitals_http_call_t *calls, size_t n) {
+    if (n == 0) return;
+    http_flight_t *flights = calloc(n, sizeof *flights);
+    wasi_io_poll_borrow_pollable_t *waiting = calloc(n, sizeof *waiting);
+    size_t *index = calloc(n, sizeof *index);  // waiting entry -> call
+    if (!flights || !waiting || !index) abort();
+    for (size_t i = 0; i < n; i++) {
+        http_flight_t *f = &flights[i];
+        vitals_http_call_t *c = &calls[i];
+        c->ok = false;
+        c->status = 0;
+        c->body = NULL;
+        c->body_len = 0;
+        if (!http_start(c->url, c->timeout_ms, &f->future, &c->err)) {
+            f->state = HTTP_DONE;  // refused before it was sent: its error is set
+            continue;
+        }
+        f->has_future = true;
+        f->pollable = wasi_http_types_method_future_incoming_response_subscribe(
+            wasi_http_types_borrow_future_incoming_response(f->future));
+        f->has_pollable = true;
+        f->state = HTTP_HEAD;
+    }
+    // Every request in flight: wait for them all at once, taking whichever answer or
+    // body bytes arrive first (the host reads a body only as the plugin does).
+    for (;;) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (flights[i].state == HTTP_DONE) continue;
+            waiting[m] = wasi_io_poll_borrow_pollable(flights[i].pollable);
+            index[m++] = i;
+        }
+        if (m == 0) break;
+        wasi_io_poll_list_borrow_pollable_t list = {.ptr = waiting, .len = m};
+        check_list_u32_t ready;
+        wasi_io_poll_poll(&list, &ready);
+        for (size_t k = 0; k < ready.len; k++) {
+            if (ready.ptr[k] >= m) continue;
+            size_t i = index[ready.ptr[k]];
+            flight_advance(&flights[i], &calls[i]);
+        }
+        check_list_u32_free(&ready);
+    }
+    free(index);
+    free(waiting);
+    free(flights);
+}
+
+bool vitals_http_get(const char *url, uint32_t timeout_ms, uint16_t *status, char **body,
+                     size_t *body_len, vitals_error_t *err) {
+    vitals_http_call_t call = {.url = url, .timeout_ms = timeout_ms};
+    vitals_http_get_all(&call, 1);
+    if (status) *status = call.status;
+    if (body_len) *body_len = call.body_len;
+    if (body) {
+        *body = call.body;
+    } else {
+        free(call.body);
+    }
+    if (err) *err = call.err;
+    return call.ok;
+}
+
+void vitals_http_call_free(vitals_http_call_t *call) {
+    free(call->body);
+    call->body = NULL;
+    call->body_len = 0;
+}
+
 // ---------------------------------------------------------------- Redis
 
 // A reply's JSON text as cJSON.

@@ -6,6 +6,8 @@
 // closed port), `db` (mysql), `kubernetes`, `dns` (when granted: a resolver for
 // cluster.local). Each step is one finding: ok with
 // what the helper returned, or a note (unknown) with the error as `kind: message`.
+// With `fanout` (URLs), it only fetches them all at once (vitals_http_get_all): one
+// finding per URL, in order, `HTTP <status>: <body>` or critical `kind: message`.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +23,12 @@ void exports_vitals_check_plugin_describe(exports_vitals_check_plugin_plugin_inf
         {"tcp_closed", "string", "an address that refuses TCP"},
         {"tcp_denied", "string", "an address not granted"},
         {"arp", "list<string>", "addresses to ARP-probe"},
+        {"fanout", "list<string>", "only fetch these URLs, all at once"},
     };
-    ret->params.len = 4;
-    ret->params.ptr = calloc(4, sizeof *ret->params.ptr);
-    for (int i = 0; i < 4; i++) {
+    size_t n = sizeof params / sizeof *params;
+    ret->params.len = n;
+    ret->params.ptr = calloc(n, sizeof *ret->params.ptr);
+    for (size_t i = 0; i < n; i++) {
         vitals_param(&ret->params.ptr[i], params[i][0], params[i][1], params[i][2], NULL);
         ret->params.ptr[i].required = false;  // optional, without a default
     }
@@ -185,6 +189,32 @@ static void arp(vitals_report_t *r, const char *address) {
     step(r, subject, ok, text, &err);
 }
 
+// GET every URL of `urls` at once: one finding each, in order.
+static void fanout(vitals_report_t *r, const cJSON *urls) {
+    size_t n = (size_t)cJSON_GetArraySize(urls), i = 0;
+    vitals_http_call_t *calls = calloc(n ? n : 1, sizeof *calls);
+    if (!calls) abort();
+    const cJSON *url;
+    cJSON_ArrayForEach(url, urls) {
+        calls[i].url = cJSON_IsString(url) ? url->valuestring : NULL;  // NULL: an `invalid` answer
+        calls[i++].timeout_ms = 30000;
+    }
+    vitals_http_get_all(calls, n);
+    for (i = 0; i < n; i++) {
+        const char *subject = calls[i].url ? calls[i].url : "";
+        if (calls[i].ok) {
+            vitals_finding(r, subject, VITALS_OK, "HTTP %u: %s", (unsigned)calls[i].status,
+                           calls[i].body);
+        } else {
+            vitals_finding(r, subject, VITALS_CRITICAL, "%s: %s",
+                           vitals_err_name(calls[i].err.kind), calls[i].err.message);
+        }
+        vitals_http_call_free(&calls[i]);
+    }
+    free(calls);
+    vitals_finish(r, VITALS_OK, "%zu fetched", n);
+}
+
 void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *input,
                                      exports_vitals_check_plugin_report_t *ret) {
     vitals_report_t r;
@@ -194,6 +224,11 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     vitals_endpoint_t ep = {0}, db = {0}, nope = {0};
     if (!vitals_parse_params(input, &params, &err)) {
         vitals_finish(&r, VITALS_UNKNOWN, "%s", err.message);
+        goto out;
+    }
+    const cJSON *urls = cJSON_GetObjectItemCaseSensitive(params, "fanout");
+    if (cJSON_IsArray(urls)) {
+        fanout(&r, urls);
         goto out;
     }
     vitals_log(VITALS_LOG_INFO, "sdk test: %s", "start");
