@@ -218,15 +218,21 @@ fn api_errors_are_findings_not_crashes() {
     assert!(summary(&r).contains("listing nodes"), "{r}");
 }
 
-#[test]
-fn only_granted_resources_are_read_and_never_secrets() {
+/// The recorded RKE2 + Cilium objects and a Secret `kube-system/db-password`,
+/// which no plugin may read.
+fn with_a_secret() -> Vec<Value> {
     let mut objects = ApiServer::rke2_cilium();
     objects.push(json!({
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {"name": "db-password", "namespace": "kube-system", "resourceVersion": "1"},
         "data": {"password": "aHVudGVyMg=="}
     }));
-    let api = ApiServer::start(objects);
+    objects
+}
+
+#[test]
+fn only_granted_resources_are_read_and_never_secrets() {
+    let api = ApiServer::start(with_a_secret());
     let run = |command: &str| {
         let cfg = config(
             &api.kubeconfig(),
@@ -301,13 +307,7 @@ fn only_granted_resources_are_read_and_never_secrets() {
 
 #[test]
 fn a_batch_reads_each_as_get_or_list_would_in_order() {
-    let mut objects = ApiServer::rke2_cilium();
-    objects.push(json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": "db-password", "namespace": "kube-system", "resourceVersion": "1"},
-        "data": {"password": "aHVudGVyMg=="}
-    }));
-    let api = ApiServer::start(objects);
+    let api = ApiServer::start(with_a_secret());
     let reads = [
         "list /api/v1/nodes",
         "get /api/v1/namespaces/kube-system/secrets/db-password",

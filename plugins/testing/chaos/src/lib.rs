@@ -252,7 +252,7 @@ impl Plugin for Chaos {
                     reads.push(Read {
                         endpoint: ep.name.clone(),
                         path: path.to_string(),
-                        list: (verb == "list").then(|| ListOptions {
+                        list: (verb == "list").then_some(ListOptions {
                             label_selector: None,
                             field_selector: None,
                             limit: None,
