@@ -205,6 +205,21 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
     );
     starts("k8s secret", "denied: ");
     starts("k8s missing", "api 404: HTTP 404 NotFound");
+    // The same reads at once: answers in order, the lists two items a page (five
+    // nodes: two more rounds for the nodes' later pages).
+    ok(
+        "k8s batch",
+        "get: cilium-config, denied, api 404; list: rke2-agent-1 rke2-agent-2 rke2-server-1 rke2-server-2 rke2-server-3, denied",
+    );
+    let later_pages = || {
+        api.requests()
+            .iter()
+            .filter(|p| {
+                p.starts_with("/api/v1/nodes?") && p.contains("limit=2") && p.contains("continue=")
+            })
+            .count()
+    };
+    assert_eq!(later_pages(), 2, "{:?}", api.requests());
     // Successes are findings, errors notes: the status stays ok.
     for (subject, status, _) in &want {
         let error = message(&want, subject).split(':').next().is_some_and(|k| {
@@ -241,5 +256,7 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
         assert_eq!(summary(&r), summary(&reference), "{plugin}");
         assert_eq!(samples(&r), want_samples, "{plugin}");
     }
+    // Python and JavaScript page their batch too (C reads 500 a page).
+    assert_eq!(later_pages(), 6, "{:?}", api.requests());
     drop(listener);
 }

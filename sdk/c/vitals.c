@@ -1090,17 +1090,76 @@ void vitals_dns_query_all(vitals_dns_call_t *calls, size_t n) {
 
 // ---------------------------------------------------------------- Kubernetes
 
-static bool k8s_fail(vitals_error_t *err, vitals_check_kubernetes_error_t *e) {
+// Set `err` from a kubernetes error (left for the caller to free) and return false.
+static bool k8s_error(vitals_error_t *err, const vitals_check_kubernetes_error_t *e) {
     if (e->tag == VITALS_CHECK_KUBERNETES_ERROR_API) {
-        vitals_check_kubernetes_api_status_t *s = &e->val.api;
-        fail(err, VITALS_ERR_API, s->code, "HTTP %u %.*s: %.*s", s->code, (int)s->reason.len,
-             (const char *)s->reason.ptr, (int)s->message.len, (const char *)s->message.ptr);
-    } else {
-        // denied, unreachable, timeout and tls all carry one string.
-        fail_with(err, K8S_KINDS, 5, e->tag, &e->val.denied);
+        const vitals_check_kubernetes_api_status_t *s = &e->val.api;
+        return fail(err, VITALS_ERR_API, s->code, "HTTP %u %.*s: %.*s", s->code,
+                    (int)s->reason.len, (const char *)s->reason.ptr, (int)s->message.len,
+                    (const char *)s->message.ptr);
     }
+    // denied, unreachable, timeout and tls all carry one string.
+    return fail_with(err, K8S_KINDS, 5, e->tag, &e->val.denied);
+}
+
+// k8s_error, freeing `e`.
+static bool k8s_fail(vitals_error_t *err, vitals_check_kubernetes_error_t *e) {
+    k8s_error(err, e);
     vitals_check_kubernetes_error_free(e);
     return false;
+}
+
+// A GET's answer `body` (of `path`) as cJSON into `*object`.
+static bool k8s_object(const char *path, const check_string_t *body, cJSON **object,
+                       vitals_error_t *err) {
+    *object = cJSON_ParseWithLength((const char *)body->ptr, body->len);
+    if (!*object) return fail(err, VITALS_ERR_INVALID, 0, "GET %s: the answer is not JSON", path);
+    return ok(err);
+}
+
+// A LIST page `body` (of `path`): its items moved to the end of `all`, and `*token`
+// the next page's continue token (malloc'd), or NULL after the last page.
+static bool k8s_page(const char *path, const check_string_t *body, cJSON *all, char **token,
+                     vitals_error_t *err) {
+    *token = NULL;
+    cJSON *page = cJSON_ParseWithLength((const char *)body->ptr, body->len);
+    cJSON *list = cJSON_GetObjectItemCaseSensitive(page, "items");
+    if (!cJSON_IsArray(list)) {
+        cJSON_Delete(page);
+        return fail(err, VITALS_ERR_INVALID, 0, "LIST %s: the answer is not a list", path);
+    }
+    cJSON *item;
+    while ((item = cJSON_DetachItemFromArray(list, 0)) != NULL) cJSON_AddItemToArray(all, item);
+    const char *next = vitals_json_str(cJSON_GetObjectItemCaseSensitive(page, "metadata"), "continue");
+    if (*next) {
+        *token = strdup(next);
+        if (!*token) abort();
+    }
+    cJSON_Delete(page);
+    return ok(err);
+}
+
+// The options of a LIST page: `limit` 500, the selectors when given (not NULL, not
+// empty) and the continue token. The strings only point at the arguments.
+static vitals_check_kubernetes_list_options_t k8s_options(const char *label_selector,
+                                                          const char *field_selector,
+                                                          const char *token) {
+    vitals_check_kubernetes_list_options_t opts = {0};
+    if (label_selector && *label_selector) {
+        opts.label_selector.is_some = true;
+        check_string_set(&opts.label_selector.val, label_selector);
+    }
+    if (field_selector && *field_selector) {
+        opts.field_selector.is_some = true;
+        check_string_set(&opts.field_selector.val, field_selector);
+    }
+    opts.limit.is_some = true;
+    opts.limit.val = 500;
+    if (token) {
+        opts.continue_token.is_some = true;
+        check_string_set(&opts.continue_token.val, token);
+    }
+    return opts;
 }
 
 bool vitals_k8s_get(const char *endpoint, const char *path, cJSON **object,
@@ -1111,11 +1170,9 @@ bool vitals_k8s_get(const char *endpoint, const char *path, cJSON **object,
     vitals_check_kubernetes_error_t e;
     *object = NULL;
     if (!vitals_check_kubernetes_get(&ep, &p, &body, &e)) return k8s_fail(err, &e);
-    cJSON *v = cJSON_ParseWithLength((const char *)body.ptr, body.len);
+    bool parsed = k8s_object(path, &body, object, err);
     check_string_free(&body);
-    if (!v) return fail(err, VITALS_ERR_INVALID, 0, "GET %s: the answer is not JSON", path);
-    *object = v;
-    return ok(err);
+    return parsed;
 }
 
 bool vitals_k8s_list_all(const char *endpoint, const char *path, const char *label_selector,
@@ -1127,21 +1184,8 @@ bool vitals_k8s_list_all(const char *endpoint, const char *path, const char *lab
     cJSON *all = cJSON_CreateArray();
     char *token = NULL;
     do {
-        vitals_check_kubernetes_list_options_t opts = {0};
-        if (label_selector && *label_selector) {
-            opts.label_selector.is_some = true;
-            check_string_set(&opts.label_selector.val, label_selector);
-        }
-        if (field_selector && *field_selector) {
-            opts.field_selector.is_some = true;
-            check_string_set(&opts.field_selector.val, field_selector);
-        }
-        opts.limit.is_some = true;
-        opts.limit.val = 500;
-        if (token) {
-            opts.continue_token.is_some = true;
-            check_string_set(&opts.continue_token.val, token);
-        }
+        vitals_check_kubernetes_list_options_t opts =
+            k8s_options(label_selector, field_selector, token);
         check_string_t body;
         vitals_check_kubernetes_error_t e;
         bool answered = vitals_check_kubernetes_list(&ep, &p, &opts, &body, &e);
@@ -1151,24 +1195,94 @@ bool vitals_k8s_list_all(const char *endpoint, const char *path, const char *lab
             cJSON_Delete(all);
             return k8s_fail(err, &e);
         }
-        cJSON *page = cJSON_ParseWithLength((const char *)body.ptr, body.len);
+        bool paged = k8s_page(path, &body, all, &token, err);
         check_string_free(&body);
-        cJSON *list = cJSON_GetObjectItemCaseSensitive(page, "items");
-        if (!cJSON_IsArray(list)) {
-            cJSON_Delete(page);
+        if (!paged) {
             cJSON_Delete(all);
-            return fail(err, VITALS_ERR_INVALID, 0, "LIST %s: the answer is not a list", path);
+            return false;
         }
-        cJSON *item;
-        while ((item = cJSON_DetachItemFromArray(list, 0)) != NULL) {
-            cJSON_AddItemToArray(all, item);
-        }
-        const char *next = vitals_json_str(cJSON_GetObjectItemCaseSensitive(page, "metadata"), "continue");
-        if (*next) token = strdup(next);
-        cJSON_Delete(page);
     } while (token);
     *items = all;
     return ok(err);
+}
+
+void vitals_k8s_batch(vitals_k8s_call_t *calls, size_t n) {
+    if (n == 0) return;
+    vitals_check_kubernetes_read_t *reads = calloc(n, sizeof *reads);
+    size_t *index = calloc(n, sizeof *index);  // read -> call
+    bool *pending = calloc(n, sizeof *pending);  // a read still to send
+    char **token = calloc(n, sizeof *token);     // a LIST's next page (NULL: its first)
+    if (!reads || !index || !pending || !token) abort();
+    for (size_t i = 0; i < n; i++) {
+        vitals_k8s_call_t *c = &calls[i];
+        c->answer = NULL;
+        c->ok = false;
+        if (!c->endpoint || !c->path) {
+            fail(&c->err, VITALS_ERR_INVALID, 0, "no endpoint or path");  // not sent
+            continue;
+        }
+        ok(&c->err);
+        if (c->list) c->answer = cJSON_CreateArray();
+        pending[i] = true;
+    }
+    // The GETs and first pages together; then the next pages of the LISTs that have
+    // more, together, round by round.
+    for (;;) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!pending[i]) continue;
+            vitals_check_kubernetes_read_t *read = &reads[m];
+            memset(read, 0, sizeof *read);
+            check_string_set(&read->endpoint, calls[i].endpoint);
+            check_string_set(&read->path, calls[i].path);
+            if (calls[i].list) {
+                read->list.is_some = true;
+                read->list.val = k8s_options(calls[i].label_selector, NULL, token[i]);
+            }
+            pending[i] = false;
+            index[m++] = i;
+        }
+        if (m == 0) break;
+        vitals_check_kubernetes_list_read_t list = {.ptr = reads, .len = m};
+        vitals_check_kubernetes_list_result_string_error_t results = {0};
+        vitals_check_kubernetes_batch(&list, &results);
+        // The reads only pointed at the calls' strings and the tokens: done with them.
+        for (size_t k = 0; k < m; k++) {
+            free(token[index[k]]);
+            token[index[k]] = NULL;
+        }
+        for (size_t k = 0; k < m; k++) {
+            size_t i = index[k];
+            vitals_k8s_call_t *c = &calls[i];
+            bool answered;
+            if (k >= results.len) {
+                answered = fail(&c->err, VITALS_ERR_INVALID, 0, "no answer from the host");
+            } else if (results.ptr[k].is_err) {
+                answered = k8s_error(&c->err, &results.ptr[k].val.err);
+            } else if (!c->list) {
+                answered = k8s_object(c->path, &results.ptr[k].val.ok, &c->answer, &c->err);
+            } else {
+                answered = k8s_page(c->path, &results.ptr[k].val.ok, c->answer, &token[i],
+                                    &c->err);
+                pending[i] = answered && token[i];  // another page to read
+            }
+            if (!answered) {
+                cJSON_Delete(c->answer);
+                c->answer = NULL;
+            }
+            c->ok = answered && !pending[i];
+        }
+        vitals_check_kubernetes_list_result_string_error_free(&results);
+    }
+    free(token);
+    free(pending);
+    free(index);
+    free(reads);
+}
+
+void vitals_k8s_call_free(vitals_k8s_call_t *call) {
+    cJSON_Delete(call->answer);
+    call->answer = NULL;
 }
 
 bool vitals_k8s_list_in(const char *endpoint, const char *api, const char *resource,

@@ -12,6 +12,7 @@
 //   vitals_tcp_connect (seconds), vitals_arp_probe              net
 //   vitals_dns_query, vitals_dns_query_all                      DNS (answers as cJSON)
 //   vitals_k8s_get, vitals_k8s_list_all, vitals_k8s_list_in     Kubernetes (cJSON)
+//   vitals_k8s_batch, vitals_k8s_call_free                      Kubernetes reads at once
 //
 // Capability helpers return true on success, else false with `err` set: its
 // `kind` (VITALS_ERR_DENIED, ...; vitals_err_name() gives the word), `code` (the
@@ -286,6 +287,27 @@ bool vitals_k8s_get(const char *endpoint, const char *path, cJSON **object,
 // LIST `path`, every page (500 a page): `*items`, a cJSON array. Selectors may be NULL.
 bool vitals_k8s_list_all(const char *endpoint, const char *path, const char *label_selector,
                          const char *field_selector, cJSON **items, vitals_error_t *err);
+// One read of vitals_k8s_batch: `endpoint`, `path` in, and `list` (false: GET one
+// object; true: LIST every page, with `label_selector` if not NULL). Out: `ok`, then
+// `answer` (cJSON: the object of a GET, the items array of a LIST; free it with
+// vitals_k8s_call_free) or `err` (as vitals_k8s_get / vitals_k8s_list_all set it,
+// `code` the HTTP status for API).
+typedef struct {
+    const char *endpoint;
+    const char *path;
+    bool list;
+    const char *label_selector;
+    bool ok;
+    cJSON *answer;
+    vitals_error_t err;
+} vitals_k8s_call_t;
+// Run `n` reads at once (the host's kubernetes.batch), each answered as vitals_k8s_get
+// or vitals_k8s_list_all would: the GETs and the LISTs' first pages together, then the
+// next pages of the LISTs that have more, together, round by round. The answers in
+// place after about the slowest read's time instead of the sum of all.
+void vitals_k8s_batch(vitals_k8s_call_t *calls, size_t n);
+// Free a call's answer (NULL afterwards); the call can be sent again.
+void vitals_k8s_call_free(vitals_k8s_call_t *call);
 // LIST a namespaced resource in every namespace of `namespaces` (a cJSON array of
 // strings; NULL or empty: all at once) into one `*items` array: `api` is the
 // group's base (`/api/v1`, `/apis/wgpolicyk8s.io/v1alpha2`), `resource` its plural.

@@ -14,7 +14,7 @@
 //   sqlQuery, sqlQueryAll -> Rows (.records(), .nameValues())  SQL
 //   tcpConnect -> seconds, arpProbe -> [{mac, seconds}]        net
 //   dnsQuery, dnsQueryAll -> {rcode, records, seconds, ...}    DNS
-//   k8sGet, k8sList                                            Kubernetes
+//   k8sGet, k8sList, k8sGetAll, k8sListAll                     Kubernetes
 //
 // Every capability helper throws a CapabilityError (`kind`: denied, unreachable,
 // auth, timeout, tls, server, refused, failed, api; `detail`; `code` for api;
@@ -320,6 +320,47 @@ export function k8sList(endpointName, path, { labelSelector, fieldSelector, limi
     continueToken = page.metadata?.continue || undefined;
   } while (continueToken);
   return items;
+}
+
+/** The host's kubernetes.batch: each answer's text, or its CapabilityError. */
+function k8sBatch(reads) {
+  if (!reads.length) return [];
+  return k8s.batch(reads).map((a) => (a.tag === 'err' ? CapabilityError.from(a.val) : a.val));
+}
+
+/** Several k8sGet calls at once, `[endpointName, path]` each: one entry per call,
+ *  in order: the object, or the CapabilityError it failed with (returned). */
+export function k8sGetAll(calls) {
+  return k8sBatch(calls.map(([endpoint, path]) => ({ endpoint, path, list: undefined })))
+    .map((a) => (a instanceof CapabilityError ? a : JSON.parse(a)));
+}
+
+/** Several k8sList calls at once, `[endpointName, path, labelSelector]` each, every
+ *  page (the next pages of all together, round by round): one entry per call, in
+ *  order: the items, or the CapabilityError it failed with (returned). */
+export function k8sListAll(calls, { limit = 500 } = {}) {
+  const out = calls.map(() => []);
+  let tokens = new Map(calls.map((_, i) => [i, undefined]));
+  while (tokens.size) {
+    const pending = [...tokens.keys()];
+    const answers = k8sBatch(pending.map((i) => ({
+      endpoint: calls[i][0],
+      path: calls[i][1],
+      list: { labelSelector: calls[i][2] ?? undefined, fieldSelector: undefined, limit, continueToken: tokens.get(i) },
+    })));
+    tokens = new Map();
+    answers.forEach((a, k) => {
+      const i = pending[k];
+      if (a instanceof CapabilityError) {
+        out[i] = a;
+        return;
+      }
+      const page = JSON.parse(a);
+      out[i].push(...(page.items ?? []));
+      if (page.metadata?.continue) tokens.set(i, page.metadata.continue);
+    });
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ reports

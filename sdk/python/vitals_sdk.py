@@ -13,7 +13,7 @@ The names follow the Rust SDK (`plugins/sdk`), in snake_case:
     redis_command, parse_info, parse_fields                    Redis
     sql_query -> Rows (.records(), .name_values())             SQL
     tcp_connect -> seconds, arp_probe -> [ArpReply]            net
-    k8s_get, k8s_list                                          Kubernetes
+    k8s_get, k8s_list, k8s_get_all, k8s_list_all               Kubernetes
 
 Every capability helper raises `CapabilityError` (`.kind`: denied, unreachable,
 auth, timeout, tls, server, refused, failed, api; `.detail`; `.code` for api);
@@ -603,3 +603,42 @@ def k8s_list(endpoint: str, path: str, label_selector: Optional[str] = None,
         token = (answer.get("metadata") or {}).get("continue")
         if not token:
             return items
+
+
+def _k8s_batch(reads: list) -> list:
+    """The host's `kubernetes.batch`: each answer's text, or its CapabilityError."""
+    return [CapabilityError.from_wit(a.value) if isinstance(a, Err) else a.value
+            for a in (_k8s.batch(reads) if reads else [])]
+
+
+def k8s_get_all(calls: Sequence[Tuple[str, str]]) -> List[Any]:
+    """Several `k8s_get` calls at once, `(endpoint, path)` each: one entry per
+    call, in order: the object, or the CapabilityError it failed with (returned,
+    not raised)."""
+    reads = [_k8s.Read(endpoint=e, path=p, list=None) for e, p in calls]
+    return [a if isinstance(a, CapabilityError) else json.loads(a) for a in _k8s_batch(reads)]
+
+
+def k8s_list_all(calls: Sequence[Tuple[str, str, Optional[str]]], page: int = 500) -> List[Any]:
+    """Several `k8s_list` calls at once, `(endpoint, path, label_selector)` each,
+    every page (the next pages of all together, round by round): one entry per
+    call, in order: the items, or the CapabilityError it failed with (returned,
+    not raised)."""
+    out: List[Any] = [[] for _ in calls]
+    tokens: Dict[int, Optional[str]] = {i: None for i in range(len(calls))}
+    while tokens:
+        pending = sorted(tokens)
+        reads = [_k8s.Read(endpoint=calls[i][0], path=calls[i][1], list=_k8s.ListOptions(
+            label_selector=calls[i][2], field_selector=None, limit=page,
+            continue_token=tokens[i])) for i in pending]
+        tokens = {}
+        for i, a in zip(pending, _k8s_batch(reads)):
+            if isinstance(a, CapabilityError):
+                out[i] = a
+                continue
+            answer = json.loads(a)
+            out[i].extend(answer.get("items") or [])
+            token = (answer.get("metadata") or {}).get("continue")
+            if token:
+                tokens[i] = token
+    return out

@@ -125,6 +125,14 @@ pub fn list_each<const N: usize>(
 /// next pages of those that have more, together, round by round. The items in
 /// the order of `lists`, after about the slowest collection's time.
 pub fn list_all_of(lists: &[(&str, &str, Option<&str>)]) -> Vec<Result<Vec<Value>, Error>> {
+    list_all_of_paged(lists, PAGE)
+}
+
+/// [`list_all_of`], `page` objects a request (at least 1).
+pub fn list_all_of_paged(
+    lists: &[(&str, &str, Option<&str>)],
+    page: u32,
+) -> Vec<Result<Vec<Value>, Error>> {
     let mut items: Vec<Result<Vec<Value>, Error>> = lists.iter().map(|_| Ok(Vec::new())).collect();
     // `Some(token)`: a page still to read (`None`: the first).
     let mut next: Vec<Option<Option<String>>> = vec![Some(None); lists.len()];
@@ -143,7 +151,7 @@ pub fn list_all_of(lists: &[(&str, &str, Option<&str>)]) -> Vec<Result<Vec<Value
                     list: Some(ListOptions {
                         label_selector: selector.map(str::to_string),
                         field_selector: None,
-                        limit: Some(PAGE),
+                        limit: Some(page.max(1)),
                         continue_token: next[i].take().flatten(),
                     }),
                 }

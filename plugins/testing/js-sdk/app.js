@@ -8,8 +8,8 @@
 // (URLs), it only fetches them all at once (`Promise.all` of `fetch`): one
 // finding per URL, `HTTP <status>: <body>` or the error.
 import {
-  CapabilityError, ReportBuilder, arpProbe, grantedEndpoint, k8sGet, k8sList, log, parseFields,
-  parseInfo, parseParams, redisCommand, redisCommandAll, sqlQuery, sqlQueryAll, tcpConnect,
+  CapabilityError, ReportBuilder, arpProbe, grantedEndpoint, k8sGet, k8sGetAll, k8sList, k8sListAll,
+  log, parseFields, parseInfo, parseParams, redisCommand, redisCommandAll, sqlQuery, sqlQueryAll, tcpConnect,
   dnsQuery, dnsQueryAll,
 } from '../../../sdk/js/vitals.js';
 
@@ -133,6 +133,18 @@ function helpers(input, p) {
     if (!(e instanceof CapabilityError)) throw e;
     r.note('k8s missing', 'unknown', `${e.kind} ${e.code ?? 0}: ${e.detail}`);
   }
+  // Reads at once: an object by its name, a list by its items' names, an error by
+  // its kind (and code).
+  const failed = (e) => (e.kind === 'api' ? `api ${e.code}` : e.kind);
+  const named = (a, render) => (a instanceof CapabilityError ? failed(a) : render(a));
+  const gets = k8sGetAll([
+    ['kubernetes', '/api/v1/namespaces/kube-system/configmaps/cilium-config'],
+    ['kubernetes', '/api/v1/namespaces/kube-system/secrets/token'],
+    ['kubernetes', '/api/v1/namespaces/kube-system/configmaps/nope'],
+  ]);
+  const lists = k8sListAll([['kubernetes', '/api/v1/nodes'], ['kubernetes', '/api/v1/pods']], { limit: 2 });
+  step('k8s batch', () => `get: ${gets.map((a) => named(a, (o) => o.metadata.name)).join(', ')}; list: ${
+    lists.map((a) => named(a, (items) => items.map((i) => i.metadata.name).sort(byName).join(' '))).join(', ')}`);
 
   r.raise('ok'); // the errors above are notes: the status stays ok
   log('info', 'sdk test: done');

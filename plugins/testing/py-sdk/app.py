@@ -19,8 +19,8 @@ from wit_world.imports.vitals_check_types import ParamSpec, PluginInfo
 
 from vitals_sdk import (
     CapabilityError, ReportBuilder, RunInput, Status, arp_probe, dns_query, dns_query_all,
-    granted_endpoint, k8s_get,
-    k8s_list, log, parse_fields, parse_info, parse_params, redis_command, redis_command_all,
+    granted_endpoint, k8s_get, k8s_get_all, k8s_list, k8s_list_all, log, parse_fields, parse_info,
+    parse_params, redis_command, redis_command_all,
     sql_query, sql_query_all, tcp_connect,
 )
 
@@ -184,6 +184,25 @@ def helpers(input: RunInput, p: dict):
         r.finding("k8s missing", Status.OK, "found")
     except CapabilityError as e:
         r.note("k8s missing", Status.UNKNOWN, f"{e.kind} {e.code or 0}: {e.detail}")
+
+    # Reads at once: an object by its name, a list by its items' names, an error
+    # by its kind (and code).
+    def failed(e):
+        return f"api {e.code}" if e.kind == "api" else e.kind
+
+    def named(a, render):
+        return failed(a) if isinstance(a, CapabilityError) else render(a)
+
+    gets = k8s_get_all([
+        ("kubernetes", "/api/v1/namespaces/kube-system/configmaps/cilium-config"),
+        ("kubernetes", "/api/v1/namespaces/kube-system/secrets/token"),
+        ("kubernetes", "/api/v1/namespaces/kube-system/configmaps/nope")])
+    lists = k8s_list_all([("kubernetes", "/api/v1/nodes", None),
+                          ("kubernetes", "/api/v1/pods", None)], page=2)
+    step("k8s batch", lambda: "get: " + ", ".join(
+        named(a, lambda o: o["metadata"]["name"]) for a in gets) + "; list: " + ", ".join(
+        named(a, lambda items: " ".join(sorted(i["metadata"]["name"] for i in items)))
+        for a in lists))
 
     r.raise_(Status.OK)  # the errors above are notes: the status stays ok
     log("info", "sdk test: done")

@@ -357,6 +357,57 @@ impl Plugin for SdkTest {
             (format!("{} {code}", e.kind()), e.message())
         });
         step(&mut r, "k8s missing", missing);
+        // Reads at once: each answer in order, an object by its name, a list by
+        // its items' names, an error by its kind (and code).
+        fn name(v: &Value) -> String {
+            kubernetes::str_at(v, "/metadata/name").to_string()
+        }
+        fn failed(e: &kubernetes::Error) -> String {
+            match e {
+                kubernetes::Error::Api(s) => format!("api {}", s.code),
+                e => e.kind().to_string(),
+            }
+        }
+        let gets: Vec<String> = kubernetes::get_all(&[
+            (
+                "kubernetes",
+                "/api/v1/namespaces/kube-system/configmaps/cilium-config",
+            ),
+            ("kubernetes", "/api/v1/namespaces/kube-system/secrets/token"),
+            (
+                "kubernetes",
+                "/api/v1/namespaces/kube-system/configmaps/nope",
+            ),
+        ])
+        .iter()
+        .map(|a| a.as_ref().map_or_else(failed, name))
+        .collect();
+        // Two nodes a page: the later pages read in rounds of their own.
+        let lists: Vec<String> = kubernetes::list_all_of_paged(
+            &[
+                ("kubernetes", "/api/v1/nodes", None),
+                ("kubernetes", "/api/v1/pods", None),
+            ],
+            2,
+        )
+        .iter()
+        .map(|a| {
+            a.as_ref().map_or_else(failed, |items| {
+                let mut names: Vec<String> = items.iter().map(name).collect();
+                names.sort();
+                names.join(" ")
+            })
+        })
+        .collect();
+        step(
+            &mut r,
+            "k8s batch",
+            Ok(format!(
+                "get: {}; list: {}",
+                gets.join(", "),
+                lists.join(", ")
+            )),
+        );
 
         r.raise(Status::Ok); // the errors above are notes: the status stays ok
         log(LogLevel::Info, "sdk test: done");
