@@ -160,11 +160,13 @@ fn stamp(meta: &std::fs::Metadata) -> String {
     )
 }
 
+/// The cache's directory of remembered digests.
+const DIGESTS: &str = "digests";
+
 /// Where the digest of the plugin at `path` is remembered: `digests/` of the cache.
 fn memo_file(dir: &Path, path: &Path) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
-    dir.join("digests")
-        .join(digest(path.as_os_str().as_bytes()))
+    dir.join(DIGESTS).join(digest(path.as_os_str().as_bytes()))
 }
 
 /// The digest remembered for the plugin at `path` (now as `meta` says), if the
@@ -212,19 +214,9 @@ pub fn remember_digest(
         return;
     }
     let file = memo_file(dir, path);
-    let write = || -> anyhow::Result<()> {
-        let digests = file.parent().expect("a file in digests/");
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(digests)?;
-        trusted(dir, Owner::Me)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(digests)?;
-        std::io::Write::write_all(&mut tmp, format!("{} {digest}\n", stamp(meta)).as_bytes())?;
-        tmp.persist(&file)?;
-        Ok(())
-    };
-    if let Err(e) = write() {
+    let digests = dir.join(DIGESTS);
+    let memo = format!("{} {digest}\n", stamp(meta));
+    if let Err(e) = write_private(&digests, &file, memo.as_bytes()) {
         tracing::debug!(file = %file.display(), "cannot remember the plugin's digest: {e:#}");
     }
 }
@@ -255,7 +247,7 @@ fn prune(dir: &Path, max_unused: std::time::Duration, max_bytes: u64) {
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|age| age > max_unused)
     };
-    if let Ok(memos) = std::fs::read_dir(dir.join("digests")) {
+    if let Ok(memos) = std::fs::read_dir(dir.join(DIGESTS)) {
         for memo in memos.flatten() {
             if memo.metadata().is_ok_and(|m| m.is_file() && old(&m)) {
                 let _ = std::fs::remove_file(memo.path());
@@ -314,13 +306,20 @@ fn trusted(path: &Path, owner: Owner) -> anyhow::Result<()> {
 }
 
 fn store(dir: &Path, file: &Path, component: &Component) -> anyhow::Result<()> {
+    write_private(dir, file, &component.serialize()?)
+}
+
+/// Write `bytes` to `file` in `dir` at once (a temporary file in `dir`, renamed),
+/// `dir` created private if missing and refused unless it is the current user's
+/// and writable by no one else.
+fn write_private(dir: &Path, file: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
     trusted(dir, Owner::Me)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, &component.serialize()?)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
     tmp.persist(file)?;
     Ok(())
 }
