@@ -8,19 +8,29 @@
 //! on the first line; the clusters' URLs as TOML tables
 //! (`[clusters.cN.endpoints.etcd]`) are written to the file given.
 //!
-//! `etcd-fleet CLUSTERS LATENCY_MS ENDPOINTS_TOML` runs until stopped.
+//! With `--tls DIR`, each cluster's members serve HTTPS as etcd does (a
+//! certificate of the cluster's own address, signed by the CA written to
+//! `DIR/ca.crt`; HTTP/2 and HTTP/1.1 offered), and the endpoints name the CA.
+//!
+//! `etcd-fleet CLUSTERS LATENCY_MS ENDPOINTS_TOML [--tls DIR]` runs until stopped.
+
+#[path = "../tests/support/pki.rs"]
+mod pki;
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::json;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::{self, pki_types::pem::PemObject};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,13 +39,20 @@ fn main() {
         args.get(1).and_then(|n| n.parse::<u64>().ok()),
         args.get(2),
     ) else {
-        eprintln!("usage: etcd-fleet CLUSTERS LATENCY_MS ENDPOINTS_TOML");
+        eprintln!("usage: etcd-fleet CLUSTERS LATENCY_MS ENDPOINTS_TOML [--tls DIR]");
         std::process::exit(2);
     };
     if clusters == 0 || clusters > 65_536 {
         eprintln!("etcd-fleet: CLUSTERS must be 1 to 65536");
         std::process::exit(2);
     }
+    let tls = match (args.get(3).map(String::as_str), args.get(4)) {
+        (Some("--tls"), Some(dir)) => Some(tls(clusters, std::path::Path::new(dir))),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let acceptors: &'static [TlsAcceptor] =
+        Box::leak(tls.iter().flat_map(|t| t.0.clone()).collect());
     let latency = Duration::from_millis(latency);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -53,18 +70,24 @@ fn main() {
         }
         let mut toml = String::new();
         for k in 0..clusters {
-            let urls: Vec<String> = (0..3).map(|j| url(k, ports[j])).collect();
+            let urls: Vec<String> = (0..3).map(|j| url(scheme, k, ports[j])).collect();
             let _ = writeln!(
                 toml,
-                "[clusters.c{k}.endpoints.etcd]\nkind = \"http\"\nurls = {urls:?}\n"
+                "[clusters.c{k}.endpoints.etcd]\nkind = \"http\"\nurls = {urls:?}"
             );
+            if let Some((_, ca)) = &tls {
+                let _ = writeln!(toml, "ca_file = {ca:?}");
+            }
+            toml.push('\n');
         }
         std::fs::write(out, toml).expect("write the endpoints");
         println!("{} {} {}", ports[0], ports[1], ports[2]);
         let ports: &'static [u16] = Box::leak(ports.into_boxed_slice());
         let mut tasks = Vec::new();
         for (member, listener) in listeners.into_iter().enumerate() {
-            tasks.push(tokio::spawn(serve(listener, member, ports, latency)));
+            tasks.push(tokio::spawn(serve(
+                listener, member, ports, latency, acceptors,
+            )));
         }
         for t in tasks {
             let _ = t.await;
@@ -72,8 +95,49 @@ fn main() {
     });
 }
 
-fn url(cluster: u32, port: u16) -> String {
-    format!("http://127.1.{}.{}:{port}", cluster / 256, cluster % 256)
+fn url(scheme: &str, cluster: u32, port: u16) -> String {
+    format!(
+        "{scheme}://127.1.{}.{}:{port}",
+        cluster / 256,
+        cluster % 256
+    )
+}
+
+/// A CA written to `dir/ca.crt`, and for each cluster a TLS acceptor with a
+/// certificate for its address, offering HTTP/2 and HTTP/1.1 as etcd does.
+fn tls(clusters: u32, dir: &std::path::Path) -> (Vec<TlsAcceptor>, std::path::PathBuf) {
+    let (ca_pem, issuer) = pki::new_ca("etcd-fleet-ca").expect("a CA");
+    let ca = dir.join("ca.crt");
+    std::fs::write(&ca, ca_pem).expect("write the CA");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let acceptors = (0..clusters)
+        .map(|k| {
+            let address = format!("127.1.{}.{}", k / 256, k % 256);
+            let (cert, key) = pki::new_leaf(
+                &issuer,
+                "etcd",
+                vec![address],
+                &[rcgen::ExtendedKeyUsagePurpose::ServerAuth],
+            )
+            .expect("a server certificate");
+            let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![
+                        rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes())
+                            .expect("certificate PEM"),
+                    ],
+                    rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes())
+                        .expect("key PEM"),
+                )
+                .expect("a TLS configuration");
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+            TlsAcceptor::from(Arc::new(config))
+        })
+        .collect();
+    (acceptors, ca)
 }
 
 async fn serve(
@@ -81,6 +145,7 @@ async fn serve(
     member: usize,
     ports: &'static [u16],
     latency: Duration,
+    acceptors: &'static [TlsAcceptor],
 ) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -91,10 +156,15 @@ async fn serve(
         };
         let [_, _, hi, lo] = local.ip().octets();
         let cluster = u32::from(hi) * 256 + u32::from(lo);
+        let scheme = if acceptors.is_empty() {
+            "http"
+        } else {
+            "https"
+        };
         tokio::spawn(async move {
             let service = service_fn(move |req: Request<Incoming>| async move {
                 tokio::time::sleep(latency).await;
-                let (content_type, body) = answer(req.uri().path(), cluster, member, ports);
+                let (content_type, body) = answer(req.uri().path(), cluster, member, ports, scheme);
                 Ok::<_, Infallible>(
                     Response::builder()
                         .status(if body.is_empty() { 404 } else { 200 })
@@ -103,9 +173,24 @@ async fn serve(
                         .expect("a response"),
                 )
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let Some(acceptor) = acceptors.get(cluster as usize) else {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                return;
+            };
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            } else {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            }
         });
     }
 }
@@ -122,7 +207,13 @@ fn canonical(a: SocketAddr) -> SocketAddr {
 
 /// What member `member` of cluster `cluster` answers at `path` (3.4's gateway:
 /// integers as strings); an empty body is a 404.
-fn answer(path: &str, cluster: u32, member: usize, ports: &[u16]) -> (&'static str, String) {
+fn answer(
+    path: &str,
+    cluster: u32,
+    member: usize,
+    ports: &[u16],
+    scheme: &str,
+) -> (&'static str, String) {
     let id = |j: usize| ((u64::from(cluster) << 8) | (j as u64 + 1)).to_string();
     let header = json!({
         "cluster_id": (u64::from(cluster) + 1).to_string(),
@@ -142,7 +233,7 @@ fn answer(path: &str, cluster: u32, member: usize, ports: &[u16]) -> (&'static s
                 "ID": id(j),
                 "name": format!("m{}", j + 1),
                 "peerURLs": [format!("http://127.1.{}.{}:{}", cluster / 256, cluster % 256, 2380)],
-                "clientURLs": [url(cluster, ports[j])],
+                "clientURLs": [url(scheme, cluster, ports[j])],
             })).collect::<Vec<_>>(),
         }),
         "/v3/maintenance/alarm" => json!({"header": header}),

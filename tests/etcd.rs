@@ -241,8 +241,18 @@ fn tls_with_client_certificate_is_ok_and_wrong_ca_is_unknown() {
         toml_str(tls.client_key.display().to_string())
     );
     let cfg = config_for(&cluster, &good);
-    let out = cfg.vitals(&["run", "--format", "json"]);
+    let out = cfg.vitals_with_env(
+        &["run", "--format", "json"],
+        &[("RUST_LOG", "vitals_runtime::capabilities::http=debug")],
+    );
     assert_eq!(out.code, 0, "{out:?}");
+    // etcd's TLS port offers HTTP/2: each member's requests share one connection.
+    assert_eq!(
+        out.stderr.matches("speaks HTTP/2").count(),
+        3,
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.result("etcd")["status"], "ok");
 
     let wrong = good.replace(

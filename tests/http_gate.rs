@@ -246,3 +246,138 @@ fn a_run_keeps_its_connections_alive() {
     let accepted = accepted.load(std::sync::atomic::Ordering::SeqCst);
     assert!(accepted <= 2, "{accepted} connections\n{r:#}");
 }
+
+/// A TLS server with a CA of its own (written to `dir/ca.crt`), offering
+/// HTTP/2 and HTTP/1.1 (ALPN) or HTTP/1.1 only, that answers no request until
+/// `n` are in flight together (503 after 20 s alone), with the HTTP version it
+/// was asked in; and the number of connections it accepted.
+fn tls_barrier_server(
+    n: usize,
+    h2: bool,
+    dir: &std::path::Path,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio_rustls::rustls::{self, pki_types::pem::PemObject};
+
+    let (ca_pem, issuer) = support::pki::new_ca("h2-test-ca").unwrap();
+    let (cert, key) = support::pki::new_leaf(
+        &issuer,
+        "member",
+        vec!["127.0.0.1".into()],
+        &[rcgen::ExtendedKeyUsagePurpose::ServerAuth],
+    )
+    .unwrap();
+    std::fs::write(dir.join("ca.crt"), ca_pem).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
+            rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+        )
+        .unwrap();
+    tls.alpn_protocols = if h2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let (arrived, _) = tokio::sync::watch::channel(0usize);
+            let arrived = Arc::new(arrived);
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let (acceptor, arrived) = (acceptor.clone(), arrived.clone());
+                tokio::spawn(async move {
+                    let Ok(stream) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let negotiated_h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                        let arrived = arrived.clone();
+                        async move {
+                            arrived.send_modify(|c| *c += 1);
+                            let together = tokio::time::timeout(
+                                Duration::from_secs(20),
+                                arrived.subscribe().wait_for(|c| *c >= n),
+                            )
+                            .await
+                            .is_ok();
+                            let body = format!("{:?}", req.version());
+                            Ok::<_, std::convert::Infallible>(
+                                hyper::Response::builder()
+                                    .status(if together { 200 } else { 503 })
+                                    .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    if negotiated_h2 {
+                        let _ = hyper::server::conn::http2::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        )
+                        .serve_connection(io, service)
+                        .await;
+                    } else {
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service)
+                            .await;
+                    }
+                });
+            }
+        });
+    });
+    (port, accepted)
+}
+
+#[test]
+fn a_tls_server_offering_http2_gets_one_connection_for_requests_at_once() {
+    // Four requests in flight together (the server answers none before all four
+    // have arrived): over HTTP/2 one connection carries them; a server offering
+    // HTTP/1.1 only gets a connection each, the one that asked its protocol among them.
+    for (h2, version, connections) in [(true, "HTTP/2.0", 1), (false, "HTTP/1.1", 4)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (port, accepted) = tls_barrier_server(4, h2, dir.path());
+        let cfg = ConfigDir::new(&format!(
+            "[clusters.local.endpoints.members]\nkind = \"http\"\nurls = [\"https://127.0.0.1:{port}\"]\nca_file = {:?}\n",
+            dir.path().join("ca.crt")
+        ));
+        let urls: Vec<String> = (1..=4)
+            .map(|i| format!("https://127.0.0.1:{port}/member/{i}"))
+            .collect();
+        cfg.check(
+            "fanout",
+            &format!(
+                "plugin = \"chaos\"\ntimeout = \"60s\"\n[grants]\nendpoints = [\"members\"]\n[params]\nmode = \"fanout\"\nurl = {:?}\n",
+                urls.join(" ")
+            ),
+        );
+        let (out, r) = cfg.run_check("fanout", &[]);
+        assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
+        let findings = r["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 4, "{r:#}");
+        for f in findings {
+            assert_eq!(f["message"], format!("HTTP 200: {version}"), "{r:#}");
+        }
+        let accepted = accepted.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(accepted, connections, "h2 offered: {h2}\n{r:#}");
+    }
+}

@@ -3,8 +3,10 @@
 //! connects with that endpoint's scheme, TLS material and credentials, and refuses
 //! everything else with `HTTP-request-denied`. Connections are kept alive for the
 //! run (hyper-util's pool, one per authority), so a check's later requests to a
-//! member skip the TCP and TLS handshakes.
+//! member skip the TCP and TLS handshakes; a TLS server that offers HTTP/2 (ALPN)
+//! gets one connection for all the run's requests to it, at once or not.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -13,6 +15,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 use http::header::{
     ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, HeaderValue, IF_RANGE, RANGE,
 };
@@ -43,7 +47,7 @@ const MAX_FIRST_BYTE: Duration = Duration::from_secs(60);
 pub struct HttpGate {
     endpoints: Arc<[Arc<Endpoint>]>,
     /// The run's connections, kept alive between requests (from the first).
-    client: Option<Client<Connector, WasiBody>>,
+    clients: Option<Clients>,
     /// Records or replays the requests (see [`crate::tape`]).
     pub tape: Tape,
 }
@@ -58,23 +62,30 @@ impl HttpGate {
     pub fn new(endpoints: Vec<Arc<Endpoint>>) -> Self {
         HttpGate {
             endpoints: endpoints.into(),
-            client: None,
+            clients: None,
             tape: Tape::default(),
         }
     }
 
-    /// The run's pool of connections, made at its first request.
-    fn client(&mut self) -> Client<Connector, WasiBody> {
+    /// The run's pools of connections, made at its first request.
+    fn clients(&mut self) -> Clients {
         let endpoints = &self.endpoints;
-        self.client
+        self.clients
             .get_or_insert_with(|| {
-                Client::builder(TokioExecutor::new())
-                    // Idle connections end with the run (the gate is dropped), or earlier.
+                let connector = Connector {
+                    endpoints: endpoints.clone(),
+                    protocols: Arc::default(),
+                };
+                let mut builder = Client::builder(TokioExecutor::new());
+                // Idle connections end with the run (the gate is dropped), or earlier.
+                builder
                     .pool_idle_timeout(Duration::from_secs(30))
-                    .pool_timer(hyper_util::rt::TokioTimer::new())
-                    .build(Connector {
-                        endpoints: endpoints.clone(),
-                    })
+                    .pool_timer(hyper_util::rt::TokioTimer::new());
+                Clients {
+                    h1: builder.build(connector.clone()),
+                    h2: builder.http2_only(true).build(connector.clone()),
+                    protocols: connector.protocols,
+                }
             })
             .clone()
     }
@@ -112,6 +123,92 @@ type Driver = Box<dyn Future<Output = Result<(), Error>> + Send>;
 /// A response, or why there is none.
 type Sent = Result<(http::Response<WasiBody>, Driver), Error>;
 type SendFuture = Box<dyn Future<Output = Sent> + Send>;
+
+/// A run's two pools: HTTP/1.1 (plain `http`, and TLS servers without HTTP/2),
+/// and HTTP/2, whose pool opens one connection per authority however many
+/// requests wait for it (hyper-util locks connecting only when HTTP/2 is known).
+#[derive(Clone)]
+struct Clients {
+    h1: Client<Connector, WasiBody>,
+    h2: Client<Connector, WasiBody>,
+    protocols: Arc<Protocols>,
+}
+
+/// What each TLS authority of the run speaks, learnt from the first connection
+/// to it (ALPN), which is kept for the pool that then asks [`Connector`] for one.
+#[derive(Default)]
+struct Protocols {
+    learnt: std::sync::Mutex<HashMap<String, Learning>>,
+    first: std::sync::Mutex<HashMap<String, Stream>>,
+}
+
+/// Whether an authority speaks HTTP/2, or the first connection that will tell
+/// (shared by every request that waits for it; an error is not remembered).
+enum Learning {
+    Known(bool),
+    Connecting(Shared<BoxFuture<'static, Result<bool, Arc<ConnectError>>>>),
+}
+
+impl Protocols {
+    /// Whether the TLS server at `authority` speaks HTTP/2: known, or learnt by
+    /// connecting (once, however many requests ask meanwhile).
+    async fn speaks_h2(
+        self: &Arc<Self>,
+        endpoint: &Arc<Endpoint>,
+        authority: &str,
+    ) -> Result<bool, Error> {
+        let connecting = {
+            let mut learnt = self.learnt.lock().unwrap_or_else(|e| e.into_inner());
+            match learnt.get(authority) {
+                Some(Learning::Known(h2)) => return Ok(*h2),
+                Some(Learning::Connecting(c)) => c.clone(),
+                None => {
+                    let (protocols, endpoint) = (Arc::downgrade(self), endpoint.clone());
+                    let to = authority.to_owned();
+                    let c = async move {
+                        let stream = connect(&endpoint, true, &to, endpoint.connect_timeout)
+                            .await
+                            .map_err(|e| Arc::new(ConnectError(e)))?;
+                        let h2 = stream.h2;
+                        if let Some(p) = protocols.upgrade() {
+                            p.first
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(to, stream);
+                        }
+                        Ok(h2)
+                    }
+                    .boxed()
+                    .shared();
+                    learnt.insert(authority.to_owned(), Learning::Connecting(c.clone()));
+                    c
+                }
+            }
+        };
+        let h2 = connecting.clone().await;
+        let mut learnt = self.learnt.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(learnt.get(authority), Some(Learning::Connecting(c)) if c.ptr_eq(&connecting)) {
+            match h2 {
+                Ok(h2) => {
+                    let protocol = if h2 { "HTTP/2" } else { "HTTP/1.1" };
+                    tracing::debug!("{authority} speaks {protocol}");
+                    learnt.insert(authority.to_owned(), Learning::Known(h2))
+                }
+                // The next request tries again.
+                Err(_) => learnt.remove(authority),
+            };
+        }
+        h2.map_err(|e| e.recreate())
+    }
+
+    /// The first connection to `authority`, if no pool has taken it yet.
+    fn take_first(&self, authority: &str) -> Option<Stream> {
+        self.first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(authority)
+    }
+}
 
 impl Capability for HttpGate {
     const NAME: &'static str = "http";
@@ -156,14 +253,14 @@ impl WasiHttpHooks for HttpGate {
     ) -> SendFuture {
         let route = self.route(request.uri());
         let tape = self.tape.clone();
-        let client = self.client();
+        let clients = self.clients();
         Box::new(async move {
             let live = |request: http::Request<WasiBody>| async move {
-                let Some((endpoint, _, _)) = route else {
+                let Some(route) = route else {
                     tracing::warn!(uri = %request.uri(), "plugin request denied: not a granted endpoint");
                     return Err(Error::HttpRequestDenied);
                 };
-                send(&client, endpoint, request, options).await
+                send(&clients, route, request, options).await
             };
             if tape.is_live() {
                 let redactor = tape.redactor().clone();
@@ -434,10 +531,11 @@ fn tls_error_code(err: &std::io::Error) -> ErrorCode {
 }
 
 /// Send the request on one of the run's connections to its authority (a new one
-/// when none is idle: see [`Connector`]), with the endpoint's credentials.
+/// when none is idle: see [`Connector`]; HTTP/2 when a TLS server offers it),
+/// with the endpoint's credentials.
 async fn send(
-    client: &Client<Connector, WasiBody>,
-    endpoint: Arc<Endpoint>,
+    clients: &Clients,
+    (endpoint, tls, authority): (Arc<Endpoint>, bool, String),
     mut req: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> Sent {
@@ -456,10 +554,14 @@ async fn send(
         .map_or(MAX_FIRST_BYTE, |t| t.min(MAX_FIRST_BYTE))
         .max(Duration::from_millis(1));
     prepare(&mut req, &endpoint)?;
-    let res = tokio::time::timeout(connect_timeout + first_byte_timeout, client.request(req))
+    let sent = async {
+        let h2 = tls && clients.protocols.speaks_h2(&endpoint, &authority).await?;
+        let client = if h2 { &clients.h2 } else { &clients.h1 };
+        client.request(req).await.map_err(client_error)
+    };
+    let res = tokio::time::timeout(connect_timeout + first_byte_timeout, sent)
         .await
-        .map_err(|_| Error::ConnectionReadTimeout)?
-        .map_err(client_error)?;
+        .map_err(|_| Error::ConnectionReadTimeout)??;
     // Asked for `identity`; a server that encodes anyway is refused, as its body
     // could not be redacted.
     if let Some(coding) = res.headers().get(CONTENT_ENCODING)
@@ -503,11 +605,13 @@ fn client_error(e: hyper_util::client::legacy::Error) -> Error {
     Error::InternalError(Some(e.to_string()))
 }
 
-/// Opens the pool's connections: routes the URI to its granted endpoint and
-/// connects as [`connect`] does.
+/// Opens the pools' connections: routes the URI to its granted endpoint and
+/// connects as [`connect`] does, or hands over the first connection to a TLS
+/// authority (see [`Protocols`]).
 #[derive(Clone)]
 struct Connector {
     endpoints: Arc<[Arc<Endpoint>]>,
+    protocols: Arc<Protocols>,
 }
 
 impl tower_service::Service<http::Uri> for Connector {
@@ -521,11 +625,15 @@ impl tower_service::Service<http::Uri> for Connector {
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
         let route = route(&self.endpoints, &uri);
+        let protocols = self.protocols.clone();
         Box::pin(async move {
             let (endpoint, tls, authority) = route.ok_or(ConnectError(Error::HttpRequestDenied))?;
+            if tls && let Some(first) = protocols.take_first(&authority) {
+                return Ok(TokioIo::new(first));
+            }
             connect(&endpoint, tls, &authority, endpoint.connect_timeout)
                 .await
-                .map(|io| TokioIo::new(Stream(io)))
+                .map(TokioIo::new)
                 .map_err(ConnectError)
         })
     }
@@ -564,12 +672,20 @@ impl ConnectError {
     }
 }
 
-/// A connection as the pool holds it.
-struct Stream(Box<dyn Io>);
+/// A connection as the pools hold it: whether its TLS handshake chose HTTP/2.
+struct Stream {
+    io: Box<dyn Io>,
+    h2: bool,
+}
 
 impl Connection for Stream {
     fn connected(&self) -> Connected {
-        Connected::new()
+        let connected = Connected::new();
+        if self.h2 {
+            connected.negotiated_h2()
+        } else {
+            connected
+        }
     }
 }
 
@@ -579,7 +695,7 @@ impl tokio::io::AsyncRead for Stream {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
 
@@ -589,32 +705,33 @@ impl tokio::io::AsyncWrite for Stream {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
     fn poll_flush(
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown(
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
 /// A connection to `authority`, through TLS with the endpoint's material when
-/// `tls`, within `timeout` (TCP and TLS handshakes each).
+/// `tls` (offering HTTP/2 and HTTP/1.1), within `timeout` (TCP and TLS
+/// handshakes each).
 async fn connect(
     endpoint: &Endpoint,
     tls: bool,
     authority: &str,
     timeout: Duration,
-) -> Result<Box<dyn Io>, Error> {
+) -> Result<Stream, Error> {
     let tcp = match tokio::time::timeout(timeout, TcpStream::connect(authority)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -624,19 +741,26 @@ async fn connect(
         Err(_) => return Err(Error::ConnectionTimeout),
     };
     if !tls {
-        return Ok(Box::new(tcp));
+        return Ok(Stream {
+            io: Box::new(tcp),
+            h2: false,
+        });
     }
-    let config = match &endpoint.tls {
-        Some(m) => m.config.clone(),
-        None => default_tls_config(),
+    let mut config = match &endpoint.tls {
+        Some(m) => (*m.config).clone(),
+        None => (*default_tls_config()).clone(),
     };
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let name = rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(Error::InvalidDnsNameError)?;
-    let connector = tokio_rustls::TlsConnector::from(config);
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
-        Ok(Ok(s)) => Ok(Box::new(s)),
+        Ok(Ok(s)) => Ok(Stream {
+            h2: s.get_ref().1.alpn_protocol() == Some(b"h2"),
+            io: Box::new(s),
+        }),
         Ok(Err(e)) => Err(Error::Tls(e)),
         Err(_) => Err(Error::ConnectionTimeout),
     }
