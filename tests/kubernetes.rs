@@ -308,6 +308,25 @@ fn only_granted_resources_are_read_and_never_secrets() {
 #[test]
 fn a_batch_reads_each_as_get_or_list_would_in_order() {
     let api = ApiServer::start(with_a_secret());
+    batch_reads_in_order(&api);
+    // The API server offers HTTP/2: every read of the run over one connection.
+    assert_eq!(api.connections(), ["h2"]);
+}
+
+#[test]
+fn a_batch_reads_over_http1_where_the_server_offers_nothing_else() {
+    let api = ApiServer::start_http1_only(with_a_secret());
+    batch_reads_in_order(&api);
+    let connections = api.connections();
+    assert!(
+        !connections.is_empty() && connections.iter().all(|c| c == "http/1.1"),
+        "{connections:?}"
+    );
+}
+
+/// A batch of reads through the chaos plugin against `api`: granted ones
+/// answered, denied ones never sent, each answer in the order asked.
+fn batch_reads_in_order(api: &ApiServer) {
     let reads = [
         "list /api/v1/nodes",
         "get /api/v1/namespaces/kube-system/secrets/db-password",

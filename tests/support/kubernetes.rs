@@ -29,7 +29,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::ExtendedKeyUsagePurpose;
 use serde_json::{Map, Value, json};
 use tokio_rustls::TlsAcceptor;
@@ -93,6 +93,8 @@ struct State {
     rbac: Mutex<Option<Vec<RbacRule>>>,
     /// `verb path` of every request refused by `rbac`.
     forbidden: Mutex<Vec<String>>,
+    /// The protocol each connection chose (ALPN: `h2` or `http/1.1`), in order.
+    connections: Mutex<Vec<String>>,
 }
 
 /// One rule of a ClusterRole (`namespace` None: every namespace and the cluster
@@ -186,6 +188,16 @@ impl ApiServer {
     /// on a free 127.0.0.1 port, with a freshly generated CA and a server
     /// certificate for `127.0.0.1` and `localhost`, requiring a bearer token.
     pub fn start(objects: Vec<Value>) -> ApiServer {
+        ApiServer::offering(objects, &["h2", "http/1.1"])
+    }
+
+    /// [`ApiServer::start`] behind something that speaks HTTP/1.1 only (a
+    /// proxy, an older load balancer): ALPN offers `http/1.1` alone.
+    pub fn start_http1_only(objects: Vec<Value>) -> ApiServer {
+        ApiServer::offering(objects, &["http/1.1"])
+    }
+
+    fn offering(objects: Vec<Value>, protocols: &[&str]) -> ApiServer {
         let dir = tempfile::Builder::new()
             .prefix("vitals-kube-apiserver-")
             .tempdir()
@@ -220,7 +232,7 @@ impl ApiServer {
             .with_no_client_auth()
             .with_single_cert(vec![server_cert], server_key)
             .expect("TLS server config");
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        tls.alpn_protocols = protocols.iter().map(|p| p.as_bytes().to_vec()).collect();
         let acceptor = TlsAcceptor::from(Arc::new(tls));
 
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
@@ -252,6 +264,7 @@ impl ApiServer {
             requests: Mutex::new(Vec::new()),
             rbac: Mutex::new(None),
             forbidden: Mutex::new(Vec::new()),
+            connections: Mutex::new(Vec::new()),
         });
 
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -593,6 +606,11 @@ preferences: {{}}
     pub fn requests(&self) -> Vec<String> {
         lock(&self.state.requests).clone()
     }
+
+    /// The protocol each connection so far chose (`h2` or `http/1.1`), in order.
+    pub fn connections(&self) -> Vec<String> {
+        lock(&self.state.connections).clone()
+    }
 }
 
 impl Drop for ApiServer {
@@ -627,6 +645,8 @@ fn serve(
                     let state = state.clone();
                     tokio::spawn(async move {
                         let Ok(tls) = acceptor.accept(tcp).await else { return };
+                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                        lock(&state.connections).push(if h2 { "h2" } else { "http/1.1" }.to_string());
                         let service = service_fn(move |req: Request<Incoming>| {
                             let delay = lock(&state.stalls)
                                 .iter()
@@ -640,9 +660,16 @@ fn serve(
                                 Ok::<_, Infallible>(resp)
                             }
                         });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(tls), service)
-                            .await;
+                        let io = TokioIo::new(tls);
+                        if h2 {
+                            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                                .serve_connection(io, service)
+                                .await;
+                        } else {
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(io, service)
+                                .await;
+                        }
                     });
                 }
             }

@@ -6,7 +6,6 @@
 //! member skip the TCP and TLS handshakes; a TLS server that offers HTTP/2 (ALPN)
 //! gets one connection for all the run's requests to it, at once or not.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -15,8 +14,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
 use http::header::{
     ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, HeaderValue, IF_RANGE, RANGE,
 };
@@ -34,6 +31,7 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use wasmtime::component::Linker;
 
+use super::protocols::Protocols;
 use super::{Capability, Granted, RunGrants, StoreView, no_grants_of_its_own};
 use crate::tape::Tape;
 use vitals_core::cassette::Call;
@@ -125,89 +123,12 @@ type Sent = Result<(http::Response<WasiBody>, Driver), Error>;
 type SendFuture = Box<dyn Future<Output = Sent> + Send>;
 
 /// A run's two pools: HTTP/1.1 (plain `http`, and TLS servers without HTTP/2),
-/// and HTTP/2, whose pool opens one connection per authority however many
-/// requests wait for it (hyper-util locks connecting only when HTTP/2 is known).
+/// and HTTP/2, one connection per authority (see [`Protocols`]).
 #[derive(Clone)]
 struct Clients {
     h1: Client<Connector, WasiBody>,
     h2: Client<Connector, WasiBody>,
-    protocols: Arc<Protocols>,
-}
-
-/// What each TLS authority of the run speaks, learnt from the first connection
-/// to it (ALPN), which is kept for the pool that then asks [`Connector`] for one.
-#[derive(Default)]
-struct Protocols {
-    learnt: std::sync::Mutex<HashMap<String, Learning>>,
-    first: std::sync::Mutex<HashMap<String, Stream>>,
-}
-
-/// Whether an authority speaks HTTP/2, or the first connection that will tell
-/// (shared by every request that waits for it; an error is not remembered).
-enum Learning {
-    Known(bool),
-    Connecting(Shared<BoxFuture<'static, Result<bool, Arc<ConnectError>>>>),
-}
-
-impl Protocols {
-    /// Whether the TLS server at `authority` speaks HTTP/2: known, or learnt by
-    /// connecting (once, however many requests ask meanwhile).
-    async fn speaks_h2(
-        self: &Arc<Self>,
-        endpoint: &Arc<Endpoint>,
-        authority: &str,
-    ) -> Result<bool, Error> {
-        let connecting = {
-            let mut learnt = self.learnt.lock().unwrap_or_else(|e| e.into_inner());
-            match learnt.get(authority) {
-                Some(Learning::Known(h2)) => return Ok(*h2),
-                Some(Learning::Connecting(c)) => c.clone(),
-                None => {
-                    let (protocols, endpoint) = (Arc::downgrade(self), endpoint.clone());
-                    let to = authority.to_owned();
-                    let c = async move {
-                        let stream = connect(&endpoint, true, &to, endpoint.connect_timeout)
-                            .await
-                            .map_err(|e| Arc::new(ConnectError(e)))?;
-                        let h2 = stream.h2;
-                        if let Some(p) = protocols.upgrade() {
-                            p.first
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .insert(to, stream);
-                        }
-                        Ok(h2)
-                    }
-                    .boxed()
-                    .shared();
-                    learnt.insert(authority.to_owned(), Learning::Connecting(c.clone()));
-                    c
-                }
-            }
-        };
-        let h2 = connecting.clone().await;
-        let mut learnt = self.learnt.lock().unwrap_or_else(|e| e.into_inner());
-        if matches!(learnt.get(authority), Some(Learning::Connecting(c)) if c.ptr_eq(&connecting)) {
-            match h2 {
-                Ok(h2) => {
-                    let protocol = if h2 { "HTTP/2" } else { "HTTP/1.1" };
-                    tracing::debug!("{authority} speaks {protocol}");
-                    learnt.insert(authority.to_owned(), Learning::Known(h2))
-                }
-                // The next request tries again.
-                Err(_) => learnt.remove(authority),
-            };
-        }
-        h2.map_err(|e| e.recreate())
-    }
-
-    /// The first connection to `authority`, if no pool has taken it yet.
-    fn take_first(&self, authority: &str) -> Option<Stream> {
-        self.first
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(authority)
-    }
+    protocols: Arc<Protocols<Stream, ConnectError>>,
 }
 
 impl Capability for HttpGate {
@@ -555,7 +476,21 @@ async fn send(
         .max(Duration::from_millis(1));
     prepare(&mut req, &endpoint)?;
     let sent = async {
-        let h2 = tls && clients.protocols.speaks_h2(&endpoint, &authority).await?;
+        let h2 = tls
+            && clients
+                .protocols
+                .speaks_h2(&authority, || {
+                    let (endpoint, authority) = (endpoint.clone(), authority.clone());
+                    async move {
+                        let stream = connect(&endpoint, true, &authority, endpoint.connect_timeout)
+                            .await
+                            .map_err(ConnectError)?;
+                        let h2 = stream.h2;
+                        Ok((stream, h2))
+                    }
+                })
+                .await
+                .map_err(|e| e.recreate())?;
         let client = if h2 { &clients.h2 } else { &clients.h1 };
         client.request(req).await.map_err(client_error)
     };
@@ -611,7 +546,7 @@ fn client_error(e: hyper_util::client::legacy::Error) -> Error {
 #[derive(Clone)]
 struct Connector {
     endpoints: Arc<[Arc<Endpoint>]>,
-    protocols: Arc<Protocols>,
+    protocols: Arc<Protocols<Stream, ConnectError>>,
 }
 
 impl tower_service::Service<http::Uri> for Connector {

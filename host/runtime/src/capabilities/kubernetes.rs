@@ -77,7 +77,7 @@ impl KubeClients {
             config.reset_reader_on_write = true;
             // A health check reports what it sees; retrying is the runner's job.
             config.default_retry = false;
-            kube::Client::try_from(config)
+            super::kube_client::client(config)
                 .map_err(|e| Error::Unreachable(format!("building the client: {e}")))
         })
         .await

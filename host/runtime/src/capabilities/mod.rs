@@ -7,9 +7,11 @@
 
 pub mod dns;
 pub mod http;
+mod kube_client;
 pub mod kubernetes;
 pub mod log;
 pub mod net;
+mod protocols;
 pub mod redis;
 pub mod sql;
 
