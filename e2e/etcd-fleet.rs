@@ -173,6 +173,8 @@ async fn serve(
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        // As etcd (Go) does.
+        let _ = stream.set_nodelay(true);
         let Ok(SocketAddr::V4(local)) = stream.local_addr().map(canonical) else {
             continue;
         };

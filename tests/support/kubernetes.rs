@@ -641,6 +641,8 @@ fn serve(
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => {
                     let Ok((tcp, _)) = accepted else { continue };
+                    // As Go's servers (the API server) do.
+                    let _ = tcp.set_nodelay(true);
                     let acceptor = acceptor.clone();
                     let state = state.clone();
                     tokio::spawn(async move {

@@ -675,6 +675,9 @@ async fn connect(
         Ok(Err(e)) => return Err(Error::Connect(e)),
         Err(_) => return Err(Error::ConnectionTimeout),
     };
+    // Requests are written whole; HTTP/2 frames of several streams one after the
+    // other would otherwise wait, small ones, for the last one's ACK (Nagle).
+    let _ = tcp.set_nodelay(true);
     if !tls {
         return Ok(Stream {
             io: Box::new(tcp),

@@ -30,6 +30,9 @@ pub(crate) fn client(config: kube::Config) -> Result<kube::Client, kube::Error> 
     }
     let mut http = HttpConnector::new();
     http.enforce_http(false);
+    // HTTP/2 writes frames of several streams one after the other: Nagle's
+    // algorithm would hold each small one for the last one's ACK.
+    http.set_nodelay(true);
     let mut https = HttpsConnectorBuilder::new()
         .with_tls_config(config.rustls_client_config()?)
         .https_or_http();
