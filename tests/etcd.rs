@@ -243,7 +243,7 @@ fn tls_with_client_certificate_is_ok_and_wrong_ca_is_unknown() {
     let cfg = config_for(&cluster, &good);
     let out = cfg.vitals_with_env(
         &["run", "--format", "json"],
-        &[("RUST_LOG", "vitals_runtime::capabilities::http=debug")],
+        &[("RUST_LOG", "vitals_runtime::capabilities::protocols=debug")],
     );
     assert_eq!(out.code, 0, "{out:?}");
     // etcd's TLS port offers HTTP/2: each member's requests share one connection.
