@@ -16,21 +16,21 @@
 
 #[path = "../tests/support/pki.rs"]
 mod pki;
+#[path = "../tests/support/tls_server.rs"]
+mod tls_server;
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::{self, pki_types::pem::PemObject};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -119,7 +119,6 @@ fn tls(clusters: u32, dir: &std::path::Path) -> (Vec<TlsAcceptor>, std::path::Pa
     let (ca_pem, issuer) = pki::new_ca("etcd-fleet-ca").expect("a CA");
     let ca = dir.join("ca.crt");
     std::fs::write(&ca, ca_pem).expect("write the CA");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let acceptors = (0..clusters)
         .map(|k| {
             let address = format!("127.1.{}.{}", k / 256, k % 256);
@@ -130,21 +129,7 @@ fn tls(clusters: u32, dir: &std::path::Path) -> (Vec<TlsAcceptor>, std::path::Pa
                 &[rcgen::ExtendedKeyUsagePurpose::ServerAuth],
             )
             .expect("a server certificate");
-            let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .expect("TLS versions")
-                .with_no_client_auth()
-                .with_single_cert(
-                    vec![
-                        rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes())
-                            .expect("certificate PEM"),
-                    ],
-                    rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes())
-                        .expect("key PEM"),
-                )
-                .expect("a TLS configuration");
-            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-            TlsAcceptor::from(Arc::new(config))
+            tls_server::acceptor(&cert, &key, &["h2", "http/1.1"])
         })
         .collect();
     (acceptors, ca)
@@ -206,15 +191,7 @@ async fn serve(
             let Ok(stream) = acceptor.accept(stream).await else {
                 return;
             };
-            if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            } else {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            }
+            tls_server::serve(stream, service).await;
         });
     }
 }

@@ -133,6 +133,18 @@ fn barrier_server(n: usize) -> u16 {
     })
 }
 
+/// Check `mode` of the chaos plugin (`fanout`: the URLs at once; `fetches`: one
+/// after the other), granted `endpoint`, asking `urls`.
+fn chaos_check(cfg: &ConfigDir, mode: &str, endpoint: &str, urls: &[String]) {
+    cfg.check(
+        mode,
+        &format!(
+            "plugin = \"chaos\"\ntimeout = \"60s\"\n[grants]\nendpoints = [{endpoint:?}]\n[params]\nmode = {mode:?}\nurl = {:?}\n",
+            urls.join(" ")
+        ),
+    );
+}
+
 /// A configuration granting endpoint `members`, a [`barrier_server`] for three,
 /// and three URLs on it.
 fn three_members_at_a_barrier() -> (ConfigDir, Vec<String>) {
@@ -172,13 +184,7 @@ fn a_plugin_fans_out_its_requests_at_once() {
     let (cfg, mut urls) = three_members_at_a_barrier();
     // A request that cannot start (not granted) answers with its error, in its place.
     urls.insert(1, "http://127.0.0.2:9/member/denied".to_string());
-    cfg.check(
-        "fanout",
-        &format!(
-            "plugin = \"chaos\"\ntimeout = \"60s\"\n[grants]\nendpoints = [\"members\"]\n[params]\nmode = \"fanout\"\nurl = {:?}\n",
-            urls.join(" ")
-        ),
-    );
+    chaos_check(&cfg, "fanout", "members", &urls);
     let (out, r) = cfg.run_check("fanout", &[]);
     assert_eq!(r["status"], "critical", "{r:#}\n{}", out.stderr);
     assert_fanned_out(&r, &urls, "Denied");
@@ -231,13 +237,7 @@ fn a_run_keeps_its_connections_alive() {
     let urls: Vec<String> = (1..=5)
         .map(|i| format!("http://127.0.0.1:{port}/request/{i}"))
         .collect();
-    cfg.check(
-        "fetches",
-        &format!(
-            "plugin = \"chaos\"\n[grants]\nendpoints = [\"member\"]\n[params]\nmode = \"fetches\"\nurl = {:?}\n",
-            urls.join(" ")
-        ),
-    );
+    chaos_check(&cfg, "fetches", "member", &urls);
     let (out, r) = cfg.run_check("fetches", &[]);
     assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
     assert_eq!(r["findings"].as_array().unwrap().len(), 5, "{r:#}");
@@ -258,7 +258,6 @@ fn tls_barrier_server(
 ) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio_rustls::rustls::{self, pki_types::pem::PemObject};
 
     let (ca_pem, issuer) = support::pki::new_ca("h2-test-ca").unwrap();
     let (cert, key) = support::pki::new_leaf(
@@ -269,22 +268,12 @@ fn tls_barrier_server(
     )
     .unwrap();
     std::fs::write(dir.join("ca.crt"), ca_pem).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()],
-            rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
-        )
-        .unwrap();
-    tls.alpn_protocols = if h2 {
-        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    let protocols: &[&str] = if h2 {
+        &["h2", "http/1.1"]
     } else {
-        vec![b"http/1.1".to_vec()]
+        &["http/1.1"]
     };
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let acceptor = support::tls_server::acceptor(&cert, &key, protocols);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -309,7 +298,6 @@ fn tls_barrier_server(
                     let Ok(stream) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let negotiated_h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
                     let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
                         let arrived = arrived.clone();
                         async move {
@@ -329,18 +317,7 @@ fn tls_barrier_server(
                             )
                         }
                     });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    if negotiated_h2 {
-                        let _ = hyper::server::conn::http2::Builder::new(
-                            hyper_util::rt::TokioExecutor::new(),
-                        )
-                        .serve_connection(io, service)
-                        .await;
-                    } else {
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(io, service)
-                            .await;
-                    }
+                    support::tls_server::serve(stream, service).await;
                 });
             }
         });
@@ -363,13 +340,7 @@ fn a_tls_server_offering_http2_gets_one_connection_for_requests_at_once() {
         let urls: Vec<String> = (1..=4)
             .map(|i| format!("https://127.0.0.1:{port}/member/{i}"))
             .collect();
-        cfg.check(
-            "fanout",
-            &format!(
-                "plugin = \"chaos\"\ntimeout = \"60s\"\n[grants]\nendpoints = [\"members\"]\n[params]\nmode = \"fanout\"\nurl = {:?}\n",
-                urls.join(" ")
-            ),
-        );
+        chaos_check(&cfg, "fanout", "members", &urls);
         let (out, r) = cfg.run_check("fanout", &[]);
         assert_eq!(r["status"], "ok", "{r:#}\n{}", out.stderr);
         let findings = r["findings"].as_array().unwrap();

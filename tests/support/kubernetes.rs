@@ -29,15 +29,12 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::ExtendedKeyUsagePurpose;
 use serde_json::{Map, Value, json};
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::ServerConfig;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::pki::{new_ca, new_leaf};
+use super::tls_server;
 pub use super::tools::kubectl_path;
 
 /// The recorded cluster, relative to the crate root.
@@ -217,23 +214,10 @@ impl ApiServer {
             &[ExtendedKeyUsagePurpose::ServerAuth],
         )
         .expect("generating a server cert");
-        let server_cert =
-            CertificateDer::from_pem_slice(cert_pem.as_bytes()).expect("server cert PEM");
-        let server_key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("server key PEM");
         let ca_file = dir.path().join("ca.crt");
         std::fs::write(&ca_file, &ca_pem).expect("writing ca.crt");
 
-        // Install the ring provider explicitly rather than relying on a
-        // process-wide default.
-        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-        let mut tls = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("TLS protocol versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![server_cert], server_key)
-            .expect("TLS server config");
-        tls.alpn_protocols = protocols.iter().map(|p| p.as_bytes().to_vec()).collect();
-        let acceptor = TlsAcceptor::from(Arc::new(tls));
+        let acceptor = tls_server::acceptor(&cert_pem, &key_pem, protocols);
 
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
         listener
@@ -647,7 +631,7 @@ fn serve(
                     let state = state.clone();
                     tokio::spawn(async move {
                         let Ok(tls) = acceptor.accept(tcp).await else { return };
-                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                        let h2 = tls_server::is_h2(&tls);
                         lock(&state.connections).push(if h2 { "h2" } else { "http/1.1" }.to_string());
                         let service = service_fn(move |req: Request<Incoming>| {
                             let delay = lock(&state.stalls)
@@ -662,16 +646,7 @@ fn serve(
                                 Ok::<_, Infallible>(resp)
                             }
                         });
-                        let io = TokioIo::new(tls);
-                        if h2 {
-                            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                                .serve_connection(io, service)
-                                .await;
-                        } else {
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(io, service)
-                                .await;
-                        }
+                        tls_server::serve(tls, service).await;
                     });
                 }
             }

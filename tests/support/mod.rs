@@ -13,5 +13,6 @@ pub mod pki;
 pub mod process;
 pub mod prometheus;
 pub mod redis;
+pub mod tls_server;
 pub mod tools;
 pub mod vitals;
