@@ -11,6 +11,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// A ready rustls client configuration; the key material never leaves the host.
 pub struct TlsMaterial {
+    /// For HTTPS: offers HTTP/2 and HTTP/1.1 (ALPN).
     pub config: Arc<ClientConfig>,
     /// The PEM files as read, for clients that take PEM rather than a rustls
     /// configuration (Redis).
@@ -54,7 +55,7 @@ impl TlsMaterial {
             .with_safe_default_protocol_versions()
             .context("TLS protocol versions")?
             .with_root_certificates(roots);
-        let config = match client {
+        let mut config = match client {
             Some((cert, key)) => {
                 let cert_pem = read(cert).context("cert_file")?;
                 let chain = parse_certs(cert, &cert_pem).context("cert_file")?;
@@ -70,6 +71,7 @@ impl TlsMaterial {
             }
             None => builder.with_no_client_auth(),
         };
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(TlsMaterial {
             config: Arc::new(config),
             pem,

@@ -659,7 +659,7 @@ impl tokio::io::AsyncWrite for Stream {
 }
 
 /// A connection to `authority`, through TLS with the endpoint's material when
-/// `tls` (offering HTTP/2 and HTTP/1.1), within `timeout` (TCP and TLS
+/// `tls` (offering HTTP/2 and HTTP/1.1: see [`vitals_core::tls::TlsMaterial`]), within `timeout` (TCP and TLS
 /// handshakes each).
 async fn connect(
     endpoint: &Endpoint,
@@ -684,16 +684,15 @@ async fn connect(
             h2: false,
         });
     }
-    let mut config = match &endpoint.tls {
-        Some(m) => (*m.config).clone(),
-        None => (*default_tls_config()).clone(),
+    let config = match &endpoint.tls {
+        Some(m) => m.config.clone(),
+        None => default_tls_config(),
     };
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let name = rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(Error::InvalidDnsNameError)?;
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let connector = tokio_rustls::TlsConnector::from(config);
     match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
         Ok(Ok(s)) => Ok(Stream {
             h2: s.get_ref().1.alpn_protocol() == Some(b"h2"),
