@@ -136,11 +136,10 @@ fn tls(clusters: u32, dir: &std::path::Path) -> (Vec<TlsAcceptor>, std::path::Pa
 }
 
 /// The paths a member answers, in the order of its [`Answer`]s.
-const PATHS: [&str; 5] = [
+const PATHS: [&str; 4] = [
     "/v3/maintenance/status",
     "/health",
     "/v3/cluster/member/list",
-    "/v3/maintenance/alarm",
     "/metrics",
 ];
 
@@ -237,7 +236,6 @@ fn answer(
                 "clientURLs": [url(scheme, cluster, ports[j])],
             })).collect::<Vec<_>>(),
         }),
-        "/v3/maintenance/alarm" => json!({"header": header}),
         "/metrics" => {
             return (
                 "text/plain; version=0.0.4",

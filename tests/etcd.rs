@@ -68,36 +68,35 @@ fn healthy_cluster_is_ok() {
     assert_eq!(r["status"], "ok", "{r:#}");
     assert!(sample(&r, "leader_changes_seen") >= 1.0, "{r:#}");
     assert_eq!(cassette.matches("/metrics").count(), 3, "{cassette}");
-    // The alarm list is the cluster's: asked of one member only.
+    // Alarms come with each member's status: no alarm list request, which
+    // etcd answers through a raft proposal.
     assert_eq!(
         cassette.matches("/v3/maintenance/alarm").count(),
-        1,
+        0,
         "{cassette}"
     );
 }
 
 #[test]
-fn the_alarm_list_comes_from_another_member_when_the_first_is_down() {
-    let mut cluster = EtcdCluster::start(3, None, None).unwrap();
+fn the_first_member_down_is_a_warning_and_the_others_tell_the_alarms() {
+    let mut cluster = EtcdCluster::start(3, None, Some(2 * 1024 * 1024)).unwrap();
+    cluster.fill_until_nospace().unwrap();
     let cfg = config_for(&cluster, "");
     cluster.kill(0);
     cluster.wait_for_stable_leader().unwrap();
     let (_, r, cassette) = cfg.record_check("etcd", "etcd", "first-member-down", &[]);
-    assert_eq!(r["status"], "warning", "{r:#}");
+    assert_eq!(r["status"], "critical", "{r:#}");
     assert_eq!(finding(&r, &cluster.member_name(0))["status"], "warning");
+    let alarm = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("alarm NOSPACE"))
+        .unwrap_or_else(|| panic!("the NOSPACE alarm read from the members up: {r:#}"));
+    assert_eq!(alarm["status"], "critical");
     assert!(
-        r["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|f| f["subject"] != "alarms"),
-        "the alarm list was read: {r:#}"
-    );
-    let first = &cluster.client_urls()[0];
-    assert!(
-        cassette.contains(&format!("{first}/v3/maintenance/alarm"))
-            && cassette.matches("/v3/maintenance/alarm").count() == 3,
-        "asked of the first member, then of the two others: {cassette}"
+        !cassette.contains("/v3/maintenance/alarm"),
+        "no alarm list request: {cassette}"
     );
 }
 
@@ -221,6 +220,15 @@ fn nospace_alarm_is_critical() {
         "alarm names a member: {subject}"
     );
     assert!(r["summary"].as_str().unwrap().contains("NOSPACE"));
+    // The alarm is its own finding, not also each member's "errors" warning.
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| !f["message"].as_str().unwrap().contains("memberID")),
+        "{r:#}"
+    );
     // The database is at its (small) quota: the size threshold fires too.
     assert_eq!(sample(&r, "quota_backend_bytes"), 2.0 * 1024.0 * 1024.0);
     let (_, r, _) = cfg.record_check("etcd", "etcd", "nospace-alarm", &[]);

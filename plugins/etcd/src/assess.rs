@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use vitals_plugin::http::{ErrorKind, HttpError};
 use vitals_plugin::{Report, ReportBuilder, Status};
 
-use crate::gateway::{self, Alarms, Health, MemberList, Metrics};
+use crate::gateway::{self, Health, MemberList, Metrics};
 
 /// etcd's default `--quota-backend-bytes` (2 GiB).
 pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -52,7 +52,6 @@ pub struct Probe {
     pub status: Result<gateway::Status, HttpError>,
     pub health: Option<Health>,
     pub members: Option<MemberList>,
-    pub alarms: Option<Alarms>,
     pub metrics: Option<Metrics>,
 }
 
@@ -129,14 +128,13 @@ fn passing(p: &Probe, settled: bool) -> Option<Passing> {
     (unhealthy && settled && s.errors.is_empty()).then_some(Passing::Unhealthy)
 }
 
-/// No alarm raised (the list is the cluster's: any member's answer), and a
-/// majority of the probed members report `/health` healthy.
+/// No alarm raised (alarms are the cluster's: any member's status tells), and
+/// a majority of the probed members report `/health` healthy.
 fn settled(probes: &[Probe]) -> bool {
     let alarmed = probes
         .iter()
-        .filter_map(|p| p.alarms.as_ref())
-        .flat_map(|a| a.alarms.iter())
-        .any(|a| a.alarm.as_deref().is_some_and(|k| k != "NONE"));
+        .filter_map(|p| p.status.as_ref().ok())
+        .any(|s| s.alarms().next().is_some());
     let healthy = probes
         .iter()
         .filter(|p| p.health.as_ref().is_some_and(|h| h.health))
@@ -620,8 +618,9 @@ fn member_problems(
             format!("/health reports unhealthy{reason}"),
         ));
     }
-    if !s.errors.is_empty() {
-        problems.push((Status::Warning, format!("errors: {}", s.errors.join("; "))));
+    let errors: Vec<&str> = s.other_errors().collect();
+    if !errors.is_empty() {
+        problems.push((Status::Warning, format!("errors: {}", errors.join("; "))));
     }
     let ratio = s.db_size as f64 / quota.bytes;
     if ratio >= params.db_size_critical_ratio {
@@ -639,22 +638,16 @@ fn alarm_findings(
     r: &mut ReportBuilder,
     headline: &mut Vec<String>,
 ) -> usize {
-    let alarms: BTreeSet<(u64, String)> = responsive
+    let alarms: BTreeSet<gateway::Alarm> = responsive
         .iter()
-        .filter_map(|p| p.alarms.as_ref())
-        .flat_map(|a| a.alarms.iter())
-        .filter_map(|a| {
-            a.alarm
-                .clone()
-                .filter(|k| k != "NONE")
-                .map(|k| (a.member_id, k))
-        })
+        .filter_map(|p| p.status.as_ref().ok())
+        .flat_map(|s| s.alarms())
         .collect();
-    for (id, kind) in &alarms {
-        let who = if *id == 0 {
+    for gateway::Alarm { member_id, kind } in &alarms {
+        let who = if *member_id == 0 {
             "cluster".to_string()
         } else {
-            names.of(*id)
+            names.of(*member_id)
         };
         let hint = match kind.as_str() {
             "NOSPACE" => {
@@ -669,13 +662,6 @@ fn alarm_findings(
             format!("alarm {kind} active{hint}"),
         );
         headline.push(format!("alarm {kind} on {who}"));
-    }
-    if responsive.iter().all(|p| p.alarms.is_none()) {
-        r.finding(
-            "alarms",
-            Status::Warning,
-            "could not read the alarm list from any member: a NOSPACE or CORRUPT alarm would go unseen",
-        );
     }
     alarms.len()
 }
@@ -951,7 +937,7 @@ fn nobody_answered(mut r: ReportBuilder, probes: &[Probe]) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::{Alarm, Header, Member as GwMember};
+    use crate::gateway::{Header, Member as GwMember};
 
     fn status(id: u64, leader: u64, db: u64) -> gateway::Status {
         gateway::Status {
@@ -993,7 +979,6 @@ mod tests {
                 reason: String::new(),
             }),
             members: Some(list(n)),
-            alarms: Some(Alarms::default()),
             metrics: None,
         }
     }
@@ -1052,27 +1037,36 @@ mod tests {
         assert!(!q(vec![up(1, 1, 3)], false).ok());
     }
 
+    /// Probe `i` whose status lists `errors`, as 3.4+ lists active alarms.
+    fn with_errors(mut p: Probe, errors: &[&str]) -> Probe {
+        if let Ok(s) = &mut p.status {
+            s.errors = errors.iter().map(|e| e.to_string()).collect();
+        }
+        p
+    }
+
     #[test]
-    fn alarms_are_deduplicated_and_named_and_unreadable_ones_warn() {
-        let alarm = |id: u64, kind: &str| {
-            serde_json::from_value::<Alarms>(serde_json::json!({
-                "alarms": [{"memberID": id, "alarm": kind}]
-            }))
-            .unwrap()
-        };
-        let mut a = up(1, 1, 3);
-        a.alarms = Some(alarm(2, "NOSPACE"));
-        let mut b = up(2, 1, 3);
-        b.alarms = Some(alarm(2, "NOSPACE"));
+    fn alarms_are_deduplicated_and_named() {
+        let a = with_errors(up(1, 1, 3), &["memberID:2 alarm:NOSPACE "]);
+        let b = with_errors(up(2, 1, 3), &["memberID:2 alarm:NOSPACE "]);
         let names = Names([(2, "m2")].into());
         let (mut r, mut headline) = (ReportBuilder::new(), Vec::new());
         assert_eq!(alarm_findings(&[&a, &b], &names, &mut r, &mut headline), 1);
         assert_eq!(headline, ["alarm NOSPACE on m2"]);
         assert_eq!(r.status(), Status::Critical);
+        // The alarm is its own finding, not also a member's "errors" warning.
+        let r = assess(&Params::default(), &[a, b, up(3, 1, 3)]);
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| !f.message.contains("errors:") && !f.message.contains("memberID")),
+            "{:?}",
+            r.findings
+        );
         let (mut r, mut headline) = (ReportBuilder::new(), Vec::new());
-        a.alarms = None;
-        assert_eq!(alarm_findings(&[&a], &names, &mut r, &mut headline), 0);
-        assert_eq!(r.status(), Status::Warning);
+        let c = up(3, 1, 3);
+        assert_eq!(alarm_findings(&[&c], &names, &mut r, &mut headline), 0);
+        assert_eq!(r.status(), Status::Ok);
     }
 
     #[test]
@@ -1166,16 +1160,9 @@ mod tests {
             "{:?}",
             r.findings
         );
-        // Unhealthy with an alarm raised is no transition: no second look. The
-        // alarm list is the cluster's, read from the first member only.
-        let mut m1 = up(1, 1, 3);
-        m1.alarms = Some(Alarms {
-            alarms: vec![Alarm {
-                member_id: 2,
-                alarm: Some("NOSPACE".into()),
-            }],
-        });
-        m2.alarms = None;
+        // Unhealthy with an alarm raised is no transition: no second look. Alarms
+        // are the cluster's: one member's status listing it is enough.
+        let m1 = with_errors(up(1, 1, 3), &["memberID:2 alarm:NOSPACE "]);
         assert!(!electing(&[m1, m2.clone(), up(3, 1, 3)]));
         // Unhealthy with quorum lost (the others unreachable) is the cluster's
         // state, not a restart: no second look either.
@@ -1195,7 +1182,6 @@ mod tests {
             }),
             health: None,
             members: None,
-            alarms: None,
             metrics: None,
         }
     }
@@ -1317,13 +1303,7 @@ mod tests {
         assert_eq!(r.status, Status::Critical);
         assert!(r.summary.contains("disagree"), "{}", r.summary);
 
-        let mut p = up(1, 1, 3);
-        p.alarms = Some(Alarms {
-            alarms: vec![gateway::Alarm {
-                member_id: 2,
-                alarm: Some("NOSPACE".into()),
-            }],
-        });
+        let p = with_errors(up(1, 1, 3), &["memberID:2 alarm:NOSPACE "]);
         let r = assess(&Params::default(), &[p, up(2, 1, 3), up(3, 1, 3)]);
         assert_eq!(r.status, Status::Critical);
         assert!(

@@ -94,21 +94,52 @@ pub struct MemberList {
 }
 
 /// One active alarm.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Alarm {
-    /// 0 (omitted) means "every member".
-    #[serde(rename = "memberID", deserialize_with = "u64_lenient")]
+    /// 0 means "every member".
     pub member_id: u64,
-    /// `NOSPACE`, `CORRUPT`; omitted for `NONE`.
-    pub alarm: Option<String>,
+    /// `NOSPACE`, `CORRUPT`.
+    pub kind: String,
 }
 
-/// `POST /v3/maintenance/alarm` with `{"action": "GET"}`.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-pub struct Alarms {
-    pub alarms: Vec<Alarm>,
+impl Alarm {
+    /// One entry of a status's `errors`, if it is an alarm: etcd 3.4+ lists the
+    /// cluster's active alarms there as `memberID:<id> alarm:<KIND> ` (protobuf
+    /// text; `memberID` omitted when 0).
+    fn parse(error: &str) -> Option<Alarm> {
+        let (mut member_id, mut kind) = (0, None);
+        for field in error.split_whitespace() {
+            match field.split_once(':')? {
+                ("memberID", id) => member_id = id.parse().ok()?,
+                ("alarm", k) if !k.is_empty() => kind = Some(k.to_string()),
+                _ => return None,
+            }
+        }
+        Some(Alarm {
+            member_id,
+            kind: kind?,
+        })
+    }
+}
+
+impl Status {
+    /// The cluster's active alarms as this member has applied them, read from
+    /// `errors`: no `/v3/maintenance/alarm` request, which is a raft proposal
+    /// the leader writes to its log on every read.
+    pub fn alarms(&self) -> impl Iterator<Item = Alarm> + '_ {
+        self.errors
+            .iter()
+            .filter_map(|e| Alarm::parse(e))
+            .filter(|a| a.kind != "NONE")
+    }
+
+    /// The errors that are not alarms (`etcdserver: no leader`, ...).
+    pub fn other_errors(&self) -> impl Iterator<Item = &str> {
+        self.errors
+            .iter()
+            .filter(|e| Alarm::parse(e).is_none())
+            .map(String::as_str)
+    }
 }
 
 /// `GET /health`. etcd answers 503 with `{"health":"false"}` when unhealthy.
@@ -170,12 +201,38 @@ mod tests {
         let s: Status = serde_json::from_str(r#"{"dbSize":20480,"isLearner":true}"#).unwrap();
         assert_eq!(s.db_size, 20480);
         assert!(s.is_learner);
-        let a: Alarms = serde_json::from_str("{}").unwrap();
-        assert!(a.alarms.is_empty());
-        let a: Alarms = serde_json::from_str(r#"{"alarms":[{"alarm":"NOSPACE"}]}"#).unwrap();
-        assert_eq!(a.alarms[0].member_id, 0);
+        assert_eq!(s.alarms().count(), 0);
         let h: Health = serde_json::from_str(r#"{"health":"true","reason":""}"#).unwrap();
         assert!(h.health);
+    }
+
+    #[test]
+    fn alarms_are_read_from_status_errors() {
+        // As a real 3.4.23 member answered with NOSPACE raised.
+        let s: Status = serde_json::from_str(
+            r#"{"header":{"member_id":"10276657743932975437"},"version":"3.4.23","leader":"1",
+                "errors":["memberID:10276657743932975437 alarm:NOSPACE ","etcdserver: no leader",
+                          "alarm:CORRUPT ","alarm:NONE "]}"#,
+        )
+        .unwrap();
+        let alarms: Vec<Alarm> = s.alarms().collect();
+        assert_eq!(
+            alarms,
+            [
+                Alarm {
+                    member_id: 10276657743932975437,
+                    kind: "NOSPACE".into()
+                },
+                Alarm {
+                    member_id: 0,
+                    kind: "CORRUPT".into()
+                }
+            ]
+        );
+        assert_eq!(
+            s.other_errors().collect::<Vec<_>>(),
+            ["etcdserver: no leader"]
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! vitals check `etcd`: cluster health from every member's HTTP/JSON gateway.
 //!
-//! For each member URL of the granted endpoint it reads `/v3/maintenance/status`,
-//! `/health`, `/v3/cluster/member/list`, `/v3/maintenance/alarm` and `/metrics`,
-//! then [`assess::assess`] judges quorum, leader agreement, alarms and database size.
+//! For each member URL of the granted endpoint it reads `/v3/maintenance/status`
+//! (alarms included), `/health`, `/v3/cluster/member/list` and `/metrics`, then
+//! [`assess::assess`] judges quorum, leader agreement, alarms and database size.
 
 pub mod assess;
 pub mod gateway;
@@ -116,41 +116,25 @@ impl Plugin for Etcd {
 }
 
 /// Ask every member everything we need, all at once: each member's status,
-/// `/health`, member list (and `/metrics`), and the alarm list from the first
-/// member only: alarms are the cluster's (read through raft, so one member's
-/// answer is every member's, and each read is a raft proposal the leader
-/// writes to its log). Only when the first member gives no alarm list are the
-/// others that answered asked for it, in a second round. What a member whose
-/// status fails answered else is dropped: it is unreachable.
+/// `/health`, member list (and `/metrics`). Alarms come with the status
+/// (`errors`, 3.4+): an alarm list request would be a raft proposal the leader
+/// writes to its log on every run. What a member whose status fails answered
+/// else is dropped: it is unreachable.
 fn probe_all(urls: &[String], opts: Options, read_metrics: bool) -> Vec<Probe> {
     let bases: Vec<&str> = urls.iter().map(|u| u.trim_end_matches('/')).collect();
     let pending = bases
         .iter()
-        .enumerate()
-        .flat_map(|(i, base)| ask(base, opts, read_metrics, i == 0))
+        .flat_map(|base| ask(base, opts, read_metrics))
         .collect();
     let mut answers = http::wait_all(pending).into_iter();
-    let mut probes: Vec<Probe> = bases
+    bases
         .iter()
         .map(|base| {
             let mut next = || answers.next().unwrap_or_else(not_asked);
-            let [status, health, members, alarms, metrics] = std::array::from_fn(|_| next());
-            probe(base, status, health, members, alarms, metrics)
+            let [status, health, members, metrics] = std::array::from_fn(|_| next());
+            probe(base, status, health, members, metrics)
         })
-        .collect();
-    if probes.first().is_some_and(|p| p.alarms.is_none()) {
-        let others: Vec<usize> = (1..probes.len())
-            .filter(|&i| probes[i].status.is_ok())
-            .collect();
-        let asked = others
-            .iter()
-            .map(|&i| alarms(&probes[i].url, opts))
-            .collect();
-        for (i, answer) in others.into_iter().zip(http::wait_all(asked)) {
-            probes[i].alarms = ok(answer).and_then(|r| r.json().ok());
-        }
-    }
-    probes
+        .collect()
 }
 
 type Answer = Result<http::Response, http::HttpError>;
@@ -163,23 +147,17 @@ fn not_asked<T>() -> Result<T, http::HttpError> {
     })
 }
 
-/// A member's requests: status, health, member list, alarms, metrics.
+/// A member's requests: status, health, member list, metrics.
 fn ask(
     base: &str,
     opts: Options,
     read_metrics: bool,
-    ask_alarms: bool,
-) -> [Result<http::Pending, http::HttpError>; 5] {
+) -> [Result<http::Pending, http::HttpError>; 4] {
     let url = |path: &str| format!("{base}{path}");
     [
         http::start_post_json(&url("/v3/maintenance/status"), &json!({}), opts),
         http::start_get(&url("/health"), opts),
         http::start_post_json(&url("/v3/cluster/member/list"), &json!({}), opts),
-        if ask_alarms {
-            alarms(base, opts)
-        } else {
-            not_asked()
-        },
         if read_metrics {
             http::start_get(&url("/metrics"), opts)
         } else {
@@ -188,28 +166,13 @@ fn ask(
     ]
 }
 
-fn alarms(base: &str, opts: Options) -> Result<http::Pending, http::HttpError> {
-    http::start_post_json(
-        &format!("{base}/v3/maintenance/alarm"),
-        &json!({"action": "GET"}),
-        opts,
-    )
-}
-
 /// The answer if the request succeeded with 200.
 fn ok(answer: Answer) -> Option<http::Response> {
     answer.ok().filter(|r| r.status == 200)
 }
 
 /// A member's answers, as its probe.
-fn probe(
-    base: &str,
-    status: Answer,
-    health: Answer,
-    members: Answer,
-    alarms: Answer,
-    metrics: Answer,
-) -> Probe {
+fn probe(base: &str, status: Answer, health: Answer, members: Answer, metrics: Answer) -> Probe {
     let status = status.and_then(|r| {
         if r.status != 200 {
             return Err(http::HttpError {
@@ -225,7 +188,6 @@ fn probe(
             status,
             health: None,
             members: None,
-            alarms: None,
             metrics: None,
         };
     }
@@ -235,7 +197,6 @@ fn probe(
         // /health answers 503 with a JSON body when unhealthy: read the body either way.
         health: health.ok().and_then(|r| r.json().ok()),
         members: ok(members).and_then(|r| r.json().ok()),
-        alarms: ok(alarms).and_then(|r| r.json().ok()),
         metrics: ok(metrics).map(|r| gateway::Metrics::parse(&r.text())),
     }
 }
