@@ -51,8 +51,17 @@ fn check_until(cfg: &ConfigDir, ok: impl Fn(&Value) -> bool) -> Value {
 fn healthy_desync_refused_login_node_down_and_quorum_lost() {
     let mut g = Galera::start(3);
     let cfg = config(&g);
+    let selects = |g: &Galera| {
+        (0..3)
+            .map(|i| g.status(i, "Com_select"))
+            .collect::<Vec<_>>()
+    };
+    let before = selects(&g);
     let r = check(&cfg, PASSWORD);
     assert_eq!(r["status"], "ok", "{}", findings(&r));
+    // The check's statements are SHOWs: a new connection asks the server for
+    // no settings (`SELECT @@max_allowed_packet, @@wait_timeout`) first.
+    assert_eq!(selects(&g), before, "SELECTs counted by each node");
     assert!(summary(&r).contains("Primary component of 3/3"), "{r}");
     let env = [("GALERA_PASSWORD", PASSWORD)];
     let (_, r, cassette) = cfg.record_check("galera", "galera", "healthy", &env);
