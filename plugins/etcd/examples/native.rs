@@ -6,13 +6,27 @@
 //!
 //!   cargo run --release --manifest-path plugins/Cargo.toml -p vitals-etcd \
 //!       --example native -- RUNS URL...
+//!
+//! `--fleet CONCURRENCY` runs it once per cluster read from stdin (a line of
+//! member URLs each), CONCURRENCY at once, as `vitals run` does a fleet
+//! (benches/fleet-scale), and prints the wall time in seconds and how many were ok.
 
+use std::io::BufRead;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+use vitals_plugin::Status;
 
 use vitals_plugin::{Endpoint, Plugin, RunInput};
 
 fn main() {
     let mut args = std::env::args().skip(1);
+    if let Some("--fleet") = std::env::args().nth(1).as_deref() {
+        match args.nth(1).map(|n| n.parse()) {
+            Some(Ok(n)) if n > 0 => return fleet(n),
+            _ => usage(),
+        }
+    }
     let runs: usize = match args.next().map(|n| n.parse()) {
         Some(Ok(n)) if n > 0 => n,
         _ => usage(),
@@ -21,16 +35,7 @@ fn main() {
     if urls.is_empty() {
         usage();
     }
-    let input = RunInput {
-        check: "etcd".into(),
-        cluster: "native".into(),
-        params: std::env::var("PARAMS").unwrap_or_else(|_| "{}".into()),
-        endpoints: vec![Endpoint {
-            name: "etcd".into(),
-            kind: "http".into(),
-            urls,
-        }],
-    };
+    let input = input(urls);
     let mut times = Vec::with_capacity(runs);
     let mut status = None;
     for _ in 0..runs {
@@ -44,7 +49,49 @@ fn main() {
     println!("{median:.2} {status:?}");
 }
 
+/// The check's input for one cluster's member URLs.
+fn input(urls: Vec<String>) -> RunInput {
+    RunInput {
+        check: "etcd".into(),
+        cluster: "native".into(),
+        params: std::env::var("PARAMS").unwrap_or_else(|_| "{}".into()),
+        endpoints: vec![Endpoint {
+            name: "etcd".into(),
+            kind: "http".into(),
+            urls,
+        }],
+    }
+}
+
+/// One run per cluster of stdin, `concurrency` at once.
+fn fleet(concurrency: usize) {
+    let clusters: Vec<Vec<String>> = std::io::stdin()
+        .lock()
+        .lines()
+        .map_while(Result::ok)
+        .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .filter(|urls| !urls.is_empty())
+        .collect();
+    let (next, ok) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..concurrency.min(clusters.len()) {
+            s.spawn(|| {
+                while let Some(urls) = clusters.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if vitals_etcd::Etcd::run(input(urls.clone())).status == Status::Ok {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let wall = start.elapsed().as_secs_f64();
+    println!("{wall:.2} {}/{}", ok.into_inner(), clusters.len());
+}
+
 fn usage() -> ! {
-    eprintln!("usage: native RUNS URL...   (the etcd members' client URLs)");
+    eprintln!(
+        "usage: native RUNS URL...   (the etcd members' client URLs)\n       native --fleet CONCURRENCY < CLUSTERS   (a line of member URLs per cluster)"
+    );
     std::process::exit(2);
 }
