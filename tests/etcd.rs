@@ -25,6 +25,16 @@ fn finding<'a>(result: &'a serde_json::Value, subject_prefix: &str) -> &'a serde
         .unwrap_or_else(|| panic!("no finding about {subject_prefix}: {result:#}"))
 }
 
+/// The first finding whose message contains `text`.
+fn finding_saying<'a>(result: &'a serde_json::Value, text: &str) -> &'a serde_json::Value {
+    result["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains(text))
+        .unwrap_or_else(|| panic!("no finding saying {text:?}: {result:#}"))
+}
+
 fn sample(result: &serde_json::Value, name: &str) -> f64 {
     result["samples"]
         .as_array()
@@ -87,12 +97,8 @@ fn the_first_member_down_is_a_warning_and_the_others_tell_the_alarms() {
     let (_, r, cassette) = cfg.record_check("etcd", "etcd", "first-member-down", &[]);
     assert_eq!(r["status"], "critical", "{r:#}");
     assert_eq!(finding(&r, &cluster.member_name(0))["status"], "warning");
-    let alarm = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["message"].as_str().unwrap().contains("alarm NOSPACE"))
-        .unwrap_or_else(|| panic!("the NOSPACE alarm read from the members up: {r:#}"));
+    // Read from the status of the members that are up.
+    let alarm = finding_saying(&r, "alarm NOSPACE");
     assert_eq!(alarm["status"], "critical");
     assert!(
         !cassette.contains("/v3/maintenance/alarm"),
@@ -207,12 +213,7 @@ fn nospace_alarm_is_critical() {
     let out = cfg.vitals(&["run", "--format", "json"]);
     assert_eq!(out.code, 2, "{out:?}");
     let r = out.result("etcd");
-    let alarm = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["message"].as_str().unwrap().contains("alarm NOSPACE"))
-        .unwrap_or_else(|| panic!("no NOSPACE finding: {r:#}"));
+    let alarm = finding_saying(&r, "alarm NOSPACE");
     assert_eq!(alarm["status"], "critical");
     let subject = alarm["subject"].as_str().unwrap();
     assert!(

@@ -1037,7 +1037,7 @@ mod tests {
         assert!(!q(vec![up(1, 1, 3)], false).ok());
     }
 
-    /// Probe `i` whose status lists `errors`, as 3.4+ lists active alarms.
+    /// The probe with `errors` in its status, where 3.4+ lists active alarms.
     fn with_errors(mut p: Probe, errors: &[&str]) -> Probe {
         if let Ok(s) = &mut p.status {
             s.errors = errors.iter().map(|e| e.to_string()).collect();
