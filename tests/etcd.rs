@@ -16,23 +16,29 @@ fn config_for(cluster: &EtcdCluster, extra_endpoint_keys: &str) -> ConfigDir {
     cfg
 }
 
-fn finding<'a>(result: &'a serde_json::Value, subject_prefix: &str) -> &'a serde_json::Value {
+/// The first finding whose `field` satisfies `matches` (`what` names it in a failure).
+fn first_finding<'a>(
+    result: &'a serde_json::Value,
+    field: &str,
+    what: &str,
+    matches: impl Fn(&str) -> bool,
+) -> &'a serde_json::Value {
     result["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["subject"].as_str().unwrap().starts_with(subject_prefix))
-        .unwrap_or_else(|| panic!("no finding about {subject_prefix}: {result:#}"))
+        .find(|f| matches(f[field].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("no finding with {field} {what:?}: {result:#}"))
 }
 
-/// The first finding whose message contains `text`.
+fn finding<'a>(result: &'a serde_json::Value, subject_prefix: &str) -> &'a serde_json::Value {
+    first_finding(result, "subject", subject_prefix, |s| {
+        s.starts_with(subject_prefix)
+    })
+}
+
 fn finding_saying<'a>(result: &'a serde_json::Value, text: &str) -> &'a serde_json::Value {
-    result["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["message"].as_str().unwrap().contains(text))
-        .unwrap_or_else(|| panic!("no finding saying {text:?}: {result:#}"))
+    first_finding(result, "message", text, |m| m.contains(text))
 }
 
 fn sample(result: &serde_json::Value, name: &str) -> f64 {

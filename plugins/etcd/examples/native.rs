@@ -15,14 +15,12 @@ use std::io::BufRead;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use vitals_plugin::Status;
-
-use vitals_plugin::{Endpoint, Plugin, RunInput};
+use vitals_plugin::{Endpoint, Plugin, RunInput, Status};
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    if let Some("--fleet") = std::env::args().nth(1).as_deref() {
-        match args.nth(1).map(|n| n.parse()) {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.next_if(|a| a == "--fleet").is_some() {
+        match args.next().map(|n| n.parse()) {
             Some(Ok(n)) if n > 0 => return fleet(n),
             _ => usage(),
         }
