@@ -54,7 +54,7 @@ fn main() {
     let acceptors: &'static [TlsAcceptor] =
         Box::leak(tls.iter().flat_map(|t| t.0.clone()).collect());
     let latency = Duration::from_millis(latency);
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
@@ -62,9 +62,7 @@ fn main() {
         let mut ports = Vec::new();
         let mut listeners = Vec::new();
         for _ in 0..3 {
-            let l = tokio::net::TcpListener::bind("0.0.0.0:0")
-                .await
-                .expect("bind a port");
+            let l = listen();
             ports.push(l.local_addr().expect("local address").port());
             listeners.push(l);
         }
@@ -103,6 +101,22 @@ fn main() {
             let _ = t.await;
         }
     });
+}
+
+/// A listener on a free port of every IPv4 address, its accept queue as long as
+/// the kernel allows (`net.core.somaxconn`), as etcd's (Go's) is: with tokio's
+/// 1,024, a hundred runs connecting at once overflow it and a dropped SYN costs
+/// a run a second.
+fn listen() -> tokio::net::TcpListener {
+    let backlog = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(SocketAddr::from(([0, 0, 0, 0], 0)))
+        .expect("bind a port");
+    socket.listen(backlog).expect("listen")
 }
 
 fn url(scheme: &str, cluster: u32, port: u16) -> String {
