@@ -59,10 +59,15 @@ pub fn main() -> ExitCode {
         Err(e) => return fail(Exit::Software, format!("cannot start the runtime: {e}")),
     };
     // The one place where how a command ended becomes the process's exit code.
-    ExitCode::from(match rt.block_on(dispatch(cli.command)) {
+    let code = match rt.block_on(dispatch(cli.command)) {
         Ok(verdict) => verdict,
         Err(stop) => stop.code(),
-    })
+    };
+    // Every command has finished its work and written its output: the exiting
+    // process lets the kernel take the runtime's threads and memory rather
+    // than joining and freeing them one by one.
+    std::mem::forget(rt);
+    ExitCode::from(code)
 }
 
 fn fail(code: Exit, message: String) -> ExitCode {
