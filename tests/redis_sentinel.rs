@@ -72,6 +72,29 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
     assert_eq!(sample(&r, "sentinels_reachable"), 3.0);
     assert_eq!(sample(&r, "replicas_connected"), 2.0);
     assert_eq!(sample(&r, "quorum"), 2.0);
+
+    // One connection per server for the whole run (two rounds, two commands to
+    // each server in each): a server's commands share it. Counted by each
+    // server, around the run: redis-cli's own connection and the check's.
+    let ports: Vec<u16> = t.node_ports.iter().chain(&t.sentinel_ports).copied().collect();
+    let connections = || -> Vec<u64> {
+        ports
+            .iter()
+            .map(|&p| {
+                let stats = t.cli(p, &["INFO", "stats"]);
+                stats
+                    .lines()
+                    .find_map(|l| l.strip_prefix("total_connections_received:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or_else(|| panic!("no total_connections_received on {p}: {stats}"))
+            })
+            .collect()
+    };
+    let before = connections();
+    let (_, r) = check(&cfg, &[]);
+    assert_eq!(r["status"], "ok", "{}", findings(&r));
+    let opened: Vec<u64> = connections().iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(opened, vec![2; ports.len()], "connections opened on {ports:?}");
     let (_, r, _) = cfg.record_check("sentinel", "redis_sentinel", "healthy", &[]);
     assert_eq!(r["status"], "ok", "{}", findings(&r));
 

@@ -100,12 +100,11 @@ fn text(v: &serde_json::Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
-/// Everything the sentinels and nodes say, in rounds of commands sent to all of
-/// them together: `INFO sentinel` of every sentinel and `INFO replication` of
-/// every node; `SENTINEL MASTERS` of the sentinels that answered and `INFO server`
-/// of the nodes that are masters; then `SENTINEL CKQUORUM`, and `SENTINEL
-/// REPLICAS`, of each master each sentinel monitors. A sentinel or node that does
-/// not answer is asked nothing more.
+/// Everything the sentinels and nodes say, in two rounds of commands sent to
+/// all of them together (the commands to one sentinel or node share its
+/// connection): `INFO sentinel` and `SENTINEL MASTERS` of every sentinel, `INFO
+/// replication` and `INFO server` of every node; then `SENTINEL CKQUORUM` and
+/// `SENTINEL REPLICAS` of each master each sentinel that answered monitors.
 fn observe(sentinels: &Endpoint, nodes: Option<&Endpoint>, only: &[String]) -> Observation {
     fn urls(e: Option<&Endpoint>) -> Vec<&str> {
         e.map(|e| e.urls.iter().map(String::as_str).collect())
@@ -118,60 +117,37 @@ fn observe(sentinels: &Endpoint, nodes: Option<&Endpoint>, only: &[String]) -> O
     );
 
     let mut calls: Vec<(&str, &str, &[&str])> = Vec::new();
-    calls.extend(
-        s_urls
-            .iter()
-            .map(|u| (s_name, *u, &["INFO", "sentinel"][..])),
-    );
-    calls.extend(
-        n_urls
-            .iter()
-            .map(|u| (n_name, *u, &["INFO", "replication"][..])),
-    );
+    for u in &s_urls {
+        calls.push((s_name, u, &["INFO", "sentinel"]));
+        calls.push((s_name, u, &["SENTINEL", "MASTERS"]));
+    }
+    for u in &n_urls {
+        calls.push((n_name, u, &["INFO", "replication"]));
+        calls.push((n_name, u, &["INFO", "server"]));
+    }
     let mut answers = redis::command_all(&calls).into_iter();
-    let s_info: Vec<_> = answers.by_ref().take(s_urls.len()).collect();
-    let mut node_views: Vec<Result<NodeView, Failure>> = answers
-        .map(|info| {
-            info.map(|v| node_view(&parse_info(&text(&v))))
-                .map_err(failure)
+    let mut next = || answers.next().expect("one answer per command");
+    let (s_info, masters): (Vec<_>, Vec<_>) = s_urls.iter().map(|_| (next(), next())).unzip();
+    let node_views: Vec<Result<NodeView, Failure>> = n_urls
+        .iter()
+        .map(|_| {
+            let (replication, server) = (next(), next());
+            let mut view = node_view(&parse_info(&text(&replication.map_err(failure)?)));
+            // A master that started moments ago may be a demoted master back
+            // from a restart, which Sentinel reconfigures as a replica.
+            if view.role == "master" {
+                view.uptime_seconds = server
+                    .ok()
+                    .and_then(|v| parse_info(&text(&v)).get("uptime_in_seconds")?.parse().ok());
+            }
+            Ok(view)
         })
         .collect();
 
-    let answered: Vec<usize> = (0..s_urls.len()).filter(|&i| s_info[i].is_ok()).collect();
-    let masters_at: Vec<usize> = (0..n_urls.len())
-        .filter(|&i| node_views[i].as_ref().is_ok_and(|v| v.role == "master"))
-        .collect();
-    let mut calls: Vec<(&str, &str, &[&str])> = Vec::new();
-    calls.extend(
-        answered
-            .iter()
-            .map(|&i| (s_name, s_urls[i], &["SENTINEL", "MASTERS"][..])),
-    );
-    calls.extend(
-        masters_at
-            .iter()
-            .map(|&i| (n_name, n_urls[i], &["INFO", "server"][..])),
-    );
-    let mut answers = redis::command_all(&calls).into_iter();
-    let mut masters: Vec<Option<Result<serde_json::Value, redis::Error>>> =
-        (0..s_urls.len()).map(|_| None).collect();
-    for (&i, m) in answered.iter().zip(answers.by_ref()) {
-        masters[i] = Some(m);
-    }
-    // A master that started moments ago may be a demoted master back from a
-    // restart, which Sentinel reconfigures as a replica.
-    for (&i, server) in masters_at.iter().zip(answers) {
-        if let Ok(view) = &mut node_views[i] {
-            view.uptime_seconds = server
-                .ok()
-                .and_then(|v| parse_info(&text(&v)).get("uptime_in_seconds")?.parse().ok());
-        }
-    }
-
     // Each (sentinel, master) pair of the sentinels that answered both.
     let mut pairs: Vec<(usize, std::collections::BTreeMap<String, String>)> = Vec::new();
-    for (i, m) in masters.iter().enumerate() {
-        if let Some(Ok(m)) = m {
+    for (i, (info, m)) in s_info.iter().zip(&masters).enumerate() {
+        if let (Ok(_), Ok(m)) = (info, m) {
             for f in m.as_array().into_iter().flatten().map(parse_fields) {
                 let name = f.get("name").map_or("", String::as_str);
                 if only.is_empty() || only.iter().any(|o| o == name) {
@@ -180,36 +156,37 @@ fn observe(sentinels: &Endpoint, nodes: Option<&Endpoint>, only: &[String]) -> O
             }
         }
     }
-    let ask = |sub: &str| -> Vec<Result<serde_json::Value, redis::Error>> {
-        let args: Vec<[&str; 3]> = pairs
-            .iter()
-            .map(|(_, f)| ["SENTINEL", sub, f.get("name").map_or("", String::as_str)])
-            .collect();
-        let calls: Vec<(&str, &str, &[&str])> = pairs
-            .iter()
-            .zip(&args)
-            .map(|((i, _), a)| (s_name, s_urls[*i], &a[..]))
-            .collect();
-        redis::command_all(&calls)
-    };
-    let ckquorum = ask("CKQUORUM");
-    let replicas = ask("REPLICAS");
+    let args: Vec<[[&str; 3]; 2]> = pairs
+        .iter()
+        .map(|(_, f)| {
+            let name = f.get("name").map_or("", String::as_str);
+            [["SENTINEL", "CKQUORUM", name], ["SENTINEL", "REPLICAS", name]]
+        })
+        .collect();
+    let calls: Vec<(&str, &str, &[&str])> = pairs
+        .iter()
+        .zip(&args)
+        .flat_map(|((i, _), [ckquorum, replicas])| {
+            [(s_name, s_urls[*i], &ckquorum[..]), (s_name, s_urls[*i], &replicas[..])]
+        })
+        .collect();
+    let mut answers = redis::command_all(&calls).into_iter();
+    let mut next = || answers.next().expect("one answer per command");
+    let both: Vec<_> = pairs.iter().map(|_| (next(), next())).collect();
 
     let mut views: Vec<Result<SentinelView, Failure>> = s_info
         .into_iter()
         .zip(masters)
         .map(|(info, masters)| {
             let info = parse_info(&text(&info.map_err(failure)?));
-            masters
-                .expect("asked of every sentinel that answered")
-                .map_err(failure)?;
+            masters.map_err(failure)?;
             Ok(SentinelView {
                 tilt: info.get("sentinel_tilt").is_some_and(|v| v == "1"),
                 masters: Default::default(),
             })
         })
         .collect();
-    for (((i, f), ckquorum), replicas) in pairs.into_iter().zip(ckquorum).zip(replicas) {
+    for ((i, f), (ckquorum, replicas)) in pairs.into_iter().zip(both) {
         let ckquorum = ckquorum
             .map(|v| text(&v))
             .map_err(|e| e.message().to_string());

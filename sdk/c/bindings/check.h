@@ -1059,9 +1059,10 @@ extern void vitals_check_log_log(vitals_check_log_level_t level, check_string_t 
 // booleans, doubles numbers.
 extern bool vitals_check_redis_command(check_string_t *endpoint, check_string_t *url, check_list_string_t *args, check_string_t *ret, vitals_check_redis_error_t *err);
 // Run several commands at once, each as `command` would (one connection per
-// URL): the replies in the order of `requests`, after about the slowest one's
-// time instead of the sum of all. For asking every member of a topology
-// together. (Since 0.4.1.)
+// URL: commands to the same URL share it, pipelined): the replies in the
+// order of `requests`, after about the slowest one's time instead of the sum
+// of all. For asking every member of a topology together, several things
+// of each at once. (Since 0.4.1.)
 extern void vitals_check_redis_command_all(vitals_check_redis_list_request_t *requests, vitals_check_redis_list_result_string_error_t *ret);
 
 // Imported Functions from `vitals:check/sql@0.4.3`

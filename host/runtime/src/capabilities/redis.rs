@@ -1,7 +1,12 @@
 //! Capability `vitals:check/redis`: read-only Redis commands against the granted
 //! `redis` endpoints, with the endpoint's credentials applied by the host and one
-//! connection per URL reused for the run.
+//! connection per URL for the run, shared by the commands of a batch to that URL
+//! (pipelined on it).
 
+use std::collections::HashMap;
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, Value};
 
@@ -23,28 +28,46 @@ pub struct RedisGate {
     tape: Tape,
 }
 
+/// A URL's connection as the commands of one batch share it: the one kept from
+/// earlier calls, or opened once by whichever of them goes first.
+type Opening = Shared<BoxFuture<'static, Result<MultiplexedConnection, Error>>>;
+
 impl RedisGate {
     /// The live call of one command: its URL's connection taken out of the gate
-    /// now, the command sent when awaited, the connection handed back unless it
-    /// broke.
+    /// now (or shared with the batch's earlier commands to the URL, in
+    /// `opening`), the command sent when awaited, the connection handed back
+    /// unless it broke.
     fn live(
         &mut self,
+        opening: &mut HashMap<String, Opening>,
         endpoint: &str,
         url: &str,
         args: Vec<String>,
     ) -> impl Future<Output = Returned<Result<String, Error>, MultiplexedConnection>> + use<> {
-        let to = allow::redis_command(&args).and_then(|()| self.connections.take(endpoint, url));
+        let to = allow::redis_command(&args)
+            .and_then(|()| self.connections.take(endpoint, url))
+            .map(|to| {
+                let opened = opening.entry(to.key.clone()).or_insert_with(|| {
+                    let (open, endpoint, uri) = (to.open, to.endpoint, to.uri);
+                    async move {
+                        match open {
+                            Some(c) => Ok(c),
+                            None => connect(&endpoint, &uri).await,
+                        }
+                    }
+                    .boxed()
+                    .shared()
+                });
+                (to.key, opened.clone())
+            });
         async move {
-            let to = match to {
+            let (key, opened) = match to {
                 Ok(to) => to,
                 Err(e) => return (Err(Error::Denied(e)), None),
             };
-            let mut conn = match to.open {
-                Some(c) => c,
-                None => match connect(&to.endpoint, &to.uri).await {
-                    Ok(c) => c,
-                    Err(e) => return (Err(e), None),
-                },
+            let mut conn = match opened.await {
+                Ok(c) => c,
+                Err(e) => return (Err(e), None),
             };
             let mut cmd = redis::cmd(&args[0]);
             cmd.arg(&args[1..]);
@@ -53,7 +76,7 @@ impl RedisGate {
             let keep = !reply
                 .as_ref()
                 .is_err_and(|e| e.is_connection_dropped() || e.is_timeout());
-            let back = keep.then_some((to.key, conn));
+            let back = keep.then_some((key, conn));
             (
                 reply.map_err(|e| classify(&e, false)).and_then(reply_json),
                 back,
@@ -217,12 +240,13 @@ impl Host for RedisGate {
     }
 
     async fn command_all(&mut self, requests: Vec<wit::Request>) -> Vec<Result<String, Error>> {
+        let mut opening = HashMap::new();
         let calls = requests
             .into_iter()
             .map(|r| {
                 let request =
                     serde_json::json!({"endpoint": r.endpoint, "url": r.url, "args": r.args});
-                (request, self.live(&r.endpoint, &r.url, r.args))
+                (request, self.live(&mut opening, &r.endpoint, &r.url, r.args))
             })
             .collect();
         all_at_once(&self.tape, &mut self.connections, "redis.command", calls).await
