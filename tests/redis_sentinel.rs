@@ -76,7 +76,12 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
     // One connection per server for the whole run (two rounds, two commands to
     // each server in each): a server's commands share it. Counted by each
     // server, around the run: redis-cli's own connection and the check's.
-    let ports: Vec<u16> = t.node_ports.iter().chain(&t.sentinel_ports).copied().collect();
+    let ports: Vec<u16> = t
+        .node_ports
+        .iter()
+        .chain(&t.sentinel_ports)
+        .copied()
+        .collect();
     let connections = || -> Vec<u64> {
         ports
             .iter()
@@ -93,8 +98,16 @@ fn healthy_then_sentinels_lost_and_writes_refused() {
     let before = connections();
     let (_, r) = check(&cfg, &[]);
     assert_eq!(r["status"], "ok", "{}", findings(&r));
-    let opened: Vec<u64> = connections().iter().zip(&before).map(|(a, b)| a - b).collect();
-    assert_eq!(opened, vec![2; ports.len()], "connections opened on {ports:?}");
+    let opened: Vec<u64> = connections()
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| a - b)
+        .collect();
+    assert_eq!(
+        opened,
+        vec![2; ports.len()],
+        "connections opened on {ports:?}"
+    );
     let (_, r, _) = cfg.record_check("sentinel", "redis_sentinel", "healthy", &[]);
     assert_eq!(r["status"], "ok", "{}", findings(&r));
 

@@ -246,7 +246,10 @@ impl Host for RedisGate {
             .map(|r| {
                 let request =
                     serde_json::json!({"endpoint": r.endpoint, "url": r.url, "args": r.args});
-                (request, self.live(&mut opening, &r.endpoint, &r.url, r.args))
+                (
+                    request,
+                    self.live(&mut opening, &r.endpoint, &r.url, r.args),
+                )
             })
             .collect();
         all_at_once(&self.tape, &mut self.connections, "redis.command", calls).await
