@@ -160,14 +160,20 @@ fn observe(sentinels: &Endpoint, nodes: Option<&Endpoint>, only: &[String]) -> O
         .iter()
         .map(|(_, f)| {
             let name = f.get("name").map_or("", String::as_str);
-            [["SENTINEL", "CKQUORUM", name], ["SENTINEL", "REPLICAS", name]]
+            [
+                ["SENTINEL", "CKQUORUM", name],
+                ["SENTINEL", "REPLICAS", name],
+            ]
         })
         .collect();
     let calls: Vec<(&str, &str, &[&str])> = pairs
         .iter()
         .zip(&args)
         .flat_map(|((i, _), [ckquorum, replicas])| {
-            [(s_name, s_urls[*i], &ckquorum[..]), (s_name, s_urls[*i], &replicas[..])]
+            [
+                (s_name, s_urls[*i], &ckquorum[..]),
+                (s_name, s_urls[*i], &replicas[..]),
+            ]
         })
         .collect();
     let mut answers = redis::command_all(&calls).into_iter();
