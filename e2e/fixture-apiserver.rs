@@ -3,7 +3,8 @@
 //! workloads (Pods, PersistentVolumeClaims, cert-manager Certificates issued 30
 //! days ago for 90) over HTTPS on a free loopback port, writes a kubeconfig for it
 //! to the path given, prints the URL, and renews the Leases every two seconds as
-//! live kubelets and Cilium agents do, until it is stopped. With VAULT_URLS, it
+//! live kubelets and Cilium agents do, until SIGTERM or SIGINT (then it removes
+//! its temporary files and exits 0). With VAULT_URLS, it
 //! also serves a Vault HA cluster's recorded answers (one active server, two
 //! standbys) and writes their URLs there, as a TOML list.
 //!
@@ -52,15 +53,31 @@ fn main() {
         eprintln!("fixture-apiserver: writing {}: {e}", out.to_string_lossy());
         std::process::exit(1);
     }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    // Handled from before the URL is printed, for whoever stops it on reading it.
+    let _runtime = rt.enter();
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("a SIGINT handler");
     println!("{}", api.url());
-    loop {
-        std::thread::sleep(Duration::from_secs(2));
-        api.update(|objects| {
-            for lease in objects.iter_mut().filter(|o| o["kind"] == "Lease") {
-                lease["spec"]["renewTime"] = serde_json::json!(ago_micro(0));
+    rt.block_on(async {
+        let mut renew = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                _ = renew.tick() => api.update(|objects| {
+                    for lease in objects.iter_mut().filter(|o| o["kind"] == "Lease") {
+                        lease["spec"]["renewTime"] = serde_json::json!(ago_micro(0));
+                    }
+                }),
+                _ = term.recv() => break,
+                _ = int.recv() => break,
             }
-        });
-    }
+        }
+    });
+    // Stopped: the servers and their temporary directories are dropped.
 }
 
 /// The recorded answers of a Vault server in `state` (tests/fixtures/vault).

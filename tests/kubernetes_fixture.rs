@@ -824,3 +824,39 @@ fn raw_http_answers_like_the_api_server() {
     );
     assert_eq!(names(&json(&body)), ["rke2-agent-1"]);
 }
+
+/// The fixture API server as a program (`e2e/fixture-apiserver.rs`, the demo's and
+/// the benchmarks'): stopped with SIGTERM, as scripts stop it, it exits 0 and
+/// leaves nothing in the temporary directory (each stop used to leave one).
+#[test]
+fn the_fixture_program_stops_on_sigterm_and_leaves_no_files() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fixture-apiserver"))
+        .arg(&kubeconfig)
+        .arg(dir.path().join("vault-urls"))
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start fixture-apiserver");
+    let mut url = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url:?}");
+    assert!(kubeconfig.exists() && dir.path().join("vault-urls").exists());
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        1,
+        "its own directory"
+    );
+    // SAFETY: kill(2) on the child's pid, which is still ours (not yet waited for).
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
