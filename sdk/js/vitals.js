@@ -25,12 +25,12 @@
 // strings ('ok', 'warning', ...), options are a value or undefined. A raw capability
 // import returns its value or throws an object whose `payload` is the error variant
 // ({tag: 'denied', val: '...'}, {tag: 'api', val: {code, reason, message}}).
-import * as dns from 'vitals:check/dns@0.4.3';
-import * as k8s from 'vitals:check/kubernetes@0.4.3';
-import { log as hostLog } from 'vitals:check/log@0.4.3';
-import * as net from 'vitals:check/net@0.4.3';
-import * as redis from 'vitals:check/redis@0.4.3';
-import * as sql from 'vitals:check/sql@0.4.3';
+import * as dns from 'vitals:check/dns@0.4.4';
+import * as k8s from 'vitals:check/kubernetes@0.4.4';
+import { log as hostLog } from 'vitals:check/log@0.4.4';
+import * as net from 'vitals:check/net@0.4.4';
+import * as redis from 'vitals:check/redis@0.4.4';
+import * as sql from 'vitals:check/sql@0.4.4';
 
 const SEVERITY = { ok: 0, warning: 1, critical: 2, unknown: 3 };
 

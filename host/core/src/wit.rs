@@ -4,7 +4,7 @@
 /// The contract package this host implements.
 pub const PACKAGE: &str = "vitals:check";
 /// The version of the contract this host was built with.
-pub const VERSION: &str = "0.4.3";
+pub const VERSION: &str = "0.4.4";
 /// The exported interface every plugin must provide, without version.
 pub const PLUGIN_INTERFACE: &str = "vitals:check/plugin";
 

@@ -1,4 +1,4 @@
-//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.4.3`).
+//! Host bindings of the WIT contract (`wit/check.wit`, `vitals:check@0.4.4`).
 
 wasmtime::component::bindgen!({
     path: "../../wit",
@@ -13,6 +13,8 @@ wasmtime::component::bindgen!({
         "vitals:check/kubernetes.batch": async,
         "vitals:check/net.tcp-connect": async,
         "vitals:check/net.arp-probe": async,
+        "vitals:check/net.tcp-connect-all": async,
+        "vitals:check/net.arp-probe-all": async,
         "vitals:check/dns.query": async,
         "vitals:check/dns.query-all": async,
     },

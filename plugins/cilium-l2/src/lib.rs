@@ -164,16 +164,21 @@ fn read(p: &Params) -> Result<Objects, String> {
     })
 }
 
-/// ARP-probe every LoadBalancer ingress IP once.
+/// ARP-probe every LoadBalancer ingress IP once, all of them together.
 fn probe(services: &[Value]) -> std::collections::BTreeMap<String, Result<Vec<String>, String>> {
-    services
+    let ips: std::collections::BTreeSet<&str> = services
         .iter()
         .filter(|s| kubernetes::str_at(s, "/spec/type") == "LoadBalancer")
         .filter_map(|s| s.pointer("/status/loadBalancer/ingress")?.as_array())
         .flatten()
         .filter_map(|i| i.get("ip")?.as_str())
-        .map(|ip| {
-            let answer = net::arp_probe(ip)
+        .collect();
+    let ips: Vec<&str> = ips.into_iter().collect();
+    let answers = net::arp_probe_all(&ips);
+    ips.iter()
+        .zip(answers)
+        .map(|(ip, answer)| {
+            let answer = answer
                 .map(|replies| replies.into_iter().map(|r| r.mac).collect())
                 .map_err(|e| format!("{}: {}", e.kind(), e.message()));
             (ip.to_string(), answer)

@@ -37,3 +37,17 @@ pub fn tcp_connect(address: &str) -> Result<f64, Error> {
 pub fn arp_probe(address: &str) -> Result<Vec<ArpReply>, Error> {
     crate::bindings::vitals::check::net::arp_probe(address)
 }
+
+/// [`tcp_connect`] of several addresses at once (at most 16 in flight; contract
+/// 0.4.4): the answers in the order of `addresses`.
+pub fn tcp_connect_all(addresses: &[&str]) -> Vec<Result<f64, Error>> {
+    let addresses: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
+    crate::bindings::vitals::check::net::tcp_connect_all(&addresses)
+}
+
+/// [`arp_probe`] of several addresses at once, listening for all of them
+/// together (contract 0.4.4): the answers in the order of `addresses`.
+pub fn arp_probe_all(addresses: &[&str]) -> Vec<Result<Vec<ArpReply>, Error>> {
+    let addresses: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
+    crate::bindings::vitals::check::net::arp_probe_all(&addresses)
+}

@@ -3,52 +3,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Imported Functions from `vitals:check/log@0.4.3`
+// Imported Functions from `vitals:check/log@0.4.4`
 
-__attribute__((__import_module__("vitals:check/log@0.4.3"), __import_name__("log")))
+__attribute__((__import_module__("vitals:check/log@0.4.4"), __import_name__("log")))
 extern void __wasm_import_vitals_check_log_log(int32_t, uint8_t *, size_t);
 
-// Imported Functions from `vitals:check/redis@0.4.3`
+// Imported Functions from `vitals:check/redis@0.4.4`
 
-__attribute__((__import_module__("vitals:check/redis@0.4.3"), __import_name__("command")))
+__attribute__((__import_module__("vitals:check/redis@0.4.4"), __import_name__("command")))
 extern void __wasm_import_vitals_check_redis_command(uint8_t *, size_t, uint8_t *, size_t, uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/redis@0.4.3"), __import_name__("command-all")))
+__attribute__((__import_module__("vitals:check/redis@0.4.4"), __import_name__("command-all")))
 extern void __wasm_import_vitals_check_redis_command_all(uint8_t *, size_t, uint8_t *);
 
-// Imported Functions from `vitals:check/sql@0.4.3`
+// Imported Functions from `vitals:check/sql@0.4.4`
 
-__attribute__((__import_module__("vitals:check/sql@0.4.3"), __import_name__("query")))
+__attribute__((__import_module__("vitals:check/sql@0.4.4"), __import_name__("query")))
 extern void __wasm_import_vitals_check_sql_query(uint8_t *, size_t, uint8_t *, size_t, uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/sql@0.4.3"), __import_name__("query-all")))
+__attribute__((__import_module__("vitals:check/sql@0.4.4"), __import_name__("query-all")))
 extern void __wasm_import_vitals_check_sql_query_all(uint8_t *, size_t, uint8_t *);
 
-// Imported Functions from `vitals:check/kubernetes@0.4.3`
+// Imported Functions from `vitals:check/kubernetes@0.4.4`
 
-__attribute__((__import_module__("vitals:check/kubernetes@0.4.3"), __import_name__("get")))
+__attribute__((__import_module__("vitals:check/kubernetes@0.4.4"), __import_name__("get")))
 extern void __wasm_import_vitals_check_kubernetes_get(uint8_t *, size_t, uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/kubernetes@0.4.3"), __import_name__("list")))
+__attribute__((__import_module__("vitals:check/kubernetes@0.4.4"), __import_name__("list")))
 extern void __wasm_import_vitals_check_kubernetes_list(uint8_t *, size_t, uint8_t *, size_t, int32_t, uint8_t *, size_t, int32_t, uint8_t *, size_t, int32_t, int32_t, int32_t, uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/kubernetes@0.4.3"), __import_name__("batch")))
+__attribute__((__import_module__("vitals:check/kubernetes@0.4.4"), __import_name__("batch")))
 extern void __wasm_import_vitals_check_kubernetes_batch(uint8_t *, size_t, uint8_t *);
 
-// Imported Functions from `vitals:check/net@0.4.3`
+// Imported Functions from `vitals:check/net@0.4.4`
 
-__attribute__((__import_module__("vitals:check/net@0.4.3"), __import_name__("tcp-connect")))
+__attribute__((__import_module__("vitals:check/net@0.4.4"), __import_name__("tcp-connect")))
 extern void __wasm_import_vitals_check_net_tcp_connect(uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/net@0.4.3"), __import_name__("arp-probe")))
+__attribute__((__import_module__("vitals:check/net@0.4.4"), __import_name__("arp-probe")))
 extern void __wasm_import_vitals_check_net_arp_probe(uint8_t *, size_t, uint8_t *);
 
-// Imported Functions from `vitals:check/dns@0.4.3`
+__attribute__((__import_module__("vitals:check/net@0.4.4"), __import_name__("tcp-connect-all")))
+extern void __wasm_import_vitals_check_net_tcp_connect_all(uint8_t *, size_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/dns@0.4.3"), __import_name__("query")))
+__attribute__((__import_module__("vitals:check/net@0.4.4"), __import_name__("arp-probe-all")))
+extern void __wasm_import_vitals_check_net_arp_probe_all(uint8_t *, size_t, uint8_t *);
+
+// Imported Functions from `vitals:check/dns@0.4.4`
+
+__attribute__((__import_module__("vitals:check/dns@0.4.4"), __import_name__("query")))
 extern void __wasm_import_vitals_check_dns_query(uint8_t *, size_t, uint8_t *, size_t, uint8_t *, size_t, int32_t, uint8_t *);
 
-__attribute__((__import_module__("vitals:check/dns@0.4.3"), __import_name__("query-all")))
+__attribute__((__import_module__("vitals:check/dns@0.4.4"), __import_name__("query-all")))
 extern void __wasm_import_vitals_check_dns_query_all(uint8_t *, size_t, uint8_t *);
 
 // Imported Functions from `wasi:io/poll@0.2.12`
@@ -288,9 +294,9 @@ extern void __wasm_import_wasi_http_types_http_error_code(int32_t, uint8_t *);
 __attribute__((__import_module__("wasi:http/outgoing-handler@0.2.12"), __import_name__("handle")))
 extern void __wasm_import_wasi_http_outgoing_handler_handle(int32_t, int32_t, int32_t, uint8_t *);
 
-// Exported Functions from `vitals:check/plugin@0.4.3`
+// Exported Functions from `vitals:check/plugin@0.4.4`
 
-__attribute__((__weak__, __export_name__("cabi_post_vitals:check/plugin@0.4.3#describe")))
+__attribute__((__weak__, __export_name__("cabi_post_vitals:check/plugin@0.4.4#describe")))
 void __wasm_export_exports_vitals_check_plugin_describe_post_return(uint8_t * arg0) {
   if ((*((size_t*) (arg0 + sizeof(void*)))) > 0) {
     free(*((uint8_t **) (arg0 + 0)));
@@ -332,7 +338,7 @@ void __wasm_export_exports_vitals_check_plugin_describe_post_return(uint8_t * ar
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_vitals:check/plugin@0.4.3#run")))
+__attribute__((__weak__, __export_name__("cabi_post_vitals:check/plugin@0.4.4#run")))
 void __wasm_export_exports_vitals_check_plugin_run_post_return(uint8_t * arg0) {
   if ((*((size_t*) (arg0 + (2*sizeof(void*))))) > 0) {
     free(*((uint8_t **) (arg0 + sizeof(void*))));
@@ -710,6 +716,28 @@ void vitals_check_net_result_list_arp_reply_error_free(vitals_check_net_result_l
     vitals_check_net_list_arp_reply_free(&ptr->val.ok);
   } else {
     vitals_check_net_error_free(&ptr->val.err);
+  }
+}
+
+void vitals_check_net_list_result_f64_error_free(vitals_check_net_list_result_f64_error_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    vitals_check_net_result_f64_error_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      vitals_check_net_result_f64_error_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void vitals_check_net_list_result_list_arp_reply_error_free(vitals_check_net_list_result_list_arp_reply_error_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    vitals_check_net_result_list_arp_reply_error_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      vitals_check_net_result_list_arp_reply_error_free(&list_ptr[i]);
+    }
+    free(list_ptr);
   }
 }
 
@@ -1907,6 +1935,22 @@ bool vitals_check_net_arp_probe(check_string_t *address, vitals_check_net_list_a
     *err = result.val.err;
     return 0;
   }
+}
+
+void vitals_check_net_tcp_connect_all(check_list_string_t *addresses, vitals_check_net_list_result_f64_error_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_vitals_check_net_tcp_connect_all((uint8_t *) (*addresses).ptr, (*addresses).len, ptr);
+  *ret = (vitals_check_net_list_result_f64_error_t) { (vitals_check_net_result_f64_error_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
+}
+
+void vitals_check_net_arp_probe_all(check_list_string_t *addresses, vitals_check_net_list_result_list_arp_reply_error_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_vitals_check_net_arp_probe_all((uint8_t *) (*addresses).ptr, (*addresses).len, ptr);
+  *ret = (vitals_check_net_list_result_list_arp_reply_error_t) { (vitals_check_net_result_list_arp_reply_error_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
 }
 
 bool vitals_check_dns_query(check_string_t *endpoint, check_string_t *url, check_string_t *name, vitals_check_dns_query_type_t query_type, vitals_check_dns_answer_t *ret, vitals_check_dns_error_t *err) {
@@ -6584,7 +6628,7 @@ bool wasi_http_outgoing_handler_handle(wasi_http_outgoing_handler_own_outgoing_r
   }
 }
 
-__attribute__((__export_name__("vitals:check/plugin@0.4.3#describe")))
+__attribute__((__export_name__("vitals:check/plugin@0.4.4#describe")))
 uint8_t * __wasm_export_exports_vitals_check_plugin_describe(void) {
   exports_vitals_check_plugin_plugin_info_t ret;
   exports_vitals_check_plugin_describe(&ret);
@@ -6600,7 +6644,7 @@ uint8_t * __wasm_export_exports_vitals_check_plugin_describe(void) {
   return ptr;
 }
 
-__attribute__((__export_name__("vitals:check/plugin@0.4.3#run")))
+__attribute__((__export_name__("vitals:check/plugin@0.4.4#run")))
 uint8_t * __wasm_export_exports_vitals_check_plugin_run(uint8_t * arg, size_t arg0, uint8_t * arg1, size_t arg2, uint8_t * arg3, size_t arg4, uint8_t * arg5, size_t arg6) {
   exports_vitals_check_plugin_run_input_t arg7 = (vitals_check_types_run_input_t) {
     (check_string_t) (check_string_t) { (uint8_t*)(arg), (arg0) },

@@ -287,6 +287,16 @@ typedef struct {
   } val;
 } vitals_check_net_result_list_arp_reply_error_t;
 
+typedef struct {
+  vitals_check_net_result_f64_error_t *ptr;
+  size_t len;
+} vitals_check_net_list_result_f64_error_t;
+
+typedef struct {
+  vitals_check_net_result_list_arp_reply_error_t *ptr;
+  size_t len;
+} vitals_check_net_list_result_list_arp_reply_error_t;
+
 typedef struct vitals_check_dns_error_t {
   uint8_t tag;
   union {
@@ -1048,10 +1058,10 @@ typedef vitals_check_types_run_input_t exports_vitals_check_plugin_run_input_t;
 
 typedef vitals_check_types_report_t exports_vitals_check_plugin_report_t;
 
-// Imported Functions from `vitals:check/log@0.4.3`
+// Imported Functions from `vitals:check/log@0.4.4`
 extern void vitals_check_log_log(vitals_check_log_level_t level, check_string_t *message);
 
-// Imported Functions from `vitals:check/redis@0.4.3`
+// Imported Functions from `vitals:check/redis@0.4.4`
 // Run `args` (the command and its arguments) on `url`, one of the URLs of the
 // granted endpoint `endpoint` as given in `run-input`. The reply comes back as
 // JSON: nil is `null`, integers numbers, simple and bulk strings strings (binary
@@ -1065,7 +1075,7 @@ extern bool vitals_check_redis_command(check_string_t *endpoint, check_string_t 
 // of each at once. (Since 0.4.1.)
 extern void vitals_check_redis_command_all(vitals_check_redis_list_request_t *requests, vitals_check_redis_list_result_string_error_t *ret);
 
-// Imported Functions from `vitals:check/sql@0.4.3`
+// Imported Functions from `vitals:check/sql@0.4.4`
 // Run `statement` on `url`, one of the URLs of the granted endpoint `endpoint`.
 extern bool vitals_check_sql_query(check_string_t *endpoint, check_string_t *url, check_string_t *statement, vitals_check_sql_rows_t *ret, vitals_check_sql_error_t *err);
 // Run several queries at once, each as `query` would: the results in the
@@ -1073,7 +1083,7 @@ extern bool vitals_check_sql_query(check_string_t *endpoint, check_string_t *url
 // node of a cluster together. (Since 0.4.1.)
 extern void vitals_check_sql_query_all(vitals_check_sql_list_request_t *requests, vitals_check_sql_list_result_rows_error_t *ret);
 
-// Imported Functions from `vitals:check/kubernetes@0.4.3`
+// Imported Functions from `vitals:check/kubernetes@0.4.4`
 // GET one object (`/api/v1/nodes/NAME`,
 // `/api/v1/namespaces/NS/configmaps/NAME`) or a discovery document; the
 // answer is the JSON the API server returned.
@@ -1088,7 +1098,7 @@ extern bool vitals_check_kubernetes_list(check_string_t *endpoint, check_string_
 // sum of all. For a check that reads several collections. (Since 0.4.3.)
 extern void vitals_check_kubernetes_batch(vitals_check_kubernetes_list_read_t *reads, vitals_check_kubernetes_list_result_string_error_t *ret);
 
-// Imported Functions from `vitals:check/net@0.4.3`
+// Imported Functions from `vitals:check/net@0.4.4`
 // Open a TCP connection to `address` (`10.20.0.200:443`, `[fd00::5]:443`) and
 // close it again: the seconds the connection took.
 extern bool vitals_check_net_tcp_connect(check_string_t *address, double *ret, vitals_check_net_error_t *err);
@@ -1097,8 +1107,16 @@ extern bool vitals_check_net_tcp_connect(check_string_t *address, double *ret, v
 // address that answered. None: nobody holds the address; more than one: an
 // address conflict.
 extern bool vitals_check_net_arp_probe(check_string_t *address, vitals_check_net_list_arp_reply_t *ret, vitals_check_net_error_t *err);
+// `tcp-connect` of several addresses at once (at most 16 in flight): the
+// answers in the order of `addresses`, after about the slowest one's time
+// instead of the sum of all. (Since 0.4.4.)
+extern void vitals_check_net_tcp_connect_all(check_list_string_t *addresses, vitals_check_net_list_result_f64_error_t *ret);
+// `arp-probe` of several addresses at once (at most 16 listening together):
+// the answers in the order of `addresses`, after about one probe's time
+// (the grant's `timeout`) instead of one per address. (Since 0.4.4.)
+extern void vitals_check_net_arp_probe_all(check_list_string_t *addresses, vitals_check_net_list_result_list_arp_reply_error_t *ret);
 
-// Imported Functions from `vitals:check/dns@0.4.3`
+// Imported Functions from `vitals:check/dns@0.4.4`
 // Ask `url`, one of the URLs of the granted `dns` endpoint `endpoint` as given
 // in `run-input`, for the records of type `query-type` of `name` (a trailing
 // dot is optional; a relative name is taken as fully qualified: no search
@@ -1628,7 +1646,7 @@ extern bool wasi_http_types_http_error_code(wasi_http_types_borrow_io_error_t er
 // through the `future-incoming-response`.
 extern bool wasi_http_outgoing_handler_handle(wasi_http_outgoing_handler_own_outgoing_request_t request, wasi_http_outgoing_handler_own_request_options_t *maybe_options, wasi_http_outgoing_handler_own_future_incoming_response_t *ret, wasi_http_outgoing_handler_error_code_t *err);
 
-// Exported Functions from `vitals:check/plugin@0.4.3`
+// Exported Functions from `vitals:check/plugin@0.4.4`
 void exports_vitals_check_plugin_describe(exports_vitals_check_plugin_plugin_info_t *ret);
 void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *input, exports_vitals_check_plugin_report_t *ret);
 
@@ -1691,6 +1709,10 @@ void vitals_check_net_result_f64_error_free(vitals_check_net_result_f64_error_t 
 void vitals_check_net_list_arp_reply_free(vitals_check_net_list_arp_reply_t *ptr);
 
 void vitals_check_net_result_list_arp_reply_error_free(vitals_check_net_result_list_arp_reply_error_t *ptr);
+
+void vitals_check_net_list_result_f64_error_free(vitals_check_net_list_result_f64_error_t *ptr);
+
+void vitals_check_net_list_result_list_arp_reply_error_free(vitals_check_net_list_result_list_arp_reply_error_t *ptr);
 
 void vitals_check_dns_error_free(vitals_check_dns_error_t *ptr);
 

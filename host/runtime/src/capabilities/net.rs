@@ -15,7 +15,7 @@ use pnet_packet::{MutablePacket, Packet};
 
 use serde_json::{Value, json};
 
-use super::{Capability, RunGrants, tape_and_linker};
+use super::{Capability, MAX_IN_FLIGHT, RunGrants, tape_and_linker};
 use crate::contract::vitals::check::net::{self as wit, ArpReply, Error, Host};
 use crate::tape::{self, Tape};
 use vitals_core::config::Check;
@@ -257,6 +257,36 @@ impl Host for NetGate {
         let live = self.probe_arp(&address);
         self.tape.call("net.arp-probe", request, live).await
     }
+
+    async fn tcp_connect_all(&mut self, addresses: Vec<String>) -> Vec<Result<f64, Error>> {
+        let gate = &*self;
+        let probes = addresses.into_iter().map(|address| async move {
+            let request = json!({ "address": address });
+            let live = gate.probe_tcp(&address);
+            gate.tape.call("net.tcp-connect", request, live).await
+        });
+        at_once(probes.collect()).await
+    }
+
+    async fn arp_probe_all(&mut self, addresses: Vec<String>) -> Vec<Result<Vec<ArpReply>, Error>> {
+        let gate = &*self;
+        let probes = addresses.into_iter().map(|address| async move {
+            let request = json!({ "address": address });
+            let live = gate.probe_arp(&address);
+            gate.tape.call("net.arp-probe", request, live).await
+        });
+        at_once(probes.collect()).await
+    }
+}
+
+/// A batch's probes, at most [`MAX_IN_FLIGHT`] at once, each taped as a single
+/// call (a cassette does not tell a batch from single calls): the answers in order.
+async fn at_once<F: Future>(probes: Vec<F>) -> Vec<F::Output> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(probes)
+        .buffered(MAX_IN_FLIGHT)
+        .collect()
+        .await
 }
 
 tape::answer!(f64, Error, tape::plain, tape::unplain);

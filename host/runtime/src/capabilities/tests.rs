@@ -161,6 +161,21 @@ async fn calls(g: &mut Gates) -> Vec<Value> {
             .into_iter()
             .map(v),
     );
+    // Denied first: it answers at once, so it is recorded first either way.
+    let batch = vec![url("10.0.0.1:80"), url("127.0.0.1:1")];
+    answers.extend(
+        net::Host::tcp_connect_all(&mut g.net, batch)
+            .await
+            .into_iter()
+            .map(v),
+    );
+    let batch = vec![url("127.0.0.1"), url("not an address")];
+    answers.extend(
+        net::Host::arp_probe_all(&mut g.net, batch)
+            .await
+            .into_iter()
+            .map(v),
+    );
     answers
 }
 
@@ -205,6 +220,10 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
         "Denied",      // and DELETE
         "Denied",      // a batch: a Secret
         "Unreachable", // and a LIST from a closed port
+        "Denied",      // a batch: TCP to a network not granted
+        "Refused",     // and to a closed port
+        "Denied",      // a batch: ARP not granted
+        "Denied",      // and not an address
     ];
     for (i, kind) in expected.iter().enumerate() {
         assert_eq!(error(i).as_deref(), Some(*kind), "call {i}: {}", answers[i]);
@@ -231,7 +250,11 @@ async fn every_capability_answers_a_replay_as_it_answered_the_recording() {
             "sql.query",
             "sql.query",
             "kubernetes.get",
-            "kubernetes.list"
+            "kubernetes.list",
+            "net.tcp-connect",
+            "net.tcp-connect",
+            "net.arp-probe",
+            "net.arp-probe"
         ]
     );
 
