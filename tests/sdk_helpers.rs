@@ -184,6 +184,9 @@ fn every_sdk_takes_the_same_steps_with_the_same_findings() {
     starts(&format!("arp {}", lab.addr(10)), "1 replies: ");
     ok(&format!("arp {}", lab.addr(40)), "0 replies: ");
     starts("arp 10.99.0.1", "denied: ");
+    // All at once (contract 0.4.4): in order, each as alone.
+    ok("tcp all", "connected refused denied");
+    ok("arp all", "1 0 denied");
     // DNS: an address, an SRV record, NXDOMAIN as an answer, a resolver not granted.
     ok("dns A", "NOERROR A 10.43.0.1");
     ok(

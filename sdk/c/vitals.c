@@ -961,6 +961,22 @@ bool vitals_tcp_connect(const char *address, double *seconds, vitals_error_t *er
     return ok(err);
 }
 
+// The host's replies, copied into `*replies` (malloc'd; NULL when none) and `*count`.
+static void copy_replies(const vitals_check_net_list_arp_reply_t *res,
+                         vitals_arp_reply_t **replies, size_t *count) {
+    *replies = NULL;
+    if (res->len) {
+        *replies = calloc(res->len, sizeof **replies);
+        if (!*replies) abort();
+        for (size_t i = 0; i < res->len; i++) {
+            snprintf((*replies)[i].mac, sizeof (*replies)[i].mac, "%.*s",
+                     (int)res->ptr[i].mac.len, (const char *)res->ptr[i].mac.ptr);
+            (*replies)[i].seconds = res->ptr[i].seconds;
+        }
+    }
+    *count = res->len;
+}
+
 bool vitals_arp_probe(const char *address, vitals_arp_reply_t **replies, size_t *count,
                       vitals_error_t *err) {
     check_string_t a;
@@ -974,18 +990,70 @@ bool vitals_arp_probe(const char *address, vitals_arp_reply_t **replies, size_t 
         vitals_check_net_error_free(&e);
         return false;
     }
-    if (res.len) {
-        *replies = calloc(res.len, sizeof **replies);
-        if (!*replies) abort();
-        for (size_t i = 0; i < res.len; i++) {
-            snprintf((*replies)[i].mac, sizeof (*replies)[i].mac, "%.*s", (int)res.ptr[i].mac.len,
-                     (const char *)res.ptr[i].mac.ptr);
-            (*replies)[i].seconds = res.ptr[i].seconds;
-        }
-    }
-    *count = res.len;
+    copy_replies(&res, replies, count);
     vitals_check_net_list_arp_reply_free(&res);
     return ok(err);
+}
+
+// The probes' addresses as the host takes them (the strings point at `probes`).
+static check_list_string_t addresses(const vitals_probe_t *probes, size_t n) {
+    check_list_string_t list = {.ptr = calloc(n ? n : 1, sizeof(check_string_t)), .len = n};
+    if (!list.ptr) abort();
+    for (size_t i = 0; i < n; i++) check_string_set(&list.ptr[i], probes[i].address);
+    return list;
+}
+
+// A probe the host gave no answer for, or one that failed with `e`.
+static void probe_failed(vitals_probe_t *p, const vitals_check_net_error_t *e) {
+    if (e) {
+        p->ok = fail_with(&p->err, NET_KINDS, 5, e->tag, &e->val.denied);
+    } else {
+        p->ok = fail(&p->err, VITALS_ERR_INVALID, 0, "no answer from the host");
+    }
+}
+
+void vitals_tcp_connect_all(vitals_probe_t *probes, size_t n) {
+    check_list_string_t list = addresses(probes, n);
+    vitals_check_net_list_result_f64_error_t res;
+    vitals_check_net_tcp_connect_all(&list, &res);
+    free(list.ptr);
+    for (size_t i = 0; i < n; i++) {
+        vitals_probe_t *p = &probes[i];
+        p->seconds = 0;
+        p->replies = NULL;
+        p->count = 0;
+        if (i >= res.len) {
+            probe_failed(p, NULL);
+        } else if (res.ptr[i].is_err) {
+            probe_failed(p, &res.ptr[i].val.err);
+        } else {
+            p->seconds = res.ptr[i].val.ok;
+            p->ok = ok(&p->err);
+        }
+    }
+    vitals_check_net_list_result_f64_error_free(&res);
+}
+
+void vitals_arp_probe_all(vitals_probe_t *probes, size_t n) {
+    check_list_string_t list = addresses(probes, n);
+    vitals_check_net_list_result_list_arp_reply_error_t res;
+    vitals_check_net_arp_probe_all(&list, &res);
+    free(list.ptr);
+    for (size_t i = 0; i < n; i++) {
+        vitals_probe_t *p = &probes[i];
+        p->seconds = 0;
+        p->replies = NULL;
+        p->count = 0;
+        if (i >= res.len) {
+            probe_failed(p, NULL);
+        } else if (res.ptr[i].is_err) {
+            probe_failed(p, &res.ptr[i].val.err);
+        } else {
+            copy_replies(&res.ptr[i].val.ok, &p->replies, &p->count);
+            p->ok = ok(&p->err);
+        }
+    }
+    vitals_check_net_list_result_list_arp_reply_error_free(&res);
 }
 
 // ---------------------------------------------------------------- DNS

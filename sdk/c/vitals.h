@@ -10,6 +10,7 @@
 //   vitals_redis_command, vitals_parse_info, _parse_fields      Redis (replies as cJSON)
 //   vitals_sql_query, vitals_sql_records, _sql_name_values      SQL (rows as cJSON)
 //   vitals_tcp_connect (seconds), vitals_arp_probe              net
+//   vitals_tcp_connect_all, vitals_arp_probe_all (at once)      net
 //   vitals_dns_query, vitals_dns_query_all                      DNS (answers as cJSON)
 //   vitals_k8s_get, vitals_k8s_list_all, vitals_k8s_list_in     Kubernetes (cJSON)
 //   vitals_k8s_batch, vitals_k8s_call_free                      Kubernetes reads at once
@@ -253,6 +254,23 @@ typedef struct {
 // Errors: DENIED, UNREACHABLE, FAILED (ARP needs root or CAP_NET_RAW for vitals).
 bool vitals_arp_probe(const char *address, vitals_arp_reply_t **replies, size_t *count,
                       vitals_error_t *err);
+
+// One probe of vitals_tcp_connect_all or vitals_arp_probe_all: `address` in; `ok`
+// and `seconds` (TCP) or `replies` (malloc'd, free() it) and `count` (ARP), or
+// `err` out.
+typedef struct {
+    const char *address;
+    bool ok;
+    double seconds;
+    vitals_arp_reply_t *replies;
+    size_t count;
+    vitals_error_t err;
+} vitals_probe_t;
+// vitals_tcp_connect of `n` addresses at once (contract 0.4.4; at most 16 in flight).
+void vitals_tcp_connect_all(vitals_probe_t *probes, size_t n);
+// vitals_arp_probe of `n` addresses at once, listening for all of them together
+// (contract 0.4.4): about one probe's time instead of one per address.
+void vitals_arp_probe_all(vitals_probe_t *probes, size_t n);
 
 // ---------------------------------------------------------------- DNS
 

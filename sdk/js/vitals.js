@@ -13,6 +13,7 @@
 //   redisCommand, redisCommandAll, parseInfo, parseFields       Redis
 //   sqlQuery, sqlQueryAll -> Rows (.records(), .nameValues())  SQL
 //   tcpConnect -> seconds, arpProbe -> [{mac, seconds}]        net
+//   tcpConnectAll, arpProbeAll: several at once                 net
 //   dnsQuery, dnsQueryAll -> {rcode, records, seconds, ...}    DNS
 //   k8sGet, k8sList, k8sGetAll, k8sListAll                     Kubernetes
 //
@@ -243,6 +244,22 @@ export function tcpConnect(address) {
  *  failed (ARP needs root or CAP_NET_RAW for vitals). */
 export function arpProbe(address) {
   return call(() => net.arpProbe(address)).map((r) => ({ mac: r.mac, seconds: r.seconds }));
+}
+
+/** tcpConnect of several addresses at once (contract 0.4.4; at most 16 in flight):
+ *  one entry per address, in order: the seconds, or the CapabilityError it failed
+ *  with (returned, not thrown). */
+export function tcpConnectAll(addresses) {
+  return net.tcpConnectAll(addresses).map((a) => (a.tag === 'err' ? CapabilityError.from(a.val) : a.val));
+}
+
+/** arpProbe of several addresses at once, listening for all of them together
+ *  (contract 0.4.4): one entry per address, in order: its replies, or the
+ *  CapabilityError it failed with (returned, not thrown). */
+export function arpProbeAll(addresses) {
+  return net.arpProbeAll(addresses).map((a) => (a.tag === 'err'
+    ? CapabilityError.from(a.val)
+    : a.val.map((r) => ({ mac: r.mac, seconds: r.seconds }))));
 }
 
 // ------------------------------------------------------------------ DNS

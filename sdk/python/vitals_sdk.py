@@ -13,6 +13,7 @@ The names follow the Rust SDK (`plugins/sdk`), in snake_case:
     redis_command, parse_info, parse_fields                    Redis
     sql_query -> Rows (.records(), .name_values())             SQL
     tcp_connect -> seconds, arp_probe -> [ArpReply]            net
+    tcp_connect_all, arp_probe_all: several at once             net
     k8s_get, k8s_list, k8s_get_all, k8s_list_all               Kubernetes
 
 Every capability helper raises `CapabilityError` (`.kind`: denied, unreachable,
@@ -51,7 +52,7 @@ __all__ = [
     "CapabilityError", "NotGranted",
     "redis_command", "parse_info", "parse_fields",
     "Rows", "sql_query",
-    "tcp_connect", "arp_probe",
+    "tcp_connect", "arp_probe", "tcp_connect_all", "arp_probe_all",
     "DnsRecord", "DnsAnswer", "dns_query", "dns_query_all",
     "k8s_get", "k8s_list",
     "report", "worst",
@@ -515,6 +516,22 @@ def arp_probe(address: str) -> List[ArpReply]:
     that answered ([] nobody holds it, 2+ a conflict). Raises CapabilityError:
     `denied`, `unreachable`, `failed` (ARP needs root or CAP_NET_RAW for vitals)."""
     return list(_call(_net.arp_probe, address))
+
+
+def tcp_connect_all(addresses: Sequence[str]) -> List[Any]:
+    """`tcp_connect` of several addresses at once (contract 0.4.4; at most 16 in
+    flight). One entry per address, in order: the seconds, or the CapabilityError
+    it failed with (returned, not raised)."""
+    return [CapabilityError.from_wit(a.value) if isinstance(a, Err) else a.value
+            for a in _net.tcp_connect_all(list(addresses))]
+
+
+def arp_probe_all(addresses: Sequence[str]) -> List[Any]:
+    """`arp_probe` of several addresses at once, listening for all of them together
+    (contract 0.4.4). One entry per address, in order: its list of ArpReply, or the
+    CapabilityError it failed with (returned, not raised)."""
+    return [CapabilityError.from_wit(a.value) if isinstance(a, Err) else list(a.value)
+            for a in _net.arp_probe_all(list(addresses))]
 
 
 # ---------------------------------------------------------------- DNS

@@ -381,6 +381,45 @@ void exports_vitals_check_plugin_run(exports_vitals_check_plugin_run_input_t *in
     cJSON_ArrayForEach(address, cJSON_GetObjectItemCaseSensitive(params, "arp")) {
         if (cJSON_IsString(address)) arp(&r, address->valuestring);
     }
+    {
+        // All at once: each outcome by a word (TCP) or its number of replies (ARP).
+        const char *keys[] = {"tcp_open", "tcp_closed", "tcp_denied"};
+        vitals_probe_t probes[16];
+        size_t n = 0;
+        for (size_t i = 0; i < 3; i++) {
+            const char *a = vitals_param_string(params, keys[i], "");
+            if (*a) probes[n++] = (vitals_probe_t){.address = a};
+        }
+        if (n) {
+            vitals_tcp_connect_all(probes, n);
+            char *text = calloc(256, 1);
+            for (size_t i = 0; i < n; i++) {
+                size_t len = strlen(text);
+                snprintf(text + len, 256 - len, "%s%s", i ? " " : "",
+                         probes[i].ok ? "connected" : vitals_err_name(probes[i].err.kind));
+            }
+            step(&r, "tcp all", true, text, NULL);
+        }
+        n = 0;
+        cJSON_ArrayForEach(address, cJSON_GetObjectItemCaseSensitive(params, "arp")) {
+            if (cJSON_IsString(address) && n < 16) {
+                probes[n++] = (vitals_probe_t){.address = address->valuestring};
+            }
+        }
+        if (n) {
+            vitals_arp_probe_all(probes, n);
+            char *text = calloc(256, 1);
+            for (size_t i = 0; i < n; i++) {
+                char count[24];
+                snprintf(count, sizeof count, "%zu", probes[i].count);
+                size_t len = strlen(text);
+                snprintf(text + len, 256 - len, "%s%s", i ? " " : "",
+                         probes[i].ok ? count : vitals_err_name(probes[i].err.kind));
+                free(probes[i].replies);
+            }
+            step(&r, "arp all", true, text, NULL);
+        }
+    }
 
     // DNS, when a `dns` endpoint is granted: its first URL a resolver for cluster.local.
     vitals_endpoint_t resolver = {0};

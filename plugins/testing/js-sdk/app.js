@@ -10,6 +10,7 @@
 import {
   CapabilityError, ReportBuilder, arpProbe, grantedEndpoint, k8sGet, k8sGetAll, k8sList, k8sListAll,
   log, parseFields, parseInfo, parseParams, redisCommand, redisCommandAll, sqlQuery, sqlQueryAll, tcpConnect,
+  tcpConnectAll, arpProbeAll,
   dnsQuery, dnsQueryAll,
 } from '../../../sdk/js/vitals.js';
 
@@ -102,6 +103,16 @@ function helpers(input, p) {
       if (replies.some((a) => a.seconds < 0)) return 'odd seconds';
       return `${replies.length} replies: ${replies.map((a) => a.mac).sort(byName).join(' ')}`;
     });
+  }
+  // All at once: each outcome by a word (TCP) or its number of replies (ARP).
+  const tcpAll = ['tcp_open', 'tcp_closed', 'tcp_denied'].map((k) => p[k]).filter(Boolean);
+  if (tcpAll.length) {
+    step('tcp all', () => tcpConnectAll(tcpAll)
+      .map((a) => (a instanceof CapabilityError ? a.kind : 'connected')).join(' '));
+  }
+  if ((p.arp ?? []).length) {
+    step('arp all', () => arpProbeAll(p.arp)
+      .map((a) => (a instanceof CapabilityError ? a.kind : String(a.length))).join(' '));
   }
 
   // DNS, when a `dns` endpoint is granted: its first URL a resolver for cluster.local.

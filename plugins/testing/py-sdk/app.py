@@ -21,7 +21,7 @@ from vitals_sdk import (
     CapabilityError, ReportBuilder, RunInput, Status, arp_probe, dns_query, dns_query_all,
     granted_endpoint, k8s_get, k8s_get_all, k8s_list, k8s_list_all, log, parse_fields, parse_info,
     parse_params, redis_command, redis_command_all,
-    sql_query, sql_query_all, tcp_connect,
+    sql_query, sql_query_all, tcp_connect, tcp_connect_all, arp_probe_all,
 )
 
 
@@ -150,6 +150,16 @@ def helpers(input: RunInput, p: dict):
         return f"{len(replies)} replies: {' '.join(sorted(a.mac for a in replies))}"
     for address in p.get("arp", []):
         step(f"arp {address}", lambda address=address: arp(address))
+    # All at once: each outcome by a word (TCP) or its number of replies (ARP).
+    tcp_all = [p[k] for k in ("tcp_open", "tcp_closed", "tcp_denied") if p.get(k)]
+    if tcp_all:
+        step("tcp all", lambda: " ".join(
+            a.kind if isinstance(a, CapabilityError) else "connected"
+            for a in tcp_connect_all(tcp_all)))
+    if p.get("arp"):
+        step("arp all", lambda: " ".join(
+            a.kind if isinstance(a, CapabilityError) else str(len(a))
+            for a in arp_probe_all(p["arp"])))
 
     # DNS, when a `dns` endpoint is granted: its first URL a resolver for cluster.local.
     resolvers = [e for e in input.endpoints if e.name == "dns" and e.kind == "dns"]

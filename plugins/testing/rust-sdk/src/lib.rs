@@ -275,6 +275,30 @@ impl Plugin for SdkTest {
                 .map_err(net_err);
             step(&mut r, &format!("arp {address}"), outcome);
         }
+        // All at once: each outcome by a word (TCP) or its number of replies (ARP).
+        let tcp: Vec<&str> = [&p.tcp_open, &p.tcp_closed, &p.tcp_denied]
+            .into_iter()
+            .map(String::as_str)
+            .filter(|a| !a.is_empty())
+            .collect();
+        if !tcp.is_empty() {
+            let all: Vec<&str> = net::tcp_connect_all(&tcp)
+                .iter()
+                .map(|a| a.as_ref().map_or_else(|e| e.kind(), |_| "connected"))
+                .collect();
+            step(&mut r, "tcp all", Ok(all.join(" ")));
+        }
+        if !p.arp.is_empty() {
+            let arp: Vec<&str> = p.arp.iter().map(String::as_str).collect();
+            let all: Vec<String> = net::arp_probe_all(&arp)
+                .iter()
+                .map(|a| {
+                    a.as_ref()
+                        .map_or_else(|e| e.kind().to_string(), |r| r.len().to_string())
+                })
+                .collect();
+            step(&mut r, "arp all", Ok(all.join(" ")));
+        }
 
         // DNS, when a `dns` endpoint is granted: its first URL a resolver for
         // cluster.local.
