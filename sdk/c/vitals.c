@@ -1003,13 +1003,20 @@ static check_list_string_t addresses(const vitals_probe_t *probes, size_t n) {
     return list;
 }
 
-// A probe the host gave no answer for, or one that failed with `e`.
-static void probe_failed(vitals_probe_t *p, const vitals_check_net_error_t *e) {
-    if (e) {
+// `p` with the host's answer to it: none (`answered` false), the error `e`, or
+// (true) success, its result for the caller to fill in.
+static bool probe_answered(vitals_probe_t *p, bool answered, const vitals_check_net_error_t *e) {
+    p->seconds = 0;
+    p->replies = NULL;
+    p->count = 0;
+    if (!answered) {
+        p->ok = fail(&p->err, VITALS_ERR_INVALID, 0, "no answer from the host");
+    } else if (e) {
         p->ok = fail_with(&p->err, NET_KINDS, 5, e->tag, &e->val.denied);
     } else {
-        p->ok = fail(&p->err, VITALS_ERR_INVALID, 0, "no answer from the host");
+        p->ok = ok(&p->err);
     }
+    return p->ok;
 }
 
 void vitals_tcp_connect_all(vitals_probe_t *probes, size_t n) {
@@ -1018,17 +1025,10 @@ void vitals_tcp_connect_all(vitals_probe_t *probes, size_t n) {
     vitals_check_net_tcp_connect_all(&list, &res);
     free(list.ptr);
     for (size_t i = 0; i < n; i++) {
-        vitals_probe_t *p = &probes[i];
-        p->seconds = 0;
-        p->replies = NULL;
-        p->count = 0;
-        if (i >= res.len) {
-            probe_failed(p, NULL);
-        } else if (res.ptr[i].is_err) {
-            probe_failed(p, &res.ptr[i].val.err);
-        } else {
-            p->seconds = res.ptr[i].val.ok;
-            p->ok = ok(&p->err);
+        bool answered = i < res.len;
+        if (probe_answered(&probes[i], answered,
+                           answered && res.ptr[i].is_err ? &res.ptr[i].val.err : NULL)) {
+            probes[i].seconds = res.ptr[i].val.ok;
         }
     }
     vitals_check_net_list_result_f64_error_free(&res);
@@ -1040,17 +1040,10 @@ void vitals_arp_probe_all(vitals_probe_t *probes, size_t n) {
     vitals_check_net_arp_probe_all(&list, &res);
     free(list.ptr);
     for (size_t i = 0; i < n; i++) {
-        vitals_probe_t *p = &probes[i];
-        p->seconds = 0;
-        p->replies = NULL;
-        p->count = 0;
-        if (i >= res.len) {
-            probe_failed(p, NULL);
-        } else if (res.ptr[i].is_err) {
-            probe_failed(p, &res.ptr[i].val.err);
-        } else {
-            copy_replies(&res.ptr[i].val.ok, &p->replies, &p->count);
-            p->ok = ok(&p->err);
+        bool answered = i < res.len;
+        if (probe_answered(&probes[i], answered,
+                           answered && res.ptr[i].is_err ? &res.ptr[i].val.err : NULL)) {
+            copy_replies(&res.ptr[i].val.ok, &probes[i].replies, &probes[i].count);
         }
     }
     vitals_check_net_list_result_list_arp_reply_error_free(&res);
