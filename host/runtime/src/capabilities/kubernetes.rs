@@ -314,15 +314,12 @@ impl Host for KubeGate {
     }
 
     async fn batch(&mut self, reads: Vec<Read>) -> Vec<Result<String, Error>> {
-        use futures_util::StreamExt;
         let this = &*self;
-        futures_util::stream::iter(
+        super::at_once(
             reads
                 .into_iter()
                 .map(|r| this.read(r.endpoint, r.path, r.list)),
         )
-        .buffered(super::MAX_IN_FLIGHT)
-        .collect()
         .await
     }
 }

@@ -276,6 +276,16 @@ pub struct Checkout<C> {
 /// flight together.
 pub const MAX_IN_FLIGHT: usize = 16;
 
+/// A batch's calls, at most [`MAX_IN_FLIGHT`] in flight together: their
+/// answers in the order of `calls`.
+pub async fn at_once<F: Future>(calls: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(calls)
+        .buffered(MAX_IN_FLIGHT)
+        .collect()
+        .await
+}
+
 /// A live call of a connection-per-URL capability: its answer, and the
 /// connection to keep for the URL (under its key) unless it broke.
 pub type Returned<A, C> = (A, Option<(String, C)>);
@@ -294,9 +304,8 @@ where
     A: crate::tape::Answer,
     F: Future<Output = Returned<A, C>>,
 {
-    use futures_util::StreamExt;
     let returned = Mutex::new(Vec::new());
-    let answers = futures_util::stream::iter(calls.into_iter().map(|(request, live)| {
+    let answers = at_once(calls.into_iter().map(|(request, live)| {
         let returned = &returned;
         tape.call(call, request, async move {
             let (answer, connection) = live.await;
@@ -307,8 +316,6 @@ where
             answer
         })
     }))
-    .buffered(MAX_IN_FLIGHT)
-    .collect()
     .await;
     for (key, connection) in returned.into_inner().unwrap_or_else(|e| e.into_inner()) {
         connections.put_back(key, connection);

@@ -15,7 +15,7 @@ use pnet_packet::{MutablePacket, Packet};
 
 use serde_json::{Value, json};
 
-use super::{Capability, MAX_IN_FLIGHT, RunGrants, tape_and_linker};
+use super::{Capability, RunGrants, at_once, tape_and_linker};
 use crate::contract::vitals::check::net::{self as wit, ArpReply, Error, Host};
 use crate::tape::{self, Tape};
 use vitals_core::config::Check;
@@ -258,6 +258,7 @@ impl Host for NetGate {
         self.tape.call("net.arp-probe", request, live).await
     }
 
+    // The batches: each probe taped as a single call, as `all_at_once` does.
     async fn tcp_connect_all(&mut self, addresses: Vec<String>) -> Vec<Result<f64, Error>> {
         let gate = &*self;
         let probes = addresses.into_iter().map(|address| async move {
@@ -265,7 +266,7 @@ impl Host for NetGate {
             let live = gate.probe_tcp(&address);
             gate.tape.call("net.tcp-connect", request, live).await
         });
-        at_once(probes.collect()).await
+        at_once(probes).await
     }
 
     async fn arp_probe_all(&mut self, addresses: Vec<String>) -> Vec<Result<Vec<ArpReply>, Error>> {
@@ -275,18 +276,8 @@ impl Host for NetGate {
             let live = gate.probe_arp(&address);
             gate.tape.call("net.arp-probe", request, live).await
         });
-        at_once(probes.collect()).await
+        at_once(probes).await
     }
-}
-
-/// A batch's probes, at most [`MAX_IN_FLIGHT`] at once, each taped as a single
-/// call (a cassette does not tell a batch from single calls): the answers in order.
-async fn at_once<F: Future>(probes: Vec<F>) -> Vec<F::Output> {
-    use futures_util::StreamExt;
-    futures_util::stream::iter(probes)
-        .buffered(MAX_IN_FLIGHT)
-        .collect()
-        .await
 }
 
 tape::answer!(f64, Error, tape::plain, tape::unplain);
