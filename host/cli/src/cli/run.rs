@@ -42,6 +42,10 @@ pub(super) async fn run(args: RunArgs) -> Outcome {
     let metrics = RunnerMetrics::of(&results, compile_times(&p.plugins));
     print(&args, &results, &metrics)?;
     sinks(&args, &results, &metrics, &p.plugins).await?;
+    // The process ends with this command: the kernel takes the engine's pools
+    // and the loaded plugins at exit, rather than the host unmapping and freeing
+    // them one by one (0.4 ms of a short run).
+    std::mem::forget(p);
     if let Some(code) = problem {
         return Err(code);
     }
