@@ -22,7 +22,6 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
@@ -71,10 +70,12 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// A helm command with its own (empty) configuration, cache and data directories.
+/// A helm command with its own (empty) configuration, cache and data directories,
+/// removed after it (a static directory would outlive the test process: statics
+/// are never dropped).
 fn helm(args: &[&str]) -> Output {
-    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let home = HOME.get_or_init(|| tempfile::tempdir().unwrap()).path();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
     run(
         Command::new(helm_path())
             .args(args)
