@@ -245,38 +245,40 @@ impl Capability for NetGate {
     }
 }
 
-impl Host for NetGate {
-    async fn tcp_connect(&mut self, address: String) -> Result<f64, Error> {
-        let request = json!({ "address": address });
+impl NetGate {
+    /// A TCP probe as the plugin asked it: taped as `net.tcp-connect`.
+    async fn taped_tcp(&self, address: String) -> Result<f64, Error> {
         let live = self.probe_tcp(&address);
+        let request = json!({ "address": address });
         self.tape.call("net.tcp-connect", request, live).await
     }
 
-    async fn arp_probe(&mut self, address: String) -> Result<Vec<ArpReply>, Error> {
-        let request = json!({ "address": address });
+    /// An ARP probe as the plugin asked it: taped as `net.arp-probe`.
+    async fn taped_arp(&self, address: String) -> Result<Vec<ArpReply>, Error> {
         let live = self.probe_arp(&address);
+        let request = json!({ "address": address });
         self.tape.call("net.arp-probe", request, live).await
+    }
+}
+
+impl Host for NetGate {
+    async fn tcp_connect(&mut self, address: String) -> Result<f64, Error> {
+        self.taped_tcp(address).await
+    }
+
+    async fn arp_probe(&mut self, address: String) -> Result<Vec<ArpReply>, Error> {
+        self.taped_arp(address).await
     }
 
     // The batches: each probe taped as a single call, as `all_at_once` does.
     async fn tcp_connect_all(&mut self, addresses: Vec<String>) -> Vec<Result<f64, Error>> {
         let gate = &*self;
-        let probes = addresses.into_iter().map(|address| async move {
-            let request = json!({ "address": address });
-            let live = gate.probe_tcp(&address);
-            gate.tape.call("net.tcp-connect", request, live).await
-        });
-        at_once(probes).await
+        at_once(addresses.into_iter().map(|a| gate.taped_tcp(a))).await
     }
 
     async fn arp_probe_all(&mut self, addresses: Vec<String>) -> Vec<Result<Vec<ArpReply>, Error>> {
         let gate = &*self;
-        let probes = addresses.into_iter().map(|address| async move {
-            let request = json!({ "address": address });
-            let live = gate.probe_arp(&address);
-            gate.tape.call("net.arp-probe", request, live).await
-        });
-        at_once(probes).await
+        at_once(addresses.into_iter().map(|a| gate.taped_arp(a))).await
     }
 }
 
